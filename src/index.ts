@@ -1,0 +1,54 @@
+import { NatsCore, type CoreOptions } from "./server/server.js";
+import { MonitorHttp } from "./gateway/monitor-http.js";
+
+export { NATS_COMPAT_VERSION, CUEBUS_VERSION } from "./server/version.js";
+export type { User, AuthConfig } from "./auth/users.js";
+export type { Permissions } from "./auth/permissions.js";
+
+/** Options of startServer(). */
+export interface ServerOptions extends CoreOptions {
+  /** Monitoring/HTTP port; undefined = no HTTP listener, 0 or -1 = random. */
+  httpPort?: number;
+  httpHost?: string;
+}
+
+/** A running cuebus server. */
+export interface Server {
+  /** `nats://host:port` for clients. */
+  readonly url: string;
+  readonly port: number;
+  /** Monitoring port, when enabled. */
+  readonly httpPort: number | undefined;
+  readonly core: NatsCore;
+  close(): Promise<void>;
+}
+
+/**
+ * Start a cuebus server in this process.
+ *
+ * ```ts
+ * const server = await startServer({ port: 0 });
+ * // connect to server.url ...
+ * await server.close();
+ * ```
+ */
+export async function startServer(opts: ServerOptions = {}): Promise<Server> {
+  const core = new NatsCore({ host: "127.0.0.1", ...opts });
+  await core.listen();
+  let http: MonitorHttp | null = null;
+  if (opts.httpPort !== undefined) {
+    http = new MonitorHttp(core);
+    await http.listen(opts.httpPort, opts.httpHost ?? core.host);
+  }
+  const host = core.host === "0.0.0.0" ? "127.0.0.1" : core.host;
+  return {
+    url: `nats://${host}:${core.port}`,
+    port: core.port,
+    httpPort: http?.port,
+    core,
+    async close(): Promise<void> {
+      await http?.close();
+      await core.close();
+    },
+  };
+}

@@ -1,0 +1,394 @@
+import { Parser, type ParserHandler } from "../protocol/parser.js";
+import { ErrText, errLine, pubPermissionError, subPermissionError } from "../protocol/errors.js";
+import { isValidSubject, isValidLiteralSubject } from "../subjects/validate.js";
+import { PermissionCheck, DefaultResponsePermission, type Permissions } from "../auth/permissions.js";
+import { authenticate, authRequired } from "../auth/users.js";
+import type { Transport } from "../transports/transport.js";
+import { Outbound } from "./outbound.js";
+import { Subscription, type Deliverer } from "./subscription.js";
+import type { ServerCore } from "./core.js";
+
+/** CONNECT options a client may send (nats-server `clientOpts`). */
+export interface ConnectOptions {
+  verbose: boolean;
+  pedantic: boolean;
+  echo: boolean;
+  headers: boolean;
+  no_responders: boolean;
+  name: string;
+  lang: string;
+  version: string;
+  protocol: number;
+}
+
+const PONG = Buffer.from("PONG\r\n");
+const PING = Buffer.from("PING\r\n");
+const OK = Buffer.from("+OK\r\n");
+/** ADR-4 no-responders status: header block `NATS/1.0 503\r\n\r\n` (16 bytes), no payload. */
+const NO_RESPONDERS_HDR = "NATS/1.0 503\r\n\r\n";
+
+/** One client connection: parser in, outbound buffer out, subscriptions, permissions. */
+export class Client implements ParserHandler, Deliverer {
+  readonly parser: Parser;
+  readonly out = new Outbound();
+  readonly subs = new Map<string, Subscription>();
+  readonly startMs = Date.now();
+  lastActivityMs = Date.now();
+  opts: ConnectOptions = {
+    verbose: false,
+    pedantic: false,
+    echo: true,
+    headers: false,
+    no_responders: false,
+    name: "",
+    lang: "",
+    version: "",
+    protocol: 0,
+  };
+  user = "";
+  connected = false;
+  closed = false;
+  dirty = false;
+  inMsgs = 0;
+  inBytes = 0;
+  outMsgs = 0;
+  outBytes = 0;
+  pingsOut = 0;
+  closeReason = "";
+  private pubPerm = new PermissionCheck(undefined);
+  private subPerm = new PermissionCheck(undefined);
+  private permissions: Permissions | undefined;
+  /** allow_responses: reply subjects this client may publish to, with remaining count and expiry. */
+  private responses: Map<string, { left: number; untilMs: number }> | null = null;
+  private pingTimer: NodeJS.Timeout | null = null;
+  private authTimer: NodeJS.Timeout | null = null;
+
+  constructor(
+    readonly cid: number,
+    readonly transport: Transport,
+    private readonly core: ServerCore,
+  ) {
+    this.parser = new Parser(this, core.limits);
+  }
+
+  /** Send INFO and start reading. */
+  start(): void {
+    this.transport.attach(
+      (chunk) => this.onData(chunk),
+      () => this.onTransportClosed(),
+    );
+    this.sendRaw(`INFO ${JSON.stringify(this.core.info(this))} \r\n`);
+    if (authRequired(this.core.auth)) {
+      this.authTimer = setTimeout(() => {
+        if (!this.connected) this.closeWithError(ErrText.authTimeout, "Authentication Timeout");
+      }, this.core.limits.authTimeoutMs);
+    }
+    this.pingTimer = setInterval(() => this.pingTick(), this.core.limits.pingIntervalMs);
+    this.pingTimer.unref();
+  }
+
+  private onData(chunk: Buffer): void {
+    this.lastActivityMs = Date.now();
+    this.parser.parse(chunk);
+  }
+
+  private pingTick(): void {
+    if (this.closed) return;
+    if (this.pingsOut + 1 > this.core.limits.maxPingsOutstanding) {
+      this.closeWithError(ErrText.staleConnection, "Stale Connection");
+      return;
+    }
+    this.pingsOut++;
+    this.queue(PING);
+  }
+
+  // --- ParserHandler ---
+
+  onConnect(json: string): void {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(json);
+    } catch {
+      // nats-server 2.9 closes on unparsable CONNECT JSON without an -ERR.
+      this.close("Protocol Violation");
+      return;
+    }
+    if (typeof parsed !== "object" || parsed === null) {
+      this.close("Protocol Violation");
+      return;
+    }
+    const o = parsed as Record<string, unknown>;
+    const bool = (k: string, d: boolean): boolean => (typeof o[k] === "boolean" ? (o[k] as boolean) : d);
+    const str = (k: string): string => (typeof o[k] === "string" ? (o[k] as string) : "");
+    this.opts = {
+      verbose: bool("verbose", false),
+      pedantic: bool("pedantic", false),
+      echo: bool("echo", true),
+      headers: bool("headers", false),
+      no_responders: bool("no_responders", false),
+      name: str("name"),
+      lang: str("lang"),
+      version: str("version"),
+      protocol: typeof o["protocol"] === "number" ? (o["protocol"] as number) : 0,
+    };
+    const auth = authenticate(this.core.auth, {
+      user: typeof o["user"] === "string" ? (o["user"] as string) : undefined,
+      pass: typeof o["pass"] === "string" ? (o["pass"] as string) : undefined,
+      auth_token: typeof o["auth_token"] === "string" ? (o["auth_token"] as string) : undefined,
+    } as { user?: string; pass?: string; auth_token?: string });
+    if (auth === null) {
+      this.closeWithError(ErrText.authViolation, "Authentication Failure");
+      return;
+    }
+    this.user = auth.user;
+    if (auth.permissions !== undefined) this.setPermissions(auth.permissions);
+    if (this.authTimer !== null) {
+      clearTimeout(this.authTimer);
+      this.authTimer = null;
+    }
+    this.connected = true;
+    this.ok();
+  }
+
+  private setPermissions(p: Permissions): void {
+    this.permissions = p;
+    this.pubPerm = new PermissionCheck(p.publish);
+    this.subPerm = new PermissionCheck(p.subscribe);
+    if (p.allowResponses !== undefined) this.responses = new Map();
+  }
+
+  private requireConnect(): boolean {
+    if (this.connected) return true;
+    if (authRequired(this.core.auth)) {
+      this.closeWithError(ErrText.authViolation, "Authentication Failure");
+      return false;
+    }
+    return true;
+  }
+
+  onPub(subject: string, reply: string, hdrBytes: number, payload: Buffer): void {
+    if (!this.requireConnect()) return;
+    this.inMsgs++;
+    this.inBytes += payload.length;
+    if (hdrBytes > 0 && !this.opts.headers) {
+      // nats-server: HPUB from a client that did not announce headers.
+      this.closeWithError(ErrText.noHeaders, "Protocol Violation");
+      return;
+    }
+    if (this.opts.pedantic && !isValidLiteralSubject(subject)) {
+      this.sendErr(ErrText.invalidPublishSubject);
+      return;
+    }
+    if (!this.pubAllowed(subject)) {
+      this.sendErr(pubPermissionError(subject));
+      return;
+    }
+    this.ok();
+    const n = this.core.router.publish(this, subject, reply, hdrBytes, payload);
+    if (n === 0 && reply !== "" && this.opts.no_responders && this.opts.headers) this.noResponders(reply);
+  }
+
+  private pubAllowed(subject: string): boolean {
+    if (this.permissions?.publish === undefined) return true;
+    if (this.pubPerm.allowed(subject)) return true;
+    if (this.responses !== null) {
+      const r = this.responses.get(subject);
+      if (r !== undefined) {
+        if (Date.now() > r.untilMs) {
+          this.responses.delete(subject);
+          return false;
+        }
+        if (r.left > 0 && --r.left === 0) this.responses.delete(subject);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private noResponders(reply: string): void {
+    // Deliver the 503 to this client's own subscription that matches the reply subject.
+    for (const sub of this.subs.values()) {
+      if (this.core.router.matchesOne(sub.subject, reply)) {
+        this.writeMsg(sub.sid, reply, "", NO_RESPONDERS_HDR.length, Buffer.from(NO_RESPONDERS_HDR, "latin1"));
+        this.markDirty();
+        return;
+      }
+    }
+  }
+
+  onSub(subject: string, queue: string, sid: string): void {
+    if (!this.requireConnect()) return;
+    if (!isValidSubject(subject) || (queue !== "" && !isValidLiteralSubject(queue))) {
+      this.sendErr(ErrText.invalidSubject);
+      return;
+    }
+    if (!this.subPerm.allowedSub(subject, queue)) {
+      this.sendErr(subPermissionError(subject, queue === "" ? undefined : queue));
+      return;
+    }
+    if (this.subs.has(sid)) {
+      // nats-server ignores a duplicate sid.
+      this.ok();
+      return;
+    }
+    if (this.subs.size >= this.core.limits.maxSubscriptions) {
+      this.closeWithError(ErrText.maxSubscriptions, "Max Subscriptions Exceeded");
+      return;
+    }
+    const sub = new Subscription(this, subject, queue, sid);
+    this.subs.set(sid, sub);
+    this.core.router.subscribe(sub);
+    this.ok();
+  }
+
+  onUnsub(sid: string, max: number): void {
+    if (!this.requireConnect()) return;
+    const sub = this.subs.get(sid);
+    if (sub !== undefined) {
+      if (max > 0 && sub.delivered < max) {
+        sub.max = max;
+      } else {
+        this.removeSub(sub);
+      }
+    }
+    this.ok();
+  }
+
+  onPing(): void {
+    if (!this.requireConnect()) return;
+    this.queue(PONG);
+  }
+
+  onPong(): void {
+    this.pingsOut = 0;
+  }
+
+  onOtherOp(_op: string): void {
+    // nats-server ignores +OK/-ERR/INFO from clients.
+  }
+
+  onParseError(errText: string | null, _state: string, _snippet: string): void {
+    if (errText === null) this.close("Protocol Violation");
+    else this.closeWithError(errText, errText === ErrText.maxPayload ? "Maximum Payload Exceeded" : "Protocol Violation");
+  }
+
+  // --- delivery ---
+
+  deliver(sub: Subscription, subject: string, reply: string, hdrBytes: number, payload: Buffer): void {
+    if (this.closed) return;
+    if (hdrBytes > 0 && !this.opts.headers) {
+      // A client that did not announce headers gets the message without them.
+      this.writeMsg(sub.sid, subject, reply, 0, payload.subarray(hdrBytes));
+    } else {
+      this.writeMsg(sub.sid, subject, reply, hdrBytes, payload);
+    }
+    if (reply !== "" && this.responses !== null) {
+      const ar = this.permissions?.allowResponses ?? DefaultResponsePermission;
+      this.responses.set(reply, { left: ar.max, untilMs: Date.now() + ar.expiresMs });
+    }
+    this.markDirty();
+  }
+
+  private writeMsg(sid: string, subject: string, reply: string, hdrBytes: number, payload: Buffer): void {
+    const out = this.out;
+    if (hdrBytes > 0) {
+      out.ascii(reply === "" ? `HMSG ${subject} ${sid} ${hdrBytes} ${payload.length}\r\n` : `HMSG ${subject} ${sid} ${reply} ${hdrBytes} ${payload.length}\r\n`);
+    } else {
+      out.ascii(reply === "" ? `MSG ${subject} ${sid} ${payload.length}\r\n` : `MSG ${subject} ${sid} ${reply} ${payload.length}\r\n`);
+    }
+    out.reserve(payload.length + 2);
+    payload.copy(out.buf, out.len);
+    out.len += payload.length;
+    out.buf[out.len++] = 13;
+    out.buf[out.len++] = 10;
+    this.outMsgs++;
+    this.outBytes += payload.length;
+  }
+
+  /** Called by the router after delivering to a subscription with a max. */
+  removeSub(sub: Subscription): void {
+    if (this.subs.get(sub.sid) === sub) {
+      this.subs.delete(sub.sid);
+      this.core.router.unsubscribe(sub);
+    }
+  }
+
+  // --- output ---
+
+  private ok(): void {
+    if (this.opts.verbose) this.queue(OK);
+  }
+
+  sendErr(text: string): void {
+    this.queue(Buffer.from(errLine(text), "latin1"));
+  }
+
+  private sendRaw(s: string): void {
+    this.queue(Buffer.from(s, "latin1"));
+  }
+
+  private queue(b: Buffer): void {
+    if (this.closed) return;
+    this.out.bytes(b);
+    this.markDirty();
+  }
+
+  private markDirty(): void {
+    if (!this.dirty) {
+      this.dirty = true;
+      this.core.scheduleFlush(this);
+    }
+  }
+
+  /** Write buffered bytes to the transport; close a slow consumer. */
+  flush(): void {
+    this.dirty = false;
+    if (this.closed || this.out.len === 0) return;
+    const pending = this.transport.pendingBytes + this.out.len;
+    if (pending > this.core.limits.maxPendingBytes) {
+      this.core.stats.slowConsumers++;
+      this.out.len = 0;
+      this.closeWithError(ErrText.slowConsumer, "Slow Consumer (Pending Bytes)");
+      return;
+    }
+    this.transport.write(this.out.take());
+  }
+
+  /** Send `-ERR` and close (the error is flushed first). */
+  closeWithError(text: string, reason: string): void {
+    if (this.closed) return;
+    this.out.ascii(errLine(text));
+    this.transport.write(this.out.take());
+    this.close(reason);
+  }
+
+  /** Close the connection and drop its subscriptions. */
+  close(reason: string): void {
+    if (this.closed) return;
+    if (this.out.len > 0) this.transport.write(this.out.take());
+    this.closed = true;
+    this.closeReason = reason;
+    this.parser.close();
+    this.transport.end();
+    this.cleanup();
+  }
+
+  private onTransportClosed(): void {
+    if (!this.closed) {
+      this.closed = true;
+      this.closeReason = "Client Closed";
+      this.parser.close();
+    }
+    this.cleanup();
+  }
+
+  private cleanup(): void {
+    if (this.pingTimer !== null) clearInterval(this.pingTimer);
+    if (this.authTimer !== null) clearTimeout(this.authTimer);
+    this.pingTimer = null;
+    this.authTimer = null;
+    for (const sub of this.subs.values()) this.core.router.unsubscribe(sub);
+    this.subs.clear();
+    this.core.removeClient(this);
+  }
+}

@@ -1,0 +1,136 @@
+import type { NatsCore } from "./server.js";
+import { NATS_COMPAT_VERSION, NATS_PROTO, CUEBUS_VERSION } from "./version.js";
+import type { Client } from "./client.js";
+
+/** Go-style uptime string like nats-server's (`1h2m3s`). */
+function uptime(ms: number): string {
+  let s = Math.floor(ms / 1000);
+  const d = Math.floor(s / 86400);
+  s -= d * 86400;
+  const h = Math.floor(s / 3600);
+  s -= h * 3600;
+  const m = Math.floor(s / 60);
+  s -= m * 60;
+  return `${d > 0 ? `${d}d` : ""}${d > 0 || h > 0 ? `${h}h` : ""}${d > 0 || h > 0 || m > 0 ? `${m}m` : ""}${s}s`;
+}
+
+/** `/varz` with nats-server's field names (`server/monitor.go` Varz). */
+export function varz(core: NatsCore, httpPort: number): Record<string, unknown> {
+  const mem = process.memoryUsage();
+  const r = core.router;
+  return {
+    server_id: core.serverId,
+    server_name: core.serverName,
+    version: NATS_COMPAT_VERSION,
+    proto: NATS_PROTO,
+    cuebus: CUEBUS_VERSION,
+    host: core.host,
+    port: core.port,
+    max_connections: core.limits.maxConnections,
+    ping_interval: core.limits.pingIntervalMs * 1e6,
+    ping_max: core.limits.maxPingsOutstanding,
+    http_host: core.host,
+    http_port: httpPort,
+    auth_timeout: core.limits.authTimeoutMs / 1000,
+    max_control_line: core.limits.maxControlLineBytes,
+    max_payload: core.limits.maxPayloadBytes,
+    max_pending: core.limits.maxPendingBytes,
+    start: core.startedAt.toISOString(),
+    now: new Date().toISOString(),
+    uptime: uptime(Date.now() - core.startedAt.getTime()),
+    mem: mem.rss,
+    cores: 0,
+    connections: core.clients.size,
+    total_connections: core.stats.totalConnections,
+    in_msgs: r.inMsgs,
+    out_msgs: r.outMsgs,
+    in_bytes: r.inBytes,
+    out_bytes: r.outBytes,
+    slow_consumers: core.stats.slowConsumers,
+    subscriptions: r.index.count,
+  };
+}
+
+function connInfo(c: Client, detail: boolean): Record<string, unknown> {
+  const o: Record<string, unknown> = {
+    cid: c.cid,
+    kind: "Client",
+    type: c.transport.kind === "websocket" ? "websocket" : "nats",
+    ip: c.transport.remoteAddress.replace(/^::ffff:/, ""),
+    port: c.transport.remotePort,
+    start: new Date(c.startMs).toISOString(),
+    last_activity: new Date(c.lastActivityMs).toISOString(),
+    uptime: uptime(Date.now() - c.startMs),
+    pending_bytes: c.transport.pendingBytes + c.out.len,
+    in_msgs: c.inMsgs,
+    out_msgs: c.outMsgs,
+    in_bytes: c.inBytes,
+    out_bytes: c.outBytes,
+    subscriptions: c.subs.size,
+    name: c.opts.name,
+    lang: c.opts.lang,
+    version: c.opts.version,
+  };
+  if (c.user !== "") o["authorized_user"] = c.user;
+  if (detail) {
+    o["subscriptions_list"] = [...c.subs.values()].map((s) => s.subject);
+    o["subscriptions_list_detail"] = [...c.subs.values()].map((s) => ({
+      subject: s.subject,
+      ...(s.queue !== "" ? { qgroup: s.queue } : {}),
+      sid: s.sid,
+      msgs: s.delivered,
+      ...(s.max > 0 ? { max: s.max } : {}),
+      cid: c.cid,
+    }));
+  }
+  return o;
+}
+
+/** `/connz` (Connz): `subs=detail|1|true`, `cid`, `offset`, `limit`. */
+export function connz(core: NatsCore, q: URLSearchParams): Record<string, unknown> {
+  const subsArg = q.get("subs");
+  const detail = subsArg === "detail" || subsArg === "1" || subsArg === "true";
+  let list = [...core.clients.values()].sort((a, b) => a.cid - b.cid);
+  const cid = q.get("cid");
+  if (cid !== null) list = list.filter((c) => c.cid === Number(cid));
+  const offset = Math.max(0, Number(q.get("offset") ?? 0) || 0);
+  const limit = Math.max(1, Number(q.get("limit") ?? 1024) || 1024);
+  const page = list.slice(offset, offset + limit);
+  return {
+    server_id: core.serverId,
+    now: new Date().toISOString(),
+    num_connections: page.length,
+    total: list.length,
+    offset,
+    limit,
+    connections: page.map((c) => connInfo(c, detail)),
+  };
+}
+
+/** `/subsz` (Subsz), with `subs=1` for the list. */
+export function subsz(core: NatsCore, q: URLSearchParams): Record<string, unknown> {
+  const idx = core.router.index;
+  const out: Record<string, unknown> = {
+    server_id: core.serverId,
+    now: new Date().toISOString(),
+    num_subscriptions: idx.count,
+    num_cache: idx.cacheSize,
+    num_inserts: idx.inserts,
+    num_removes: idx.removes,
+    num_matches: idx.matches,
+    cache_hit_rate: idx.matches === 0 ? 0 : idx.cacheHits / idx.matches,
+    max_fanout: 0,
+    avg_fanout: 0,
+  };
+  const s = q.get("subs");
+  if (s === "1" || s === "true" || s === "detail") {
+    out["subscriptions_list"] = idx.all().map((x) => ({
+      subject: x.subject,
+      ...(x.queue !== "" ? { qgroup: x.queue } : {}),
+      sid: x.sid,
+      msgs: x.delivered,
+      cid: x.client.cid,
+    }));
+  }
+  return out;
+}

@@ -1,0 +1,41 @@
+/** Initial size of a connection's outbound buffer; it grows by doubling up to the pending limit. */
+export const OUTBOUND_INITIAL_BYTES = 32 * 1024;
+
+/**
+ * Per-connection outbound bytes: frames are encoded straight into one buffer and written once per
+ * tick. After a flush the written bytes belong to the socket, so a fresh buffer is started.
+ */
+export class Outbound {
+  buf: Buffer = Buffer.allocUnsafe(OUTBOUND_INITIAL_BYTES);
+  len = 0;
+
+  /** Make room for `n` more bytes. */
+  reserve(n: number): void {
+    if (this.len + n <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.len + n) size *= 2;
+    const next = Buffer.allocUnsafe(size);
+    this.buf.copy(next, 0, 0, this.len);
+    this.buf = next;
+  }
+
+  /** Append a latin1 string (control lines: subjects round-trip byte for byte). */
+  ascii(s: string): void {
+    this.reserve(s.length);
+    this.len += this.buf.write(s, this.len, "latin1");
+  }
+
+  bytes(b: Buffer): void {
+    this.reserve(b.length);
+    b.copy(this.buf, this.len);
+    this.len += b.length;
+  }
+
+  /** Hand out what is buffered and start a new buffer. */
+  take(): Buffer {
+    const out = this.buf.subarray(0, this.len);
+    this.buf = Buffer.allocUnsafe(Math.max(OUTBOUND_INITIAL_BYTES, Math.min(this.buf.length, 1024 * 1024)));
+    this.len = 0;
+    return out;
+  }
+}

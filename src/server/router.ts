@@ -1,0 +1,84 @@
+import { Sublist } from "../subjects/sublist.js";
+import { subjectMatches } from "../subjects/validate.js";
+import type { Deliverer, Subscription } from "./subscription.js";
+
+/** Who publishes: a client connection or an internal client. `echo` false skips its own subs. */
+export interface Publisher {
+  readonly cid: number;
+  readonly opts?: { echo: boolean };
+}
+
+/** Called when a subscription with an UNSUB max has had its last message. */
+export type AutoUnsub = (sub: Subscription) => void;
+
+/**
+ * The one routing path: every publish, from sockets or internal clients, goes through publish().
+ */
+export class Router {
+  readonly index = new Sublist<Subscription>();
+  inMsgs = 0;
+  inBytes = 0;
+  outMsgs = 0;
+  outBytes = 0;
+  private rr = 0;
+
+  constructor(private readonly onAutoUnsub: AutoUnsub) {}
+
+  subscribe(sub: Subscription): void {
+    this.index.insert(sub);
+  }
+
+  unsubscribe(sub: Subscription): void {
+    this.index.remove(sub);
+  }
+
+  /** Route one message; returns how many subscriptions received it. */
+  publish(from: Publisher, subject: string, reply: string, hdrBytes: number, payload: Buffer): number {
+    this.inMsgs++;
+    this.inBytes += payload.length;
+    const r = this.index.match(subject);
+    const noEcho = from.opts !== undefined && !from.opts.echo;
+    let n = 0;
+    const plain = r.plain;
+    for (let i = 0; i < plain.length; i++) {
+      const sub = plain[i] as Subscription;
+      if (noEcho && sub.client.cid === from.cid) continue;
+      this.deliverTo(sub, subject, reply, hdrBytes, payload);
+      n++;
+    }
+    const queues = r.queues;
+    for (let q = 0; q < queues.length; q++) {
+      const group = queues[q] as Subscription[];
+      const sub = this.pick(group, noEcho ? from.cid : -1);
+      if (sub === null) continue;
+      this.deliverTo(sub, subject, reply, hdrBytes, payload);
+      n++;
+    }
+    return n;
+  }
+
+  private pick(group: Subscription[], skipCid: number): Subscription | null {
+    const len = group.length;
+    if (len === 0) return null;
+    const start = (this.rr = (this.rr + 1) % 0x7fffffff) % len;
+    for (let i = 0; i < len; i++) {
+      const sub = group[(start + i) % len] as Subscription;
+      if (sub.client.cid !== skipCid) return sub;
+    }
+    return null;
+  }
+
+  private deliverTo(sub: Subscription, subject: string, reply: string, hdrBytes: number, payload: Buffer): void {
+    const client: Deliverer = sub.client;
+    this.outMsgs++;
+    this.outBytes += payload.length;
+    sub.delivered++;
+    client.deliver(sub, subject, reply, hdrBytes, payload);
+    if (sub.max > 0 && sub.delivered >= sub.max) this.onAutoUnsub(sub);
+  }
+
+  /** Does one subscription subject match a literal subject? */
+  matchesOne(pattern: string, subject: string): boolean {
+    return subjectMatches(pattern, subject);
+  }
+}

@@ -1,0 +1,154 @@
+import { createServer, type Server as NetServer, type Socket } from "node:net";
+import { randomBytes } from "node:crypto";
+import { Limits } from "../protocol/limits.js";
+import { ErrText, errLine } from "../protocol/errors.js";
+import type { AuthConfig } from "../auth/users.js";
+import { authRequired } from "../auth/users.js";
+import { TcpTransport } from "../transports/tcp.js";
+import type { Transport } from "../transports/transport.js";
+import { Client } from "./client.js";
+import { Router } from "./router.js";
+import type { CoreClient, ServerCore, ServerLimits, ServerStats } from "./core.js";
+import { NATS_COMPAT_VERSION, NATS_PROTO, CUEBUS_VERSION } from "./version.js";
+
+/** Options of the core server (the NATS side). */
+export interface CoreOptions {
+  host?: string;
+  /** 0 or -1: a random free port. */
+  port?: number;
+  serverName?: string;
+  auth?: AuthConfig;
+  limits?: Partial<ServerLimits>;
+}
+
+/** nats-server's server id: 56 base32 characters starting with N. */
+function newServerId(): string {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  const b = randomBytes(55);
+  let s = "N";
+  for (const x of b) s += alphabet[x % 32];
+  return s;
+}
+
+/**
+ * The NATS core: accepts transports, owns connections and the router.
+ */
+export class NatsCore implements ServerCore {
+  readonly limits: ServerLimits;
+  readonly auth: AuthConfig;
+  readonly router: Router;
+  readonly stats: ServerStats = { slowConsumers: 0, totalConnections: 0 };
+  readonly clients = new Map<number, Client>();
+  readonly serverId = newServerId();
+  readonly serverName: string;
+  readonly startedAt = new Date();
+  host: string;
+  port = 0;
+  private nextCid = 1;
+  private tcp: NetServer | null = null;
+  private flushList: CoreClient[] = [];
+  private flushScheduled = false;
+  private lameDuck = false;
+  private readonly flushAll = (): void => {
+    this.flushScheduled = false;
+    const list = this.flushList;
+    this.flushList = [];
+    for (let i = 0; i < list.length; i++) (list[i] as CoreClient).flush();
+  };
+
+  constructor(private readonly opts: CoreOptions = {}) {
+    this.limits = { ...Limits, ...opts.limits };
+    this.auth = opts.auth ?? {};
+    this.host = opts.host ?? "0.0.0.0";
+    this.serverName = opts.serverName ?? this.serverId;
+    this.router = new Router((sub) => {
+      const c = this.clients.get(sub.client.cid);
+      if (c !== undefined) c.removeSub(sub);
+      else this.router.unsubscribe(sub);
+    });
+  }
+
+  /** Listen for TCP clients. */
+  async listen(): Promise<void> {
+    const port = this.opts.port === undefined || this.opts.port < 0 ? 0 : this.opts.port;
+    const srv = createServer((socket: Socket) => this.accept(new TcpTransport(socket)));
+    this.tcp = srv;
+    await new Promise<void>((resolve, reject) => {
+      srv.once("error", reject);
+      srv.listen(port, this.host, () => {
+        srv.off("error", reject);
+        resolve();
+      });
+    });
+    const addr = srv.address();
+    if (addr !== null && typeof addr === "object") this.port = addr.port;
+  }
+
+  /** Hand a new transport to the core (TCP, WebSocket or in-memory). */
+  accept(transport: Transport): void {
+    if (this.lameDuck) {
+      transport.destroy();
+      return;
+    }
+    if (this.clients.size >= this.limits.maxConnections) {
+      transport.write(Buffer.from(errLine(ErrText.maxConnections), "latin1"));
+      transport.end();
+      return;
+    }
+    const cid = this.nextCid++;
+    const client = new Client(cid, transport, this);
+    this.clients.set(cid, client);
+    this.stats.totalConnections++;
+    client.start();
+  }
+
+  info(client: CoreClient): Record<string, unknown> {
+    const info: Record<string, unknown> = {
+      server_id: this.serverId,
+      server_name: this.serverName,
+      version: NATS_COMPAT_VERSION,
+      proto: NATS_PROTO,
+      go: "cuebus",
+      host: this.host,
+      port: this.port,
+      headers: true,
+    };
+    if (authRequired(this.auth)) info["auth_required"] = true;
+    info["max_payload"] = this.limits.maxPayloadBytes;
+    info["client_id"] = client.cid;
+    info["client_ip"] = client.transport.remoteAddress.replace(/^::ffff:/, "");
+    info["cuebus"] = CUEBUS_VERSION;
+    return info;
+  }
+
+  scheduleFlush(client: CoreClient): void {
+    this.flushList.push(client);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(this.flushAll);
+    }
+  }
+
+  removeClient(client: CoreClient): void {
+    this.clients.delete(client.cid);
+  }
+
+  /** Stop accepting connections (lame-duck mode, nats-server ADR-5): existing clients stay. */
+  async enterLameDuck(): Promise<void> {
+    this.lameDuck = true;
+    await this.closeListener();
+  }
+
+  private async closeListener(): Promise<void> {
+    const srv = this.tcp;
+    this.tcp = null;
+    if (srv !== null) await new Promise<void>((resolve) => srv.close(() => resolve()));
+  }
+
+  /** Close the listener and every connection. */
+  async close(): Promise<void> {
+    const closing = this.closeListener();
+    for (const c of [...this.clients.values()]) c.close("Server Shutdown");
+    await closing;
+  }
+}

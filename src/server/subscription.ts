@@ -1,0 +1,21 @@
+import type { IndexedSub } from "../subjects/sublist.js";
+
+/** Whoever receives routed messages: a client connection or an internal client. */
+export interface Deliverer {
+  readonly cid: number;
+  /** Deliver one message to `sub`; `hdrBytes` is the header block's size at the start of `payload`. */
+  deliver(sub: Subscription, subject: string, reply: string, hdrBytes: number, payload: Buffer): void;
+}
+
+/** One SUB of one client. */
+export class Subscription implements IndexedSub {
+  /** UNSUB max; 0 = unlimited. */
+  max = 0;
+  delivered = 0;
+  constructor(
+    readonly client: Deliverer,
+    readonly subject: string,
+    readonly queue: string,
+    readonly sid: string,
+  ) {}
+}
