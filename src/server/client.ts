@@ -121,8 +121,9 @@ export class Client implements ParserHandler, Deliverer {
     const bool = (k: string, d: boolean): boolean => (typeof o[k] === "boolean" ? (o[k] as boolean) : d);
     const str = (k: string): string => (typeof o[k] === "string" ? (o[k] as string) : "");
     this.opts = {
-      verbose: bool("verbose", false),
-      pedantic: bool("pedantic", false),
+      // nats-server clientOpts defaults: verbose and pedantic on unless CONNECT says otherwise.
+      verbose: bool("verbose", true),
+      pedantic: bool("pedantic", true),
       echo: bool("echo", true),
       headers: bool("headers", false),
       no_responders: bool("no_responders", false),
@@ -232,7 +233,8 @@ export class Client implements ParserHandler, Deliverer {
       return;
     }
     if (this.subs.size >= this.core.limits.maxSubscriptions) {
-      this.closeWithError(ErrText.maxSubscriptions, "Max Subscriptions Exceeded");
+      // nats-server reports it and keeps the connection.
+      this.sendErr(ErrText.maxSubscriptions);
       return;
     }
     const sub = new Subscription(this, subject, queue, sid);

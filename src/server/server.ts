@@ -1,7 +1,7 @@
 import { createServer, type Server as NetServer, type Socket } from "node:net";
 import { randomBytes } from "node:crypto";
 import { Limits } from "../protocol/limits.js";
-import { ErrText, errLine } from "../protocol/errors.js";
+import { ErrText } from "../protocol/errors.js";
 import type { AuthConfig } from "../auth/users.js";
 import { authRequired } from "../auth/users.js";
 import { TcpTransport } from "../transports/tcp.js";
@@ -90,16 +90,14 @@ export class NatsCore implements ServerCore {
       transport.destroy();
       return;
     }
-    if (this.clients.size >= this.limits.maxConnections) {
-      transport.write(Buffer.from(errLine(ErrText.maxConnections), "latin1"));
-      transport.end();
-      return;
-    }
     const cid = this.nextCid++;
     const client = new Client(cid, transport, this);
+    // nats-server sends INFO first, then the error, to the connection over the limit.
+    const overLimit = this.clients.size >= this.limits.maxConnections;
     this.clients.set(cid, client);
     this.stats.totalConnections++;
     client.start();
+    if (overLimit) client.closeWithError(ErrText.maxConnections, "Maximum Connections Exceeded");
   }
 
   info(client: CoreClient): Record<string, unknown> {
