@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from "node:http";
 import type { NatsCore } from "../server/server.js";
-import { varz, connz, subsz } from "../server/monitor.js";
+import { varz, connz, subsz, httpReqStats } from "../server/monitor.js";
 
 /** The monitoring endpoints of nats-server (`/varz`, `/connz`, `/subsz`, `/healthz`) on the HTTP port. */
 export class MonitorHttp {
@@ -47,6 +47,8 @@ export class MonitorHttp {
         res.end(JSON.stringify({ error: { code: 404, description: `no route for ${url.pathname}` } }));
         return;
     }
+    // Only known routes are counted, so the map stays bounded.
+    httpReqStats[url.pathname] = (httpReqStats[url.pathname] ?? 0) + 1;
     res.writeHead(200, { "content-type": "application/json" });
     res.end(JSON.stringify(body, null, 2));
   }

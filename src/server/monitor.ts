@@ -1,6 +1,10 @@
 import type { NatsCore } from "./server.js";
 import { NATS_COMPAT_VERSION, NATS_PROTO, CUEBUS_VERSION } from "./version.js";
+import { availableParallelism } from "node:os";
 import type { Client } from "./client.js";
+
+/** Requests served per monitoring path, as nats-server's `http_req_stats`. */
+export const httpReqStats: Record<string, number> = {};
 
 /** Go-style uptime string like nats-server's (`1h2m3s`). */
 function uptime(ms: number): string {
@@ -39,7 +43,26 @@ export function varz(core: NatsCore, httpPort: number): Record<string, unknown> 
     now: new Date().toISOString(),
     uptime: uptime(Date.now() - core.startedAt.getTime()),
     mem: mem.rss,
-    cores: 0,
+    cores: availableParallelism(),
+    gomaxprocs: availableParallelism(),
+    cpu: 0,
+    config_load_time: core.startedAt.toISOString(),
+    http_base_path: "",
+    https_port: 0,
+    tls_timeout: 2,
+    write_deadline: 10 * 1e9,
+    system_account: "",
+    go: "cuebus",
+    cluster: {},
+    gateway: {},
+    leaf: {},
+    mqtt: {},
+    websocket: {},
+    jetstream: {},
+    routes: 0,
+    remotes: 0,
+    leafnodes: 0,
+    http_req_stats: httpReqStats,
     connections: core.clients.size,
     total_connections: core.stats.totalConnections,
     in_msgs: r.inMsgs,
@@ -51,7 +74,7 @@ export function varz(core: NatsCore, httpPort: number): Record<string, unknown> 
   };
 }
 
-function connInfo(c: Client, detail: boolean): Record<string, unknown> {
+function connInfo(c: Client, subs: "none" | "list" | "detail"): Record<string, unknown> {
   const o: Record<string, unknown> = {
     cid: c.cid,
     kind: "Client",
@@ -61,6 +84,7 @@ function connInfo(c: Client, detail: boolean): Record<string, unknown> {
     start: new Date(c.startMs).toISOString(),
     last_activity: new Date(c.lastActivityMs).toISOString(),
     uptime: uptime(Date.now() - c.startMs),
+    idle: uptime(Date.now() - c.lastActivityMs),
     pending_bytes: c.transport.pendingBytes + c.out.len,
     in_msgs: c.inMsgs,
     out_msgs: c.outMsgs,
@@ -72,8 +96,9 @@ function connInfo(c: Client, detail: boolean): Record<string, unknown> {
     version: c.opts.version,
   };
   if (c.user !== "") o["authorized_user"] = c.user;
-  if (detail) {
+  if (subs === "list") {
     o["subscriptions_list"] = [...c.subs.values()].map((s) => s.subject);
+  } else if (subs === "detail") {
     o["subscriptions_list_detail"] = [...c.subs.values()].map((s) => ({
       subject: s.subject,
       ...(s.queue !== "" ? { qgroup: s.queue } : {}),
@@ -89,7 +114,7 @@ function connInfo(c: Client, detail: boolean): Record<string, unknown> {
 /** `/connz` (Connz): `subs=detail|1|true`, `cid`, `offset`, `limit`. */
 export function connz(core: NatsCore, q: URLSearchParams): Record<string, unknown> {
   const subsArg = q.get("subs");
-  const detail = subsArg === "detail" || subsArg === "1" || subsArg === "true";
+  const subs = subsArg === "detail" ? "detail" : subsArg === "1" || subsArg === "true" ? "list" : "none";
   let list = [...core.clients.values()].sort((a, b) => a.cid - b.cid);
   const cid = q.get("cid");
   if (cid !== null) list = list.filter((c) => c.cid === Number(cid));
@@ -103,7 +128,7 @@ export function connz(core: NatsCore, q: URLSearchParams): Record<string, unknow
     total: list.length,
     offset,
     limit,
-    connections: page.map((c) => connInfo(c, detail)),
+    connections: page.map((c) => connInfo(c, subs)),
   };
 }
 
@@ -124,7 +149,14 @@ export function subsz(core: NatsCore, q: URLSearchParams): Record<string, unknow
   };
   const s = q.get("subs");
   if (s === "1" || s === "true" || s === "detail") {
-    out["subscriptions_list"] = idx.all().map((x) => ({
+    const all = idx.all();
+    const offset = Math.max(0, Number(q.get("offset") ?? 0) || 0);
+    const limit = Math.max(1, Number(q.get("limit") ?? 1024) || 1024);
+    out["total"] = all.length;
+    out["offset"] = offset;
+    out["limit"] = limit;
+    out["subscriptions_list"] = all.slice(offset, offset + limit).map((x) => ({
+      account: "$G",
       subject: x.subject,
       ...(x.queue !== "" ? { qgroup: x.queue } : {}),
       sid: x.sid,
