@@ -88,6 +88,10 @@ export class Parser {
             this.state = ParserState.CONTROL_LINE;
             return;
           }
+          if (this.partialLine === null && this.fastPub(chunk, pos, nl)) {
+            pos = nl + 1;
+            continue;
+          }
           let line: Buffer;
           if (this.partialLine !== null) {
             line = Buffer.concat([this.partialLine, chunk.subarray(pos, nl)]);
@@ -159,6 +163,69 @@ export class Parser {
   }
 
   private pendingPayload: Buffer = EMPTY;
+
+  /**
+   * Hot path for the common `PUB <subject> [reply] <size>` line that lies whole in one chunk: reads
+   * the arguments straight from the bytes (no line string, no split). Anything unusual (tabs, bad
+   * size, limits) returns false and takes the general path, which reports errors.
+   */
+  private fastPub(chunk: Buffer, start: number, nl: number): boolean {
+    let end = nl;
+    if (end > start && chunk[end - 1] === CR) end--;
+    if (end - start > this.maxControl || end - start < 7) return false;
+    if (
+      ((chunk[start] as number) | 0x20) !== 0x70 ||
+      ((chunk[start + 1] as number) | 0x20) !== 0x75 ||
+      ((chunk[start + 2] as number) | 0x20) !== 0x62 ||
+      chunk[start + 3] !== 32
+    ) {
+      return false;
+    }
+    // Up to three space-separated arguments as byte ranges.
+    let a0 = -1, a1 = -1, b0 = -1, b1 = -1, c0 = -1, c1 = -1;
+    let n = 0;
+    let i = start + 4;
+    while (i < end) {
+      const c = chunk[i] as number;
+      if (c === 32) {
+        i++;
+        continue;
+      }
+      if (c === 9) return false;
+      const t0 = i;
+      while (i < end && chunk[i] !== 32 && chunk[i] !== 9) i++;
+      if (n === 0) { a0 = t0; a1 = i; }
+      else if (n === 1) { b0 = t0; b1 = i; }
+      else if (n === 2) { c0 = t0; c1 = i; }
+      else return false;
+      n++;
+    }
+    let s0: number, s1: number;
+    if (n === 2) { s0 = b0; s1 = b1; }
+    else if (n === 3) { s0 = c0; s1 = c1; }
+    else return false;
+    if (s1 - s0 > 9) return false;
+    let size = 0;
+    for (let k = s0; k < s1; k++) {
+      const d = (chunk[k] as number) - 48;
+      if (d < 0 || d > 9) return false;
+      size = size * 10 + d;
+    }
+    if (size > this.maxPayload) return false;
+    this.pubSubject = chunk.toString("latin1", a0, a1);
+    this.pubReply = n === 3 ? chunk.toString("latin1", b0, b1) : "";
+    this.pubHdr = 0;
+    this.pubSize = size;
+    this.payloadFill = 0;
+    this.payloadBuf = null;
+    if (size === 0) {
+      this.pendingPayload = EMPTY;
+      this.state = ParserState.MSG_END_R;
+    } else {
+      this.state = ParserState.MSG_PAYLOAD;
+    }
+    return true;
+  }
 
   /** Stop parsing; later input is ignored. */
   close(): void {

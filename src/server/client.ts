@@ -210,7 +210,7 @@ export class Client implements ParserHandler, Deliverer {
     // Deliver the 503 to this client's own subscription that matches the reply subject.
     for (const sub of this.subs.values()) {
       if (this.core.router.matchesOne(sub.subject, reply)) {
-        this.writeMsg(sub.sid, reply, "", NO_RESPONDERS_HDR.length, Buffer.from(NO_RESPONDERS_HDR, "latin1"));
+        this.writeMsg(sub, reply, "", NO_RESPONDERS_HDR.length, Buffer.from(NO_RESPONDERS_HDR, "latin1"));
         this.markDirty();
         return;
       }
@@ -280,9 +280,9 @@ export class Client implements ParserHandler, Deliverer {
     if (this.closed) return;
     if (hdrBytes > 0 && !this.opts.headers) {
       // A client that did not announce headers gets the message without them.
-      this.writeMsg(sub.sid, subject, reply, 0, payload.subarray(hdrBytes));
+      this.writeMsg(sub, subject, reply, 0, payload.subarray(hdrBytes));
     } else {
-      this.writeMsg(sub.sid, subject, reply, hdrBytes, payload);
+      this.writeMsg(sub, subject, reply, hdrBytes, payload);
     }
     if (reply !== "" && this.responses !== null) {
       const ar = this.permissions?.allowResponses ?? DefaultResponsePermission;
@@ -291,18 +291,30 @@ export class Client implements ParserHandler, Deliverer {
     this.markDirty();
   }
 
-  private writeMsg(sid: string, subject: string, reply: string, hdrBytes: number, payload: Buffer): void {
+  private writeMsg(sub: Subscription, subject: string, reply: string, hdrBytes: number, payload: Buffer): void {
     const out = this.out;
-    if (hdrBytes > 0) {
-      out.ascii(reply === "" ? `HMSG ${subject} ${sid} ${hdrBytes} ${payload.length}\r\n` : `HMSG ${subject} ${sid} ${reply} ${hdrBytes} ${payload.length}\r\n`);
-    } else {
-      out.ascii(reply === "" ? `MSG ${subject} ${sid} ${payload.length}\r\n` : `MSG ${subject} ${sid} ${reply} ${payload.length}\r\n`);
+    const headers = hdrBytes > 0;
+    // The prefix `MSG <subject> <sid> ` is cached on the subscription while the subject repeats.
+    let prefix = sub.prefix;
+    if (prefix === null || sub.prefixSubject !== subject || sub.prefixHeaders !== headers) {
+      prefix = Buffer.from(headers ? `HMSG ${subject} ${sub.sid} ` : `MSG ${subject} ${sub.sid} `, "latin1");
+      sub.prefix = prefix;
+      sub.prefixSubject = subject;
+      sub.prefixHeaders = headers;
     }
-    out.reserve(payload.length + 2);
-    payload.copy(out.buf, out.len);
-    out.len += payload.length;
-    out.buf[out.len++] = 13;
-    out.buf[out.len++] = 10;
+    out.range(prefix, 0, prefix.length);
+    if (reply !== "") {
+      out.ascii(reply);
+      out.byte(32);
+    }
+    if (headers) {
+      out.decimal(hdrBytes);
+      out.byte(32);
+    }
+    out.decimal(payload.length);
+    out.crlf();
+    out.range(payload, 0, payload.length);
+    out.crlf();
     this.outMsgs++;
     this.outBytes += payload.length;
   }

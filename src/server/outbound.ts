@@ -1,3 +1,6 @@
+/** Below this many bytes a byte loop beats Buffer.copy's call overhead. */
+const SMALL_COPY_BYTES = 64;
+
 /** Initial size of a connection's outbound buffer; it grows by doubling up to the pending limit. */
 export const OUTBOUND_INITIAL_BYTES = 32 * 1024;
 
@@ -23,6 +26,49 @@ export class Outbound {
   ascii(s: string): void {
     this.reserve(s.length);
     this.len += this.buf.write(s, this.len, "latin1");
+  }
+
+  /** Append bytes `[start, end)` of `src`; small runs are copied by a loop (cheaper than Buffer.copy). */
+  range(src: Buffer, start: number, end: number): void {
+    const n = end - start;
+    this.reserve(n);
+    const dst = this.buf;
+    let o = this.len;
+    if (n <= SMALL_COPY_BYTES) {
+      for (let i = start; i < end; i++) dst[o++] = src[i] as number;
+    } else {
+      src.copy(dst, o, start, end);
+      o += n;
+    }
+    this.len = o;
+  }
+
+  /** Append a non-negative integer in decimal. */
+  decimal(v: number): void {
+    this.reserve(16);
+    const dst = this.buf;
+    if (v < 10) {
+      dst[this.len++] = 48 + v;
+      return;
+    }
+    let digits = 0;
+    for (let x = v; x > 0; x = Math.floor(x / 10)) digits++;
+    let o = this.len + digits;
+    this.len = o;
+    for (let x = v; x > 0; x = Math.floor(x / 10)) dst[--o] = 48 + (x % 10);
+  }
+
+  /** Append one byte. */
+  byte(b: number): void {
+    this.reserve(1);
+    this.buf[this.len++] = b;
+  }
+
+  /** Append CR LF. */
+  crlf(): void {
+    this.reserve(2);
+    this.buf[this.len++] = 13;
+    this.buf[this.len++] = 10;
   }
 
   bytes(b: Buffer): void {

@@ -12,6 +12,10 @@ export class Subscription implements IndexedSub {
   /** UNSUB max; 0 = unlimited. */
   max = 0;
   delivered = 0;
+  /** Encoded `MSG <subject> <sid> ` (or HMSG) for the last subject delivered, reused while it repeats. */
+  prefix: Buffer | null = null;
+  prefixSubject = "";
+  prefixHeaders = false;
   constructor(
     readonly client: Deliverer,
     readonly subject: string,
