@@ -87,6 +87,11 @@ export class Client implements ParserHandler, Deliverer {
     this.pingTimer.unref();
   }
 
+  /** Send an INFO again, with `extra` fields (e.g. `ldm` in lame-duck mode). */
+  sendInfo(extra: Record<string, unknown>): void {
+    this.sendRaw(`INFO ${JSON.stringify({ ...this.core.info(this), ...extra })} \r\n`);
+  }
+
   private onData(chunk: Buffer): void {
     this.lastActivityMs = Date.now();
     this.parser.parse(chunk);

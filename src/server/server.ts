@@ -21,6 +21,12 @@ export interface CoreOptions {
   limits?: Partial<ServerLimits>;
 }
 
+/** nats-server DEFAULT_LAME_DUCK_DURATION (2 m) and DEFAULT_LAME_DUCK_GRACE_PERIOD (10 s). */
+export const LAME_DUCK_DURATION_MS = 2 * 60 * 1000;
+export const LAME_DUCK_GRACE_MS = 10 * 1000;
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
 /** nats-server's server id: 56 base32 characters starting with N. */
 function newServerId(): string {
   const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
@@ -132,9 +138,25 @@ export class NatsCore implements ServerCore {
   }
 
   /** Stop accepting connections (lame-duck mode, nats-server ADR-5): existing clients stay. */
-  async enterLameDuck(): Promise<void> {
+  /**
+   * Lame-duck mode (nats-server ADR-5, `server.go` lameDuckMode): stop accepting, tell every client
+   * with an INFO carrying `"ldm":true` so it can reconnect elsewhere, wait `graceMs`, then close the
+   * remaining clients spread evenly over `durationMs`. Resolves when all are closed.
+   */
+  async enterLameDuck(durationMs = LAME_DUCK_DURATION_MS, graceMs = LAME_DUCK_GRACE_MS): Promise<void> {
+    if (this.lameDuck) return;
     this.lameDuck = true;
-    await this.closeListener();
+    // net.Server.close() resolves only once every connection has ended, so it is awaited last.
+    const listenerClosed = this.closeListener();
+    for (const c of this.clients.values()) c.sendInfo({ ldm: true });
+    await sleep(graceMs);
+    const clients = [...this.clients.values()];
+    const step = clients.length === 0 ? 0 : Math.max(0, durationMs - graceMs) / clients.length;
+    for (const c of clients) {
+      c.close("Server Shutdown");
+      if (step > 0) await sleep(step);
+    }
+    await listenerClosed;
   }
 
   private async closeListener(): Promise<void> {
