@@ -1,25 +1,37 @@
+/** Largest buffer size remembered between flushes. */
+const OUTBOUND_MAX_HINT_BYTES = 1024 * 1024;
+
+const EMPTY = Buffer.alloc(0);
+
 /** Below this many bytes a byte loop beats Buffer.copy's call overhead. */
 const SMALL_COPY_BYTES = 64;
 
-/** Initial size of a connection's outbound buffer; it grows by doubling up to the pending limit. */
-export const OUTBOUND_INITIAL_BYTES = 32 * 1024;
+/** First size of a connection's outbound buffer (small: idle connections are many); it doubles as needed. */
+export const OUTBOUND_INITIAL_BYTES = 512;
+
+/** Flushes up to this size are copied out (Node pools small buffers) and the buffer is kept for reuse. */
+const COPY_OUT_MAX_BYTES = 16 * 1024;
 
 /**
  * Per-connection outbound bytes: frames are encoded straight into one buffer and written once per
  * tick. After a flush the written bytes belong to the socket, so a fresh buffer is started.
  */
 export class Outbound {
-  buf: Buffer = Buffer.allocUnsafe(OUTBOUND_INITIAL_BYTES);
+  /** Empty until something is queued, so idle connections hold no buffer. */
+  buf: Buffer = EMPTY;
   len = 0;
+  /** Size of the last buffer, reused for the next one so a busy connection does not regrow. */
+  private sizeHint = OUTBOUND_INITIAL_BYTES;
 
   /** Make room for `n` more bytes. */
   reserve(n: number): void {
     if (this.len + n <= this.buf.length) return;
-    let size = this.buf.length * 2;
+    let size = Math.max(this.buf.length * 2, this.sizeHint);
     while (size < this.len + n) size *= 2;
     const next = Buffer.allocUnsafe(size);
-    this.buf.copy(next, 0, 0, this.len);
+    if (this.len > 0) this.buf.copy(next, 0, 0, this.len);
     this.buf = next;
+    this.sizeHint = Math.min(size, OUTBOUND_MAX_HINT_BYTES);
   }
 
   /** Append a latin1 string (control lines: subjects round-trip byte for byte). */
@@ -77,11 +89,20 @@ export class Outbound {
     this.len += b.length;
   }
 
-  /** Hand out what is buffered and start a new buffer. */
+  /**
+   * Hand out what is buffered for the socket, which keeps the bytes until written. A small flush is
+   * copied out and the buffer reused; a large one is handed over and a new buffer started later.
+   */
   take(): Buffer {
-    const out = this.buf.subarray(0, this.len);
-    this.buf = Buffer.allocUnsafe(Math.max(OUTBOUND_INITIAL_BYTES, Math.min(this.buf.length, 1024 * 1024)));
+    const n = this.len;
     this.len = 0;
+    if (n <= COPY_OUT_MAX_BYTES) {
+      const out = Buffer.allocUnsafe(n);
+      this.buf.copy(out, 0, 0, n);
+      return out;
+    }
+    const out = this.buf.subarray(0, n);
+    this.buf = EMPTY;
     return out;
   }
 }
