@@ -91,3 +91,40 @@ test("official client: user/password auth and permissions", async (t) => {
   await new Promise((r) => setTimeout(r, 100));
   assert.ok(errs.some((e) => /Permissions Violation for Publish to "private.x"/.test(e)), errs.join("|"));
 });
+
+test("official client: noEcho keeps a connection's own messages from it; others still get them", async (t) => {
+  const server = await startServer({ port: 0 });
+  t.after(() => server.close());
+  const a = await connect({ servers: server.url, noEcho: true });
+  const b = await connect({ servers: server.url });
+  t.after(() => a.close());
+  t.after(() => b.close());
+  let own = 0;
+  let other = 0;
+  a.subscribe("echo.test", { callback: () => { own++; } });
+  b.subscribe("echo.test", { callback: () => { other++; } });
+  await a.flush();
+  await b.flush();
+  a.publish("echo.test", "1");
+  await a.flush();
+  b.publish("echo.test", "2");
+  await b.flush();
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(own, 1, "a sees only b's message");
+  assert.equal(other, 2, "b sees both");
+});
+
+test("official client: max messages on a subscription (UNSUB with max) stops delivery", async (t) => {
+  const server = await startServer({ port: 0 });
+  t.after(() => server.close());
+  const nc = await connect({ servers: server.url });
+  t.after(() => nc.close());
+  let n = 0;
+  const sub = nc.subscribe("limited", { max: 3, callback: () => { n++; } });
+  await nc.flush();
+  for (let i = 0; i < 10; i++) nc.publish("limited", String(i));
+  await nc.flush();
+  await sub.closed;
+  assert.equal(n, 3);
+  assert.equal(server.core.router.index.count, 0, "the server dropped the subscription");
+});
