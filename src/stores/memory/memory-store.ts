@@ -1,0 +1,246 @@
+import { subjectMatches } from "../../subjects/validate.js";
+import {
+  NoLimits,
+  StoreLimitError,
+  nowNs,
+  storedSize,
+  type PurgeRequest,
+  type StoreLimits,
+  type StoredMsg,
+  type StreamState,
+  type StreamStore,
+} from "../types.js";
+
+const matchesFilter = (filter: string, subject: string): boolean =>
+  filter === "" || filter === ">" || filter === subject || subjectMatches(filter, subject);
+
+const isLiteral = (filter: string): boolean => filter !== "" && !/(^|\.)[*>](\.|$)/.test(filter);
+
+/** First index in the sorted array `a` whose value is >= `v`. */
+function lowerBound(a: number[], v: number): number {
+  let lo = 0;
+  let hi = a.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((a[mid] as number) < v) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * The reference store: messages in a sequence-indexed array (holes for deletes) and a per-subject
+ * list of sequences. Everything is durable only as long as the process lives.
+ */
+export class MemoryStore implements StreamStore {
+  /** msgs[i] holds sequence base + i. */
+  protected msgs: Array<StoredMsg | undefined> = [];
+  protected base = 1;
+  protected lastSeq = 0;
+  protected lastTimeNs = 0n;
+  protected count = 0;
+  protected bytes = 0;
+  protected readonly bySubject = new Map<string, number[]>();
+  protected limits: StoreLimits;
+
+  constructor(limits: StoreLimits = NoLimits) {
+    this.limits = { ...limits };
+  }
+
+  async append(subject: string, headers: Buffer | null, data: Buffer, timeNs: bigint = nowNs()): Promise<number> {
+    const size = storedSize(subject, headers, data);
+    this.checkDiscardNew(size);
+    const seq = this.lastSeq + 1;
+    this.insert({ seq, subject, timeNs, headers, data });
+    this.enforceAfterAppend(subject);
+    return seq;
+  }
+
+  /** Refuse an append that would break a limit under `discard: new`. */
+  protected checkDiscardNew(size: number): void {
+    const l = this.limits;
+    if (l.discard !== "new") return;
+    if (l.maxMsgs > 0 && this.count + 1 > l.maxMsgs) throw new StoreLimitError("maximum messages exceeded");
+    if (l.maxBytes > 0 && this.bytes + size > l.maxBytes) throw new StoreLimitError("maximum bytes exceeded");
+  }
+
+  /** Put a message in place (also used by stores that recover from disk). */
+  protected insert(m: StoredMsg): void {
+    if (this.count === 0 && this.msgs.length === 0) this.base = m.seq;
+    while (this.base + this.msgs.length < m.seq) this.msgs.push(undefined);
+    this.msgs.push(m);
+    this.lastSeq = m.seq;
+    this.lastTimeNs = m.timeNs;
+    this.count++;
+    this.bytes += storedSize(m.subject, m.headers, m.data);
+    let list = this.bySubject.get(m.subject);
+    if (list === undefined) {
+      list = [];
+      this.bySubject.set(m.subject, list);
+    }
+    list.push(m.seq);
+  }
+
+  /** Drop the oldest messages until the limits hold again (discard old, per-subject limit). */
+  protected enforceAfterAppend(subject: string): void {
+    const l = this.limits;
+    if (l.maxMsgsPerSubject > 0) {
+      const list = this.bySubject.get(subject);
+      while (list !== undefined && list.length > l.maxMsgsPerSubject) this.drop(list[0] as number);
+    }
+    while (l.maxMsgs > 0 && this.count > l.maxMsgs) this.drop(this.firstSeq());
+    while (l.maxBytes > 0 && this.bytes > l.maxBytes && this.count > 0) this.drop(this.firstSeq());
+  }
+
+  protected firstSeq(): number {
+    for (let i = 0; i < this.msgs.length; i++) if (this.msgs[i] !== undefined) return this.base + i;
+    return this.lastSeq + 1;
+  }
+
+  /** Remove one message from memory; returns it, or null when absent. */
+  protected drop(seq: number): StoredMsg | null {
+    const i = seq - this.base;
+    const m = this.msgs[i];
+    if (m === undefined) return null;
+    this.msgs[i] = undefined;
+    this.count--;
+    this.bytes -= storedSize(m.subject, m.headers, m.data);
+    const list = this.bySubject.get(m.subject);
+    if (list !== undefined) {
+      const j = lowerBound(list, seq);
+      if (list[j] === seq) list.splice(j, 1);
+      if (list.length === 0) this.bySubject.delete(m.subject);
+    }
+    // Trim leading holes so the array does not grow without bound.
+    let k = 0;
+    while (k < this.msgs.length && this.msgs[k] === undefined) k++;
+    if (k > 0 && (k > 1024 || k === this.msgs.length)) {
+      this.msgs = this.msgs.slice(k);
+      this.base += k;
+    }
+    return m;
+  }
+
+  async load(seq: number): Promise<StoredMsg | null> {
+    return this.msgs[seq - this.base] ?? null;
+  }
+
+  async loadNext(filter: string, fromSeq: number): Promise<StoredMsg | null> {
+    const start = Math.max(fromSeq, this.base);
+    if (isLiteral(filter)) {
+      const list = this.bySubject.get(filter);
+      if (list === undefined) return null;
+      const j = lowerBound(list, start);
+      return j < list.length ? (this.msgs[(list[j] as number) - this.base] ?? null) : null;
+    }
+    for (let i = start - this.base; i < this.msgs.length; i++) {
+      const m = this.msgs[i];
+      if (m !== undefined && matchesFilter(filter, m.subject)) return m;
+    }
+    return null;
+  }
+
+  async loadLast(filter: string): Promise<StoredMsg | null> {
+    if (isLiteral(filter)) {
+      const list = this.bySubject.get(filter);
+      return list === undefined ? null : (this.msgs[(list[list.length - 1] as number) - this.base] ?? null);
+    }
+    for (let i = this.msgs.length - 1; i >= 0; i--) {
+      const m = this.msgs[i];
+      if (m !== undefined && matchesFilter(filter, m.subject)) return m;
+    }
+    return null;
+  }
+
+  async remove(seq: number): Promise<boolean> {
+    return this.drop(seq) !== null;
+  }
+
+  async purge(req: PurgeRequest = {}): Promise<number> {
+    const victims = this.purgeVictims(req);
+    for (const seq of victims) this.drop(seq);
+    if (req.filter === undefined && req.seq === undefined && req.keep === undefined) {
+      // A full purge moves the first sequence past the last (nats-server: first = last + 1).
+      this.msgs = [];
+      this.base = this.lastSeq + 1;
+    }
+    return victims.length;
+  }
+
+  /** Sequences a purge request removes, oldest first. */
+  protected purgeVictims(req: PurgeRequest): number[] {
+    const filter = req.filter ?? "";
+    let seqs: number[] = [];
+    for (const [subject, list] of this.bySubject) if (matchesFilter(filter, subject)) seqs.push(...list);
+    seqs.sort((a, b) => a - b);
+    if (req.seq !== undefined && req.seq > 0) seqs = seqs.filter((s) => s < (req.seq as number));
+    if (req.keep !== undefined && req.keep > 0) seqs = seqs.slice(0, Math.max(0, seqs.length - req.keep));
+    return seqs;
+  }
+
+  async seqForTime(timeNs: bigint): Promise<number> {
+    for (let i = 0; i < this.msgs.length; i++) {
+      const m = this.msgs[i];
+      if (m !== undefined && m.timeNs >= timeNs) return m.seq;
+    }
+    return 0;
+  }
+
+  subjects(filter: string): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const [subject, list] of this.bySubject) if (matchesFilter(filter, subject)) out.set(subject, list.length);
+    return out;
+  }
+
+  numPending(filter: string, fromSeq: number): number {
+    let n = 0;
+    for (const [subject, list] of this.bySubject) {
+      if (matchesFilter(filter, subject)) n += list.length - lowerBound(list, fromSeq);
+    }
+    return n;
+  }
+
+  async setLimits(limits: StoreLimits): Promise<void> {
+    this.limits = { ...limits };
+    if (limits.maxMsgsPerSubject > 0) {
+      for (const subject of [...this.bySubject.keys()]) this.enforceAfterAppend(subject);
+    }
+    const saved = this.limits.discard;
+    this.limits.discard = "old";
+    this.enforceAfterAppend("");
+    this.limits.discard = saved;
+    await this.expire();
+  }
+
+  async expire(now: bigint = nowNs()): Promise<number> {
+    if (this.limits.maxAgeMs <= 0) return 0;
+    const cutoff = now - BigInt(this.limits.maxAgeMs) * 1_000_000n;
+    let n = 0;
+    while (this.count > 0) {
+      const m = this.msgs[this.firstSeq() - this.base];
+      if (m === undefined || m.timeNs > cutoff) break;
+      this.drop(m.seq);
+      n++;
+    }
+    return n;
+  }
+
+  state(): StreamState {
+    const first = this.count === 0 ? this.lastSeq + 1 : this.firstSeq();
+    const firstMsg = this.msgs[first - this.base];
+    return {
+      messages: this.count,
+      bytes: this.bytes,
+      firstSeq: this.count === 0 ? this.lastSeq + 1 : first,
+      firstTimeNs: firstMsg?.timeNs ?? 0n,
+      lastSeq: this.lastSeq,
+      lastTimeNs: this.lastTimeNs,
+      numDeleted: this.count === 0 ? 0 : this.lastSeq - first + 1 - this.count,
+      numSubjects: this.bySubject.size,
+    };
+  }
+
+  async close(): Promise<void> {
+    // Nothing to release.
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * The store interface every backend (memory, file, postgres) implements; the memory store is the
+ * reference and `tests/unit/stores/conformance.ts` is the suite each backend passes.
+ * Modelled on what nats-server's `server/store.go` StreamStore does, not on its code.
+ */
+
+/** One stored message. `headers` is the raw NATS header block (`NATS/1.0\r\n...\r\n\r\n`) or null. */
+export interface StoredMsg {
+  readonly seq: number;
+  readonly subject: string;
+  /** Time of storing, nanoseconds since the epoch (JetStream reports ns). */
+  readonly timeNs: bigint;
+  readonly headers: Buffer | null;
+  readonly data: Buffer;
+}
+
+/** Stream state as `$JS.API.STREAM.INFO` reports it. */
+export interface StreamState {
+  messages: number;
+  bytes: number;
+  firstSeq: number;
+  firstTimeNs: bigint;
+  lastSeq: number;
+  lastTimeNs: bigint;
+  /** Sequences inside [firstSeq, lastSeq] that were deleted. */
+  numDeleted: number;
+  numSubjects: number;
+}
+
+/** Limits a store enforces on append (the stream config's). 0 = unlimited. */
+export interface StoreLimits {
+  maxMsgs: number;
+  maxBytes: number;
+  maxAgeMs: number;
+  maxMsgsPerSubject: number;
+  /** `old`: drop the oldest to make room; `new`: refuse the append. */
+  discard: "old" | "new";
+}
+
+/** What purge may be limited to (ADR-10). */
+export interface PurgeRequest {
+  /** Only messages on subjects matching this filter. */
+  filter?: string;
+  /** Purge all messages below this sequence (exclusive). */
+  seq?: number;
+  /** Keep this many of the newest (per filter, when given). */
+  keep?: number;
+}
+
+/** Why an append was refused. */
+export class StoreLimitError extends Error {
+  readonly code = "STORE_LIMIT" as const;
+  constructor(message: string) {
+    super(message);
+    this.name = "StoreLimitError";
+  }
+}
+
+/** Bytes a message counts for in limits: subject + headers + data + a fixed overhead, as nats-server does. */
+export function storedSize(subject: string, headers: Buffer | null, data: Buffer): number {
+  return Buffer.byteLength(subject) + (headers?.length ?? 0) + data.length + 16;
+}
+
+/**
+ * A stream's messages. Every method that changes state resolves only when the change is as durable
+ * as the store promises (the file store: fsynced).
+ */
+export interface StreamStore {
+  /** Append one message; resolves with its sequence once durable. Throws StoreLimitError under `discard: new`. */
+  append(subject: string, headers: Buffer | null, data: Buffer, timeNs?: bigint): Promise<number>;
+  /** The message at `seq`, or null when absent or deleted. */
+  load(seq: number): Promise<StoredMsg | null>;
+  /** The first message with sequence >= `fromSeq` whose subject matches `filter` ("" or ">" = any). */
+  loadNext(filter: string, fromSeq: number): Promise<StoredMsg | null>;
+  /** The last message whose subject matches `filter`. */
+  loadLast(filter: string): Promise<StoredMsg | null>;
+  /** Delete one message; false when it was not there. */
+  remove(seq: number): Promise<boolean>;
+  /** Purge; resolves with how many messages were removed. */
+  purge(req?: PurgeRequest): Promise<number>;
+  /** The first sequence whose message is not older than `timeNs` (0 when none). */
+  seqForTime(timeNs: bigint): Promise<number>;
+  /** Per-subject message counts for subjects matching `filter`. */
+  subjects(filter: string): Map<string, number>;
+  /** Number of messages matching `filter` with sequence >= `fromSeq`. */
+  numPending(filter: string, fromSeq: number): number;
+  /** Apply new limits (stream update); may drop messages. */
+  setLimits(limits: StoreLimits): Promise<void>;
+  /** Drop messages older than max age; called periodically by the stream. */
+  expire(nowNs?: bigint): Promise<number>;
+  state(): StreamState;
+  close(): Promise<void>;
+}
+
+/** Default limits: nothing limited. */
+export const NoLimits: StoreLimits = { maxMsgs: 0, maxBytes: 0, maxAgeMs: 0, maxMsgsPerSubject: 0, discard: "old" };
+
+/** Current time in nanoseconds since the epoch. */
+export function nowNs(): bigint {
+  return BigInt(Date.now()) * 1_000_000n;
+}

@@ -1,0 +1,166 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { NoLimits, StoreLimitError, type StoreLimits, type StreamStore } from "../../../src/stores/types.js";
+
+/** Makes a fresh, empty store with the given limits; `reopen` (when the backend persists) reopens it. */
+export interface StoreFactory {
+  create(limits?: StoreLimits): Promise<StreamStore>;
+  /** Close and reopen the same store (persistent backends); undefined for memory. */
+  reopen?: (store: StreamStore, limits?: StoreLimits) => Promise<StreamStore>;
+}
+
+const b = (s: string): Buffer => Buffer.from(s);
+const limits = (l: Partial<StoreLimits>): StoreLimits => ({ ...NoLimits, ...l });
+
+/** The suite every store backend passes. */
+export function storeConformance(name: string, factory: StoreFactory): void {
+  const withStore = async (l: Partial<StoreLimits>, fn: (s: StreamStore) => Promise<void>): Promise<void> => {
+    const s = await factory.create(limits(l));
+    try {
+      await fn(s);
+    } finally {
+      await s.close();
+    }
+  };
+
+  test(`${name}: append assigns sequences; load returns what was stored`, () =>
+    withStore({}, async (s) => {
+      const hdr = b("NATS/1.0\r\nX: 1\r\n\r\n");
+      assert.equal(await s.append("orders.new", null, b("one")), 1);
+      assert.equal(await s.append("orders.paid", hdr, b("two")), 2);
+      const m = await s.load(2);
+      assert.ok(m);
+      assert.equal(m.subject, "orders.paid");
+      assert.deepEqual(m.headers, hdr);
+      assert.deepEqual(m.data, b("two"));
+      assert.ok(m.timeNs > 0n);
+      assert.equal(await s.load(3), null);
+      assert.equal(await s.load(0), null);
+      const st = s.state();
+      assert.equal(st.messages, 2);
+      assert.equal(st.firstSeq, 1);
+      assert.equal(st.lastSeq, 2);
+      assert.equal(st.numSubjects, 2);
+      assert.ok(st.bytes > 0);
+    }));
+
+  test(`${name}: loadNext and loadLast honour filters and wildcards`, () =>
+    withStore({}, async (s) => {
+      for (const subj of ["a.1", "b.1", "a.2", "b.2", "a.1"]) await s.append(subj, null, b(subj));
+      assert.equal((await s.loadNext("a.1", 1))?.seq, 1);
+      assert.equal((await s.loadNext("a.1", 2))?.seq, 5);
+      assert.equal((await s.loadNext("b.*", 3))?.seq, 4);
+      assert.equal((await s.loadNext(">", 3))?.seq, 3);
+      assert.equal(await s.loadNext("c.>", 1), null);
+      assert.equal((await s.loadLast("a.*"))?.seq, 5);
+      assert.equal((await s.loadLast("b.1"))?.seq, 2);
+      assert.equal(s.numPending("a.>", 1), 3);
+      assert.equal(s.numPending("a.>", 4), 1);
+      assert.deepEqual([...s.subjects("a.*")].sort(), [["a.1", 2], ["a.2", 1]]);
+    }));
+
+  test(`${name}: remove leaves a hole; state counts deleted`, () =>
+    withStore({}, async (s) => {
+      for (let i = 0; i < 5; i++) await s.append("x", null, b(String(i)));
+      assert.equal(await s.remove(3), true);
+      assert.equal(await s.remove(3), false);
+      assert.equal(await s.load(3), null);
+      assert.equal((await s.loadNext("x", 3))?.seq, 4);
+      const st = s.state();
+      assert.equal(st.messages, 4);
+      assert.equal(st.numDeleted, 1);
+      assert.equal(await s.remove(1), true);
+      assert.equal(s.state().firstSeq, 2);
+    }));
+
+  test(`${name}: purge all, by subject, up to a sequence, keep N`, () =>
+    withStore({}, async (s) => {
+      for (let i = 1; i <= 10; i++) await s.append(i % 2 === 0 ? "even" : "odd", null, b(String(i)));
+      assert.equal(await s.purge({ filter: "even", keep: 2 }), 3);
+      assert.equal(s.subjects("even").get("even"), 2);
+      assert.equal(await s.purge({ seq: 5 }), 2); // odd 1, 3
+      assert.equal((await s.loadNext(">", 1))?.seq, 5);
+      const removed = await s.purge();
+      assert.equal(removed, 5); // 5, 7, 8, 9, 10 were left
+      const st = s.state();
+      assert.equal(st.messages, 0);
+      assert.equal(st.firstSeq, 11, "first moves past the last after a full purge");
+      assert.equal(st.lastSeq, 10);
+      assert.equal(await s.append("odd", null, b("11")), 11, "sequences continue");
+    }));
+
+  test(`${name}: max_msgs and max_bytes with discard old drop the oldest`, () =>
+    withStore({ maxMsgs: 3 }, async (s) => {
+      for (let i = 1; i <= 5; i++) await s.append("x", null, b(String(i)));
+      const st = s.state();
+      assert.equal(st.messages, 3);
+      assert.equal(st.firstSeq, 3);
+      assert.equal(st.lastSeq, 5);
+    }));
+
+  test(`${name}: discard new refuses appends past the limit`, () =>
+    withStore({ maxMsgs: 2, discard: "new" }, async (s) => {
+      await s.append("x", null, b("1"));
+      await s.append("x", null, b("2"));
+      await assert.rejects(s.append("x", null, b("3")), StoreLimitError);
+      assert.equal(s.state().lastSeq, 2);
+    }));
+
+  test(`${name}: max_bytes keeps the total under the limit`, () =>
+    withStore({ maxBytes: 200 }, async (s) => {
+      for (let i = 0; i < 20; i++) await s.append("x", null, Buffer.alloc(40));
+      const st = s.state();
+      assert.ok(st.bytes <= 200, `bytes ${st.bytes}`);
+      assert.ok(st.messages >= 1);
+      assert.equal(st.lastSeq, 20);
+    }));
+
+  test(`${name}: max_msgs_per_subject keeps the newest per subject`, () =>
+    withStore({ maxMsgsPerSubject: 1 }, async (s) => {
+      await s.append("k.a", null, b("1"));
+      await s.append("k.b", null, b("1"));
+      await s.append("k.a", null, b("2"));
+      assert.equal(s.state().messages, 2);
+      assert.deepEqual((await s.loadLast("k.a"))?.data, b("2"));
+      assert.equal(await s.load(1), null);
+    }));
+
+  test(`${name}: max_age expires old messages; seqForTime finds the first at or after a time`, () =>
+    withStore({ maxAgeMs: 1000 }, async (s) => {
+      const t0 = 1_000_000_000_000_000_000n;
+      await s.append("x", null, b("old"), t0);
+      await s.append("x", null, b("new"), t0 + 2_000_000_000n);
+      assert.equal(await s.seqForTime(t0 + 1n), 2);
+      assert.equal(await s.expire(t0 + 2_500_000_000n), 1);
+      assert.equal(s.state().firstSeq, 2);
+    }));
+
+  test(`${name}: setLimits applies tighter limits to what is stored`, () =>
+    withStore({}, async (s) => {
+      for (let i = 0; i < 10; i++) await s.append("x", null, b(String(i)));
+      await s.setLimits(limits({ maxMsgs: 4 }));
+      assert.equal(s.state().messages, 4);
+      assert.equal(s.state().firstSeq, 7);
+    }));
+
+  if (factory.reopen !== undefined) {
+    const reopen = factory.reopen;
+    test(`${name}: everything survives a reopen, deletes included`, async () => {
+      let s = await factory.create(limits({}));
+      for (let i = 1; i <= 6; i++) await s.append(`s.${i % 3}`, i === 2 ? b("NATS/1.0\r\nA: b\r\n\r\n") : null, b(`m${i}`));
+      await s.remove(4);
+      s = await reopen(s);
+      try {
+        const st = s.state();
+        assert.equal(st.messages, 5);
+        assert.equal(st.lastSeq, 6);
+        assert.equal(await s.load(4), null);
+        assert.deepEqual((await s.load(2))?.headers, b("NATS/1.0\r\nA: b\r\n\r\n"));
+        assert.deepEqual((await s.load(6))?.data, b("m6"));
+        assert.equal(await s.append("s.0", null, b("m7")), 7);
+      } finally {
+        await s.close();
+      }
+    });
+  }
+}
