@@ -1,0 +1,96 @@
+import { crc32c } from "../../util/crc32c.js";
+
+/**
+ * One record of a file-store segment. Little endian:
+ *
+ * | offset | size | field                                                    |
+ * |--------|------|----------------------------------------------------------|
+ * | 0      | 4    | `len`: bytes after this field (type through crc)         |
+ * | 4      | 1    | type: 1 message, 2 delete (tombstone), 3 first-sequence  |
+ * | 5      | 8    | sequence (u64)                                           |
+ * | 13     | 8    | time, ns since the epoch (i64)                           |
+ * | 21     | 2    | subject length S                                         |
+ * | 23     | 4    | header length H (0: no headers)                          |
+ * | 27     | 4    | payload length D                                         |
+ * | 31     | S    | subject (UTF-8)                                          |
+ * | 31+S   | H    | header block                                             |
+ * | 31+S+H | D    | payload                                                  |
+ * | end-4  | 4    | CRC-32C of bytes [4, end-4)                              |
+ *
+ * A delete record names the sequence removed; a first-sequence record says every sequence below
+ * its own is gone (purge, limits), and carries the last sequence forward across an empty stream.
+ */
+export const RecordType = { MSG: 1, DELETE: 2, FIRST: 3 } as const;
+export type RecordTypeValue = (typeof RecordType)[keyof typeof RecordType];
+
+/** Fixed bytes of a record besides subject, headers and payload. */
+export const RECORD_OVERHEAD_BYTES = 35;
+/** Largest record a reader accepts: bounds the allocation a corrupt length could ask for. */
+export const MAX_RECORD_BYTES = 64 * 1024 * 1024;
+/** Longest subject a record can hold (u16 length). */
+export const MAX_SUBJECT_BYTES = 0xffff;
+
+/** A decoded record. */
+export interface DecodedRecord {
+  type: RecordTypeValue;
+  seq: number;
+  timeNs: bigint;
+  subject: string;
+  headers: Buffer | null;
+  data: Buffer;
+  /** Total bytes of the record, length field included. */
+  size: number;
+}
+
+/** Encode one record. */
+export function encodeRecord(type: RecordTypeValue, seq: number, timeNs: bigint, subject: string, headers: Buffer | null, data: Buffer): Buffer {
+  const s = Buffer.byteLength(subject);
+  if (s > MAX_SUBJECT_BYTES) throw new RangeError(`subject longer than ${MAX_SUBJECT_BYTES} bytes`);
+  const h = headers?.length ?? 0;
+  const total = RECORD_OVERHEAD_BYTES + s + h + data.length;
+  if (total > MAX_RECORD_BYTES) throw new RangeError(`record larger than ${MAX_RECORD_BYTES} bytes`);
+  const b = Buffer.allocUnsafe(total);
+  b.writeUInt32LE(total - 4, 0);
+  b[4] = type;
+  b.writeBigUInt64LE(BigInt(seq), 5);
+  b.writeBigInt64LE(timeNs, 13);
+  b.writeUInt16LE(s, 21);
+  b.writeUInt32LE(h, 23);
+  b.writeUInt32LE(data.length, 27);
+  let o = 31 + b.write(subject, 31, "utf8");
+  if (headers !== null) o += headers.copy(b, o);
+  o += data.copy(b, o);
+  b.writeUInt32LE(crc32c(b, 4, o), o);
+  return b;
+}
+
+/**
+ * Decode the record at `pos`, or return why it cannot be: `"short"` when the buffer ends inside it
+ * (a torn tail), `"corrupt"` when its length, fields or checksum are wrong.
+ */
+export function decodeRecord(buf: Buffer, pos: number): DecodedRecord | "short" | "corrupt" {
+  if (pos + 4 > buf.length) return "short";
+  const len = buf.readUInt32LE(pos);
+  if (len < RECORD_OVERHEAD_BYTES - 4 || len > MAX_RECORD_BYTES) return "corrupt";
+  const end = pos + 4 + len;
+  if (end > buf.length) return "short";
+  const type = buf[pos + 4];
+  if (type !== RecordType.MSG && type !== RecordType.DELETE && type !== RecordType.FIRST) return "corrupt";
+  const s = buf.readUInt16LE(pos + 21);
+  const h = buf.readUInt32LE(pos + 23);
+  const d = buf.readUInt32LE(pos + 27);
+  if (RECORD_OVERHEAD_BYTES + s + h + d !== len + 4) return "corrupt";
+  if (crc32c(buf, pos + 4, end - 4) !== buf.readUInt32LE(end - 4)) return "corrupt";
+  const seq = Number(buf.readBigUInt64LE(pos + 5));
+  const o = pos + 31;
+  return {
+    type,
+    seq,
+    timeNs: buf.readBigInt64LE(pos + 13),
+    subject: buf.toString("utf8", o, o + s),
+    // Copies: the segment buffer is not kept.
+    headers: h === 0 ? null : Buffer.from(buf.subarray(o + s, o + s + h)),
+    data: Buffer.from(buf.subarray(o + s + h, o + s + h + d)),
+    size: len + 4,
+  };
+}

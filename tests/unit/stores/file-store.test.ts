@@ -1,0 +1,129 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { FileStore } from "../../../src/stores/file/file-store.js";
+import type { StoreLimits, StreamStore } from "../../../src/stores/types.js";
+import { storeConformance } from "./conformance.js";
+
+const dirs: string[] = [];
+const dirOf = new WeakMap<StreamStore, string>();
+
+async function fresh(limits?: StoreLimits): Promise<FileStore> {
+  const dir = await mkdtemp(join(tmpdir(), "cuebus-fs-"));
+  dirs.push(dir);
+  const s = await FileStore.open({ dir, limits });
+  dirOf.set(s, dir);
+  return s;
+}
+
+test.after(async () => {
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
+});
+
+storeConformance("file store", {
+  create: fresh,
+  reopen: async (store, limits) => {
+    const dir = dirOf.get(store) as string;
+    await store.close();
+    const s = await FileStore.open({ dir, limits });
+    dirOf.set(s, dir);
+    return s;
+  },
+});
+
+/** A small store on disk: 6 messages, returns its dir and the segment's bytes. */
+async function smallSegment(): Promise<{ dir: string; seg: string; bytes: Buffer }> {
+  const s = await fresh();
+  for (let i = 1; i <= 6; i++) await s.append(`sub.${i}`, i % 2 === 0 ? Buffer.from("NATS/1.0\r\nK: v\r\n\r\n") : null, Buffer.from(`payload-${i}`));
+  await s.close();
+  const dir = dirOf.get(s) as string;
+  const [name] = await readdir(dir);
+  const seg = join(dir, name as string);
+  return { dir, seg, bytes: await readFile(seg) };
+}
+
+async function served(dir: string): Promise<{ store: FileStore; msgs: Map<number, string> }> {
+  const store = await FileStore.open({ dir });
+  const msgs = new Map<number, string>();
+  for (let m = await store.loadNext(">", 1); m !== null; m = await store.loadNext(">", m.seq + 1)) {
+    msgs.set(m.seq, `${m.subject}|${m.headers?.toString() ?? ""}|${m.data.toString()}`);
+  }
+  return { store, msgs };
+}
+
+test("file store: flipping any single bit never serves a corrupt record, keeps the rest, reports damage", async () => {
+  const { dir, seg, bytes } = await smallSegment();
+  const { store: good, msgs: original } = await served(dir);
+  await good.close();
+  assert.equal(original.size, 6);
+  for (let bit = 0; bit < bytes.length * 8; bit++) {
+    const copy = Buffer.from(bytes);
+    copy[bit >> 3] = (copy[bit >> 3] as number) ^ (1 << (bit & 7));
+    await writeFile(seg, copy);
+    const { store, msgs } = await served(dir);
+    for (const [seq, text] of msgs) assert.equal(text, original.get(seq), `bit ${bit}: seq ${seq} served altered`);
+    assert.ok(msgs.size >= 5, `bit ${bit}: only ${msgs.size} intact records served`);
+    assert.ok(store.damage.length >= 1, `bit ${bit}: damage not reported`);
+    await store.close();
+  }
+});
+
+test("file store: truncating at every offset keeps every whole record and trims the torn tail", async () => {
+  const { dir, seg, bytes } = await smallSegment();
+  const { store: good, msgs: original } = await served(dir);
+  await good.close();
+  for (let cut = 0; cut < bytes.length; cut++) {
+    await writeFile(seg, bytes.subarray(0, cut));
+    const { store, msgs } = await served(dir);
+    for (const [seq, text] of msgs) assert.equal(text, original.get(seq));
+    // Every record wholly before the cut is served, in order 1..n.
+    assert.deepEqual([...msgs.keys()], Array.from({ length: msgs.size }, (_, i) => i + 1));
+    await store.close();
+    const after = await readFile(seg);
+    // The torn tail was truncated away, so appending continues on a clean boundary.
+    const { store: again, msgs: msgs2 } = await served(dir);
+    assert.equal(msgs2.size, msgs.size);
+    assert.equal(again.damage.length, 0, `cut ${cut}: damage remained after truncation (${after.length} bytes)`);
+    await again.close();
+  }
+});
+
+test("file store: write errors are sticky", async () => {
+  const s = await fresh();
+  await s.append("a", null, Buffer.from("1"));
+  await rm(dirOf.get(s) as string, { recursive: true, force: true });
+  // Force a new segment so the missing directory is hit.
+  const forced = s as unknown as { segments: unknown[]; fh: { close(): Promise<void> } | null };
+  await forced.fh?.close();
+  forced.fh = null;
+  await assert.rejects(s.append("a", null, Buffer.from("2")));
+  await assert.rejects(s.append("a", null, Buffer.from("3")), "later writes fail fast with the same error");
+});
+
+test("file store: group commit resolves many concurrent appends in order", async () => {
+  const s = await fresh();
+  const seqs = await Promise.all(Array.from({ length: 500 }, (_, i) => s.append("g", null, Buffer.from(String(i)))));
+  assert.deepEqual(seqs, Array.from({ length: 500 }, (_, i) => i + 1));
+  const dir = dirOf.get(s) as string;
+  await s.close();
+  const { store, msgs } = await served(dir);
+  assert.equal(msgs.size, 500);
+  await store.close();
+});
+
+test("file store: segments roll over and whole segments are dropped by limits", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "cuebus-fs-"));
+  dirs.push(dir);
+  const s = await FileStore.open({ dir, segmentMaxBytes: 512, limits: { maxMsgs: 10, maxBytes: 0, maxAgeMs: 0, maxMsgsPerSubject: 0, discard: "old" } });
+  for (let i = 0; i < 200; i++) await s.append("roll", null, Buffer.alloc(40, i));
+  const files = await readdir(dir);
+  assert.ok(files.length < 10, `segments below max_msgs dropped on append: ${files.length} left`);
+  await s.purge({ seq: 195 });
+  await s.close();
+  const { store, msgs } = await served(dir);
+  assert.deepEqual([...msgs.keys()], [195, 196, 197, 198, 199, 200]);
+  assert.equal(store.state().lastSeq, 200);
+  await store.close();
+});
