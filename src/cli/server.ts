@@ -1,54 +1,108 @@
-import { startServer } from "../index.js";
+import { readFileSync } from "node:fs";
+import { mkdir, unlink, writeFile } from "node:fs/promises";
+import { dirname, isAbsolute, join, resolve } from "node:path";
+import { parseConf } from "../config/conf-parser.js";
+import { applyConfig, applyFlags, defaultOptions, scanFlags, type ResolvedOptions } from "../config/options.js";
+import { startServer, type Server } from "../index.js";
 
-/** Parse the nats-server flags we support into options (the config module will own this). */
-function parseFlags(args: string[]): { port: number; host: string; httpPort: number | undefined } {
-  let port = 4222;
-  let host = "0.0.0.0";
-  let httpPort: number | undefined;
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    const next = (): string => {
-      const v = args[++i];
-      if (v === undefined) throw new Error(`flag ${a} needs a value`);
-      return v;
-    };
-    switch (a) {
-      case "-p":
-      case "--port":
-        port = Number(next());
-        break;
-      case "-a":
-      case "--addr":
-      case "--net":
-        host = next();
-        break;
-      case "-m":
-      case "--http_port":
-        httpPort = Number(next());
-        break;
-      default:
-        throw new Error(`unknown flag ${a}`);
-    }
+/** Read flags and the config file (if any) into options. */
+export function loadOptions(argv: string[]): ResolvedOptions {
+  const { config, flags } = scanFlags(argv);
+  const o = defaultOptions();
+  if (config !== undefined) {
+    const path = resolve(config);
+    const base = dirname(path);
+    const conf = parseConf(readFileSync(path, "utf8"), {
+      env: process.env,
+      include: (p) => readFileSync(isAbsolute(p) ? p : join(base, p), "utf8"),
+    });
+    applyConfig(o, conf);
   }
-  return { port, host, httpPort };
+  applyFlags(o, flags);
+  return o;
 }
 
-/** `cuebus server`: run until SIGINT/SIGTERM. */
-export async function runServerCommand(args: string[], _program: string): Promise<void> {
-  const f = parseFlags(args);
-  const server = await startServer({ port: f.port, host: f.host, httpPort: f.httpPort });
-  const log = (s: string): void => {
-    process.stderr.write(`[${process.pid}] ${new Date().toISOString()} [INF] ${s}\n`);
-  };
-  log(`Listening for client connections on ${f.host}:${server.port}`);
-  log("Server is ready");
-  const stop = (): void => {
-    log("Server Exiting..");
-    server.close().then(
+/** One log line in nats-server's format: `[pid] 2006/01/02 15:04:05.000000 [INF] text`. */
+function log(level: "INF" | "WRN" | "ERR" | "DBG" | "TRC", text: string): void {
+  const d = new Date();
+  const p = (n: number, w = 2): string => String(n).padStart(w, "0");
+  const ts = `${d.getFullYear()}/${p(d.getMonth() + 1)}/${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds(), 3)}000`;
+  process.stderr.write(`[${process.pid}] ${ts} [${level}] ${text}\n`);
+}
+
+const urlHost = (h: string): string => (h === "0.0.0.0" || h === "::" ? "127.0.0.1" : h);
+
+async function start(o: ResolvedOptions): Promise<Server> {
+  return startServer({
+    host: o.host,
+    port: o.port,
+    httpPort: o.httpPort,
+    httpHost: o.httpHost ?? o.host,
+    serverName: o.serverName,
+    auth: o.auth,
+    limits: o.limits,
+    logger: {
+      debug: o.debug ? (m: string): void => log("DBG", m) : undefined,
+      trace: o.trace ? (m: string): void => log("TRC", m) : undefined,
+    },
+  });
+}
+
+/**
+ * `cuebus server` (or cuebus started as `nats-server`): run until SIGINT/SIGTERM. SIGHUP reloads
+ * the config file's auth and limits; SIGUSR2 enters lame-duck mode.
+ */
+export async function runServerCommand(argv: string[], program: string): Promise<void> {
+  const o = loadOptions(argv);
+  for (const k of o.unknownKeys) log("WRN", `config: unknown field "${k}" is ignored by cuebus`);
+  log("INF", `Starting ${program === "nats-server" ? "nats-server (cuebus)" : "cuebus"}`);
+  const server = await start(o);
+  if (server.httpPort !== undefined) log("INF", `Starting http monitor on ${o.httpHost ?? o.host}:${server.httpPort}`);
+  log("INF", `Listening for client connections on ${o.host}:${server.port}`);
+  log("INF", "Server is ready");
+
+  let portsFile: string | undefined;
+  if (o.portsFileDir !== undefined) {
+    await mkdir(o.portsFileDir, { recursive: true });
+    portsFile = join(o.portsFileDir, `${program}_${process.pid}.ports`);
+    const ports: Record<string, string[]> = { nats: [`nats://${urlHost(o.host)}:${server.port}`] };
+    if (server.httpPort !== undefined) ports["monitoring"] = [`http://${urlHost(o.httpHost ?? o.host)}:${server.httpPort}`];
+    await writeFile(portsFile, JSON.stringify(ports));
+  }
+
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    log("INF", `Trapped "${signal}" signal`);
+    const done = async (): Promise<void> => {
+      await server.close();
+      if (portsFile !== undefined) await unlink(portsFile).catch(() => {});
+      log("INF", "Server Exiting..");
+    };
+    done().then(
       () => process.exit(0),
       () => process.exit(1),
     );
   };
-  process.on("SIGINT", stop);
-  process.on("SIGTERM", stop);
+  process.on("SIGINT", () => stop("interrupt"));
+  process.on("SIGTERM", () => stop("terminated"));
+  process.on("SIGHUP", () => {
+    try {
+      const next = loadOptions(argv);
+      server.core.auth.users = next.auth.users;
+      server.core.auth.token = next.auth.token;
+      Object.assign(server.core.limits, next.limits);
+      log("INF", "Reloaded server configuration (auth and limits apply to new connections; ports need a restart)");
+    } catch (err) {
+      log("ERR", `Failed to reload server configuration: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  });
+  process.on("SIGUSR2", () => {
+    log("INF", "Entering lame duck mode, stop accepting new clients");
+    server.core.enterLameDuck().then(
+      () => stop("lame duck"),
+      () => stop("lame duck"),
+    );
+  });
 }

@@ -94,6 +94,7 @@ export class Client implements ParserHandler, Deliverer {
 
   private onData(chunk: Buffer): void {
     this.lastActivityMs = Date.now();
+    if (this.core.trace !== undefined) this.core.trace(`cid:${this.cid} - <<- ${JSON.stringify(chunk.toString("latin1", 0, Math.min(chunk.length, 256)))}`);
     this.parser.parse(chunk);
   }
 

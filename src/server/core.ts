@@ -30,9 +30,11 @@ export interface CoreClient {
 /** What a client connection needs from the server; keeps client.ts free of server.ts. */
 export interface ServerCore {
   readonly limits: ServerLimits;
-  readonly auth: AuthConfig;
+  auth: AuthConfig;
   readonly router: Router;
   readonly stats: ServerStats;
+  /** Protocol trace logger (`-V`), undefined when off. */
+  readonly trace: ((msg: string) => void) | undefined;
   info(client: CoreClient): Record<string, unknown>;
   scheduleFlush(client: CoreClient): void;
   removeClient(client: CoreClient): void;

@@ -19,6 +19,8 @@ export interface CoreOptions {
   serverName?: string;
   auth?: AuthConfig;
   limits?: Partial<ServerLimits>;
+  /** Debug (connections) and trace (protocol) logging; off when absent. */
+  logger?: { debug?: ((msg: string) => void) | undefined; trace?: ((msg: string) => void) | undefined };
 }
 
 /** nats-server DEFAULT_LAME_DUCK_DURATION (2 m) and DEFAULT_LAME_DUCK_GRACE_PERIOD (10 s). */
@@ -48,6 +50,9 @@ export class NatsCore implements ServerCore {
   readonly serverId = newServerId();
   readonly serverName: string;
   readonly startedAt = new Date();
+  readonly debug: ((msg: string) => void) | undefined;
+  /** Protocol trace, when on (`-V`). */
+  readonly trace: ((msg: string) => void) | undefined;
   host: string;
   port = 0;
   private nextCid = 1;
@@ -67,6 +72,8 @@ export class NatsCore implements ServerCore {
     this.auth = opts.auth ?? {};
     this.host = opts.host ?? "0.0.0.0";
     this.serverName = opts.serverName ?? this.serverId;
+    this.debug = opts.logger?.debug;
+    this.trace = opts.logger?.trace;
     this.router = new Router((sub) => {
       const c = this.clients.get(sub.client.cid);
       if (c !== undefined) c.removeSub(sub);
@@ -102,6 +109,7 @@ export class NatsCore implements ServerCore {
     const overLimit = this.clients.size >= this.limits.maxConnections;
     this.clients.set(cid, client);
     this.stats.totalConnections++;
+    this.debug?.(`${transport.remoteAddress}:${transport.remotePort} - cid:${cid} - Client connection created`);
     client.start();
     if (overLimit) client.closeWithError(ErrText.maxConnections, "Maximum Connections Exceeded");
   }
@@ -134,7 +142,7 @@ export class NatsCore implements ServerCore {
   }
 
   removeClient(client: CoreClient): void {
-    this.clients.delete(client.cid);
+    if (this.clients.delete(client.cid)) this.debug?.(`cid:${client.cid} - Client connection closed`);
   }
 
   /** Stop accepting connections (lame-duck mode, nats-server ADR-5): existing clients stay. */

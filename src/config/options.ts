@@ -1,0 +1,231 @@
+import type { ConfMap, ConfValue } from "./conf-parser.js";
+import { toBytes, toDurationMs } from "./conf-parser.js";
+
+/** A user as the config file and flags give it (mirrors auth/users.ts without importing the server). */
+export interface ConfUser {
+  user: string;
+  password: string;
+  permissions?: {
+    publish?: { allow?: string[]; deny?: string[] };
+    subscribe?: { allow?: string[]; deny?: string[] };
+    allowResponses?: { max: number; expiresMs: number };
+  };
+}
+
+/** Everything the server command needs, from the config file and flags. */
+export interface ResolvedOptions {
+  host: string;
+  /** -1: random. */
+  port: number;
+  httpHost?: string;
+  httpPort?: number;
+  serverName?: string;
+  portsFileDir?: string;
+  jetstream: boolean;
+  storeDir: string;
+  debug: boolean;
+  trace: boolean;
+  auth: { users?: ConfUser[]; token?: string };
+  limits: {
+    maxPayloadBytes?: number;
+    maxControlLineBytes?: number;
+    maxPendingBytes?: number;
+    maxConnections?: number;
+    maxSubscriptions?: number;
+    pingIntervalMs?: number;
+    maxPingsOutstanding?: number;
+    authTimeoutMs?: number;
+  };
+  /** Keys of the file cuebus does not use, for a warning. */
+  unknownKeys: string[];
+}
+
+/** Defaults of `cuebus server` / `nats-server`. */
+export function defaultOptions(): ResolvedOptions {
+  return { host: "0.0.0.0", port: 4222, jetstream: false, storeDir: "./data", debug: false, trace: false, auth: {}, limits: {}, unknownKeys: [] };
+}
+
+const str = (v: ConfValue | undefined, key: string): string | undefined => {
+  if (v === undefined) return undefined;
+  if (typeof v === "string" || typeof v === "number") return String(v);
+  throw new Error(`${key}: expected a string`);
+};
+const num = (v: ConfValue | undefined, key: string): number | undefined => {
+  if (v === undefined) return undefined;
+  if (typeof v === "number") return v;
+  if (typeof v === "string" && /^-?\d+$/.test(v)) return Number(v);
+  throw new Error(`${key}: expected a number`);
+};
+const strList = (v: ConfValue | undefined, key: string): string[] | undefined => {
+  if (v === undefined) return undefined;
+  if (typeof v === "string") return [v];
+  if (Array.isArray(v)) return v.map((x) => str(x, key) as string);
+  throw new Error(`${key}: expected a subject or a list of subjects`);
+};
+const isMap = (v: ConfValue | undefined): v is ConfMap => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** `host:port` or `port`; `-1` means random. */
+function hostPort(v: ConfValue, key: string): { host?: string; port: number } {
+  if (typeof v === "number") return { port: v };
+  const s = str(v, key) as string;
+  const i = s.lastIndexOf(":");
+  if (i < 0) return { port: Number(s) };
+  return { host: s.slice(0, i), port: Number(s.slice(i + 1)) };
+}
+
+function subjectPerm(v: ConfValue | undefined, key: string): { allow?: string[]; deny?: string[] } | undefined {
+  if (v === undefined) return undefined;
+  if (isMap(v)) {
+    const out: { allow?: string[]; deny?: string[] } = {};
+    const allow = strList(v["allow"], `${key}.allow`);
+    const deny = strList(v["deny"], `${key}.deny`);
+    if (allow !== undefined) out.allow = allow;
+    if (deny !== undefined) out.deny = deny;
+    return out;
+  }
+  // A bare list is the allow list (nats-server).
+  return { allow: strList(v, key) ?? [] };
+}
+
+function parseUser(v: ConfValue, i: number): ConfUser {
+  if (!isMap(v)) throw new Error(`authorization.users[${i}]: expected a block`);
+  const user: ConfUser = { user: str(v["user"], "user") ?? "", password: str(v["password"] ?? v["pass"], "password") ?? "" };
+  const p = v["permissions"];
+  if (isMap(p)) {
+    user.permissions = {};
+    const pub = subjectPerm(p["publish"] ?? p["pub"], "publish");
+    const sub = subjectPerm(p["subscribe"] ?? p["sub"], "subscribe");
+    if (pub !== undefined) user.permissions.publish = pub;
+    if (sub !== undefined) user.permissions.subscribe = sub;
+    const ar = p["allow_responses"];
+    if (ar === true) user.permissions.allowResponses = { max: 1, expiresMs: 120_000 };
+    else if (isMap(ar)) user.permissions.allowResponses = { max: num(ar["max"], "max") ?? 1, expiresMs: toDurationMs(ar["expires"], "expires") ?? 120_000 };
+  }
+  return user;
+}
+
+/** Keys we read; everything else is reported as unknown. */
+const KNOWN = new Set([
+  "port", "host", "net", "listen", "http", "http_port", "monitor_port", "http_host", "server_name",
+  "ports_file_dir", "jetstream", "store_dir", "debug", "trace", "logtime", "max_payload", "max_control_line",
+  "max_pending", "max_connections", "max_conn", "max_subscriptions", "max_subs", "ping_interval", "ping_max",
+  "authorization", "auth_timeout", "pid_file", "log_file",
+]);
+
+/** Apply a parsed config file to `o`. */
+export function applyConfig(o: ResolvedOptions, c: ConfMap): void {
+  for (const key of Object.keys(c)) if (!KNOWN.has(key)) o.unknownKeys.push(key);
+  const host = str(c["host"] ?? c["net"], "host");
+  if (host !== undefined) o.host = host;
+  if (c["port"] !== undefined) o.port = num(c["port"], "port") as number;
+  if (c["listen"] !== undefined) {
+    const hp = hostPort(c["listen"], "listen");
+    if (hp.host !== undefined) o.host = hp.host;
+    o.port = hp.port;
+  }
+  const http = c["http"] ?? c["http_port"] ?? c["monitor_port"];
+  if (http !== undefined) {
+    const hp = hostPort(http, "http");
+    if (hp.host !== undefined) o.httpHost = hp.host;
+    o.httpPort = hp.port;
+  }
+  const httpHost = str(c["http_host"], "http_host");
+  if (httpHost !== undefined) o.httpHost = httpHost;
+  const name = str(c["server_name"], "server_name");
+  if (name !== undefined) o.serverName = name;
+  const pfd = str(c["ports_file_dir"], "ports_file_dir");
+  if (pfd !== undefined) o.portsFileDir = pfd;
+  const js = c["jetstream"];
+  if (js === true || js === "enabled" || js === "enable") o.jetstream = true;
+  else if (isMap(js)) {
+    o.jetstream = true;
+    const sd = str(js["store_dir"], "jetstream.store_dir");
+    if (sd !== undefined) o.storeDir = sd;
+  }
+  const sd = str(c["store_dir"], "store_dir");
+  if (sd !== undefined) o.storeDir = sd;
+  if (c["debug"] === true) o.debug = true;
+  if (c["trace"] === true) o.trace = true;
+  const l = o.limits;
+  const set = <K extends keyof ResolvedOptions["limits"]>(k: K, v: number | undefined): void => {
+    if (v !== undefined) l[k] = v;
+  };
+  set("maxPayloadBytes", toBytes(c["max_payload"], "max_payload"));
+  set("maxControlLineBytes", toBytes(c["max_control_line"], "max_control_line"));
+  set("maxPendingBytes", toBytes(c["max_pending"], "max_pending"));
+  set("maxConnections", num(c["max_connections"] ?? c["max_conn"], "max_connections"));
+  set("maxSubscriptions", num(c["max_subscriptions"] ?? c["max_subs"], "max_subscriptions"));
+  set("pingIntervalMs", toDurationMs(c["ping_interval"], "ping_interval"));
+  set("maxPingsOutstanding", num(c["ping_max"], "ping_max"));
+  const a = c["authorization"];
+  if (isMap(a)) {
+    set("authTimeoutMs", toDurationMs(a["timeout"], "authorization.timeout"));
+    const token = str(a["token"], "authorization.token");
+    if (token !== undefined) o.auth.token = token;
+    const users: ConfUser[] = [];
+    const u = str(a["user"], "authorization.user");
+    if (u !== undefined) users.push({ user: u, password: str(a["password"] ?? a["pass"], "authorization.password") ?? "" });
+    const list = a["users"];
+    if (Array.isArray(list)) list.forEach((x, i) => users.push(parseUser(x, i)));
+    if (users.length > 0) o.auth.users = users;
+  }
+  set("authTimeoutMs", toDurationMs(c["auth_timeout"], "auth_timeout"));
+}
+
+/** nats-server's flags that take a value. */
+const WITH_VALUE = new Set(["-a", "--addr", "--net", "-p", "--port", "-m", "--http_port", "-c", "--config", "-sd", "--store_dir", "--user", "--pass", "--auth", "--ports_file_dir", "-n", "--name", "--server_name", "--pid", "-P", "-l", "--log"]);
+
+/** Split argv into the config path and the flag list (flags are applied after the file). */
+export function scanFlags(argv: string[]): { config?: string; flags: Array<[string, string]> } {
+  const flags: Array<[string, string]> = [];
+  let config: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    let a = argv[i] as string;
+    let value: string | undefined;
+    const eq = a.indexOf("=");
+    if (a.startsWith("-") && eq > 0) {
+      value = a.slice(eq + 1);
+      a = a.slice(0, eq);
+    }
+    if (WITH_VALUE.has(a)) {
+      if (value === undefined) {
+        value = argv[++i];
+        if (value === undefined) throw new Error(`flag needs an argument: ${a}`);
+      }
+      if (a === "-c" || a === "--config") config = value;
+      else flags.push([a, value]);
+    } else if (["-js", "--jetstream", "-D", "--debug", "-V", "--trace", "-DV", "-VV", "-DVV", "-T", "--logtime"].includes(a)) {
+      flags.push([a, value ?? "true"]);
+    } else {
+      throw new Error(`flag provided but not defined: ${a}`);
+    }
+  }
+  return config === undefined ? { flags } : { config, flags };
+}
+
+/** Apply command-line flags (they override the file). */
+export function applyFlags(o: ResolvedOptions, flags: Array<[string, string]>): void {
+  for (const [f, v] of flags) {
+    switch (f) {
+      case "-a": case "--addr": case "--net": o.host = v; break;
+      case "-p": case "--port": {
+        // nats-server: -p 0 means the default port; -1 a random one.
+        const p = Number(v);
+        o.port = p === 0 ? 4222 : p;
+        break;
+      }
+      case "-m": case "--http_port": o.httpPort = Number(v); break;
+      case "-sd": case "--store_dir": o.storeDir = v; break;
+      case "-js": case "--jetstream": o.jetstream = v !== "false"; break;
+      case "--user": o.auth.users = [{ user: v, password: o.auth.users?.[0]?.password ?? "" }]; break;
+      case "--pass": o.auth.users = [{ user: o.auth.users?.[0]?.user ?? "", password: v }]; break;
+      case "--auth": o.auth.token = v; break;
+      case "--ports_file_dir": o.portsFileDir = v; break;
+      case "-n": case "--name": case "--server_name": o.serverName = v; break;
+      case "-D": case "--debug": o.debug = true; break;
+      case "-V": case "--trace": o.trace = true; break;
+      case "-DV": case "-DVV": o.debug = true; o.trace = true; break;
+      default: break;
+    }
+  }
+}

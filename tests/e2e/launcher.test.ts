@@ -1,0 +1,81 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { connect } from "@nats-io/transport-node";
+import { waitFor } from "../helpers/wait.js";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
+
+interface Ports {
+  nats: string[];
+  monitoring?: string[];
+}
+
+/** Launch like a test launcher does: config file with random ports and a ports_file_dir. */
+async function launch(cmd: string, args: string[], dir: string, env: NodeJS.ProcessEnv = process.env): Promise<{ proc: ChildProcess; ports: Ports; portsFile: string; log: () => string }> {
+  const conf = join(dir, "server.conf");
+  await writeFile(conf, `port: -1\nhttp: "127.0.0.1:-1"\nports_file_dir: "${dir}"\nunknown_thing: 1\n`);
+  const proc = spawn(cmd, [...args, "-c", conf], { env, stdio: ["ignore", "ignore", "pipe"] });
+  let log = "";
+  proc.stderr?.on("data", (d: Buffer) => (log += d.toString()));
+  let portsFile = "";
+  await waitFor(async () => {
+    const f = (await readdir(dir)).find((n) => n.endsWith(".ports"));
+    if (f === undefined) return false;
+    portsFile = join(dir, f);
+    return true;
+  }, 10_000, "ports file");
+  const ports = JSON.parse(await readFile(portsFile, "utf8")) as Ports;
+  return { proc, ports, portsFile, log: () => log };
+}
+
+async function roundTrip(url: string): Promise<void> {
+  const nc = await connect({ servers: url });
+  const sub = nc.subscribe("launch.test", { max: 1 });
+  nc.publish("launch.test", "hello");
+  for await (const m of sub) assert.equal(m.string(), "hello");
+  await nc.close();
+}
+
+async function stop(proc: ChildProcess): Promise<number | null> {
+  const exited = new Promise<number | null>((r) => proc.once("exit", (code) => r(code)));
+  proc.kill("SIGTERM");
+  return exited;
+}
+
+test("cuebus server -c <conf>: ports file, readiness lines, client round trip, /varz, clean SIGTERM", async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), "cuebus-launch-"));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const { proc, ports, portsFile, log } = await launch(process.execPath, [join(root, "dist/src/cli/main.js"), "server"], dir);
+  t.after(() => proc.kill("SIGKILL"));
+  assert.equal(portsFile, join(dir, `cuebus_${proc.pid}.ports`));
+  assert.match(ports.nats[0] ?? "", /^nats:\/\/127\.0\.0\.1:\d+$/);
+  assert.match(ports.monitoring?.[0] ?? "", /^http:\/\/127\.0\.0\.1:\d+$/);
+  await roundTrip(ports.nats[0] as string);
+  const varz = (await (await fetch(`${ports.monitoring?.[0]}/varz`)).json()) as { port: number };
+  assert.equal(`nats://127.0.0.1:${varz.port}`, ports.nats[0]);
+  assert.match(log(), /\[INF\] Listening for client connections on 0\.0\.0\.0:\d+/);
+  assert.match(log(), /\[INF\] Server is ready/);
+  assert.match(log(), /\[WRN\] config: unknown field "unknown_thing"/);
+  assert.equal(await stop(proc), 0);
+  assert.deepEqual((await readdir(dir)).filter((n) => n.endsWith(".ports")), [], "ports file removed on exit");
+});
+
+test("started as nats-server (bin/nats-server from PATH): nats-server_<pid>.ports and the same flags", async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), "cuebus-launch-"));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const env = { ...process.env, PATH: `${join(root, "bin")}:${process.env["PATH"] ?? ""}` };
+  const { proc, ports, portsFile } = await launch("nats-server", [], dir, env);
+  t.after(() => proc.kill("SIGKILL"));
+  // exec -a keeps the pid: the ports file names the server process itself.
+  assert.equal(portsFile, join(dir, `nats-server_${proc.pid}.ports`));
+  await roundTrip(ports.nats[0] as string);
+  // It is cuebus answering, not the real nats-server further down PATH.
+  const varz = (await (await fetch(`${ports.monitoring?.[0]}/varz`)).json()) as { cuebus?: string };
+  assert.equal(typeof varz.cuebus, "string");
+  assert.equal(await stop(proc), 0);
+});
