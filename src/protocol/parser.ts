@@ -245,6 +245,10 @@ export class Parser {
     while (i < n && line.charCodeAt(i) !== 32 && line.charCodeAt(i) !== 9) i++;
     const op = line.slice(0, i).toUpperCase();
     const rest = line.slice(i);
+    if (rest === "" && (op === "PUB" || op === "HPUB" || op === "SUB" || op === "UNSUB" || op === "CONNECT")) {
+      // nats-server's state machine needs a space after these ops; without one it is an unknown op.
+      return this.fail(ErrText.unknownOp, raw);
+    }
     switch (op) {
       case "PUB":
         return this.pubArgs(rest, false, raw);

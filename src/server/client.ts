@@ -178,12 +178,14 @@ export class Client implements ParserHandler, Deliverer {
     this.inMsgs++;
     this.inBytes += payload.length;
     if (hdrBytes > 0 && !this.opts.headers) {
-      // nats-server: HPUB from a client that did not announce headers.
-      this.closeWithError(ErrText.noHeaders, "Protocol Violation");
+      // nats-server 2.9.10 closes a client that sends HPUB without announcing headers, with no -ERR.
+      this.close("Protocol Violation");
       return;
     }
     if (this.opts.pedantic && !isValidLiteralSubject(subject)) {
+      // nats-server checks this on the control line and still acknowledges the frame in verbose mode.
       this.sendErr(ErrText.invalidPublishSubject);
+      this.ok();
       return;
     }
     if (!this.pubAllowed(subject)) {

@@ -1,0 +1,100 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { startServer, type ServerOptions } from "../../src/index.js";
+import { startNatsServer } from "../helpers/nats-server.js";
+import { exchange, infoOf, mask } from "../helpers/raw.js";
+
+/**
+ * The same raw exchanges sent to the real nats-server (Debian 2.9.10) and to cuebus; the bytes they
+ * send back must be identical once the INFO line (ids, ports, versions) is masked, and both must close
+ * (or keep) the connection alike.
+ */
+interface Case {
+  name: string;
+  steps: string[];
+}
+
+const C = 'CONNECT {"verbose":false,"pedantic":false}\r\n';
+const CH = 'CONNECT {"verbose":false,"pedantic":false,"headers":true,"no_responders":true}\r\n';
+
+const basic: Case[] = [
+  { name: "verbose CONNECT gets +OK; PING gets PONG", steps: ['CONNECT {"verbose":true}\r\n', "PING\r\n"] },
+  { name: "CONNECT {} means verbose and pedantic", steps: ["CONNECT {}\r\n", "SUB foo 1\r\n", "PUB foo.* 2\r\nhi\r\n", "PING\r\n"] },
+  { name: "SUB then PUB with and without reply", steps: [C, "SUB foo 1\r\n", "PUB foo 5\r\nhello\r\n", "PUB foo bar 5\r\nhello\r\n", "PING\r\n"] },
+  { name: "lower-case operations", steps: [C, "sub foo 1\r\n", "pub foo 2\r\nhi\r\n", "ping\r\n"] },
+  { name: "wildcards * and >", steps: [C, "SUB a.* 1\r\n", "SUB a.> 2\r\n", "PUB a.b 1\r\nx\r\n", "PUB a.b.c 1\r\ny\r\n", "PING\r\n"] },
+  { name: "queue subscription", steps: [C, "SUB work q 1\r\n", "PUB work 3\r\njob\r\n", "PING\r\n"] },
+  { name: "UNSUB with max", steps: [C, "SUB foo 1\r\n", "UNSUB 1 2\r\n", "PUB foo 1\r\na\r\nPUB foo 1\r\nb\r\nPUB foo 1\r\nc\r\n", "PING\r\n"] },
+  { name: "UNSUB stops delivery", steps: [C, "SUB foo 1\r\n", "UNSUB 1\r\n", "PUB foo 1\r\na\r\n", "PING\r\n"] },
+  { name: "HPUB delivered as HMSG", steps: [CH, "SUB foo 1\r\n", "HPUB foo 22 27\r\nNATS/1.0\r\nA: bcdefg\r\n\r\nhello\r\n", "PING\r\n"] },
+  { name: "HPUB from a client that did not announce headers", steps: [C, "SUB foo 1\r\n", "HPUB foo 12 17\r\nNATS/1.0\r\n\r\nhello\r\n", "PING\r\n"] },
+  { name: "no responders: 503 status to the requester", steps: [CH, "SUB _INBOX.x.* 1\r\n", "PUB nobody _INBOX.x.1 0\r\n\r\n", "PING\r\n"] },
+  { name: "pedantic: invalid publish subject", steps: ['CONNECT {"verbose":false,"pedantic":true}\r\n', "PUB foo.* 2\r\nhi\r\n", "PING\r\n"] },
+  { name: "invalid SUB subject", steps: [C, "SUB foo..bar 1\r\n", "PING\r\n"] },
+  { name: "unknown operation", steps: [C, "FOO bar\r\n"] },
+  { name: "oversized control line", steps: [C, `SUB ${"a".repeat(5000)} 1\r\n`] },
+  { name: "bad CONNECT JSON", steps: ["CONNECT {bad json}\r\n", "PING\r\n"] },
+  { name: "PUB with a non-numeric size", steps: [C, "PUB foo abc\r\nhello\r\n"] },
+  { name: "SUB without arguments", steps: [C, "SUB\r\n"] },
+  { name: "SUB with a space and no arguments", steps: [C, "SUB \r\n"] },
+  { name: "PUB without arguments", steps: [C, "PUB\r\n"] },
+  { name: "PUB with too many arguments", steps: [C, "PUB a b c 2\r\nhi\r\n"] },
+  { name: "UNSUB of an unknown sid", steps: [C, "UNSUB 99\r\n", "PING\r\n"] },
+  { name: "CONNECT with unknown fields", steps: ['CONNECT {"verbose":false,"whatever":1}\r\n', "PING\r\n"] },
+  { name: "payload longer than its size", steps: [C, "PUB foo 2\r\nhello\r\n"] },
+  { name: "PING before CONNECT", steps: ["PING\r\n"] },
+];
+
+const payloadLimit: Case[] = [
+  { name: "payload over max_payload", steps: [C, `PUB foo 2000\r\n${"x".repeat(2000)}\r\n`] },
+  { name: "payload at max_payload", steps: [C, "SUB foo 1\r\n", `PUB foo 1024\r\n${"x".repeat(1024)}\r\n`, "PING\r\n"] },
+];
+
+const authCases: Case[] = [
+  { name: "PUB before CONNECT when auth is required", steps: ["PUB foo 2\r\nhi\r\n"] },
+  { name: "wrong password", steps: ['CONNECT {"verbose":false,"user":"alice","pass":"nope"}\r\n', "PING\r\n"] },
+  { name: "publish permission violation", steps: ['CONNECT {"verbose":false,"user":"alice","pass":"pw"}\r\n', "PUB billing.x 2\r\nhi\r\n", "PUB orders.x 2\r\nhi\r\n", "PING\r\n"] },
+  { name: "subscribe permission violation", steps: ['CONNECT {"verbose":false,"user":"alice","pass":"pw"}\r\n', "SUB secret.plans 1\r\n", "SUB orders.> q 2\r\n", "PING\r\n"] },
+];
+
+async function compare(cases: Case[], conf: string, opts: ServerOptions, t: test.TestContext): Promise<void> {
+  const real = await startNatsServer(conf);
+  t.after(() => real.stop());
+  const ours = await startServer({ port: 0, ...opts });
+  t.after(() => ours.close());
+  for (const c of cases) {
+    await t.test(c.name, async () => {
+      const [a, b] = await Promise.all([exchange(real.port, c.steps), exchange(ours.port, c.steps)]);
+      assert.equal(mask(b.text), mask(a.text), `bytes differ\n nats-server: ${JSON.stringify(a.text)}\n cuebus:      ${JSON.stringify(b.text)}`);
+      assert.equal(b.closed, a.closed, `nats-server ${a.closed ? "closed" : "kept"} the connection`);
+    });
+  }
+}
+
+test("raw protocol: the same exchanges give the same bytes as nats-server", (t) => compare(basic, "", {}, t));
+
+test("raw protocol: max_payload", (t) => compare(payloadLimit, "max_payload: 1024", { limits: { maxPayloadBytes: 1024 } }, t));
+
+test("raw protocol: authorization and permissions", (t) =>
+  compare(
+    authCases,
+    `authorization { users: [ { user: alice, password: pw, permissions: { publish: { allow: ["orders.>"] }, subscribe: { allow: ["orders.>", "secret.>"], deny: ["secret.>"] } } } ] }`,
+    { auth: { users: [{ user: "alice", password: "pw", permissions: { publish: { allow: ["orders.>"] }, subscribe: { allow: ["orders.>", "secret.>"], deny: ["secret.>"] } } }] } },
+    t,
+  ));
+
+test("INFO carries the fields clients check, with nats-server's names", async (t) => {
+  const real = await startNatsServer("");
+  t.after(() => real.stop());
+  const ours = await startServer({ port: 0 });
+  t.after(() => ours.close());
+  const [a, b] = await Promise.all([exchange(real.port, []), exchange(ours.port, [])]);
+  const ia = infoOf(a.text);
+  const ib = infoOf(b.text);
+  for (const k of Object.keys(ia)) if (k !== "git_commit") assert.ok(k in ib, `INFO lacks ${k}`);
+  assert.equal(ib["version"], ia["version"]);
+  assert.equal(ib["proto"], ia["proto"]);
+  assert.equal(ib["headers"], true);
+  assert.equal(ib["max_payload"], ia["max_payload"]);
+  assert.equal(ib["port"], ours.port);
+});
