@@ -112,12 +112,18 @@ export class Parser {
         }
         case ParserState.MSG_PAYLOAD: {
           const need = this.pubSize - this.payloadFill;
-          if (this.payloadBuf === null && len - pos >= this.pubSize) {
-            // Whole payload is in this chunk: slice, no copy.
-            const payload = chunk.subarray(pos, pos + this.pubSize);
-            pos += this.pubSize;
-            this.state = ParserState.MSG_END_R;
-            this.pendingPayload = payload;
+          if (this.payloadBuf === null && len - pos >= this.pubSize + 2) {
+            // Payload and its CRLF are in this chunk: hand over a slice, no copy. (A slice must
+            // not outlive this call: the caller may reuse the chunk, so a payload whose CRLF is
+            // still to come takes the copying path below.)
+            const end = pos + this.pubSize;
+            if (chunk[end] !== CR || chunk[end + 1] !== LF) {
+              this.fail(ErrText.unknownOp, chunk.subarray(end, end + 32));
+              return;
+            }
+            pos = end + 2;
+            this.state = ParserState.OP_START;
+            this.handler.onPub(this.pubSubject, this.pubReply, this.pubHdr, chunk.subarray(end - this.pubSize, end));
             break;
           }
           if (this.payloadBuf === null) {

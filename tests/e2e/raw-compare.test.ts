@@ -26,7 +26,7 @@ const basic: Case[] = [
   { name: "queue subscription", steps: [C, "SUB work q 1\r\n", "PUB work 3\r\njob\r\n", "PING\r\n"] },
   { name: "UNSUB with max", steps: [C, "SUB foo 1\r\n", "UNSUB 1 2\r\n", "PUB foo 1\r\na\r\nPUB foo 1\r\nb\r\nPUB foo 1\r\nc\r\n", "PING\r\n"] },
   { name: "UNSUB stops delivery", steps: [C, "SUB foo 1\r\n", "UNSUB 1\r\n", "PUB foo 1\r\na\r\n", "PING\r\n"] },
-  { name: "HPUB delivered as HMSG", steps: [CH, "SUB foo 1\r\n", "HPUB foo 22 27\r\nNATS/1.0\r\nA: bcdefg\r\n\r\nhello\r\n", "PING\r\n"] },
+  { name: "HPUB delivered as HMSG", steps: [CH, "SUB foo 1\r\n", "HPUB foo 23 28\r\nNATS/1.0\r\nA: bcdefg\r\n\r\nhello\r\n", "PING\r\n"] },
   { name: "HPUB from a client that did not announce headers", steps: [C, "SUB foo 1\r\n", "HPUB foo 12 17\r\nNATS/1.0\r\n\r\nhello\r\n", "PING\r\n"] },
   { name: "no responders: 503 status to the requester", steps: [CH, "SUB _INBOX.x.* 1\r\n", "PUB nobody _INBOX.x.1 0\r\n\r\n", "PING\r\n"] },
   { name: "pedantic: invalid publish subject", steps: ['CONNECT {"verbose":false,"pedantic":true}\r\n', "PUB foo.* 2\r\nhi\r\n", "PING\r\n"] },
