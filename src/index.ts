@@ -1,5 +1,8 @@
 import { NatsCore, type CoreOptions } from "./server/server.js";
 import { MonitorHttp } from "./gateway/monitor-http.js";
+import { WsListener } from "./transports/ws.js";
+import { MemoryTransport } from "./transports/memory.js";
+import type { Duplex } from "node:stream";
 
 export { NATS_COMPAT_VERSION, CUEBUS_VERSION } from "./server/version.js";
 export type { User, AuthConfig } from "./auth/users.js";
@@ -10,6 +13,8 @@ export interface ServerOptions extends CoreOptions {
   /** Monitoring/HTTP port; undefined = no HTTP listener, 0 or -1 = random. */
   httpPort?: number;
   httpHost?: string;
+  /** WebSocket listener for browsers (nats-server's `websocket { port, no_tls: true }`). */
+  websocket?: { port: number; host?: string };
 }
 
 /** A running cuebus server. */
@@ -19,7 +24,11 @@ export interface Server {
   readonly port: number;
   /** Monitoring port, when enabled. */
   readonly httpPort: number | undefined;
+  /** `ws://host:port` when a WebSocket listener runs. */
+  readonly wsUrl: string | undefined;
   readonly core: NatsCore;
+  /** Open an in-memory connection (no sockets): write protocol bytes to it, read the replies. */
+  connectInMemory(): Duplex;
   close(): Promise<void>;
 }
 
@@ -40,13 +49,25 @@ export async function startServer(opts: ServerOptions = {}): Promise<Server> {
     http = new MonitorHttp(core);
     await http.listen(opts.httpPort, opts.httpHost ?? core.host);
   }
+  let ws: WsListener | null = null;
+  if (opts.websocket !== undefined) {
+    ws = new WsListener((t) => core.accept(t));
+    await ws.listen(opts.websocket.port, opts.websocket.host ?? core.host);
+  }
   const host = core.host === "0.0.0.0" ? "127.0.0.1" : core.host;
   return {
     url: `nats://${host}:${core.port}`,
     port: core.port,
     httpPort: http?.port,
+    wsUrl: ws === null ? undefined : `ws://${host}:${ws.port}`,
     core,
+    connectInMemory(): Duplex {
+      const t = new MemoryTransport();
+      core.accept(t);
+      return t.client;
+    },
     async close(): Promise<void> {
+      await ws?.close();
       await http?.close();
       await core.close();
     },

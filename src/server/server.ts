@@ -1,4 +1,5 @@
 import { createServer, type Server as NetServer, type Socket } from "node:net";
+import { createSecureContext, type SecureContext } from "node:tls";
 import { randomBytes } from "node:crypto";
 import { Limits } from "../protocol/limits.js";
 import { ErrText } from "../protocol/errors.js";
@@ -19,6 +20,8 @@ export interface CoreOptions {
   serverName?: string;
   auth?: AuthConfig;
   limits?: Partial<ServerLimits>;
+  /** TLS for the client port: PEM certificate and key (contents, not paths). */
+  tls?: { cert: string; key: string; ca?: string };
   /** Debug (connections) and trace (protocol) logging; off when absent. */
   logger?: { debug?: ((msg: string) => void) | undefined; trace?: ((msg: string) => void) | undefined };
 }
@@ -84,7 +87,9 @@ export class NatsCore implements ServerCore {
   /** Listen for TCP clients. */
   async listen(): Promise<void> {
     const port = this.opts.port === undefined || this.opts.port < 0 ? 0 : this.opts.port;
-    const srv = createServer((socket: Socket) => this.accept(new TcpTransport(socket)));
+    const tls = this.opts.tls;
+    const ctx: SecureContext | null = tls === undefined ? null : createSecureContext({ cert: tls.cert, key: tls.key, ca: tls.ca });
+    const srv = createServer((socket: Socket) => this.accept(new TcpTransport(socket, ctx)));
     this.tcp = srv;
     await new Promise<void>((resolve, reject) => {
       srv.once("error", reject);
@@ -126,6 +131,10 @@ export class NatsCore implements ServerCore {
       headers: true,
     };
     if (authRequired(this.auth)) info["auth_required"] = true;
+    if (this.opts.tls !== undefined) {
+      info["tls_required"] = true;
+      info["tls_verify"] = false;
+    }
     info["max_payload"] = this.limits.maxPayloadBytes;
     info["client_id"] = client.cid;
     info["client_ip"] = client.transport.remoteAddress.replace(/^::ffff:/, "");

@@ -1,39 +1,61 @@
 import type { Socket } from "node:net";
+import { TLSSocket, type SecureContext } from "node:tls";
 import type { Transport } from "./transport.js";
 
-/** A TCP (or TLS) socket as a transport. */
+/**
+ * A TCP socket as a transport. With a TLS context it behaves as nats-server does for clients: the
+ * first write (INFO, with `tls_required`) goes out in plain text, then the socket is wrapped and
+ * everything after it, both ways, is TLS.
+ */
 export class TcpTransport implements Transport {
   readonly kind = "tcp" as const;
   readonly remoteAddress: string;
   readonly remotePort: number;
+  readonly tls: boolean;
+  private out: Socket;
+  private onData: ((chunk: Buffer) => void) | null = null;
 
   constructor(
     private readonly socket: Socket,
-    readonly tls = false,
+    private readonly secureContext: SecureContext | null = null,
   ) {
     this.remoteAddress = socket.remoteAddress ?? "";
     this.remotePort = socket.remotePort ?? 0;
+    this.tls = secureContext !== null;
+    this.out = socket;
     socket.setNoDelay(true);
   }
 
   get pendingBytes(): number {
-    return this.socket.writableLength;
+    return this.out.writableLength;
   }
 
   write(data: Buffer): void {
-    if (!this.socket.destroyed) this.socket.write(data);
+    if (this.out.destroyed) return;
+    this.out.write(data);
+    if (this.secureContext !== null && this.out === this.socket) this.upgrade(this.secureContext);
+  }
+
+  private upgrade(secureContext: SecureContext): void {
+    const tls = new TLSSocket(this.socket, { isServer: true, secureContext });
+    this.out = tls;
+    tls.on("error", () => this.socket.destroy());
+    if (this.onData !== null) tls.on("data", this.onData);
   }
 
   end(): void {
-    this.socket.end();
+    this.out.end();
   }
 
   destroy(): void {
+    this.out.destroy();
     this.socket.destroy();
   }
 
   attach(onData: (chunk: Buffer) => void, onClose: () => void): void {
-    this.socket.on("data", onData);
+    this.onData = onData;
+    // Under TLS nothing is read until the socket is wrapped: the client's first bytes are its handshake.
+    if (this.secureContext === null) this.socket.on("data", onData);
     this.socket.on("close", onClose);
     this.socket.on("error", () => {
       // The close event follows; nothing else to do.

@@ -1,0 +1,85 @@
+import { createServer, type Server as HttpServer } from "node:http";
+import { WebSocketServer, type WebSocket } from "ws";
+import type { Transport } from "./transport.js";
+
+/** Largest WebSocket message accepted; checked by `ws` before it buffers a frame (1 MiB payload + framing room). */
+export const MAX_WS_MESSAGE_BYTES = 8 * 1024 * 1024;
+
+/** One WebSocket connection as a transport: binary or text frames in, binary frames out. */
+export class WsTransport implements Transport {
+  readonly kind = "websocket" as const;
+  readonly tls = false;
+
+  constructor(
+    private readonly ws: WebSocket,
+    readonly remoteAddress: string,
+    readonly remotePort: number,
+  ) {}
+
+  get pendingBytes(): number {
+    return this.ws.bufferedAmount;
+  }
+
+  write(data: Buffer): void {
+    if (this.ws.readyState === this.ws.OPEN) this.ws.send(data, { binary: true });
+  }
+
+  end(): void {
+    this.ws.close();
+  }
+
+  destroy(): void {
+    this.ws.terminate();
+  }
+
+  attach(onData: (chunk: Buffer) => void, onClose: () => void): void {
+    this.ws.on("message", (data: Buffer | ArrayBuffer | Buffer[]) => {
+      if (Buffer.isBuffer(data)) onData(data);
+      else if (Array.isArray(data)) onData(Buffer.concat(data));
+      else onData(Buffer.from(data));
+    });
+    this.ws.on("close", onClose);
+    this.ws.on("error", () => {
+      // close follows
+    });
+  }
+}
+
+/** A WebSocket listener that hands each connection to `accept`. */
+export class WsListener {
+  port = 0;
+  private http: HttpServer | null = null;
+  private wss: WebSocketServer | null = null;
+
+  constructor(private readonly accept: (t: Transport) => void) {}
+
+  async listen(port: number, host: string): Promise<void> {
+    const http = createServer((_req, res) => {
+      res.writeHead(426, { "content-type": "application/json" });
+      res.end(JSON.stringify({ error: { code: 426, description: "websocket upgrade required" } }));
+    });
+    const wss = new WebSocketServer({ server: http, maxPayload: MAX_WS_MESSAGE_BYTES, perMessageDeflate: false });
+    wss.on("connection", (ws, req) => {
+      this.accept(new WsTransport(ws, req.socket.remoteAddress ?? "", req.socket.remotePort ?? 0));
+    });
+    this.http = http;
+    this.wss = wss;
+    await new Promise<void>((resolve, reject) => {
+      http.once("error", reject);
+      http.listen(port < 0 ? 0 : port, host, () => {
+        http.off("error", reject);
+        resolve();
+      });
+    });
+    const addr = http.address();
+    if (addr !== null && typeof addr === "object") this.port = addr.port;
+  }
+
+  async close(): Promise<void> {
+    for (const c of this.wss?.clients ?? []) c.terminate();
+    this.wss?.close();
+    const http = this.http;
+    this.http = null;
+    if (http !== null) await new Promise<void>((resolve) => http.close(() => resolve()));
+  }
+}
