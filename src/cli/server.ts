@@ -41,6 +41,8 @@ async function start(o: ResolvedOptions): Promise<Server> {
     serverName: o.serverName,
     auth: o.auth,
     limits: o.limits,
+    websocket: o.websocket,
+    tls: o.tls === undefined ? undefined : { cert: readFileSync(o.tls.certFile, "utf8"), key: readFileSync(o.tls.keyFile, "utf8"), ca: o.tls.caFile === undefined ? undefined : readFileSync(o.tls.caFile, "utf8") },
     logger: {
       debug: o.debug ? (m: string): void => log("DBG", m) : undefined,
       trace: o.trace ? (m: string): void => log("TRC", m) : undefined,
@@ -67,6 +69,7 @@ export async function runServerCommand(argv: string[], program: string): Promise
     portsFile = join(o.portsFileDir, `${program}_${process.pid}.ports`);
     const ports: Record<string, string[]> = { nats: [`nats://${urlHost(o.host)}:${server.port}`] };
     if (server.httpPort !== undefined) ports["monitoring"] = [`http://${urlHost(o.httpHost ?? o.host)}:${server.httpPort}`];
+    if (server.wsUrl !== undefined) ports["websocket"] = [server.wsUrl];
     await writeFile(portsFile, JSON.stringify(ports));
   }
 

@@ -36,6 +36,9 @@ export interface ResolvedOptions {
     maxPingsOutstanding?: number;
     authTimeoutMs?: number;
   };
+  websocket?: { port: number; host?: string };
+  /** TLS file paths for the client port. */
+  tls?: { certFile: string; keyFile: string; caFile?: string };
   /** Keys of the file cuebus does not use, for a warning. */
   unknownKeys: string[];
 }
@@ -109,7 +112,7 @@ const KNOWN = new Set([
   "port", "host", "net", "listen", "http", "http_port", "monitor_port", "http_host", "server_name",
   "ports_file_dir", "jetstream", "store_dir", "debug", "trace", "logtime", "max_payload", "max_control_line",
   "max_pending", "max_connections", "max_conn", "max_subscriptions", "max_subs", "ping_interval", "ping_max",
-  "authorization", "auth_timeout", "pid_file", "log_file",
+  "authorization", "auth_timeout", "pid_file", "log_file", "websocket", "tls",
 ]);
 
 /** Apply a parsed config file to `o`. */
@@ -170,6 +173,20 @@ export function applyConfig(o: ResolvedOptions, c: ConfMap): void {
     if (users.length > 0) o.auth.users = users;
   }
   set("authTimeoutMs", toDurationMs(c["auth_timeout"], "auth_timeout"));
+  const ws = c["websocket"];
+  if (isMap(ws)) {
+    const hp = ws["listen"] !== undefined ? hostPort(ws["listen"], "websocket.listen") : { port: num(ws["port"], "websocket.port") ?? 8080 };
+    const wsHost = hp.host ?? str(ws["host"], "websocket.host");
+    o.websocket = wsHost === undefined ? { port: hp.port } : { port: hp.port, host: wsHost };
+  }
+  const tls = c["tls"];
+  if (isMap(tls)) {
+    const certFile = str(tls["cert_file"], "tls.cert_file");
+    const keyFile = str(tls["key_file"], "tls.key_file");
+    if (certFile === undefined || keyFile === undefined) throw new Error("tls: cert_file and key_file are required");
+    const caFile = str(tls["ca_file"], "tls.ca_file");
+    o.tls = caFile === undefined ? { certFile, keyFile } : { certFile, keyFile, caFile };
+  }
 }
 
 /** nats-server's flags that take a value. */

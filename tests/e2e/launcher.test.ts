@@ -13,12 +13,13 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
 interface Ports {
   nats: string[];
   monitoring?: string[];
+  websocket?: string[];
 }
 
 /** Launch like a test launcher does: config file with random ports and a ports_file_dir. */
 async function launch(cmd: string, args: string[], dir: string, env: NodeJS.ProcessEnv = process.env): Promise<{ proc: ChildProcess; ports: Ports; portsFile: string; log: () => string }> {
   const conf = join(dir, "server.conf");
-  await writeFile(conf, `port: -1\nhttp: "127.0.0.1:-1"\nports_file_dir: "${dir}"\nunknown_thing: 1\n`);
+  await writeFile(conf, `port: -1\nhttp: "127.0.0.1:-1"\nports_file_dir: "${dir}"\nunknown_thing: 1\nwebsocket { port: -1, no_tls: true }\n`);
   const proc = spawn(cmd, [...args, "-c", conf], { env, stdio: ["ignore", "ignore", "pipe"] });
   let log = "";
   proc.stderr?.on("data", (d: Buffer) => (log += d.toString()));
@@ -55,6 +56,7 @@ test("cuebus server -c <conf>: ports file, readiness lines, client round trip, /
   assert.equal(portsFile, join(dir, `cuebus_${proc.pid}.ports`));
   assert.match(ports.nats[0] ?? "", /^nats:\/\/127\.0\.0\.1:\d+$/);
   assert.match(ports.monitoring?.[0] ?? "", /^http:\/\/127\.0\.0\.1:\d+$/);
+  assert.match(ports.websocket?.[0] ?? "", /^ws:\/\/127\.0\.0\.1:\d+$/);
   await roundTrip(ports.nats[0] as string);
   const varz = (await (await fetch(`${ports.monitoring?.[0]}/varz`)).json()) as { port: number };
   assert.equal(`nats://127.0.0.1:${varz.port}`, ports.nats[0]);
