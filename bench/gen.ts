@@ -1,0 +1,168 @@
+/**
+ * Load generator, run as a child process (never in the server's process). Raw sockets,
+ * pre-encoded frames. Reads one JSON job from argv, prints one JSON result line.
+ */
+import { connect, type Socket } from "node:net";
+import { Histogram } from "./histogram.js";
+
+interface Job {
+  role: "pub" | "sub" | "requester" | "responder" | "idle";
+  port: number;
+  subject: string;
+  size: number;
+  seconds: number;
+  queue?: string;
+  count?: number;
+}
+
+const job = JSON.parse(process.argv[2] as string) as Job;
+const CONNECT = 'CONNECT {"verbose":false,"pedantic":false,"headers":false}\r\n';
+
+function open(port: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const s = connect(port, "127.0.0.1", () => {
+      s.setNoDelay(true);
+      s.write(CONNECT);
+      resolve(s);
+    });
+    s.on("error", reject);
+  });
+}
+
+function send(msg: object): void {
+  process.stdout.write(`${JSON.stringify(msg)}\n`);
+}
+
+/** Count MSG frames in a byte stream by parsing headers and skipping payloads. */
+class MsgCounter {
+  count = 0;
+  private skip = 0;
+  private line = "";
+  onMsg: ((replyTo: string) => void) | null = null;
+  feed(d: Buffer): void {
+    let i = 0;
+    while (i < d.length) {
+      if (this.skip > 0) {
+        const n = Math.min(this.skip, d.length - i);
+        this.skip -= n;
+        i += n;
+        continue;
+      }
+      const nl = d.indexOf(10, i);
+      if (nl === -1) {
+        this.line += d.toString("latin1", i);
+        return;
+      }
+      const l = this.line + d.toString("latin1", i, nl - 1);
+      this.line = "";
+      i = nl + 1;
+      if (l.startsWith("MSG ")) {
+        const parts = l.split(" ");
+        this.skip = Number(parts[parts.length - 1]) + 2;
+        this.count++;
+        if (this.onMsg !== null) this.onMsg(parts.length === 5 ? (parts[3] as string) : "");
+      }
+    }
+  }
+}
+
+async function main(): Promise<void> {
+  const payload = Buffer.alloc(job.size, 120);
+  if (job.role === "idle") {
+    const socks: Socket[] = [];
+    for (let i = 0; i < (job.count ?? 0); i++) socks.push(await open(job.port));
+    send({ ready: true, opened: socks.length });
+    await new Promise((r) => setTimeout(r, job.seconds * 1000));
+    for (const s of socks) s.destroy();
+    send({ done: true });
+    return;
+  }
+  const s = await open(job.port);
+  if (job.role === "sub") {
+    const c = new MsgCounter();
+    s.on("data", (d: Buffer) => c.feed(d));
+    s.write(`SUB ${job.subject} ${job.queue ?? ""} 1\r\nPING\r\n`.replace("  ", " "));
+    send({ ready: true });
+    process.on("message", () => send({ received: c.count }));
+    process.stdin.on("data", () => send({ received: c.count }));
+    return;
+  }
+  if (job.role === "responder") {
+    const c = new MsgCounter();
+    c.onMsg = (reply) => s.write(`PUB ${reply} ${job.size}\r\n${payload.toString("latin1")}\r\n`);
+    s.on("data", (d: Buffer) => c.feed(d));
+    s.write(`SUB ${job.subject} 1\r\nPING\r\n`);
+    send({ ready: true });
+    return;
+  }
+  if (job.role === "pub") {
+    const frame = Buffer.from(`PUB ${job.subject} ${job.size}\r\n${payload.toString("latin1")}\r\n`.repeat(256), "latin1");
+    let sent = 0;
+    const until = Date.now() + job.seconds * 1000;
+    // Flow control: a PING every batch, at most 8 batches outstanding.
+    let outstanding = 0;
+    let buf = "";
+    s.on("data", (d: Buffer) => {
+      buf += d.toString("latin1");
+      let k: number;
+      while ((k = buf.indexOf("PONG\r\n")) !== -1) {
+        outstanding--;
+        buf = buf.slice(k + 6);
+      }
+    });
+    const start = Date.now();
+    while (Date.now() < until) {
+      if (outstanding < 8) {
+        for (let b = 0; b < 16; b++) {
+          s.write(frame);
+          sent += 256;
+        }
+        s.write("PING\r\n");
+        outstanding++;
+      } else {
+        await new Promise((r) => setImmediate(r));
+      }
+    }
+    while (outstanding > 0) await new Promise((r) => setTimeout(r, 1));
+    send({ sent, seconds: (Date.now() - start) / 1000 });
+    s.destroy();
+    return;
+  }
+  // requester: `count` connections in this process, each with one request in flight.
+  s.destroy();
+  const h = new Histogram();
+  const until = Date.now() + job.seconds * 1000;
+  let done = 0;
+  const conns = job.count ?? 1;
+  await Promise.all(
+    Array.from({ length: conns }, async (_, n) => {
+      const sock = await open(job.port);
+      const inbox = `_INBOX.${process.pid}.${n}`;
+      const c = new MsgCounter();
+      sock.write(`SUB ${inbox} 1\r\nPING\r\n`);
+      const req = Buffer.from(`PUB ${job.subject} ${inbox} ${job.size}\r\n${payload.toString("latin1")}\r\n`, "latin1");
+      let t0 = 0n;
+      await new Promise<void>((resolve) => {
+        c.onMsg = () => {
+          h.record(Number(process.hrtime.bigint() - t0));
+          done++;
+          if (Date.now() >= until) return resolve();
+          t0 = process.hrtime.bigint();
+          sock.write(req);
+        };
+        sock.on("data", (d: Buffer) => c.feed(d));
+        setTimeout(() => {
+          t0 = process.hrtime.bigint();
+          sock.write(req);
+        }, 100);
+      });
+      sock.destroy();
+    }),
+  );
+  send({ done, hist: h.toArray() });
+}
+
+main().catch((err: unknown) => {
+  send({ error: String(err) });
+  process.exit(1);
+});
