@@ -1,3 +1,4 @@
+import { listenOn } from "../util/listen.js";
 import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from "node:http";
 import type { NatsCore } from "../server/server.js";
 import { varz, connz, subsz, httpReqStats } from "../server/monitor.js";
@@ -12,15 +13,7 @@ export class MonitorHttp {
   async listen(port: number, host: string): Promise<void> {
     const srv = createServer((req, res) => this.handle(req, res));
     this.srv = srv;
-    await new Promise<void>((resolve, reject) => {
-      srv.once("error", reject);
-      srv.listen(port < 0 ? 0 : port, host, () => {
-        srv.off("error", reject);
-        resolve();
-      });
-    });
-    const addr = srv.address();
-    if (addr !== null && typeof addr === "object") this.port = addr.port;
+    this.port = await listenOn(srv, port, host);
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {

@@ -1,4 +1,5 @@
 import { Parser, type ParserHandler } from "../protocol/parser.js";
+import { DEFAULT_CONNECT, parseConnect, type ConnectOptions } from "../protocol/connect.js";
 import { ErrText, errLine, pubPermissionError, subPermissionError } from "../protocol/errors.js";
 import { isValidSubject, isValidLiteralSubject } from "../subjects/validate.js";
 import { PermissionCheck, DefaultResponsePermission, type Permissions } from "../auth/permissions.js";
@@ -7,19 +8,6 @@ import type { Transport } from "../transports/transport.js";
 import { Outbound } from "./outbound.js";
 import { Subscription, type Deliverer } from "./subscription.js";
 import type { ServerCore } from "./core.js";
-
-/** CONNECT options a client may send (nats-server `clientOpts`). */
-export interface ConnectOptions {
-  verbose: boolean;
-  pedantic: boolean;
-  echo: boolean;
-  headers: boolean;
-  no_responders: boolean;
-  name: string;
-  lang: string;
-  version: string;
-  protocol: number;
-}
 
 const PONG = Buffer.from("PONG\r\n");
 const PING = Buffer.from("PING\r\n");
@@ -34,17 +22,7 @@ export class Client implements ParserHandler, Deliverer {
   readonly subs = new Map<string, Subscription>();
   readonly startMs = Date.now();
   lastActivityMs = Date.now();
-  opts: ConnectOptions = {
-    verbose: false,
-    pedantic: false,
-    echo: true,
-    headers: false,
-    no_responders: false,
-    name: "",
-    lang: "",
-    version: "",
-    protocol: 0,
-  };
+  opts: ConnectOptions = DEFAULT_CONNECT;
   user = "";
   connected = false;
   closed = false;
@@ -111,38 +89,14 @@ export class Client implements ParserHandler, Deliverer {
   // --- ParserHandler ---
 
   onConnect(json: string): void {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(json);
-    } catch {
+    const c = parseConnect(json);
+    if (c === null) {
       // nats-server 2.9 closes on unparsable CONNECT JSON without an -ERR.
       this.close("Protocol Violation");
       return;
     }
-    if (typeof parsed !== "object" || parsed === null) {
-      this.close("Protocol Violation");
-      return;
-    }
-    const o = parsed as Record<string, unknown>;
-    const bool = (k: string, d: boolean): boolean => (typeof o[k] === "boolean" ? (o[k] as boolean) : d);
-    const str = (k: string): string => (typeof o[k] === "string" ? (o[k] as string) : "");
-    this.opts = {
-      // nats-server clientOpts defaults: verbose and pedantic on unless CONNECT says otherwise.
-      verbose: bool("verbose", true),
-      pedantic: bool("pedantic", true),
-      echo: bool("echo", true),
-      headers: bool("headers", false),
-      no_responders: bool("no_responders", false),
-      name: str("name"),
-      lang: str("lang"),
-      version: str("version"),
-      protocol: typeof o["protocol"] === "number" ? (o["protocol"] as number) : 0,
-    };
-    const auth = authenticate(this.core.auth, {
-      user: typeof o["user"] === "string" ? (o["user"] as string) : undefined,
-      pass: typeof o["pass"] === "string" ? (o["pass"] as string) : undefined,
-      auth_token: typeof o["auth_token"] === "string" ? (o["auth_token"] as string) : undefined,
-    } as { user?: string; pass?: string; auth_token?: string });
+    this.opts = c.opts;
+    const auth = authenticate(this.core.auth, c.creds);
     if (auth === null) {
       this.closeWithError(ErrText.authViolation, "Authentication Failure");
       return;

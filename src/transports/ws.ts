@@ -1,3 +1,4 @@
+import { listenOn } from "../util/listen.js";
 import { createServer, type Server as HttpServer } from "node:http";
 import { WebSocketServer, type WebSocket } from "ws";
 import type { Transport } from "./transport.js";
@@ -64,15 +65,7 @@ export class WsListener {
     });
     this.http = http;
     this.wss = wss;
-    await new Promise<void>((resolve, reject) => {
-      http.once("error", reject);
-      http.listen(port < 0 ? 0 : port, host, () => {
-        http.off("error", reject);
-        resolve();
-      });
-    });
-    const addr = http.address();
-    if (addr !== null && typeof addr === "object") this.port = addr.port;
+    this.port = await listenOn(http, port, host);
   }
 
   async close(): Promise<void> {
