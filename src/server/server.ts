@@ -1,3 +1,4 @@
+import { listenOn } from "../util/listen.js";
 import { createServer, type Server as NetServer, type Socket } from "node:net";
 import { createSecureContext, type SecureContext } from "node:tls";
 import { randomBytes } from "node:crypto";
@@ -91,15 +92,7 @@ export class NatsCore implements ServerCore {
     const ctx: SecureContext | null = tls === undefined ? null : createSecureContext({ cert: tls.cert, key: tls.key, ca: tls.ca });
     const srv = createServer((socket: Socket) => this.accept(new TcpTransport(socket, ctx)));
     this.tcp = srv;
-    await new Promise<void>((resolve, reject) => {
-      srv.once("error", reject);
-      srv.listen(port, this.host, () => {
-        srv.off("error", reject);
-        resolve();
-      });
-    });
-    const addr = srv.address();
-    if (addr !== null && typeof addr === "object") this.port = addr.port;
+    this.port = await listenOn(srv, port, this.host);
   }
 
   /** Hand a new transport to the core (TCP, WebSocket or in-memory). */

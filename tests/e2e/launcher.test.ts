@@ -81,3 +81,28 @@ test("started as nats-server (bin/nats-server from PATH): nats-server_<pid>.port
   assert.equal(typeof varz.cuebus, "string");
   assert.equal(await stop(proc), 0);
 });
+
+test("SIGHUP reloads authorization for new connections", async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), "cuebus-launch-"));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const conf = join(dir, "auth.conf");
+  await writeFile(conf, `port: -1\nports_file_dir: "${dir}"\nauthorization { token: first }\n`);
+  const proc = spawn(process.execPath, [join(root, "dist/src/cli/main.js"), "server", "-c", conf], { stdio: "ignore" });
+  t.after(() => proc.kill("SIGKILL"));
+  let file = "";
+  await waitFor(async () => (file = (await readdir(dir)).find((n) => n.endsWith(".ports")) ?? "") !== "", 10_000, "ports file");
+  const url = (JSON.parse(await readFile(join(dir, file), "utf8")) as Ports).nats[0] as string;
+  await (await connect({ servers: url, token: "first" })).close();
+  await writeFile(conf, `port: -1\nports_file_dir: "${dir}"\nauthorization { token: second }\n`);
+  proc.kill("SIGHUP");
+  await waitFor(async () => {
+    try {
+      await (await connect({ servers: url, token: "second", maxReconnectAttempts: 0 })).close();
+      return true;
+    } catch {
+      return false;
+    }
+  }, 5000, "new token accepted");
+  await assert.rejects(connect({ servers: url, token: "first", maxReconnectAttempts: 0 }), /Authorization Violation|AUTHORIZATION_VIOLATION/i);
+  assert.equal(await stop(proc), 0);
+});

@@ -41,3 +41,23 @@ test("WebSocket: the official wsconnect client and a TCP client talk through one
   const conns = [...server.core.clients.values()].map((c) => c.transport.kind).sort();
   assert.deepEqual(conns, ["tcp", "websocket"]);
 });
+
+test("WebSocket: auth and permissions apply as on TCP", async (t) => {
+  const server = await startServer({
+    port: 0,
+    websocket: { port: 0 },
+    auth: { users: [{ user: "web", password: "pw", permissions: { publish: { allow: ["public.>"] } } }] },
+  });
+  t.after(() => server.close());
+  await assert.rejects(wsconnect({ servers: server.wsUrl as string, user: "web", pass: "bad", maxReconnectAttempts: 0 }), /Authorization Violation|AUTHORIZATION_VIOLATION/i);
+  const nc = await wsconnect({ servers: server.wsUrl as string, user: "web", pass: "pw" });
+  t.after(() => nc.close());
+  const errs: string[] = [];
+  void (async () => {
+    for await (const s of nc.status()) if (s.type === "error") errs.push(String(s.error));
+  })().catch(() => {});
+  nc.publish("private.x", "no");
+  await nc.flush().catch(() => {});
+  for (let i = 0; i < 50 && errs.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+  assert.ok(errs.some((e) => e.includes('Permissions Violation for Publish to "private.x"')), errs.join("|"));
+});
