@@ -3,6 +3,7 @@ import { MonitorHttp } from "./gateway/monitor-http.js";
 import { WsListener } from "./transports/ws.js";
 import { MemoryTransport } from "./transports/memory.js";
 import type { Duplex } from "node:stream";
+import { JetStream } from "./jetstream/jetstream.js";
 
 export { NATS_COMPAT_VERSION, CUEBUS_VERSION } from "./server/version.js";
 export type { User, AuthConfig } from "./auth/users.js";
@@ -13,6 +14,8 @@ export interface ServerOptions extends CoreOptions {
   /** Monitoring/HTTP port; undefined = no HTTP listener, 0 or -1 = random. */
   httpPort?: number;
   httpHost?: string;
+  /** Durable streams; `storeDir` defaults to `./data`. */
+  jetstream?: boolean | { storeDir?: string; sync?: "always" | "interval" };
   /** WebSocket listener for browsers (nats-server's `websocket { port, no_tls: true }`). */
   websocket?: { port: number; host?: string };
 }
@@ -27,6 +30,8 @@ export interface Server {
   /** `ws://host:port` when a WebSocket listener runs. */
   readonly wsUrl: string | undefined;
   readonly core: NatsCore;
+  /** JetStream, when enabled. */
+  readonly jetstream: JetStream | null;
   /** Open an in-memory connection (no sockets): write protocol bytes to it, read the replies. */
   connectInMemory(): Duplex;
   close(): Promise<void>;
@@ -49,6 +54,13 @@ export async function startServer(opts: ServerOptions = {}): Promise<Server> {
     http = new MonitorHttp(core);
     await http.listen(opts.httpPort, opts.httpHost ?? core.host);
   }
+  let js: JetStream | null = null;
+  if (opts.jetstream !== undefined && opts.jetstream !== false) {
+    const j = opts.jetstream === true ? {} : opts.jetstream;
+    js = new JetStream(core.internalClient(), { storeDir: j.storeDir ?? "./data", sync: j.sync ?? "always" });
+    await js.start();
+    core.jetstreamEnabled = true;
+  }
   let ws: WsListener | null = null;
   if (opts.websocket !== undefined) {
     ws = new WsListener((t) => core.accept(t));
@@ -61,6 +73,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<Server> {
     httpPort: http?.port,
     wsUrl: ws === null ? undefined : `ws://${host}:${ws.port}`,
     core,
+    jetstream: js,
     connectInMemory(): Duplex {
       const t = new MemoryTransport();
       core.accept(t);
@@ -69,6 +82,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<Server> {
     async close(): Promise<void> {
       await ws?.close();
       await http?.close();
+      await js?.close();
       await core.close();
     },
   };

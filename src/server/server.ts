@@ -9,6 +9,7 @@ import { authRequired } from "../auth/users.js";
 import { TcpTransport } from "../transports/tcp.js";
 import type { Transport } from "../transports/transport.js";
 import { Client } from "./client.js";
+import { InternalClient } from "./internal-client.js";
 import { Router } from "./router.js";
 import type { CoreClient, ServerCore, ServerLimits, ServerStats } from "./core.js";
 import { NATS_COMPAT_VERSION, NATS_PROTO, CUEBUS_VERSION } from "./version.js";
@@ -59,6 +60,8 @@ export class NatsCore implements ServerCore {
   readonly trace: ((msg: string) => void) | undefined;
   host: string;
   port = 0;
+  /** Set when JetStream runs, for INFO. */
+  jetstreamEnabled = false;
   private nextCid = 1;
   private tcp: NetServer | null = null;
   private flushList: CoreClient[] = [];
@@ -95,6 +98,11 @@ export class NatsCore implements ServerCore {
     this.port = await listenOn(srv, port, this.host);
   }
 
+  /** A new internal client (JetStream, gateway) on this server's router. */
+  internalClient(): InternalClient {
+    return new InternalClient(this.nextCid++, this.router);
+  }
+
   /** Hand a new transport to the core (TCP, WebSocket or in-memory). */
   accept(transport: Transport): void {
     if (this.lameDuck) {
@@ -124,6 +132,7 @@ export class NatsCore implements ServerCore {
       headers: true,
     };
     if (authRequired(this.auth)) info["auth_required"] = true;
+    if (this.jetstreamEnabled) info["jetstream"] = true;
     if (this.opts.tls !== undefined) {
       info["tls_required"] = true;
       info["tls_verify"] = false;

@@ -1,0 +1,13 @@
+/**
+ * What JetStream needs of the router, as an internal client: subscribe with a handler and
+ * publish. The server implements it (server/internal-client.ts); JetStream never imports server/.
+ * Handlers get slices valid only during the call: copy what must be kept.
+ */
+export type BusHandler = (subject: string, reply: string, headers: Buffer | null, data: Buffer) => void;
+
+export interface Bus {
+  /** Subscribe; returns a function that unsubscribes. */
+  subscribe(subject: string, queue: string, handler: BusHandler): () => void;
+  /** Publish; returns how many subscriptions received it. */
+  publish(subject: string, reply: string, headers: Buffer | null, data: Buffer): number;
+}

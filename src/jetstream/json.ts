@@ -1,0 +1,30 @@
+import type { StreamState } from "../stores/types.js";
+
+/** Go's zero time, which nats-server prints for "never". */
+export const ZERO_TIME = "0001-01-01T00:00:00Z";
+
+/** RFC 3339 with nanoseconds, as Go prints times. */
+export function nsToIso(ns: bigint): string {
+  if (ns === 0n) return ZERO_TIME;
+  const ms = ns / 1_000_000n;
+  const iso = new Date(Number(ms)).toISOString(); // ...sss Z
+  const frac = (ns % 1_000_000_000n).toString().padStart(9, "0").replace(/0+$/, "");
+  return `${iso.slice(0, 19)}${frac === "" ? "" : `.${frac}`}Z`;
+}
+
+/** Stream state in `$JS.API` JSON. */
+export function stateJson(s: StreamState, consumerCount: number): Record<string, unknown> {
+  const empty = s.lastSeq === 0;
+  const out: Record<string, unknown> = {
+    messages: s.messages,
+    bytes: s.bytes,
+    first_seq: empty ? 0 : s.firstSeq,
+    first_ts: s.messages === 0 ? ZERO_TIME : nsToIso(s.firstTimeNs),
+    last_seq: s.lastSeq,
+    last_ts: nsToIso(s.lastTimeNs),
+  };
+  if (s.numSubjects > 0) out["num_subjects"] = s.numSubjects;
+  if (s.numDeleted > 0) out["num_deleted"] = s.numDeleted;
+  out["consumer_count"] = consumerCount;
+  return out;
+}

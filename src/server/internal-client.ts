@@ -1,0 +1,45 @@
+import type { Bus, BusHandler } from "../jetstream/bus.js";
+import type { Router } from "./router.js";
+import { Subscription, type Deliverer } from "./subscription.js";
+
+/**
+ * A client inside the server (JetStream, the HTTP gateway, ...): it subscribes and publishes
+ * through the same router, permission-free, with one cid of its own.
+ */
+export class InternalClient implements Deliverer, Bus {
+  readonly opts = { echo: true };
+  private nextSid = 1;
+  private readonly handlers = new Map<Subscription, BusHandler>();
+
+  constructor(
+    readonly cid: number,
+    private readonly router: Router,
+  ) {}
+
+  subscribe(subject: string, queue: string, handler: BusHandler): () => void {
+    const sub = new Subscription(this, subject, queue, String(this.nextSid++));
+    this.handlers.set(sub, handler);
+    this.router.subscribe(sub);
+    return () => {
+      if (this.handlers.delete(sub)) this.router.unsubscribe(sub);
+    };
+  }
+
+  publish(subject: string, reply: string, headers: Buffer | null, data: Buffer): number {
+    if (headers === null || headers.length === 0) return this.router.publish(this, subject, reply, 0, data);
+    return this.router.publish(this, subject, reply, headers.length, Buffer.concat([headers, data]));
+  }
+
+  deliver(sub: Subscription, subject: string, reply: string, hdrBytes: number, payload: Buffer): void {
+    const h = this.handlers.get(sub);
+    if (h === undefined) return;
+    if (hdrBytes > 0) h(subject, reply, payload.subarray(0, hdrBytes), payload.subarray(hdrBytes));
+    else h(subject, reply, null, payload);
+  }
+
+  /** Drop every subscription. */
+  close(): void {
+    for (const sub of this.handlers.keys()) this.router.unsubscribe(sub);
+    this.handlers.clear();
+  }
+}

@@ -1,0 +1,111 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { connect } from "@nats-io/transport-node";
+import { headers as natsHeaders } from "@nats-io/nats-core";
+import { DiscardPolicy, jetstream, jetstreamManager, JetStreamApiError } from "@nats-io/jetstream";
+import { startServer } from "../../src/index.js";
+
+async function setup(t: test.TestContext): Promise<{ url: string; dir: string; restart: () => Promise<string> }> {
+  const dir = await mkdtemp(join(tmpdir(), "cuebus-js-"));
+  let server = await startServer({ port: 0, jetstream: { storeDir: dir } });
+  t.after(async () => {
+    await server.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  return {
+    url: server.url,
+    dir,
+    restart: async () => {
+      await server.close();
+      server = await startServer({ port: 0, jetstream: { storeDir: dir } });
+      return server.url;
+    },
+  };
+}
+
+test("official jetstream client: stream management, publish acks, dedup, expectations", async (t) => {
+  const { url } = await setup(t);
+  const nc = await connect({ servers: url });
+  t.after(() => nc.close());
+  const jsm = await jetstreamManager(nc);
+  const si = await jsm.streams.add({ name: "ORDERS", subjects: ["orders.>"] });
+  assert.equal(si.config.name, "ORDERS");
+  assert.equal(si.config.retention, "limits");
+  assert.equal(si.state.messages, 0);
+
+  const js = jetstream(nc);
+  const a1 = await js.publish("orders.new", "one");
+  assert.deepEqual([a1.stream, a1.seq, a1.duplicate], ["ORDERS", 1, false]);
+  const a2 = await js.publish("orders.new", "two", { msgID: "id-2" });
+  const dup = await js.publish("orders.new", "two again", { msgID: "id-2" });
+  assert.equal(dup.duplicate, true);
+  assert.equal(dup.seq, a2.seq);
+  await assert.rejects(js.publish("orders.new", "x", { expect: { lastSequence: 1 } }), /wrong last sequence: 2/);
+  await assert.rejects(js.publish("orders.new", "x", { expect: { streamName: "OTHER" } }), /expected stream does not match/);
+  await assert.rejects(js.publish("orders.new", "x", { expect: { lastMsgID: "nope" } }), /wrong last msg ID: id-2/);
+  const ok = await js.publish("orders.paid", "three", { expect: { lastSequence: 2, lastMsgID: "id-2" } });
+  assert.equal(ok.seq, 3);
+  await assert.rejects(js.publish("orders.paid", "x", { expect: { lastSubjectSequence: 1 } }), /wrong last sequence: 3/);
+
+  const info = await jsm.streams.info("ORDERS");
+  assert.equal(info.state.messages, 3);
+  assert.equal(info.state.last_seq, 3);
+  assert.deepEqual(await jsm.streams.names().next(), ["ORDERS"]);
+
+  const m = await jsm.streams.getMessage("ORDERS", { seq: 2 });
+  assert.equal(m?.string(), "two");
+  const last = await jsm.streams.getMessage("ORDERS", { last_by_subj: "orders.new" });
+  assert.equal(last?.seq, 2);
+  assert.equal(await jsm.streams.deleteMessage("ORDERS", 1), true);
+  const purged = await jsm.streams.purge("ORDERS", { filter: "orders.paid" });
+  assert.equal(purged.purged, 1);
+
+  await assert.rejects(jsm.streams.add({ name: "OVERLAP", subjects: ["orders.new"] }), (e: unknown) => e instanceof JetStreamApiError && e.code === 10065);
+  await assert.rejects(jsm.streams.info("NOPE"), (e: unknown) => e instanceof Error && /stream not found/.test(e.message));
+  const up = await jsm.streams.update("ORDERS", { max_msgs: 10 });
+  assert.equal(up.config.max_msgs, 10);
+  assert.equal(await jsm.streams.delete("ORDERS"), true);
+});
+
+test("jetstream: max_msg_size, discard new, sealed, deny_delete/deny_purge, rollup", async (t) => {
+  const { url } = await setup(t);
+  const nc = await connect({ servers: url });
+  t.after(() => nc.close());
+  const jsm = await jetstreamManager(nc);
+  const js = jetstream(nc);
+  await jsm.streams.add({ name: "SMALL", subjects: ["small"], max_msg_size: 8, max_msgs: 1, discard: DiscardPolicy.New });
+  await assert.rejects(js.publish("small", "0123456789"), /message size exceeds maximum allowed/);
+  await js.publish("small", "1");
+  await assert.rejects(js.publish("small", "2"), /maximum messages exceeded/);
+  await jsm.streams.add({ name: "LOCKED", subjects: ["locked"], deny_delete: true, deny_purge: true, allow_rollup_hdrs: true });
+  await js.publish("locked", "a");
+  await assert.rejects(jsm.streams.deleteMessage("LOCKED", 1), /message delete not permitted/);
+  await assert.rejects(jsm.streams.purge("LOCKED"), /stream purge not permitted/);
+  const h = natsHeaders();
+  h.set("Nats-Rollup", "sub");
+  await js.publish("locked", "b", { headers: h });
+  assert.equal((await jsm.streams.info("LOCKED")).state.messages, 1);
+  // The client types leave `sealed` out of updates, but the API takes it.
+  const sealed = await jsm.streams.update("LOCKED", { sealed: true } as Parameters<typeof jsm.streams.update>[1]);
+  assert.equal(sealed.config.sealed, true);
+  await assert.rejects(js.publish("locked", "c"), /invalid operation on sealed stream/);
+});
+
+test("jetstream: file streams and their messages survive a restart", async (t) => {
+  const { url, restart } = await setup(t);
+  let nc = await connect({ servers: url });
+  const js = jetstream(nc);
+  await (await jetstreamManager(nc)).streams.add({ name: "KEEP", subjects: ["keep.*"] });
+  for (let i = 1; i <= 20; i++) await js.publish(`keep.${i % 3}`, `m${i}`);
+  await nc.close();
+  nc = await connect({ servers: await restart() });
+  t.after(() => nc.close());
+  const jsm = await jetstreamManager(nc);
+  const info = await jsm.streams.info("KEEP");
+  assert.equal(info.state.messages, 20);
+  assert.equal((await jsm.streams.getMessage("KEEP", { seq: 20 }))?.string(), "m20");
+  assert.equal((await jetstream(nc).publish("keep.1", "m21")).seq, 21);
+});
