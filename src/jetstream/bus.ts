@@ -10,4 +10,10 @@ export interface Bus {
   subscribe(subject: string, queue: string, handler: BusHandler): () => void;
   /** Publish; returns how many subscriptions received it. */
   publish(subject: string, reply: string, headers: Buffer | null, data: Buffer): number;
+  /** Route on `route` but show receivers `shown` as the subject; returns how many received it. */
+  publishAs(route: string, shown: string, reply: string, headers: Buffer | null, data: Buffer): number;
+  /** Is anyone subscribed to this literal subject? */
+  hasInterest(subject: string): boolean;
+  /** Be told of every new subscription's subject; returns a function that stops it. */
+  watchSubscriptions(fn: (subject: string) => void): () => void;
 }

@@ -1,14 +1,23 @@
-import { mkdir, readFile, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile, readdir, rename, rm, writeFile } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { FileStore } from "../stores/file/file-store.js";
 import { MemoryStore } from "../stores/memory/memory-store.js";
-import type { StreamStore } from "../stores/types.js";
+import type { PurgeRequest, StoredMsg, StreamStore } from "../stores/types.js";
 import type { Bus } from "./bus.js";
+import { Consumer, type ConsumerHooks, type ConsumerState, type DeadLetterReason } from "./consumer.js";
+import { DEAD_LETTER_METADATA_KEY, checkConsumerUpdate, normalizeConsumerConfig, subjectsIntersect, type ConsumerConfig } from "./consumer-config.js";
+import { DEAD_LETTER_REPLAY_PREFIX, deadLetterHeaders, replayHeaders } from "./dead-letter.js";
+import { handleDirectGet } from "./direct-get.js";
 import { jsError, type JsApiError } from "./errors.js";
 import { subjectsOverlap } from "./overlap.js";
 import { Stream, storeLimitsOf } from "./stream.js";
 import { normalizeStreamConfig, sameConfig, type StreamConfig } from "./stream-config.js";
 import { handleApi } from "./api/router.js";
+import type { ConsumerAction } from "./api/context.js";
+
+/** How long consumer state may stay unwritten after a change (acks are at-least-once across a crash). */
+export const CONSUMER_STATE_FLUSH_MS = 50;
 
 /** JetStream options. */
 export interface JetStreamOptions {
@@ -20,15 +29,21 @@ export interface JetStreamOptions {
 
 interface StreamEntry {
   stream: Stream;
+  consumers: Map<string, Consumer>;
   unsubscribe: Array<() => void>;
 }
 
 /** Streams and the `$JS.API` they answer; an internal client of the router. */
-export class JetStream {
+export class JetStream implements ConsumerHooks {
   readonly streams = new Map<string, StreamEntry>();
   apiTotal = 0;
   apiErrors = 0;
   private unsubApi: (() => void) | null = null;
+  private unsubDirect: (() => void) | null = null;
+  private unsubReplay: (() => void) | null = null;
+  private readonly dirty = new Set<Consumer>();
+  private flushTimer: NodeJS.Timeout | null = null;
+  private flushing: Promise<void> = Promise.resolve();
 
   constructor(
     readonly bus: Bus,
@@ -54,9 +69,33 @@ export class JetStream {
       const cfg = normalizeStreamConfig(m.config);
       if ("err_code" in cfg) continue;
       await this.open(cfg, new Date(m.created));
+      await this.recoverConsumers(name);
     }
+    this.unsubDirect = this.bus.subscribe("$JS.API.DIRECT.GET.>", "", (subject, reply, _h, data) => {
+      const name = subject.split(".", 5)[4] ?? "";
+      const e = this.streams.get(name);
+      if (e === undefined || !e.stream.config.allow_direct || reply === "") return;
+      handleDirectGet(this.bus, e.stream, subject, reply, data);
+    });
+    this.unsubReplay = this.bus.subscribe(`${DEAD_LETTER_REPLAY_PREFIX}*`, "", (subject, reply, _h, data) => {
+      const name = subject.slice(DEAD_LETTER_REPLAY_PREFIX.length);
+      let req: Record<string, unknown> = {};
+      try {
+        if (data.length > 0) req = JSON.parse(data.toString("utf8")) as Record<string, unknown>;
+      } catch {
+        if (reply !== "") this.bus.publish(reply, "", null, Buffer.from(JSON.stringify({ error: { ...jsError("InvalidJSON"), description: "invalid JSON" } })));
+        return;
+      }
+      this.replayDeadLetters(name, typeof req["seq"] === "number" ? req["seq"] : 0, req["delete"] === true).then(
+        (r) => {
+          if (reply !== "") this.bus.publish(reply, "", null, Buffer.from(JSON.stringify(r)));
+        },
+        () => {},
+      );
+    });
     this.unsubApi = this.bus.subscribe("$JS.API.>", "", (subject, reply, _h, data) => {
-      if (reply === "") return;
+      // Pull requests and direct gets have subscriptions of their own.
+      if (reply === "" || subject.startsWith("$JS.API.CONSUMER.MSG.NEXT.") || subject.startsWith("$JS.API.DIRECT.GET.")) return;
       const body = Buffer.from(data);
       handleApi(this, subject, body).then(
         (res) => {
@@ -80,7 +119,7 @@ export class JetStream {
     if (cfg.storage === "memory") store = new MemoryStore(storeLimitsOf(cfg));
     else store = await FileStore.open({ dir: join(this.root, cfg.name, "msgs"), limits: storeLimitsOf(cfg), sync: this.opts.sync ?? "always" });
     const stream = new Stream(cfg, store, created);
-    const entry: StreamEntry = { stream, unsubscribe: [] };
+    const entry: StreamEntry = { stream, consumers: new Map(), unsubscribe: [] };
     this.wire(entry);
     this.streams.set(cfg.name, entry);
     return stream;
@@ -93,6 +132,7 @@ export class JetStream {
         if (subject.startsWith("$JS.API.")) return;
         entry.stream.publish(subject, headers, data).then(
           (r) => {
+            if (!("error" in r) && !r.duplicate && entry.stream.config.retention === "interest") this.dropIfNoInterest(entry, r.seq, subject);
             if (reply === "") return;
             const ack =
               "error" in r
@@ -118,21 +158,21 @@ export class JetStream {
   }
 
   /** `STREAM.CREATE`: idempotent for the same config. */
-  async createStream(cfg: StreamConfig): Promise<{ stream: Stream; created: boolean } | JsApiError> {
+  async createStream(cfg: StreamConfig): Promise<{ entry: StreamEntry; created: boolean } | JsApiError> {
     const existing = this.streams.get(cfg.name);
     if (existing !== undefined) {
-      if (sameConfig(existing.stream.config, cfg)) return { stream: existing.stream, created: false };
+      if (sameConfig(existing.stream.config, cfg)) return { entry: existing, created: false };
       return jsError("StreamNameExist");
     }
     if (cfg.sealed) return jsError("StreamInvalidConfig", { err: "stream configuration for create can not be sealed" });
     if (this.overlaps(cfg)) return jsError("StreamSubjectOverlap");
     const stream = await this.open(cfg, new Date());
     await this.persist(stream);
-    return { stream, created: true };
+    return { entry: this.streams.get(cfg.name) as StreamEntry, created: true };
   }
 
   /** `STREAM.UPDATE`. */
-  async updateStream(cfg: StreamConfig): Promise<Stream | JsApiError> {
+  async updateStream(cfg: StreamConfig): Promise<StreamEntry | JsApiError> {
     const entry = this.streams.get(cfg.name);
     if (entry === undefined) return jsError("StreamNotFound");
     const old = entry.stream.config;
@@ -143,7 +183,7 @@ export class JetStream {
     await entry.stream.store.setLimits(storeLimitsOf(cfg));
     this.wire(entry);
     await this.persist(entry.stream);
-    return entry.stream;
+    return entry;
   }
 
   /** `STREAM.DELETE`: the stream and its data. */
@@ -151,7 +191,13 @@ export class JetStream {
     const entry = this.streams.get(name);
     if (entry === undefined) return false;
     for (const u of entry.unsubscribe) u();
+    for (const c of entry.consumers.values()) {
+      c.stop(true);
+      this.dirty.delete(c);
+    }
+    entry.consumers.clear();
     this.streams.delete(name);
+    await this.flushing;
     await entry.stream.store.close();
     await rm(join(this.root, name), { recursive: true, force: true });
     return true;
@@ -165,13 +211,264 @@ export class JetStream {
     return false;
   }
 
-  /** Close every store (data stays on disk). */
+  /** `STREAM.PURGE`; a purge that is not filtered moves consumers past what it removed. */
+  async purgeStream(name: string, req: PurgeRequest): Promise<number> {
+    const e = this.streams.get(name);
+    if (e === undefined) return 0;
+    const n = await e.stream.store.purge(req);
+    if (req.filter === undefined) {
+      const st = e.stream.store.state();
+      const first = st.messages === 0 ? st.lastSeq + 1 : st.firstSeq;
+      for (const c of e.consumers.values()) c.purged(first);
+    }
+    return n;
+  }
+
+  // ---- consumers ----------------------------------------------------------------------------
+
+  /** CONSUMER.CREATE in all its forms: a new consumer, or an allowed update of an existing one. */
+  async createConsumer(streamName: string, cfg: ConsumerConfig, action: ConsumerAction): Promise<Consumer | JsApiError> {
+    const e = this.streams.get(streamName);
+    if (e === undefined) return jsError("StreamNotFound");
+    const sc = e.stream.config;
+    let name = cfg.durable_name ?? cfg.name ?? "";
+    const existing = name === "" ? undefined : e.consumers.get(name);
+    if (existing !== undefined) {
+      const verdict = checkConsumerUpdate(existing.config, cfg, existing.isActive);
+      if (verdict === null) {
+        if (JSON.stringify(existing.config) === JSON.stringify(cfg)) return existing;
+        if (action === "create") return jsError("ConsumerAlreadyExists");
+        existing.config = cfg;
+        await this.persistConsumer(e, existing);
+        existing.kick();
+        return existing;
+      }
+      return typeof verdict === "string" ? jsError("ConsumerCreate", { err: verdict }) : verdict;
+    }
+    if (action === "update") return jsError("ConsumerDoesNotExist");
+    if (sc.max_consumers > 0 && e.consumers.size >= sc.max_consumers) return jsError("MaximumConsumersLimit");
+    if (sc.retention === "workqueue") {
+      if (cfg.ack_policy !== "explicit") return jsError("ConsumerWQRequiresExplicitAck");
+      if (e.consumers.size > 0) {
+        const mine = filtersOf(cfg);
+        if (mine.length === 0) return jsError("ConsumerWQMultipleUnfiltered");
+        for (const o of e.consumers.values()) {
+          const theirs = o.filterSubjects;
+          if (theirs.length === 0 || theirs.some((a) => mine.some((b) => subjectsIntersect(a, b)))) return jsError("ConsumerWQConsumerNotUnique");
+        }
+      }
+      if (cfg.deliver_policy !== "all") return jsError("ConsumerWQConsumerNotDeliverAll");
+    }
+    if (name === "") {
+      do name = randomBytes(16).toString("base64url").replace(/[-_]/g, "").slice(0, 22);
+      while (e.consumers.has(name));
+      cfg = { ...cfg, name };
+      cfg = reorder(cfg);
+    }
+    const c = new Consumer(e.stream, cfg, name, new Date(), this.bus, this, null);
+    await c.selectStart();
+    e.consumers.set(name, c);
+    await this.persistConsumer(e, c);
+    c.start();
+    this.advisory(`$JS.EVENT.ADVISORY.CONSUMER.CREATED.${streamName}.${name}`, { type: "io.nats.jetstream.advisory.v1.consumer_action", id: randomBytes(11).toString("base64url"), timestamp: new Date().toISOString(), stream: streamName, consumer: name, action: "create" });
+    return c;
+  }
+
+  /** CONSUMER.DELETE. */
+  async deleteConsumer(streamName: string, name: string): Promise<boolean> {
+    const e = this.streams.get(streamName);
+    const c = e?.consumers.get(name);
+    if (e === undefined || c === undefined) return false;
+    c.stop(true);
+    e.consumers.delete(name);
+    this.dirty.delete(c);
+    await this.flushing;
+    await rm(this.consumerDir(streamName, name), { recursive: true, force: true });
+    this.advisory(`$JS.EVENT.ADVISORY.CONSUMER.DELETED.${streamName}.${name}`, { type: "io.nats.jetstream.advisory.v1.consumer_action", id: randomBytes(11).toString("base64url"), timestamp: new Date().toISOString(), stream: streamName, consumer: name, action: "delete" });
+    return true;
+  }
+
+  private consumerDir(stream: string, name: string): string {
+    return join(this.root, stream, "obs", name);
+  }
+
+  /** Durable consumers of file streams keep config and state on disk. */
+  private persists(e: StreamEntry, c: Consumer): boolean {
+    return e.stream.config.storage === "file" && c.durable && c.config.mem_storage !== true;
+  }
+
+  private async persistConsumer(e: StreamEntry, c: Consumer): Promise<void> {
+    if (!this.persists(e, c)) return;
+    const dir = this.consumerDir(e.stream.name, c.name);
+    await mkdir(dir, { recursive: true });
+    await writeAtomic(join(dir, "meta.json"), JSON.stringify({ config: c.config, created: c.created.toISOString() }));
+    await writeAtomic(join(dir, "state.json"), JSON.stringify(c.state()));
+  }
+
+  private async recoverConsumers(streamName: string): Promise<void> {
+    const e = this.streams.get(streamName) as StreamEntry;
+    let names: string[];
+    try {
+      names = await readdir(join(this.root, streamName, "obs"));
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      const dir = this.consumerDir(streamName, name);
+      try {
+        const meta = JSON.parse(await readFile(join(dir, "meta.json"), "utf8")) as { config: unknown; created: string };
+        const cfg = normalizeConsumerConfig(meta.config, e.stream.config);
+        if ("err_code" in cfg) continue;
+        let state: ConsumerState | null = null;
+        try {
+          state = JSON.parse(await readFile(join(dir, "state.json"), "utf8")) as ConsumerState;
+        } catch {
+          state = null;
+        }
+        const c = new Consumer(e.stream, cfg, name, new Date(meta.created), this.bus, this, state);
+        if (state === null) await c.selectStart();
+        e.consumers.set(name, c);
+        c.start();
+      } catch {
+        // A consumer whose files cannot be read is left on disk and not served.
+      }
+    }
+  }
+
+  /** ConsumerHooks: remember to write this consumer's state soon. */
+  changed(c: Consumer): void {
+    if (!c.durable) return;
+    this.dirty.add(c);
+    if (this.flushTimer === null) {
+      this.flushTimer = setTimeout(() => {
+        this.flushTimer = null;
+        this.flushing = this.flushing.then(() => this.flushDirty());
+      }, CONSUMER_STATE_FLUSH_MS);
+    }
+  }
+
+  private async flushDirty(): Promise<void> {
+    const list = [...this.dirty];
+    this.dirty.clear();
+    for (const c of list) {
+      const e = this.streams.get(c.stream.name);
+      if (e === undefined || e.consumers.get(c.name) !== c || !this.persists(e, c)) continue;
+      try {
+        await writeAtomic(join(this.consumerDir(c.stream.name, c.name), "state.json"), JSON.stringify(c.state()));
+      } catch {
+        // The directory went away with a delete racing this write; nothing to keep.
+      }
+    }
+  }
+
+  /** ConsumerHooks: an ephemeral consumer nobody uses any more. */
+  inactive(c: Consumer): void {
+    void this.deleteConsumer(c.stream.name, c.name);
+  }
+
+  /** ConsumerHooks: interest and work-queue retention remove what every interested consumer acknowledged. */
+  acked(c: Consumer, seq: number): void {
+    const e = this.streams.get(c.stream.name);
+    if (e === undefined) return;
+    const store = e.stream.store;
+    if (e.stream.config.retention === "workqueue") {
+      void store.remove(seq).catch(() => false);
+      return;
+    }
+    void store.load(seq).then(
+      (m) => {
+        if (m !== null) this.dropIfNoInterest(e, seq, m.subject);
+      },
+      () => {},
+    );
+  }
+
+  private dropIfNoInterest(e: StreamEntry, seq: number, subject: string): void {
+    for (const c of e.consumers.values()) if (c.needAck(seq, subject)) return;
+    void e.stream.store.remove(seq).catch(() => false);
+  }
+
+  /** ConsumerHooks: copy a message that failed for good into the consumer's dead-letter stream. */
+  deadLetter(c: Consumer, msg: StoredMsg, deliveries: number, reason: DeadLetterReason): void {
+    const target = c.config.metadata?.[DEAD_LETTER_METADATA_KEY];
+    if (target === undefined) return;
+    const e = this.streams.get(target);
+    if (e === undefined) return;
+    const headers = deadLetterHeaders(msg, c.stream.name, c.name, deliveries, reason);
+    void e.stream.store.append(msg.subject, headers, Buffer.from(msg.data)).then(
+      (seq) => e.stream.notifyAppend(seq),
+      () => {},
+    );
+  }
+
+  /**
+   * Publish dead letters (all of them, or the one at `seq`) back onto their original subjects,
+   * through the owning stream when there is one (so the ack is durable), without the dead-letter
+   * headers; with `remove`, each one replayed is deleted from the dead-letter stream.
+   */
+  async replayDeadLetters(name: string, seq: number, remove: boolean): Promise<{ replayed: number; failed: number } | { error: JsApiError }> {
+    const e = this.streams.get(name);
+    if (e === undefined) return { error: jsError("StreamNotFound") };
+    const store = e.stream.store;
+    let replayed = 0;
+    let failed = 0;
+    const last = store.state().lastSeq;
+    for (let s = seq > 0 ? seq : 1; s <= (seq > 0 ? seq : last); ) {
+      const m = seq > 0 ? await store.load(s) : await store.loadNext("", s);
+      if (m === null) break;
+      s = m.seq + 1;
+      const headers = replayHeaders(m.headers);
+      const owner = [...this.streams.values()].find((o) => o !== e && o.stream.covers(m.subject));
+      let ok = true;
+      if (owner !== undefined) ok = !("error" in (await owner.stream.publish(m.subject, headers, m.data)));
+      else this.bus.publish(m.subject, "", headers, m.data);
+      if (!ok) {
+        failed++;
+        continue;
+      }
+      replayed++;
+      if (remove) await store.remove(m.seq);
+    }
+    return { replayed, failed };
+  }
+
+  /** ConsumerHooks: publish an advisory on the bus. */
+  advisory(subject: string, body: Record<string, unknown>): void {
+    if (!this.bus.hasInterest(subject)) return;
+    this.bus.publish(subject, "", null, Buffer.from(JSON.stringify(body)));
+  }
+
+  /** Close every store (data stays on disk), after writing consumer state. */
   async close(): Promise<void> {
     this.unsubApi?.();
+    this.unsubDirect?.();
+    this.unsubReplay?.();
+    if (this.flushTimer !== null) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
+    for (const e of this.streams.values()) for (const c of e.consumers.values()) c.stop(false);
+    await this.flushing;
+    await this.flushDirty();
     for (const e of this.streams.values()) {
       for (const u of e.unsubscribe) u();
       await e.stream.store.close();
     }
     this.streams.clear();
   }
+}
+
+function filtersOf(c: ConsumerConfig): string[] {
+  return c.filter_subjects ?? (c.filter_subject !== undefined ? [c.filter_subject] : []);
+}
+
+/** Keep `name` where nats-server prints it (after durable_name) when we fill it in. */
+function reorder(c: ConsumerConfig): ConsumerConfig {
+  const { durable_name, name, ...rest } = c;
+  return { ...(durable_name !== undefined ? { durable_name } : {}), ...(name !== undefined ? { name } : {}), ...rest } as ConsumerConfig;
+}
+
+/** Write a file so that a crash leaves the old or the new content, never a torn one. */
+async function writeAtomic(path: string, text: string): Promise<void> {
+  const tmp = `${path}.tmp`;
+  await writeFile(tmp, text);
+  await rename(tmp, path);
 }

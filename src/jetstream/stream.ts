@@ -103,8 +103,13 @@ export class Stream {
     }
     if (rollup === "sub") await this.store.purge({ filter: subject, keep: 1 });
     else if (rollup === "all") await this.store.purge({ keep: 1 });
-    for (const fn of this.listeners) fn(seq);
+    this.notifyAppend(seq);
     return { seq, duplicate: false };
+  }
+
+  /** Tell listeners (consumers) a message was stored at `seq`. */
+  notifyAppend(seq: number): void {
+    for (const fn of this.listeners) fn(seq);
   }
 
   private pruneDedup(now: bigint): void {

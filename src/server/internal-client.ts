@@ -26,8 +26,21 @@ export class InternalClient implements Deliverer, Bus {
   }
 
   publish(subject: string, reply: string, headers: Buffer | null, data: Buffer): number {
-    if (headers === null || headers.length === 0) return this.router.publish(this, subject, reply, 0, data);
-    return this.router.publish(this, subject, reply, headers.length, Buffer.concat([headers, data]));
+    return this.publishAs(subject, subject, reply, headers, data);
+  }
+
+  /** Route on one subject, show receivers another. */
+  publishAs(route: string, shown: string, reply: string, headers: Buffer | null, data: Buffer): number {
+    if (headers === null || headers.length === 0) return this.router.publish(this, route, reply, 0, data, shown);
+    return this.router.publish(this, route, reply, headers.length, Buffer.concat([headers, data]), shown);
+  }
+
+  hasInterest(subject: string): boolean {
+    return this.router.hasInterest(subject);
+  }
+
+  watchSubscriptions(fn: (subject: string) => void): () => void {
+    return this.router.watchSubscriptions(fn);
   }
 
   deliver(sub: Subscription, subject: string, reply: string, hdrBytes: number, payload: Buffer): void {

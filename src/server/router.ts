@@ -21,22 +21,41 @@ export class Router {
   outMsgs = 0;
   outBytes = 0;
   private rr = 0;
+  private readonly watchers = new Set<(subject: string) => void>();
 
   constructor(private readonly onAutoUnsub: AutoUnsub) {}
 
   subscribe(sub: Subscription): void {
     this.index.insert(sub);
+    if (this.watchers.size > 0) for (const w of this.watchers) w(sub.subject);
+  }
+
+  /** Be told of every new subscription's subject (push consumers wait for interest this way). */
+  watchSubscriptions(fn: (subject: string) => void): () => void {
+    this.watchers.add(fn);
+    return () => this.watchers.delete(fn);
+  }
+
+  /** Is anyone subscribed to a subject matching this literal subject? */
+  hasInterest(subject: string): boolean {
+    const r = this.index.match(subject);
+    return r.plain.length > 0 || r.queues.length > 0;
   }
 
   unsubscribe(sub: Subscription): void {
     this.index.remove(sub);
   }
 
-  /** Route one message; returns how many subscriptions received it. */
-  publish(from: Publisher, subject: string, reply: string, hdrBytes: number, payload: Buffer): number {
+  /**
+   * Route one message; returns how many subscriptions received it. `shown` is the subject the
+   * receivers see, when it differs from the one routed on (JetStream delivers a stored message's
+   * own subject to a consumer's deliver subject or pull inbox).
+   */
+  publish(from: Publisher, route: string, reply: string, hdrBytes: number, payload: Buffer, shown: string = route): number {
     this.inMsgs++;
     this.inBytes += payload.length;
-    const r = this.index.match(subject);
+    const subject = shown;
+    const r = this.index.match(route);
     const noEcho = from.opts !== undefined && !from.opts.echo;
     let n = 0;
     const plain = r.plain;

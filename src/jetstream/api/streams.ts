@@ -1,8 +1,7 @@
 import { jsError, type JsApiError } from "../errors.js";
 import { nsToIso, stateJson } from "../json.js";
-import type { Stream } from "../stream.js";
 import { normalizeStreamConfig } from "../stream-config.js";
-import type { ApiContext, ApiResponse } from "./context.js";
+import type { ApiContext, ApiResponse, StreamEntryView } from "./context.js";
 
 const T = "io.nats.jetstream.api.v1.";
 
@@ -20,8 +19,9 @@ export function parseBody(body: Buffer): { ok: Record<string, unknown> } | { err
 }
 
 /** `config`, `created` and `state` of a stream, as info responses carry them. */
-export function streamInfo(s: Stream): ApiResponse {
-  return { config: s.config, created: nsToIso(BigInt(s.created.getTime()) * 1_000_000n), state: stateJson(s.store.state(), 0) };
+export function streamInfo(e: StreamEntryView): ApiResponse {
+  const s = e.stream;
+  return { config: s.config, created: nsToIso(BigInt(s.created.getTime()) * 1_000_000n), state: stateJson(s.store.state(), e.consumers.size) };
 }
 
 /** STREAM.CREATE / STREAM.UPDATE. */
@@ -38,7 +38,7 @@ export async function createOrUpdate(ctx: ApiContext, name: string, body: Buffer
   }
   const r = await ctx.createStream(cfg);
   if ("err_code" in r) return { type, error: r };
-  return { type, ...streamInfo(r.stream), did_create: r.created };
+  return { type, ...streamInfo(r.entry), did_create: r.created };
 }
 
 /** STREAM.INFO. */
@@ -46,7 +46,7 @@ export function info(ctx: ApiContext, name: string): ApiResponse {
   const type = `${T}stream_info_response`;
   const e = ctx.streams.get(name);
   if (e === undefined) return { type, error: jsError("StreamNotFound"), total: 0, offset: 0, limit: 0 };
-  return { type, total: 0, offset: 0, limit: 0, ...streamInfo(e.stream) };
+  return { type, total: 0, offset: 0, limit: 0, ...streamInfo(e) };
 }
 
 /** STREAM.NAMES (optionally filtered by `subject`) and STREAM.LIST. */
@@ -56,12 +56,12 @@ export function names(ctx: ApiContext, body: Buffer, list: boolean): ApiResponse
   if ("error" in b) return { type, error: b.error };
   const offset = typeof b.ok["offset"] === "number" ? b.ok["offset"] : 0;
   const subject = typeof b.ok["subject"] === "string" ? b.ok["subject"] : "";
-  const all = [...ctx.streams.values()].map((e) => e.stream).filter((s) => subject === "" || s.covers(subject)).sort((a, c) => (a.name < c.name ? -1 : 1));
+  const all = [...ctx.streams.values()].filter((e) => subject === "" || e.stream.covers(subject)).sort((a, c) => (a.stream.name < c.stream.name ? -1 : 1));
   const limit = list ? 256 : 1024;
   const page = all.slice(offset, offset + limit);
   return list
     ? { type, total: all.length, offset, limit, streams: page.map(streamInfo) }
-    : { type, total: all.length, offset, limit, streams: page.map((s) => s.name) };
+    : { type, total: all.length, offset, limit, streams: page.map((e) => e.stream.name) };
 }
 
 /** STREAM.DELETE. */
@@ -84,7 +84,7 @@ export async function purge(ctx: ApiContext, name: string, body: Buffer): Promis
   if (typeof b.ok["seq"] === "number" && b.ok["seq"] > 0) req.seq = b.ok["seq"];
   if (typeof b.ok["keep"] === "number" && b.ok["keep"] > 0) req.keep = b.ok["keep"];
   if (req.seq !== undefined && req.keep !== undefined) return { type, error: jsError("BadRequest") };
-  const purged = await e.stream.store.purge(req);
+  const purged = await ctx.purgeStream(name, req);
   return { type, success: true, purged };
 }
 
