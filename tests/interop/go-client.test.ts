@@ -12,6 +12,7 @@ const run = promisify(execFile);
 // dist/tests/interop -> repo root
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
 const goSource = join(repoRoot, "tests/interop/go/roundtrip.go");
+const goJsSource = join(repoRoot, "tests/interop/go/jsround.go");
 
 /** Debian's golang-github-nats-io-go-nats-dev layout (GOPATH mode, go 1.19). */
 const goEnv = { ...process.env, GO111MODULE: "off", GOPATH: "/usr/share/gocode" };
@@ -27,5 +28,19 @@ test("official Go client (nats.go): pub/sub with headers, request/reply, no-resp
   const server = await startServer({ port: 0 });
   t.after(() => server.close());
   const { stdout } = await run(bin, [server.url], { timeout: 20_000 });
+  assert.equal(stdout.trim(), "ok");
+});
+
+test("official Go client (nats.go JetStreamContext): stream, dedup, pull fetch + acks, durable push, KV", async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), "cuebus-gojs-"));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const bin = join(dir, "jsround");
+  await run("go", ["build", "-o", bin, goJsSource], {
+    env: { ...goEnv, GOCACHE: join(dir, "cache") },
+    timeout: 240_000,
+  });
+  const server = await startServer({ port: 0, jetstream: { storeDir: join(dir, "store") } });
+  t.after(() => server.close());
+  const { stdout } = await run(bin, [server.url], { timeout: 30_000 });
   assert.equal(stdout.trim(), "ok");
 });
