@@ -176,7 +176,7 @@ export class JetStream implements ConsumerHooks {
     const entry = this.streams.get(cfg.name);
     if (entry === undefined) return jsError("StreamNotFound");
     const old = entry.stream.config;
-    if (old.storage !== cfg.storage) return jsError("StreamUpdate", { err: "stream configuration update can not change storage type" });
+    if (old.storage !== cfg.storage) return jsError("StreamInvalidConfig", { err: "stream configuration update can not change storage type" });
     if (old.sealed && !cfg.sealed) return jsError("StreamUpdate", { err: "stream configuration update can not unseal a sealed stream" });
     if (this.overlaps(cfg)) return jsError("StreamSubjectOverlap");
     entry.stream.config = cfg;

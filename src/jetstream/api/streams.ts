@@ -38,7 +38,8 @@ export async function createOrUpdate(ctx: ApiContext, name: string, body: Buffer
   }
   const r = await ctx.createStream(cfg);
   if ("err_code" in r) return { type, error: r };
-  return { type, ...streamInfo(r.entry), did_create: r.created };
+  // nats-server 2.9.10 answers did_create: true for an idempotent create too.
+  return { type, ...streamInfo(r.entry), did_create: true };
 }
 
 /** STREAM.INFO. */
@@ -119,6 +120,7 @@ export async function msgDelete(ctx: ApiContext, name: string, body: Buffer): Pr
   const b = parseBody(body);
   if ("error" in b) return { type, error: b.error };
   const seq = typeof b.ok["seq"] === "number" ? b.ok["seq"] : 0;
+  if (seq > e.stream.store.state().lastSeq) return { type, error: jsError("StreamMsgDeleteFailed", { err: "stream store EOF" }) };
   if (!(await e.stream.store.remove(seq))) return { type, error: jsError("SequenceNotFound", { seq }) };
   return { type, success: true };
 }
