@@ -6,7 +6,9 @@ import { connect, type Socket } from "node:net";
 import { Histogram } from "./histogram.js";
 
 interface Job {
-  role: "pub" | "sub" | "requester" | "responder" | "idle";
+  role: "pub" | "sub" | "requester" | "responder" | "idle" | "jspub";
+  /** jspub: publishes awaiting their ack at once. */
+  window?: number;
   port: number;
   subject: string;
   size: number;
@@ -93,6 +95,36 @@ async function main(): Promise<void> {
     s.on("data", (d: Buffer) => c.feed(d));
     s.write(`SUB ${job.subject} 1\r\nPING\r\n`);
     send({ ready: true });
+    return;
+  }
+  if (job.role === "jspub") {
+    // Durable publish: each PUB carries a reply inbox and counts once its ack (a MSG) arrives;
+    // `window` stay in flight. Stops after `count` acks, or after `seconds`.
+    const c = new MsgCounter();
+    const window = job.window ?? 256;
+    const limit = job.count ?? Number.MAX_SAFE_INTEGER;
+    const frames = Array.from({ length: window }, (_, i) => Buffer.from(`PUB ${job.subject} _INBOX.jsb.${i} ${job.size}\r\n${payload.toString("latin1")}\r\n`, "latin1"));
+    let sent = 0;
+    const until = Date.now() + job.seconds * 1000;
+    const start = Date.now();
+    await new Promise<void>((resolve) => {
+      c.onMsg = (): void => {
+        if (c.count >= limit || Date.now() >= until) {
+          if (c.count >= sent || c.count >= limit) resolve();
+          return;
+        }
+        if (sent < limit) s.write(frames[sent++ % window] as Buffer);
+      };
+      s.on("data", (d: Buffer) => c.feed(d));
+      s.write("SUB _INBOX.jsb.* 1\r\nPING\r\n");
+      setTimeout(() => {
+        const first = Math.min(window, limit);
+        for (let i = 0; i < first; i++) s.write(frames[i] as Buffer);
+        sent = first;
+      }, 50);
+    });
+    send({ acked: c.count, seconds: (Date.now() - start) / 1000 });
+    s.destroy();
     return;
   }
   if (job.role === "pub") {

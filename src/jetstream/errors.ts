@@ -1,14 +1,13 @@
 /**
  * JetStream API errors with nats-server's HTTP-like `code`, numeric `err_code` and description
  * (`server/errors.json`). Clients match on `err_code`, so the numbers are the contract. One table;
- * `tests/unit/jetstream-errors.test.ts` checks each entry is well formed and unique.
+ * `tests/unit/jetstream-errors.test.ts` checks each entry is well formed, unique, and produced
+ * somewhere in src/ (entries nobody produces are removed rather than kept "just in case").
  * Descriptions with `{name}` placeholders are filled by `jsError()`.
  */
 export const JsErrors = {
   BadRequest: { code: 400, err_code: 10003, description: "bad request" },
   InvalidJSON: { code: 400, err_code: 10025, description: "invalid JSON: {err}" },
-  NotEmptyRequest: { code: 400, err_code: 10038, description: "expected an empty request payload" },
-  NotEnabled: { code: 503, err_code: 10076, description: "JetStream not enabled" },
   StreamNotFound: { code: 404, err_code: 10059, description: "stream not found" },
   StreamNameExist: { code: 400, err_code: 10058, description: "stream name already in use with a different configuration" },
   StreamMismatch: { code: 400, err_code: 10056, description: "stream name in subject does not match request" },
@@ -17,10 +16,8 @@ export const JsErrors = {
   StreamWrongLastMsgID: { code: 400, err_code: 10070, description: "wrong last msg ID: {id}" },
   StreamNotMatch: { code: 400, err_code: 10060, description: "expected stream does not match" },
   StreamMessageExceedsMaximum: { code: 400, err_code: 10054, description: "message size exceeds maximum allowed" },
-  StreamLimits: { code: 500, err_code: 10053, description: "{err}" },
   StreamCreate: { code: 500, err_code: 10049, description: "{err}" },
   StreamUpdate: { code: 500, err_code: 10069, description: "{err}" },
-  StreamDelete: { code: 500, err_code: 10050, description: "{err}" },
   SequenceNotFound: { code: 400, err_code: 10043, description: "sequence {seq} not found" },
   NoMessageFound: { code: 404, err_code: 10037, description: "no message found" },
   StreamStoreFailed: { code: 503, err_code: 10077, description: "{err}" },
@@ -64,11 +61,8 @@ export const JsErrors = {
   ConsumerWQMultipleUnfiltered: { code: 400, err_code: 10099, description: "multiple non-filtered consumers not allowed on workqueue stream" },
   ConsumerWQConsumerNotUnique: { code: 400, err_code: 10100, description: "filtered consumer not unique on workqueue stream" },
   ConsumerWQConsumerNotDeliverAll: { code: 400, err_code: 10101, description: "consumer must be deliver all on workqueue stream" },
-  ConsumerExistingActive: { code: 400, err_code: 10105, description: "consumer already exists and is still active" },
-  ConsumerReplacementWithDifferentName: { code: 400, err_code: 10106, description: "consumer replacement durable config not the same" },
   ConsumerNameContainsPathSeparators: { code: 400, err_code: 10127, description: "Consumer name can not contain path separators" },
   ConsumerCreateFilterSubjectMismatch: { code: 400, err_code: 10131, description: "Consumer create request did not match filtered subject from create subject" },
-  ConsumerEphemeralWithDurableInSubject: { code: 400, err_code: 10019, description: "consumer expected to be ephemeral but detected a durable name set in subject" },
   ConsumerStoreFailed: { code: 500, err_code: 10104, description: "error creating store for consumer: {err}" },
   ConsumerDuplicateFilterSubjects: { code: 400, err_code: 10136, description: "consumer cannot have both FilterSubject and FilterSubjects specified" },
   ConsumerOverlappingSubjectFilters: { code: 400, err_code: 10138, description: "consumer subject filters cannot overlap" },
@@ -76,10 +70,6 @@ export const JsErrors = {
   ConsumerDoesNotExist: { code: 400, err_code: 10149, description: "consumer does not exist" },
   StreamReplicasNotSupported: { code: 500, err_code: 10074, description: "replicas > 1 not supported in non-clustered mode" },
   MaximumConsumersLimit: { code: 400, err_code: 10026, description: "maximum consumers limit reached" },
-  MaximumStreamsLimit: { code: 400, err_code: 10027, description: "maximum number of streams reached" },
-  InsufficientResources: { code: 503, err_code: 10023, description: "insufficient resources" },
-  StorageResourcesExceeded: { code: 500, err_code: 10047, description: "insufficient storage resources available" },
-  MemoryResourcesExceeded: { code: 500, err_code: 10028, description: "insufficient memory resources available" },
 } as const;
 
 /** Name of an entry of the table. */

@@ -267,8 +267,12 @@ export class JetStream implements ConsumerHooks {
     }
     const c = new Consumer(e.stream, cfg, name, new Date(), this.bus, this, null);
     await c.selectStart();
+    try {
+      await this.persistConsumer(e, c);
+    } catch (err) {
+      return jsError("ConsumerStoreFailed", { err: err instanceof Error ? err.message : String(err) });
+    }
     e.consumers.set(name, c);
-    await this.persistConsumer(e, c);
     c.start();
     this.advisory(`$JS.EVENT.ADVISORY.CONSUMER.CREATED.${streamName}.${name}`, { type: "io.nats.jetstream.advisory.v1.consumer_action", id: randomBytes(11).toString("base64url"), timestamp: new Date().toISOString(), stream: streamName, consumer: name, action: "create" });
     return c;
