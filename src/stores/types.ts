@@ -56,9 +56,19 @@ export class StoreLimitError extends Error {
   }
 }
 
-/** Bytes a message counts for in limits: subject + headers + data + a fixed overhead, as nats-server does. */
+/** Bytes a message counts for in a memory stream's limits and state: nats-server's memStoreMsgSize. */
 export function storedSize(subject: string, headers: Buffer | null, data: Buffer): number {
   return Buffer.byteLength(subject) + (headers?.length ?? 0) + data.length + 16;
+}
+
+/**
+ * Bytes a message counts for in a file stream: nats-server's fileStoreMsgSize (its record framing:
+ * length, sequence, time, subject length, checksum, and a header length when there are headers),
+ * so `bytes` and `max_bytes` mean the same on both servers.
+ */
+export function fileStoredSize(subject: string, headers: Buffer | null, data: Buffer): number {
+  const h = headers === null || headers.length === 0 ? 0 : 4 + headers.length;
+  return 30 + Buffer.byteLength(subject) + h + data.length;
 }
 
 /**

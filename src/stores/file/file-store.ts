@@ -1,7 +1,7 @@
 import { mkdir, open, readdir, readFile, truncate, unlink, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { MemoryStore } from "../memory/memory-store.js";
-import { NoLimits, nowNs, storedSize, type PurgeRequest, type StoreLimits, type StoredMsg } from "../types.js";
+import { NoLimits, fileStoredSize, nowNs, type PurgeRequest, type StoreLimits, type StoredMsg } from "../types.js";
 import { RecordType, decodeRecord, encodeRecord } from "./record.js";
 
 /** A segment is closed and a new one started once it passes this size. */
@@ -152,6 +152,10 @@ export class FileStore extends MemoryStore {
     }
   }
 
+  protected override sizeOf(subject: string, headers: Buffer | null, data: Buffer): number {
+    return fileStoredSize(subject, headers, data);
+  }
+
   protected override drop(seq: number): StoredMsg | null {
     const wasFirst = !this.recovering && this.count > 0 && seq === this.firstSeq();
     const m = super.drop(seq);
@@ -173,7 +177,7 @@ export class FileStore extends MemoryStore {
   override async append(subject: string, headers: Buffer | null, data: Buffer, timeNs: bigint = nowNs()): Promise<number> {
     if (this.writeError !== null) throw this.writeError;
     const seq = this.lastSeq + 1;
-    this.checkDiscardNew(storedSize(subject, headers, data));
+    this.checkDiscardNew(this.sizeOf(subject, headers, data));
     this.pending.push(encodeRecord(RecordType.MSG, seq, timeNs, subject, headers, data));
     this.insert({ seq, subject, timeNs, headers, data });
     this.enforceAfterAppend(subject);

@@ -48,12 +48,17 @@ export class MemoryStore implements StreamStore {
   }
 
   async append(subject: string, headers: Buffer | null, data: Buffer, timeNs: bigint = nowNs()): Promise<number> {
-    const size = storedSize(subject, headers, data);
+    const size = this.sizeOf(subject, headers, data);
     this.checkDiscardNew(size);
     const seq = this.lastSeq + 1;
     this.insert({ seq, subject, timeNs, headers, data });
     this.enforceAfterAppend(subject);
     return seq;
+  }
+
+  /** What one message counts for in `bytes` and `max_bytes`. */
+  protected sizeOf(subject: string, headers: Buffer | null, data: Buffer): number {
+    return storedSize(subject, headers, data);
   }
 
   /** Refuse an append that would break a limit under `discard: new`. */
@@ -72,7 +77,7 @@ export class MemoryStore implements StreamStore {
     this.lastSeq = m.seq;
     this.lastTimeNs = m.timeNs;
     this.count++;
-    this.bytes += storedSize(m.subject, m.headers, m.data);
+    this.bytes += this.sizeOf(m.subject, m.headers, m.data);
     let list = this.bySubject.get(m.subject);
     if (list === undefined) {
       list = [];
@@ -104,7 +109,7 @@ export class MemoryStore implements StreamStore {
     if (m === undefined) return null;
     this.msgs[i] = undefined;
     this.count--;
-    this.bytes -= storedSize(m.subject, m.headers, m.data);
+    this.bytes -= this.sizeOf(m.subject, m.headers, m.data);
     const list = this.bySubject.get(m.subject);
     if (list !== undefined) {
       const j = lowerBound(list, seq);
