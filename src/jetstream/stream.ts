@@ -56,7 +56,7 @@ export class Stream {
     return () => this.listeners.delete(fn);
   }
 
-  /** Store one published message (the bytes are copied); resolves once durable. */
+  /** Store one published message (the store copies the bytes before it returns); resolves once durable. */
   async publish(subject: string, headers: Buffer | null, data: Buffer): Promise<PubResult> {
     const c = this.config;
     if (c.sealed) return { error: jsError("StreamSealed") };
@@ -89,7 +89,7 @@ export class Stream {
     }
     let seq: number;
     try {
-      const pending = this.store.append(subject, headers === null ? null : Buffer.from(headers), Buffer.from(data), now);
+      const pending = this.store.append(subject, headers, data, now);
       // The sequence is assigned synchronously: remember the id now so a duplicate in flight is caught.
       seq = state.lastSeq + 1;
       if (msgId !== undefined && msgId !== "") {

@@ -2,10 +2,12 @@ import { mkdir, open, readdir, readFile, truncate, unlink, type FileHandle } fro
 import { join } from "node:path";
 import { MemoryStore } from "../memory/memory-store.js";
 import { NoLimits, fileStoredSize, nowNs, type PurgeRequest, type StoreLimits, type StoredMsg } from "../types.js";
-import { RecordType, decodeRecord, encodeRecord } from "./record.js";
+import { RecordType, decodeRecord, encodeRecord, viewRecord } from "./record.js";
 
 /** A segment is closed and a new one started once it passes this size. */
 export const SEGMENT_MAX_BYTES = 64 * 1024 * 1024;
+/** Recently written records kept in memory so consumers reading the tail do not read the disk. */
+export const TAIL_CACHE_BYTES = 8 * 1024 * 1024;
 
 /**
  * `always` (default): every batch of appends is fdatasync'ed before any of them is acknowledged
@@ -38,6 +40,19 @@ interface Segment {
   size: number;
 }
 
+/**
+ * What the store keeps in memory for one message: where its record is, not its payload. The
+ * record itself is kept (`rec`) until it is written and then only while it is in the tail cache.
+ * `headers`/`data` stay empty: entries are never returned, `materialize` reads the record.
+ */
+interface FileEntry extends StoredMsg {
+  readonly size: number;
+  seg: Segment | null;
+  off: number;
+  readonly len: number;
+  rec: Buffer | null;
+}
+
 interface Waiter {
   resolve: () => void;
   reject: (err: Error) => void;
@@ -46,7 +61,8 @@ interface Waiter {
 const segmentName = (firstSeq: number): string => `${String(firstSeq).padStart(20, "0")}.seg`;
 
 /**
- * Append-only segment files with an in-memory index (the memory store's structures). Appends are
+ * Append-only segment files with an in-memory index (the memory store's structures, holding where
+ * each record is rather than its payload; a bounded tail cache keeps the newest). Appends are
  * batched: one write and one fdatasync per batch, then every append of the batch resolves. Write
  * errors are sticky: after one, every later write fails with it until the store is reopened.
  */
@@ -55,6 +71,13 @@ export class FileStore extends MemoryStore {
   private readonly segments: Segment[] = [];
   private fh: FileHandle | null = null;
   private pending: Buffer[] = [];
+  /** The entry of each pending buffer (null for tombstones). */
+  private pendingEntries: Array<FileEntry | null> = [];
+  /** Entries whose record is cached, oldest first, and the cached bytes. */
+  private cached: FileEntry[] = [];
+  private cachedHead = 0;
+  private cachedBytes = 0;
+  private readonly readers = new Map<Segment, Promise<FileHandle>>();
   private waiters: Waiter[] = [];
   private flushing = false;
   private writeError: Error | null = null;
@@ -95,9 +118,9 @@ export class FileStore extends MemoryStore {
       const last = i === names.length - 1;
       let pos = 0;
       while (pos < buf.length) {
-        const r = decodeRecord(buf, pos);
+        const r = decodeRecord(buf, pos, false);
         if (typeof r !== "string") {
-          this.apply(r.type, r.seq, r.timeNs, r.subject, r.headers, r.data);
+          this.apply(r.type, r.seq, r.timeNs, r.subject, seg, pos, r.size, r.headers, r.data);
           seg.lastSeq = Math.max(seg.lastSeq, r.seq);
           pos += r.size;
           continue;
@@ -132,9 +155,12 @@ export class FileStore extends MemoryStore {
     return -1;
   }
 
-  private apply(type: number, seq: number, timeNs: bigint, subject: string, headers: Buffer | null, data: Buffer): void {
+  private apply(type: number, seq: number, timeNs: bigint, subject: string, seg: Segment, off: number, len: number, headers: Buffer | null, data: Buffer): void {
     if (type === RecordType.MSG) {
-      if (seq > this.lastSeq) this.insert({ seq, subject, timeNs, headers, data });
+      if (seq > this.lastSeq) {
+        const entry: FileEntry = { seq, subject, timeNs, headers: null, data: EMPTY, size: fileStoredSize(subject, headers, data), seg, off, len, rec: null };
+        this.insert(entry);
+      }
     } else if (type === RecordType.DELETE) {
       this.drop(seq);
     } else {
@@ -156,11 +182,40 @@ export class FileStore extends MemoryStore {
     return fileStoredSize(subject, headers, data);
   }
 
+  protected override sizeOfMsg(m: StoredMsg): number {
+    return (m as FileEntry).size;
+  }
+
+  /** The message of an index entry: from its cached record, or read back from its segment and checked. */
+  protected override materialize(m: StoredMsg): StoredMsg | null | Promise<StoredMsg | null> {
+    const e = m as FileEntry;
+    if (e.rec !== null) return viewRecord(e.rec);
+    return this.readEntry(e);
+  }
+
+  private async readEntry(e: FileEntry): Promise<StoredMsg | null> {
+    const seg = e.seg as Segment;
+    let fh = this.readers.get(seg);
+    if (fh === undefined) {
+      fh = open(seg.path, "r");
+      this.readers.set(seg, fh);
+    }
+    const buf = Buffer.allocUnsafe(e.len);
+    const { bytesRead } = await (await fh).read(buf, 0, e.len, e.off);
+    const r = bytesRead === e.len ? decodeRecord(buf, 0, false) : "short";
+    if (typeof r !== "string" && r.seq === e.seq) return r;
+    // Changed on disk since it was written or recovered: report it, never serve it, forget it.
+    this.damage.push({ segment: seg.path.slice(this.opts.dir.length + 1), offset: e.off, bytes: e.len, kind: "corrupt" });
+    if (this.msgs[e.seq - this.base] === e) this.drop(e.seq);
+    return null;
+  }
+
   protected override drop(seq: number): StoredMsg | null {
     const wasFirst = !this.recovering && this.count > 0 && seq === this.firstSeq();
     const m = super.drop(seq);
     if (m !== null && !this.recovering && !wasFirst) {
       this.pending.push(encodeRecord(RecordType.DELETE, seq, 0n, "", null, EMPTY));
+      this.pendingEntries.push(null);
     }
     return m;
   }
@@ -171,15 +226,21 @@ export class FileStore extends MemoryStore {
     if (first !== this.lastFirst) {
       this.lastFirst = first;
       this.pending.push(encodeRecord(RecordType.FIRST, first, 0n, "", null, EMPTY));
+      this.pendingEntries.push(null);
     }
   }
 
   override async append(subject: string, headers: Buffer | null, data: Buffer, timeNs: bigint = nowNs()): Promise<number> {
     if (this.writeError !== null) throw this.writeError;
     const seq = this.lastSeq + 1;
-    this.checkDiscardNew(this.sizeOf(subject, headers, data));
-    this.pending.push(encodeRecord(RecordType.MSG, seq, timeNs, subject, headers, data));
-    this.insert({ seq, subject, timeNs, headers, data });
+    const size = this.sizeOf(subject, headers, data);
+    this.checkDiscardNew(size);
+    // The record is the one copy of the caller's bytes (they may be slices of a socket read).
+    const rec = encodeRecord(RecordType.MSG, seq, timeNs, subject, headers, data);
+    const entry: FileEntry = { seq, subject, timeNs, headers: null, data: EMPTY, size, seg: null, off: 0, len: rec.length, rec };
+    this.pending.push(rec);
+    this.pendingEntries.push(entry);
+    this.insert(entry);
     this.enforceAfterAppend(subject);
     this.noteFirst();
     await this.commit();
@@ -237,12 +298,14 @@ export class FileStore extends MemoryStore {
   private async flushLoop(): Promise<void> {
     while (this.waiters.length > 0) {
       const bufs = this.pending;
+      const entries = this.pendingEntries;
       const waiters = this.waiters;
       this.pending = [];
+      this.pendingEntries = [];
       this.waiters = [];
       try {
         if (this.writeError !== null) throw this.writeError;
-        if (bufs.length > 0) await this.writeBatch(bufs);
+        if (bufs.length > 0) await this.writeBatch(bufs, entries);
         for (const w of waiters) w.resolve();
       } catch (err) {
         const e = this.fail(err);
@@ -252,7 +315,7 @@ export class FileStore extends MemoryStore {
     this.flushing = false;
   }
 
-  private async writeBatch(bufs: Buffer[]): Promise<void> {
+  private async writeBatch(bufs: Buffer[], entries: Array<FileEntry | null>): Promise<void> {
     let bytes = 0;
     for (const b of bufs) bytes += b.length;
     let cur = this.segments[this.segments.length - 1];
@@ -265,10 +328,45 @@ export class FileStore extends MemoryStore {
       this.fh = await open(cur.path, "a");
       await syncDir(this.opts.dir);
     }
+    let off = cur.size;
+    for (let i = 0; i < bufs.length; i++) {
+      const e = entries[i];
+      if (e !== null && e !== undefined) {
+        e.seg = cur;
+        e.off = off;
+      }
+      off += (bufs[i] as Buffer).length;
+    }
     await this.fh.writev(bufs);
     cur.size += bytes;
     cur.lastSeq = this.lastSeq;
     if (this.sync === "always") await this.fh.datasync();
+    this.cacheTail(entries);
+  }
+
+  /** Keep the newest written records cached up to TAIL_CACHE_BYTES; older ones are read from disk. */
+  private cacheTail(entries: Array<FileEntry | null>): void {
+    for (const e of entries) {
+      if (e === null) continue;
+      this.cached.push(e);
+      this.cachedBytes += e.len;
+    }
+    while (this.cachedBytes > TAIL_CACHE_BYTES && this.cachedHead < this.cached.length) {
+      const e = this.cached[this.cachedHead++] as FileEntry;
+      this.cachedBytes -= e.len;
+      e.rec = null;
+    }
+    if (this.cachedHead > 4096 && this.cachedHead * 2 > this.cached.length) {
+      this.cached = this.cached.slice(this.cachedHead);
+      this.cachedHead = 0;
+    }
+  }
+
+  /** Bytes of records held in memory (tail cache and records not yet written); for tests and metrics. */
+  get cachedRecordBytes(): number {
+    let pending = 0;
+    for (const e of this.pendingEntries) if (e !== null && e.rec !== null) pending += e.len;
+    return this.cachedBytes + pending;
   }
 
   /** Unlink closed segments that hold nothing at or above the first sequence. */
@@ -278,6 +376,9 @@ export class FileStore extends MemoryStore {
       const seg = this.segments[0] as Segment;
       if (seg.lastSeq >= first) break;
       this.segments.shift();
+      const r = this.readers.get(seg);
+      this.readers.delete(seg);
+      if (r !== undefined) await r.then((h) => h.close()).catch(() => {});
       await unlink(seg.path).catch(() => {});
     }
   }
@@ -294,6 +395,8 @@ export class FileStore extends MemoryStore {
     await this.fh?.datasync().catch(() => {});
     await this.fh?.close();
     this.fh = null;
+    for (const r of this.readers.values()) await r.then((h) => h.close()).catch(() => {});
+    this.readers.clear();
   }
 }
 

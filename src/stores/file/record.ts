@@ -68,7 +68,7 @@ export function encodeRecord(type: RecordTypeValue, seq: number, timeNs: bigint,
  * Decode the record at `pos`, or return why it cannot be: `"short"` when the buffer ends inside it
  * (a torn tail), `"corrupt"` when its length, fields or checksum are wrong.
  */
-export function decodeRecord(buf: Buffer, pos: number): DecodedRecord | "short" | "corrupt" {
+export function decodeRecord(buf: Buffer, pos: number, copy = true): DecodedRecord | "short" | "corrupt" {
   if (pos + 4 > buf.length) return "short";
   const len = buf.readUInt32LE(pos);
   if (len < RECORD_OVERHEAD_BYTES - 4 || len > MAX_RECORD_BYTES) return "corrupt";
@@ -88,9 +88,26 @@ export function decodeRecord(buf: Buffer, pos: number): DecodedRecord | "short" 
     seq,
     timeNs: buf.readBigInt64LE(pos + 13),
     subject: buf.toString("utf8", o, o + s),
-    // Copies: the segment buffer is not kept.
-    headers: h === 0 ? null : Buffer.from(buf.subarray(o + s, o + s + h)),
-    data: Buffer.from(buf.subarray(o + s + h, o + s + h + d)),
+    // With `copy`, the result does not pin `buf` (a whole segment read at recovery).
+    headers: h === 0 ? null : copy ? Buffer.from(buf.subarray(o + s, o + s + h)) : buf.subarray(o + s, o + s + h),
+    data: copy ? Buffer.from(buf.subarray(o + s + h, o + s + h + d)) : buf.subarray(o + s + h, o + s + h + d),
     size: len + 4,
+  };
+}
+
+/** A message record this process encoded itself (no checksum needed): views into it, no copies. */
+export function viewRecord(rec: Buffer): DecodedRecord {
+  const s = rec.readUInt16LE(21);
+  const h = rec.readUInt32LE(23);
+  const d = rec.readUInt32LE(27);
+  const o = 31;
+  return {
+    type: RecordType.MSG,
+    seq: Number(rec.readBigUInt64LE(5)),
+    timeNs: rec.readBigInt64LE(13),
+    subject: rec.toString("utf8", o, o + s),
+    headers: h === 0 ? null : rec.subarray(o + s, o + s + h),
+    data: rec.subarray(o + s + h, o + s + h + d),
+    size: rec.length,
   };
 }

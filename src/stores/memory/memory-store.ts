@@ -16,6 +16,13 @@ const matchesFilter = (filter: string, subject: string): boolean =>
 
 const isLiteral = (filter: string): boolean => filter !== "" && !/(^|\.)[*>](\.|$)/.test(filter);
 
+/** A copy in a buffer of its own (small ones come from Node's shared pool). */
+function copyOf(b: Buffer): Buffer {
+  const c = Buffer.allocUnsafe(b.length);
+  b.copy(c);
+  return c;
+}
+
 /** First index in the sorted array `a` whose value is >= `v`. */
 function lowerBound(a: number[], v: number): number {
   let lo = 0;
@@ -51,9 +58,20 @@ export class MemoryStore implements StreamStore {
     const size = this.sizeOf(subject, headers, data);
     this.checkDiscardNew(size);
     const seq = this.lastSeq + 1;
-    this.insert({ seq, subject, timeNs, headers, data });
+    // The caller's buffers may be slices of a socket read: keep copies.
+    this.insert({ seq, subject, timeNs, headers: headers === null ? null : copyOf(headers), data: copyOf(data) });
     this.enforceAfterAppend(subject);
     return seq;
+  }
+
+  /** What a stored entry counts for in `bytes` (file entries know their size without a payload). */
+  protected sizeOfMsg(m: StoredMsg): number {
+    return this.sizeOf(m.subject, m.headers, m.data);
+  }
+
+  /** Turn an index entry into the message to return; null when it cannot be served (file store: corrupt). */
+  protected materialize(m: StoredMsg): StoredMsg | null | Promise<StoredMsg | null> {
+    return m;
   }
 
   /** What one message counts for in `bytes` and `max_bytes`. */
@@ -77,7 +95,7 @@ export class MemoryStore implements StreamStore {
     this.lastSeq = m.seq;
     this.lastTimeNs = m.timeNs;
     this.count++;
-    this.bytes += this.sizeOf(m.subject, m.headers, m.data);
+    this.bytes += this.sizeOfMsg(m);
     let list = this.bySubject.get(m.subject);
     if (list === undefined) {
       list = [];
@@ -109,7 +127,7 @@ export class MemoryStore implements StreamStore {
     if (m === undefined) return null;
     this.msgs[i] = undefined;
     this.count--;
-    this.bytes -= this.sizeOf(m.subject, m.headers, m.data);
+    this.bytes -= this.sizeOfMsg(m);
     const list = this.bySubject.get(m.subject);
     if (list !== undefined) {
       const j = lowerBound(list, seq);
@@ -127,10 +145,22 @@ export class MemoryStore implements StreamStore {
   }
 
   async load(seq: number): Promise<StoredMsg | null> {
-    return this.msgs[seq - this.base] ?? null;
+    const m = this.msgs[seq - this.base];
+    return m === undefined ? null : this.materialize(m);
   }
 
   async loadNext(filter: string, fromSeq: number): Promise<StoredMsg | null> {
+    for (let from = fromSeq; ; ) {
+      const e = this.findNext(filter, from);
+      if (e === null) return null;
+      const m = await this.materialize(e);
+      if (m !== null) return m;
+      from = e.seq + 1;
+    }
+  }
+
+  /** The index entry of the first message >= `fromSeq` matching `filter`. */
+  private findNext(filter: string, fromSeq: number): StoredMsg | null {
     const start = Math.max(fromSeq, this.base);
     if (isLiteral(filter)) {
       const list = this.bySubject.get(filter);
@@ -148,11 +178,18 @@ export class MemoryStore implements StreamStore {
   async loadLast(filter: string): Promise<StoredMsg | null> {
     if (isLiteral(filter)) {
       const list = this.bySubject.get(filter);
-      return list === undefined ? null : (this.msgs[(list[list.length - 1] as number) - this.base] ?? null);
+      for (let j = (list?.length ?? 0) - 1; list !== undefined && j >= 0; j--) {
+        const e = this.msgs[(list[j] as number) - this.base];
+        const m = e === undefined ? null : await this.materialize(e);
+        if (m !== null) return m;
+      }
+      return null;
     }
     for (let i = this.msgs.length - 1; i >= 0; i--) {
-      const m = this.msgs[i];
-      if (m !== undefined && matchesFilter(filter, m.subject)) return m;
+      const e = this.msgs[i];
+      if (e === undefined || !matchesFilter(filter, e.subject)) continue;
+      const m = await this.materialize(e);
+      if (m !== null) return m;
     }
     return null;
   }

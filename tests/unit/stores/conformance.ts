@@ -44,6 +44,20 @@ export function storeConformance(name: string, factory: StoreFactory): void {
       assert.ok(st.bytes > 0);
     }));
 
+  test(`${name}: the store keeps its own copy of the caller's bytes`, () =>
+    withStore({}, async (s) => {
+      const hdr = b("NATS/1.0\r\nA: 1\r\n\r\n");
+      const data = b("original");
+      const p = s.append("x", hdr, data);
+      // The caller's buffers are reused (as a socket read buffer is) before the append resolves.
+      data.fill(0x21);
+      hdr.fill(0x21);
+      await p;
+      const m = await s.load(1);
+      assert.equal(m?.data.toString(), "original");
+      assert.equal(m?.headers?.toString(), "NATS/1.0\r\nA: 1\r\n\r\n");
+    }));
+
   test(`${name}: loadNext and loadLast honour filters and wildcards`, () =>
     withStore({}, async (s) => {
       for (const subj of ["a.1", "b.1", "a.2", "b.2", "a.1"]) await s.append(subj, null, b(subj));

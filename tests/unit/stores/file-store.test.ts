@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { FileStore } from "../../../src/stores/file/file-store.js";
+import { FileStore, TAIL_CACHE_BYTES } from "../../../src/stores/file/file-store.js";
 import type { StoreLimits, StreamStore } from "../../../src/stores/types.js";
 import { storeConformance } from "./conformance.js";
 
@@ -126,4 +126,46 @@ test("file store: segments roll over and whole segments are dropped by limits", 
   assert.deepEqual([...msgs.keys()], [195, 196, 197, 198, 199, 200]);
   assert.equal(store.state().lastSeq, 200);
   await store.close();
+});
+
+test("file store: payloads are not held in memory; old records are read back from disk intact", async () => {
+  const s = await fresh();
+  const size = 64 * 1024;
+  const n = Math.ceil((TAIL_CACHE_BYTES * 3) / size);
+  const payload = (i: number): Buffer => Buffer.alloc(size, i % 251);
+  const pending: Array<Promise<number>> = [];
+  for (let i = 1; i <= n; i++) pending.push(s.append(`big.${i % 7}`, null, payload(i)));
+  await Promise.all(pending);
+  assert.ok(s.cachedRecordBytes <= TAIL_CACHE_BYTES, `cached ${s.cachedRecordBytes} > ${TAIL_CACHE_BYTES}`);
+  assert.equal(s.state().messages, n);
+  // The first record left the cache long ago: it comes from the segment file.
+  const first = await s.load(1);
+  assert.ok(first !== null && first.data.equals(payload(1)), "first record read back");
+  const mid = await s.loadNext("big.3", Math.floor(n / 2));
+  assert.ok(mid !== null && mid.subject === "big.3" && mid.data.equals(payload(mid.seq)));
+  assert.ok(s.cachedRecordBytes <= TAIL_CACHE_BYTES);
+  await s.close();
+});
+
+test("file store: a record corrupted on disk after open is detected when read, not served, and reported", async () => {
+  const s = await fresh();
+  const filler = Buffer.alloc(TAIL_CACHE_BYTES / 4, 7);
+  await s.append("a", null, Buffer.from("target-payload"));
+  // Push the first record out of the tail cache.
+  for (let i = 0; i < 5; i++) await s.append("fill", null, filler);
+  const dir = dirOf.get(s) as string;
+  const [name] = await readdir(dir);
+  const seg = join(dir, name as string);
+  const bytes = await readFile(seg);
+  const at = bytes.indexOf("target-payload");
+  assert.ok(at > 0);
+  bytes[at] = (bytes[at] as number) ^ 0x01;
+  await writeFile(seg, bytes);
+  assert.equal(await s.load(1), null, "a corrupt record is not served");
+  assert.equal(s.damage.length, 1);
+  assert.equal(s.damage[0]?.kind, "corrupt");
+  assert.equal(s.state().messages, 5, "the corrupt message is dropped from the index");
+  const next = await s.loadNext(">", 1);
+  assert.equal(next?.seq, 2, "the rest is still served");
+  await s.close();
 });
