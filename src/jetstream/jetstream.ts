@@ -68,7 +68,8 @@ export class JetStream implements ConsumerHooks {
       const m = JSON.parse(text) as { config: unknown; created: string };
       const cfg = normalizeStreamConfig(m.config);
       if ("err_code" in cfg) continue;
-      await this.open(cfg, new Date(m.created));
+      const stream = await this.open(cfg, new Date(m.created));
+      await stream.rebuildDedup();
       await this.recoverConsumers(name);
     }
     this.unsubDirect = this.bus.subscribe("$JS.API.DIRECT.GET.>", "", (subject, reply, _h, data) => {

@@ -112,6 +112,23 @@ export class Stream {
     for (const fn of this.listeners) fn(seq);
   }
 
+  /**
+   * After a restart: remember the `Nats-Msg-Id` of every message stored within the duplicate
+   * window, so a publisher retrying a message whose ack it never got is deduplicated.
+   */
+  async rebuildDedup(): Promise<void> {
+    const cutoff = nowNs() - BigInt(this.config.duplicate_window);
+    const from = await this.store.seqForTime(cutoff);
+    if (from === 0) return;
+    for (let m = await this.store.loadNext("", from); m !== null; m = await this.store.loadNext("", m.seq + 1)) {
+      if (m.headers === null) continue;
+      const id = headerValue(parseHeaders(m.headers), "Nats-Msg-Id");
+      if (id === undefined || id === "") continue;
+      if (this.dedup.size < MAX_DEDUP_IDS) this.dedup.set(id, { seq: m.seq, timeNs: m.timeNs });
+      this.lastMsgId = id;
+    }
+  }
+
   private pruneDedup(now: bigint): void {
     const cutoff = now - BigInt(this.config.duplicate_window);
     for (const [id, e] of this.dedup) {
