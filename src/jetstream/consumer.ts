@@ -184,6 +184,8 @@ export class Consumer {
   start(): void {
     const sname = this.stream.name;
     this.unsubs.push(this.bus.subscribe(`${this.ackPrefix}>`, "", (subject, reply, _h, data) => this.processAck(subject, reply, data)));
+    // Push consumers answer pull requests too (409 Consumer is push based).
+    this.unsubs.push(this.bus.subscribe(`$JS.API.CONSUMER.MSG.NEXT.${sname}.${this.name}`, "", (_s, reply, _h, data) => this.processNextRequest(reply, data)));
     if (this.isPush) {
       const dsubj = this.config.deliver_subject as string;
       this.unsubs.push(this.bus.subscribe(`$JS.FC.${sname}.${this.name}.*`, "", (subject) => this.processFlowControl(subject)));
@@ -195,12 +197,7 @@ export class Consumer {
       this.active = this.bus.hasInterest(dsubj);
       if (!this.active) this.armInactive();
       this.armHeartbeat();
-    } else {
-      this.unsubs.push(
-        this.bus.subscribe(`$JS.API.CONSUMER.MSG.NEXT.${sname}.${this.name}`, "", (_s, reply, _h, data) => this.processNextRequest(reply, data)),
-      );
-      this.armInactive();
-    }
+    } else this.armInactive();
     this.unsubs.push(this.stream.onAppend(() => this.kick()));
     if (this.pending.size > 0) this.armAckTimer(this.ackWaitMs);
     this.kick();

@@ -31,7 +31,13 @@ interface StreamEntry {
   stream: Stream;
   consumers: Map<string, Consumer>;
   unsubscribe: Array<() => void>;
+  /** Drops messages past max_age. */
+  expiry: NodeJS.Timeout | null;
 }
+
+/** How often a stream with max_age checks for expired messages, at most and at least. */
+const EXPIRY_CHECK_MIN_MS = 50;
+const EXPIRY_CHECK_MAX_MS = 1000;
 
 /** Streams and the `$JS.API` they answer; an internal client of the router. */
 export class JetStream implements ConsumerHooks {
@@ -120,13 +126,27 @@ export class JetStream implements ConsumerHooks {
     if (cfg.storage === "memory") store = new MemoryStore(storeLimitsOf(cfg));
     else store = await FileStore.open({ dir: join(this.root, cfg.name, "msgs"), limits: storeLimitsOf(cfg), sync: this.opts.sync ?? "always" });
     const stream = new Stream(cfg, store, created);
-    const entry: StreamEntry = { stream, consumers: new Map(), unsubscribe: [] };
+    const entry: StreamEntry = { stream, consumers: new Map(), unsubscribe: [], expiry: null };
     this.wire(entry);
     this.streams.set(cfg.name, entry);
     return stream;
   }
 
+  /** (Re)arm the max_age check: a quarter of max_age, within [50 ms, 1 s]. */
+  private armExpiry(entry: StreamEntry): void {
+    if (entry.expiry !== null) clearInterval(entry.expiry);
+    entry.expiry = null;
+    const maxAgeMs = entry.stream.config.max_age / 1e6;
+    if (maxAgeMs <= 0) return;
+    const every = Math.min(EXPIRY_CHECK_MAX_MS, Math.max(EXPIRY_CHECK_MIN_MS, maxAgeMs / 4));
+    entry.expiry = setInterval(() => {
+      entry.stream.store.expire().catch(() => 0);
+    }, every);
+    entry.expiry.unref();
+  }
+
   private wire(entry: StreamEntry): void {
+    this.armExpiry(entry);
     for (const u of entry.unsubscribe) u();
     entry.unsubscribe = entry.stream.config.subjects.map((s) =>
       this.bus.subscribe(s, "", (subject, reply, headers, data) => {
@@ -192,6 +212,7 @@ export class JetStream implements ConsumerHooks {
     const entry = this.streams.get(name);
     if (entry === undefined) return false;
     for (const u of entry.unsubscribe) u();
+    if (entry.expiry !== null) clearInterval(entry.expiry);
     for (const c of entry.consumers.values()) {
       c.stop(true);
       this.dirty.delete(c);
@@ -455,6 +476,7 @@ export class JetStream implements ConsumerHooks {
     await this.flushDirty();
     for (const e of this.streams.values()) {
       for (const u of e.unsubscribe) u();
+      if (e.expiry !== null) clearInterval(e.expiry);
       await e.stream.store.close();
     }
     this.streams.clear();

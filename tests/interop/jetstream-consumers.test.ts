@@ -347,3 +347,15 @@ test("work-queue and interest retention remove acknowledged messages", async (t)
   await new Promise((r) => setTimeout(r, 50));
   assert.equal((await jsm.streams.info("I")).state.messages, 0);
 });
+
+test("max_age: messages expire while the server runs", async (t) => {
+  const { nc } = await setup(t);
+  const jsm = await jetstreamManager(nc);
+  await jsm.streams.add({ name: "AGE", subjects: ["age.>"], max_age: 400_000_000 });
+  await fill(nc, () => "age.x", 3);
+  assert.equal((await jsm.streams.info("AGE")).state.messages, 3);
+  await new Promise((r) => setTimeout(r, 800));
+  const st = (await jsm.streams.info("AGE")).state;
+  assert.equal(st.messages, 0);
+  assert.equal(st.last_seq, 3);
+});
