@@ -199,6 +199,8 @@ export class Consumer {
       this.armHeartbeat();
     } else this.armInactive();
     this.unsubs.push(this.stream.onAppend(() => this.kick()));
+    // replay original paces what is stored now; what arrives later is delivered as it comes.
+    this.replayUntil = this.stream.store.state().lastSeq;
     if (this.pending.size > 0) this.armAckTimer(this.ackWaitMs);
     this.kick();
   }

@@ -359,3 +359,94 @@ test("max_age: messages expire while the server runs", async (t) => {
   assert.equal(st.messages, 0);
   assert.equal(st.last_seq, 3);
 });
+
+test("backoff, max_ack_pending, ack all, filter_subjects, by_start_time, replay original", async (t) => {
+  const { nc } = await setup(t);
+  const jsm = await jetstreamManager(nc);
+  const js = jetstream(nc);
+  await jsm.streams.add({ name: "M", subjects: ["m.>"] });
+  await fill(nc, (i) => `m.${["a", "b", "c"][i % 3] as string}`, 6);
+
+  // backoff: first redelivery after 200 ms, the next after 600 ms.
+  await jsm.streams.add({ name: "B", subjects: ["b.>"] });
+  await js.publish("b.1", "once");
+  await jsm.consumers.add("B", { durable_name: "bo", ack_policy: AckPolicy.Explicit, backoff: [200_000_000, 600_000_000], max_deliver: 4 });
+  const bo = await js.consumers.get("B", "bo");
+  const times: number[] = [];
+  const t0 = Date.now();
+  for (let i = 0; i < 3; i++) {
+    const m = await bo.next({ expires: 2000 });
+    assert.equal(m?.seq, 1);
+    assert.equal(m?.info.deliveryCount, i + 1);
+    times.push(Date.now() - t0);
+  }
+  assert.ok((times[1] as number) - (times[0] as number) >= 180, `first backoff step: ${times.join(",")}`);
+  assert.ok((times[2] as number) - (times[1] as number) >= 550, `second backoff step: ${times.join(",")}`);
+
+  // max_ack_pending 2: a third message waits until one is acknowledged.
+  await jsm.consumers.add("M", { durable_name: "map", ack_policy: AckPolicy.Explicit, max_ack_pending: 2 });
+  const map = await js.consumers.get("M", "map");
+  const first = await map.fetch({ max_messages: 5, expires: 1000 });
+  const held: JsMsg[] = [];
+  for await (const m of first) held.push(m);
+  assert.deepEqual(held.map((m) => m.seq), [1, 2]);
+  await held[0]?.ackAck();
+  assert.equal((await map.next({ expires: 1000 }))?.seq, 3);
+
+  // ack all: acknowledging the 3rd acknowledges the first two as well.
+  await jsm.consumers.add("M", { durable_name: "all", ack_policy: AckPolicy.All });
+  const all = await js.consumers.get("M", "all");
+  const three = await all.fetch({ max_messages: 3, expires: 1000 });
+  const got: JsMsg[] = [];
+  for await (const m of three) got.push(m);
+  await got[2]?.ackAck();
+  const ai = await all.info();
+  assert.equal(ai.ack_floor.stream_seq, 3);
+  assert.equal(ai.num_ack_pending, 0);
+
+  // filter_subjects (several filters; needs a 2.10 server, which cuebus announces).
+  await jsm.consumers.add("M", { durable_name: "fs", ack_policy: AckPolicy.None, filter_subjects: ["m.a", "m.c"] });
+  const fs = await (await js.consumers.get("M", "fs")).fetch({ max_messages: 10, expires: 1000 });
+  const fseqs: string[] = [];
+  for await (const m of fs) fseqs.push(`${m.seq}:${m.subject}`);
+  assert.deepEqual(fseqs, ["2:m.c", "3:m.a", "5:m.c", "6:m.a"]);
+
+  // by_start_time: only what was stored at or after the time.
+  await new Promise((r) => setTimeout(r, 20));
+  const since = new Date();
+  await fill(nc, () => "m.late", 2);
+  await jsm.consumers.add("M", { durable_name: "time", ack_policy: AckPolicy.None, deliver_policy: DeliverPolicy.StartTime, opt_start_time: since.toISOString() });
+  const tb = await (await js.consumers.get("M", "time")).fetch({ max_messages: 10, expires: 1000 });
+  const tseqs: number[] = [];
+  for await (const m of tb) tseqs.push(m.seq);
+  assert.deepEqual(tseqs, [7, 8]);
+
+  // replay original: messages come as far apart as they were stored.
+  await jsm.streams.add({ name: "R", subjects: ["r.>"] });
+  await js.publish("r.1", "a");
+  await new Promise((r) => setTimeout(r, 300));
+  await js.publish("r.1", "b");
+  await jsm.consumers.add("R", { durable_name: "orig", ack_policy: AckPolicy.None, replay_policy: "original" as never });
+  const rc = await js.consumers.get("R", "orig");
+  const r0 = Date.now();
+  const rb = await rc.fetch({ max_messages: 2, expires: 2000 });
+  const at: number[] = [];
+  for await (const _m of rb) at.push(Date.now() - r0);
+  assert.equal(at.length, 2);
+  assert.ok((at[1] as number) - (at[0] as number) >= 250, `replayed ${at.join(",")} ms apart`);
+});
+
+test("max_waiting: one pull request too many is refused with 409", async (t) => {
+  const { nc } = await setup(t);
+  const jsm = await jetstreamManager(nc);
+  await jsm.streams.add({ name: "W", subjects: ["w.>"] });
+  await jsm.consumers.add("W", { durable_name: "c", ack_policy: AckPolicy.Explicit, max_waiting: 1 });
+  const inbox = "reply.w";
+  const statuses: string[] = [];
+  nc.subscribe(`${inbox}.*`, { callback: (_e, m) => void statuses.push(`${m.headers?.code ?? 0} ${m.headers?.description ?? ""}`) });
+  await nc.flush();
+  nc.publish("$JS.API.CONSUMER.MSG.NEXT.W.c", JSON.stringify({ batch: 1, expires: 500_000_000 }), { reply: `${inbox}.1` });
+  nc.publish("$JS.API.CONSUMER.MSG.NEXT.W.c", JSON.stringify({ batch: 1, expires: 500_000_000 }), { reply: `${inbox}.2` });
+  await new Promise((r) => setTimeout(r, 800));
+  assert.deepEqual(statuses.sort(), ["408 Request Timeout", "409 Exceeded MaxWaiting"]);
+});
