@@ -14,8 +14,12 @@ export interface ServerOptions extends CoreOptions {
   /** Monitoring/HTTP port; undefined = no HTTP listener, 0 or -1 = random. */
   httpPort?: number;
   httpHost?: string;
-  /** Durable streams; `storeDir` defaults to `./data`. */
-  jetstream?: boolean | { storeDir?: string; sync?: "always" | "interval" };
+  /**
+   * Durable streams; `storeDir` defaults to `./data`. `sync: "always"` (default) acknowledges a
+   * publish only after its batch is fdatasync'ed; `"interval"` acknowledges once written to the OS
+   * and fsyncs every `syncIntervalMs` (default 1000): a power cut can lose that window.
+   */
+  jetstream?: boolean | { storeDir?: string; sync?: "always" | "interval"; syncIntervalMs?: number };
   /** WebSocket listener for browsers (nats-server's `websocket { port, no_tls: true }`). */
   websocket?: { port: number; host?: string };
 }
@@ -57,7 +61,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<Server> {
   let js: JetStream | null = null;
   if (opts.jetstream !== undefined && opts.jetstream !== false) {
     const j = opts.jetstream === true ? {} : opts.jetstream;
-    js = new JetStream(core.internalClient(), { storeDir: j.storeDir ?? "./data", sync: j.sync ?? "always" });
+    js = new JetStream(core.internalClient(), { storeDir: j.storeDir ?? "./data", sync: j.sync ?? "always", syncIntervalMs: j.syncIntervalMs });
     await js.start();
     core.jetstreamEnabled = true;
   }

@@ -42,7 +42,11 @@ async function start(o: ResolvedOptions): Promise<Server> {
     auth: o.auth,
     limits: o.limits,
     websocket: o.websocket,
-    jetstream: o.jetstream ? { storeDir: o.storeDir } : false,
+    jetstream: o.jetstream
+      ? typeof o.syncIntervalMs === "number"
+        ? { storeDir: o.storeDir, sync: "interval", syncIntervalMs: o.syncIntervalMs }
+        : { storeDir: o.storeDir }
+      : false,
     tls: o.tls === undefined ? undefined : { cert: readFileSync(o.tls.certFile, "utf8"), key: readFileSync(o.tls.keyFile, "utf8"), ca: o.tls.caFile === undefined ? undefined : readFileSync(o.tls.caFile, "utf8") },
     logger: {
       debug: o.debug ? (m: string): void => log("DBG", m) : undefined,

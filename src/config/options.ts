@@ -23,6 +23,8 @@ export interface ResolvedOptions {
   portsFileDir?: string;
   jetstream: boolean;
   storeDir: string;
+  /** JetStream file durability: `always` (fsync before each ack batch; default) or an interval in ms. */
+  syncIntervalMs?: number | "always";
   debug: boolean;
   trace: boolean;
   auth: { users?: ConfUser[]; token?: string };
@@ -144,6 +146,10 @@ export function applyConfig(o: ResolvedOptions, c: ConfMap): void {
     o.jetstream = true;
     const sd = str(js["store_dir"], "jetstream.store_dir");
     if (sd !== undefined) o.storeDir = sd;
+    // nats-server 2.10's key: `always`, or a duration between background fsyncs.
+    const si = js["sync_interval"];
+    if (si === "always") o.syncIntervalMs = "always";
+    else if (si !== undefined) o.syncIntervalMs = toDurationMs(si, "jetstream.sync_interval");
   }
   const sd = str(c["store_dir"], "store_dir");
   if (sd !== undefined) o.storeDir = sd;

@@ -25,6 +25,8 @@ export interface JetStreamOptions {
   storeDir: string;
   /** File store durability mode (see stores/file). */
   sync?: "always" | "interval";
+  /** With `interval`: ms between background fsyncs. */
+  syncIntervalMs?: number;
 }
 
 interface StreamEntry {
@@ -124,7 +126,7 @@ export class JetStream implements ConsumerHooks {
   private async open(cfg: StreamConfig, created: Date): Promise<Stream> {
     let store: StreamStore;
     if (cfg.storage === "memory") store = new MemoryStore(storeLimitsOf(cfg));
-    else store = await FileStore.open({ dir: join(this.root, cfg.name, "msgs"), limits: storeLimitsOf(cfg), sync: this.opts.sync ?? "always" });
+    else store = await FileStore.open({ dir: join(this.root, cfg.name, "msgs"), limits: storeLimitsOf(cfg), sync: this.opts.sync ?? "always", syncIntervalMs: this.opts.syncIntervalMs });
     const stream = new Stream(cfg, store, created);
     const entry: StreamEntry = { stream, consumers: new Map(), unsubscribe: [], expiry: null };
     this.wire(entry);

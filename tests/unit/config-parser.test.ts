@@ -124,3 +124,18 @@ test("flags: nats-server's flags, -p 0 means 4222, -1 random, flags override the
   assert.throws(() => scanFlags(["--bogus"]), /not defined: --bogus/);
   assert.throws(() => scanFlags(["-p"]), /needs an argument/);
 });
+
+test("options: jetstream block with store_dir and sync_interval", () => {
+  const a = defaultOptions();
+  applyConfig(a, parseConf(`jetstream { store_dir: "/tmp/js", sync_interval: "2s" }`));
+  assert.equal(a.jetstream, true);
+  assert.equal(a.storeDir, "/tmp/js");
+  assert.equal(a.syncIntervalMs, 2000);
+  const b = defaultOptions();
+  applyConfig(b, parseConf(`jetstream { sync_interval: always }`));
+  assert.equal(b.syncIntervalMs, "always");
+  const c = defaultOptions();
+  applyConfig(c, parseConf(`jetstream: enabled`));
+  assert.equal(c.jetstream, true);
+  assert.equal(c.syncIntervalMs, undefined);
+});

@@ -169,3 +169,17 @@ test("file store: a record corrupted on disk after open is detected when read, n
   assert.equal(next?.seq, 2, "the rest is still served");
   await s.close();
 });
+
+test("file store: sync interval mode acknowledges before the fsync and still keeps what was written", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "cuebus-fsi-"));
+  dirs.push(dir);
+  const s = await FileStore.open({ dir, sync: "interval", syncIntervalMs: 20 });
+  const seqs = await Promise.all(Array.from({ length: 50 }, (_, i) => s.append("i", null, Buffer.from(`v${i}`))));
+  assert.deepEqual(seqs, Array.from({ length: 50 }, (_, i) => i + 1));
+  await new Promise((r) => setTimeout(r, 60));
+  await s.close();
+  const again = await FileStore.open({ dir });
+  assert.equal(again.state().messages, 50);
+  assert.equal((await again.load(50))?.data.toString(), "v49");
+  await again.close();
+});
