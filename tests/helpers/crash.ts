@@ -46,7 +46,11 @@ async function startServer(dir: string): Promise<Running> {
   const portsDir = join(dir, "ports");
   await rm(portsDir, { recursive: true, force: true });
   await mkdir(portsDir, { recursive: true });
-  const proc = spawn(process.execPath, [mainJs, "server", "-a", "127.0.0.1", "-p", "-1", "-js", "-sd", join(dir, "store"), "--ports_file_dir", portsDir], { stdio: "ignore" });
+  const proc = spawn(process.execPath, [mainJs, "server", "-a", "127.0.0.1", "-p", "-1", "-js", "-sd", join(dir, "store"), "--ports_file_dir", portsDir], { stdio: ["ignore", "ignore", "pipe"] });
+  let stderr = "";
+  proc.stderr?.on("data", (d: Buffer) => {
+    if (stderr.length < 64 * 1024) stderr += d.toString();
+  });
   const deadline = Date.now() + 20_000;
   for (;;) {
     const f = (await readdir(portsDir)).find((n) => n.endsWith(".ports"));
@@ -58,7 +62,7 @@ async function startServer(dir: string): Promise<Running> {
         // written but not complete yet
       }
     }
-    if (Date.now() > deadline || proc.exitCode !== null) throw new Error("cuebus did not start");
+    if (Date.now() > deadline || proc.exitCode !== null) throw new Error(`cuebus did not start (exit ${proc.exitCode}): ${stderr}`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }
