@@ -6,12 +6,12 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, fdatasyncSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { connect } from "@nats-io/transport-node";
 import { jetstreamManager } from "@nats-io/jetstream";
+import { startTarget, type Target } from "./procs.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "../..");
@@ -19,37 +19,8 @@ const SECONDS = Number(process.env["BENCH_SECONDS"] ?? 3);
 /** Messages pre-filled for the consume runs. */
 const CONSUME_COUNT = Number(process.env["BENCH_JS_CONSUME"] ?? 100_000);
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const a = s.address();
-      const p = typeof a === "object" && a !== null ? a.port : 0;
-      s.close(() => resolve(p));
-    });
-  });
-}
-
-interface Target {
-  name: string;
-  port: number;
-  proc: ChildProcess;
-}
-
-async function start(name: string, cmd: string, args: (port: number) => string[]): Promise<Target> {
-  const port = await freePort();
-  const proc = spawn(cmd, args(port), { stdio: ["ignore", "pipe", "pipe"] });
-  await new Promise<void>((resolve, reject) => {
-    let out = "";
-    const on = (d: Buffer): void => {
-      out += d.toString();
-      if (/Server is ready/.test(out)) resolve();
-    };
-    proc.stdout?.on("data", on);
-    proc.stderr?.on("data", on);
-    proc.once("exit", (c) => reject(new Error(`${name} exited ${c}: ${out}`)));
-  });
-  return { name, port, proc };
+function start(name: string, cmd: string, args: (port: number) => string[]): Promise<Target> {
+  return startTarget(name, cmd, args, /Server is ready/);
 }
 
 function child(script: string, job: object): Promise<Record<string, number>> {

@@ -4,48 +4,15 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync, mkdirSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Histogram } from "./histogram.js";
+import { startTarget, type Target } from "./procs.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "../..");
 const SECONDS = Number(process.env["BENCH_SECONDS"] ?? 3);
 const IDLE_CONNS = Number(process.env["BENCH_IDLE"] ?? 10_000);
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const a = s.address();
-      const p = typeof a === "object" && a !== null ? a.port : 0;
-      s.close(() => resolve(p));
-    });
-  });
-}
-
-interface Target {
-  name: string;
-  port: number;
-  proc: ChildProcess;
-}
-
-async function startTarget(name: string, cmd: string, args: (p: number) => string[], ready: RegExp): Promise<Target> {
-  const port = await freePort();
-  const proc = spawn(cmd, args(port), { stdio: ["ignore", "pipe", "pipe"] });
-  await new Promise<void>((resolve, reject) => {
-    let out = "";
-    const on = (d: Buffer): void => {
-      out += d.toString();
-      if (ready.test(out)) resolve();
-    };
-    proc.stdout?.on("data", on);
-    proc.stderr?.on("data", on);
-    proc.once("exit", (c) => reject(new Error(`${name} exited ${c}: ${out}`)));
-  });
-  return { name, port, proc };
-}
 
 type Msg = Record<string, unknown>;
 

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { subjectMatches } from "../subjects/validate.js";
 import type { StoredMsg } from "../stores/types.js";
+import { AdvisorySubjects, advisoryBody } from "./advisories.js";
 import type { Bus } from "./bus.js";
 import { ConsumerDefaults, type ConsumerConfig } from "./consumer-config.js";
 import { nsToIso } from "./json.js";
@@ -453,15 +454,7 @@ export class Consumer {
         this.pending.delete(seq);
         if (dc === maxdc + 1) {
           const m = await store.load(seq);
-          this.hooks.advisory(`$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${this.stream.name}.${this.name}`, {
-            type: "io.nats.jetstream.advisory.v1.max_deliver",
-            id: randomBytes(11).toString("base64url"),
-            timestamp: new Date().toISOString(),
-            stream: this.stream.name,
-            consumer: this.name,
-            stream_seq: seq,
-            deliveries: dc - 1,
-          });
+          this.advise(AdvisorySubjects.maxDeliveries, "max_deliver", { stream_seq: seq, deliveries: dc - 1 });
           if (m !== null) this.hooks.deadLetter(this, m, dc - 1, "max_deliveries");
           this.hooks.changed(this);
         }
@@ -835,16 +828,7 @@ export class Consumer {
     if (dseq <= this.adflr || dseq >= this.dseq) return;
     const p = this.pending.get(sseq);
     if (this.pending.size > 0 && p === undefined) return;
-    this.hooks.advisory(`$JS.EVENT.ADVISORY.CONSUMER.MSG_NAKED.${this.stream.name}.${this.name}`, {
-      type: "io.nats.jetstream.advisory.v1.nak",
-      id: randomBytes(11).toString("base64url"),
-      timestamp: new Date().toISOString(),
-      stream: this.stream.name,
-      consumer: this.name,
-      consumer_seq: dseq,
-      stream_seq: sseq,
-      deliveries: dc,
-    });
+    this.advise(AdvisorySubjects.naked, "nak", { consumer_seq: dseq, stream_seq: sseq, deliveries: dc });
     if (arg !== "") {
       const delayMs = parseNakDelayMs(arg);
       if (delayMs >= 0) {
@@ -876,22 +860,17 @@ export class Consumer {
     const wasPending = this.pending.has(sseq);
     const msgP = wasPending ? this.stream.store.load(sseq) : Promise.resolve(null);
     this.ack(sseq, dseq);
-    this.hooks.advisory(`$JS.EVENT.ADVISORY.CONSUMER.MSG_TERMINATED.${this.stream.name}.${this.name}`, {
-      type: "io.nats.jetstream.advisory.v1.terminated",
-      id: randomBytes(11).toString("base64url"),
-      timestamp: new Date().toISOString(),
-      stream: this.stream.name,
-      consumer: this.name,
-      consumer_seq: dseq,
-      stream_seq: sseq,
-      deliveries: dc,
-    });
+    this.advise(AdvisorySubjects.terminated, "terminated", { consumer_seq: dseq, stream_seq: sseq, deliveries: dc });
     msgP.then(
       (m) => {
         if (m !== null) this.hooks.deadLetter(this, m, dc, "terminated");
       },
       () => {},
     );
+  }
+
+  private advise(prefix: string, type: string, fields: Record<string, unknown>): void {
+    this.hooks.advisory(`${prefix}.${this.stream.name}.${this.name}`, advisoryBody(type, this.stream.name, this.name, fields));
   }
 
   // ---- redelivery timer -----------------------------------------------------------------------

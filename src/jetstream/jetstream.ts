@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { FileStore } from "../stores/file/file-store.js";
 import { MemoryStore } from "../stores/memory/memory-store.js";
 import type { PurgeRequest, StoredMsg, StreamStore } from "../stores/types.js";
+import { AdvisorySubjects, advisoryBody } from "./advisories.js";
 import type { Bus } from "./bus.js";
 import { Consumer, type ConsumerHooks, type ConsumerState, type DeadLetterReason } from "./consumer.js";
 import { DEAD_LETTER_METADATA_KEY, checkConsumerUpdate, normalizeConsumerConfig, subjectsIntersect, type ConsumerConfig } from "./consumer-config.js";
@@ -298,7 +299,7 @@ export class JetStream implements ConsumerHooks {
     }
     e.consumers.set(name, c);
     c.start();
-    this.advisory(`$JS.EVENT.ADVISORY.CONSUMER.CREATED.${streamName}.${name}`, { type: "io.nats.jetstream.advisory.v1.consumer_action", id: randomBytes(11).toString("base64url"), timestamp: new Date().toISOString(), stream: streamName, consumer: name, action: "create" });
+    this.advisory(`${AdvisorySubjects.created}.${streamName}.${name}`, advisoryBody("consumer_action", streamName, name, { action: "create" }));
     return c;
   }
 
@@ -312,7 +313,7 @@ export class JetStream implements ConsumerHooks {
     this.dirty.delete(c);
     await this.flushing;
     await rm(this.consumerDir(streamName, name), { recursive: true, force: true });
-    this.advisory(`$JS.EVENT.ADVISORY.CONSUMER.DELETED.${streamName}.${name}`, { type: "io.nats.jetstream.advisory.v1.consumer_action", id: randomBytes(11).toString("base64url"), timestamp: new Date().toISOString(), stream: streamName, consumer: name, action: "delete" });
+    this.advisory(`${AdvisorySubjects.deleted}.${streamName}.${name}`, advisoryBody("consumer_action", streamName, name, { action: "delete" }));
     return true;
   }
 

@@ -1,11 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { startServer } from "../../src/index.js";
-import { startNatsServer } from "../helpers/nats-server.js";
+import { jetStreamPair } from "../helpers/js-pair.js";
 
 /**
  * The same `$JS.API` requests sent to the real `nats-server -js` (Debian 2.9.10) and to cuebus,
@@ -102,13 +98,8 @@ async function run(port: number): Promise<unknown[]> {
 }
 
 test("$JS.API replies match nats-server -js field by field (times masked)", async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), "cuebus-jscmp-"));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  const real = await startNatsServer(`jetstream { store_dir: "${join(dir, "real")}" }`);
-  t.after(() => real.stop());
-  const ours = await startServer({ port: 0, host: "127.0.0.1", jetstream: { storeDir: join(dir, "ours") } });
-  t.after(() => ours.close());
-  const [a, b] = await Promise.all([run(real.port), run(ours.port)]);
+  const { realPort, ourPort } = await jetStreamPair(t);
+  const [a, b] = await Promise.all([run(realPort), run(ourPort)]);
   const diffs: string[] = [];
   for (let i = 0; i < steps.length; i++) {
     try {

@@ -1,11 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { connect, createInbox, type NatsConnection } from "@nats-io/transport-node";
-import { startServer } from "../../src/index.js";
-import { startNatsServer } from "../helpers/nats-server.js";
+import { jetStreamPair } from "../helpers/js-pair.js";
 
 /**
  * Pull requests (`CONSUMER.MSG.NEXT`) and acks sent raw to nats-server -js and to cuebus: what
@@ -81,14 +77,9 @@ async function scenario(port: number): Promise<unknown[]> {
 }
 
 test("pull request statuses and deliveries match nats-server -js", async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), "cuebus-pullcmp-"));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  const real = await startNatsServer(`jetstream { store_dir: "${join(dir, "real")}" }`);
-  t.after(() => real.stop());
-  const ours = await startServer({ port: 0, host: "127.0.0.1", jetstream: { storeDir: join(dir, "ours") } });
-  t.after(() => ours.close());
-  const a = await scenario(real.port);
-  const b = await scenario(ours.port);
+  const { realPort, ourPort } = await jetStreamPair(t);
+  const a = await scenario(realPort);
+  const b = await scenario(ourPort);
   t.diagnostic(JSON.stringify(a));
   for (let i = 0; i < a.length; i++) assert.deepEqual(b[i], a[i], `case ${i}:\n nats-server ${JSON.stringify(a[i])}\n cuebus      ${JSON.stringify(b[i])}`);
 });
