@@ -379,6 +379,9 @@ export class Consumer {
 
   private async run(): Promise<void> {
     let eos = false;
+    // num_pending for the ack subjects: counted once per run (a scan of the store's subjects),
+    // then kept by decrementing, as nats-server caches it.
+    let pendingCount = -1;
     while (!this.closed && this.canDeliver()) {
       this.again = false;
       const next = await this.nextMsg();
@@ -388,7 +391,8 @@ export class Consumer {
         break;
       }
       const { msg, dc, from } = next;
-      const pendingCount = this.numPending();
+      if (pendingCount < 0) pendingCount = this.numPending();
+      else if (dc === 1 && pendingCount > 0) pendingCount--;
       const ackReply = `${this.ackPrefix}${dc}.${msg.seq}.${this.dseq}.${msg.timeNs}.${pendingCount}`;
       let headers = msg.headers;
       let data = msg.data;
