@@ -143,6 +143,8 @@ export class Consumer {
   private waitTimer: NodeJS.Timeout | null = null;
   private waitTimerAt = 0;
   private inactiveTimer: NodeJS.Timeout | null = null;
+  /** Push inactivity: consecutive checks that found no subscriber. */
+  private idleChecks = 0;
   private readonly unsubs: Array<() => void> = [];
   private readonly filters: string[];
   private readonly ackPrefix: string;
@@ -196,7 +198,7 @@ export class Consumer {
         }),
       );
       this.active = this.bus.hasInterest(dsubj);
-      if (!this.active) this.armInactive();
+      this.armInactive();
       this.armHeartbeat();
     } else this.armInactive();
     this.unsubs.push(this.stream.onAppend(() => this.kick()));
@@ -548,10 +550,9 @@ export class Consumer {
     if (this.active === active) return;
     this.active = active;
     if (active) {
-      if (this.inactiveTimer !== null) clearTimeout(this.inactiveTimer);
-      this.inactiveTimer = null;
+      this.idleChecks = 0;
       this.kick();
-    } else this.armInactive();
+    }
   }
 
   private armHeartbeat(): void {
@@ -591,25 +592,41 @@ export class Consumer {
 
   // ---- inactivity ---------------------------------------------------------------------------
 
+  /**
+   * Ephemeral (and durable with inactive_threshold) consumers go away when unused that long. Push:
+   * checked every half threshold; two checks in a row without a subscriber on the deliver subject
+   * remove it (a client reconnecting in between keeps it). Pull: no request for the threshold.
+   */
   private armInactive(): void {
     const t = this.config.inactive_threshold ?? 0;
     if (t <= 0 || this.closed) return;
     if (this.inactiveTimer !== null) clearTimeout(this.inactiveTimer);
     const ms = t / 1e6;
-    this.inactiveTimer = setTimeout(() => {
-      this.inactiveTimer = null;
-      if (this.closed) return;
-      if (this.isPush) {
-        if (!this.active && !this.bus.hasInterest(this.config.deliver_subject as string)) this.hooks.inactive(this);
-        else if (!this.active) this.setActive(true);
-        return;
-      }
-      const idle = Date.now() - this.lastActivityMs;
-      if (this.waiting.length === 0 && idle >= ms) this.hooks.inactive(this);
-      else this.armInactive();
-    }, ms);
+    this.inactiveTimer = setTimeout(
+      () => {
+        this.inactiveTimer = null;
+        if (this.closed) return;
+        if (this.isPush) {
+          const interest = this.bus.hasInterest(this.config.deliver_subject as string);
+          if (interest) {
+            this.idleChecks = 0;
+            if (!this.active) this.setActive(true);
+          } else if (++this.idleChecks >= 2) {
+            this.hooks.inactive(this);
+            return;
+          }
+          this.armInactive();
+          return;
+        }
+        const idle = Date.now() - this.lastActivityMs;
+        if (this.waiting.length === 0 && idle >= ms) this.hooks.inactive(this);
+        else this.armInactive();
+      },
+      this.isPush ? ms / 2 : ms,
+    );
     this.inactiveTimer.unref();
   }
+
 
   // ---- pull requests ------------------------------------------------------------------------
 

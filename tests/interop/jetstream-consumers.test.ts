@@ -250,6 +250,15 @@ test("push consumer with a queue group, flow control and heartbeats; ephemeral r
 
   const eph = await jsm.consumers.add("P", { inactive_threshold: 300_000_000, ack_policy: AckPolicy.None });
   assert.equal(eph.config.inactive_threshold, 300_000_000);
+  // An ephemeral push consumer goes away once its subscriber does.
+  let lastSeen = "";
+  const watcher = nc.subscribe("deliver.eph", { callback: (_e, m) => void (lastSeen = m.subject) });
+  const ephPush = await jsm.consumers.add("P", { deliver_subject: "deliver.eph", inactive_threshold: 300_000_000, ack_policy: AckPolicy.None });
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(lastSeen, "p.20");
+  await new Promise((r) => setTimeout(r, 400));
+  assert.ok((await jsm.consumers.list("P").next()).some((c) => c.name === ephPush.name), "kept while subscribed");
+  watcher.unsubscribe();
   await new Promise((r) => setTimeout(r, 1200));
   const names = await jsm.consumers.list("P").next();
   assert.deepEqual(names.map((n) => n.name).sort(), ["grouped", "pusher"]);
