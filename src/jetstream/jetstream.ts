@@ -38,6 +38,9 @@ interface StreamEntry {
   expiry: NodeJS.Timeout | null;
 }
 
+/** Publish acks are written here and handed to the router, which copies them out at once. */
+const ackScratch = Buffer.allocUnsafe(4096);
+
 /** How often a stream with max_age checks for expired messages, at most and at least. */
 const EXPIRY_CHECK_MIN_MS = 50;
 const EXPIRY_CHECK_MAX_MS = 1000;
@@ -150,6 +153,7 @@ export class JetStream implements ConsumerHooks {
 
   private wire(entry: StreamEntry): void {
     this.armExpiry(entry);
+    const ackPrefix = `{"stream":${JSON.stringify(entry.stream.name)}, "seq":`;
     for (const u of entry.unsubscribe) u();
     entry.unsubscribe = entry.stream.config.subjects.map((s) =>
       this.bus.subscribe(s, "", (subject, reply, headers, data) => {
@@ -162,9 +166,11 @@ export class JetStream implements ConsumerHooks {
               "error" in r
                 ? JSON.stringify({ error: r.error, stream: entry.stream.name, seq: 0 })
                 : r.duplicate
-                  ? `{"stream":${JSON.stringify(entry.stream.name)}, "seq":${r.seq},"duplicate": true}`
-                  : `{"stream":${JSON.stringify(entry.stream.name)}, "seq":${r.seq}}`;
-            this.bus.publish(reply, "", null, Buffer.from(ack));
+                  ? `${ackPrefix}${r.seq},"duplicate": true}`
+                  : `${ackPrefix}${r.seq}}`;
+            // The router copies the payload into each receiver's buffer before publish returns.
+            const n = ackScratch.write(ack, 0, "utf8");
+            this.bus.publish(reply, "", null, n < ackScratch.length ? ackScratch.subarray(0, n) : Buffer.from(ack));
           },
           () => {
             // publish() reports store failures as results; nothing else can reject.

@@ -72,9 +72,9 @@ export class Stream {
       const seen = this.dedup.get(msgId);
       if (seen !== undefined) return { seq: seen.seq, duplicate: true };
     }
-    const state = this.store.state();
+    const lastSeq = this.store.lastSequence();
     const expLast = headerValue(h, "Nats-Expected-Last-Sequence");
-    if (expLast !== undefined && Number(expLast) !== state.lastSeq) return { error: jsError("StreamWrongLastSequence", { seq: state.lastSeq }) };
+    if (expLast !== undefined && Number(expLast) !== lastSeq) return { error: jsError("StreamWrongLastSequence", { seq: lastSeq }) };
     const expSubj = headerValue(h, "Nats-Expected-Last-Subject-Sequence");
     if (expSubj !== undefined) {
       const last = (await this.store.loadLast(subject))?.seq ?? 0;
@@ -91,7 +91,7 @@ export class Stream {
     try {
       const pending = this.store.append(subject, headers, data, now);
       // The sequence is assigned synchronously: remember the id now so a duplicate in flight is caught.
-      seq = state.lastSeq + 1;
+      seq = lastSeq + 1;
       if (msgId !== undefined && msgId !== "") {
         if (this.dedup.size < MAX_DEDUP_IDS) this.dedup.set(msgId, { seq, timeNs: now });
         this.lastMsgId = msgId;

@@ -256,15 +256,24 @@ export class Client implements ParserHandler, Deliverer {
   private writeMsg(sub: Subscription, subject: string, reply: string, hdrBytes: number, payload: Buffer): void {
     const out = this.out;
     const headers = hdrBytes > 0;
-    // The prefix `MSG <subject> <sid> ` is cached on the subscription while the subject repeats.
-    let prefix = sub.prefix;
-    if (prefix === null || sub.prefixSubject !== subject || sub.prefixHeaders !== headers) {
-      prefix = Buffer.from(headers ? `HMSG ${subject} ${sub.sid} ` : `MSG ${subject} ${sub.sid} `, "latin1");
-      sub.prefix = prefix;
+    // The prefix `MSG <subject> <sid> ` is cached on the subscription once a subject repeats; a
+    // subscription whose subject changes every time (a wildcard inbox taking acks) writes it directly.
+    const prefix = sub.prefix;
+    if (prefix !== null && sub.prefixSubject === subject && sub.prefixHeaders === headers) out.range(prefix, 0, prefix.length);
+    else if (sub.prefixSubject === subject && sub.prefixHeaders === headers) {
+      const p = Buffer.from(headers ? `HMSG ${subject} ${sub.sid} ` : `MSG ${subject} ${sub.sid} `, "latin1");
+      sub.prefix = p;
+      out.range(p, 0, p.length);
+    } else {
+      sub.prefix = null;
       sub.prefixSubject = subject;
       sub.prefixHeaders = headers;
+      out.ascii(headers ? "HMSG " : "MSG ");
+      out.ascii(subject);
+      out.byte(32);
+      out.ascii(sub.sid);
+      out.byte(32);
     }
-    out.range(prefix, 0, prefix.length);
     if (reply !== "") {
       out.ascii(reply);
       out.byte(32);

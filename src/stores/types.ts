@@ -99,6 +99,8 @@ export interface StreamStore {
   /** Drop messages older than max age; called periodically by the stream. */
   expire(nowNs?: bigint): Promise<number>;
   state(): StreamState;
+  /** The last sequence assigned (cheaper than state() on the publish path). */
+  lastSequence(): number;
   close(): Promise<void>;
 }
 

@@ -222,7 +222,7 @@ export class FileStore extends MemoryStore {
 
   /** After a change: log a first-sequence record when the front moved. */
   private noteFirst(): void {
-    const first = this.state().firstSeq;
+    const first = this.count === 0 ? this.lastSeq + 1 : this.firstSeq();
     if (first !== this.lastFirst) {
       this.lastFirst = first;
       this.pending.push(encodeRecord(RecordType.FIRST, first, 0n, "", null, EMPTY));

@@ -267,6 +267,10 @@ export class MemoryStore implements StreamStore {
     return n;
   }
 
+  lastSequence(): number {
+    return this.lastSeq;
+  }
+
   state(): StreamState {
     const first = this.count === 0 ? this.lastSeq + 1 : this.firstSeq();
     const firstMsg = this.msgs[first - this.base];
