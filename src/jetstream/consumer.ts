@@ -485,9 +485,10 @@ export class Consumer {
       if (m !== null) return { msg: m, dc: 1, from: "lss" };
     }
     const m = await this.loadNextMatching(this.sseq);
-    if (m === null) {
-      const last = store.state().lastSeq;
-      if (this.sseq <= last) this.sseq = last + 1;
+    const durable = this.stream.durableSeq;
+    if (m === null || m.seq > durable) {
+      // Nothing (durable) to deliver: skip what the filter does not want, up to the durable end.
+      if (m === null && this.sseq <= durable) this.sseq = durable + 1;
       return null;
     }
     this.sseq = m.seq + 1;

@@ -35,12 +35,19 @@ export class Stream {
   private readonly dedup = new Map<string, DedupEntry>();
   private lastMsgId = "";
   private readonly listeners = new Set<(seq: number) => void>();
+  /**
+   * Highest sequence known durable: consumers deliver nothing above it, so no one sees a message
+   * that a crash could still take back (the store indexes an append before its batch is synced).
+   */
+  durableSeq: number;
 
   constructor(
     public config: StreamConfig,
     readonly store: StreamStore,
     readonly created: Date,
-  ) {}
+  ) {
+    this.durableSeq = store.lastSequence();
+  }
 
   get name(): string {
     return this.config.name;
@@ -107,8 +114,9 @@ export class Stream {
     return { seq, duplicate: false };
   }
 
-  /** Tell listeners (consumers) a message was stored at `seq`. */
+  /** Tell listeners (consumers) a message was stored at `seq`, durably. */
   notifyAppend(seq: number): void {
+    if (seq > this.durableSeq) this.durableSeq = seq;
     for (const fn of this.listeners) fn(seq);
   }
 

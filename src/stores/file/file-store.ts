@@ -79,7 +79,12 @@ export class FileStore extends MemoryStore {
   private cachedBytes = 0;
   private readonly readers = new Map<Segment, Promise<FileHandle>>();
   private waiters: Waiter[] = [];
-  private flushing = false;
+  /** A batch is being written (the next one waits for it, then overlaps its sync). */
+  private writing = false;
+  private scheduled = false;
+  /** Batches written or being written and not yet acknowledged. */
+  private inflight = 0;
+  private lastBatch: Promise<void> = Promise.resolve();
   private writeError: Error | null = null;
   private recovering = false;
   private lastFirst = 0;
@@ -283,44 +288,68 @@ export class FileStore extends MemoryStore {
     return n;
   }
 
-  /** Wait until everything pending is on disk (group commit: many callers share one write + sync). */
+  /**
+   * Wait until everything appended so far is on disk. Group commit: the appends that arrive while a
+   * batch is being written form the next batch, one writev and one fdatasync for all of them. The
+   * next batch's write starts as soon as the previous write ends, so it overlaps that batch's
+   * fdatasync; a batch is acknowledged after its own fdatasync, which also covers every earlier
+   * write to the file.
+   */
   private commit(): Promise<void> {
-    if (this.pending.length === 0 && !this.flushing) return Promise.resolve();
+    if (this.pending.length === 0 && this.inflight === 0) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       this.waiters.push({ resolve, reject });
-      if (!this.flushing) {
-        this.flushing = true;
-        setImmediate(() => void this.flushLoop());
+      if (!this.scheduled && !this.writing) {
+        this.scheduled = true;
+        setImmediate(() => this.startBatch());
       }
     });
   }
 
-  private async flushLoop(): Promise<void> {
-    while (this.waiters.length > 0) {
-      const bufs = this.pending;
-      const entries = this.pendingEntries;
-      const waiters = this.waiters;
-      this.pending = [];
-      this.pendingEntries = [];
-      this.waiters = [];
+  private startBatch(): void {
+    this.scheduled = false;
+    if (this.writing || this.waiters.length === 0) return;
+    const bufs = this.pending;
+    const entries = this.pendingEntries;
+    const waiters = this.waiters;
+    this.pending = [];
+    this.pendingEntries = [];
+    this.waiters = [];
+    this.writing = true;
+    this.inflight++;
+    const previous = this.lastBatch;
+    const done = (async (): Promise<void> => {
       try {
         if (this.writeError !== null) throw this.writeError;
-        if (bufs.length > 0) await this.writeBatch(bufs, entries);
+        const fh = bufs.length > 0 ? await this.writeBatch(bufs, entries) : null;
+        this.writing = false;
+        if (this.waiters.length > 0) this.startBatch();
+        if (fh !== null && this.sync === "always") await fh.datasync();
+        // An empty batch (a caller waiting for what is already in flight) waits for the one before.
+        else if (fh === null) await previous;
+        this.cacheTail(entries);
         for (const w of waiters) w.resolve();
       } catch (err) {
+        this.writing = false;
         const e = this.fail(err);
         for (const w of waiters) w.reject(e);
+        if (this.waiters.length > 0) this.startBatch();
+      } finally {
+        this.inflight--;
       }
-    }
-    this.flushing = false;
+    })();
+    this.lastBatch = done;
   }
 
-  private async writeBatch(bufs: Buffer[], entries: Array<FileEntry | null>): Promise<void> {
+  /** Write one batch at the end of the current segment (rolling to a new one when full); returns the handle written. */
+  private async writeBatch(bufs: Buffer[], entries: Array<FileEntry | null>): Promise<FileHandle> {
     let bytes = 0;
     for (const b of bufs) bytes += b.length;
     let cur = this.segments[this.segments.length - 1];
     if (cur === undefined || this.fh === null || (cur.size > 0 && cur.size + bytes > this.segmentMax)) {
-      await this.fh?.close();
+      // Close (after its own pending sync) the old segment; batches still syncing hold their handle.
+      const old = this.fh;
+      if (old !== null) await old.datasync().then(() => old.close());
       // Names must sort in creation order: never reuse the previous segment's number.
       const id = Math.max(this.lastSeq, (cur?.firstSeq ?? 0) + 1);
       cur = { path: join(this.opts.dir, segmentName(id)), firstSeq: id, lastSeq: 0, size: 0 };
@@ -328,6 +357,7 @@ export class FileStore extends MemoryStore {
       this.fh = await open(cur.path, "a");
       await syncDir(this.opts.dir);
     }
+    const fh = this.fh;
     let off = cur.size;
     for (let i = 0; i < bufs.length; i++) {
       const e = entries[i];
@@ -337,11 +367,10 @@ export class FileStore extends MemoryStore {
       }
       off += (bufs[i] as Buffer).length;
     }
-    await this.fh.writev(bufs);
+    await fh.writev(bufs);
     cur.size += bytes;
     cur.lastSeq = this.lastSeq;
-    if (this.sync === "always") await this.fh.datasync();
-    this.cacheTail(entries);
+    return fh;
   }
 
   /** Keep the newest written records cached up to TAIL_CACHE_BYTES; older ones are read from disk. */
