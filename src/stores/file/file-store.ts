@@ -1,11 +1,13 @@
-import { mkdir, open, readdir, readFile, truncate, unlink, type FileHandle } from "node:fs/promises";
+import { mkdir, open, readdir, truncate, unlink, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { MemoryStore } from "../memory/memory-store.js";
 import { NoLimits, fileStoredSize, nowNs, type PurgeRequest, type StoreLimits, type StoredMsg } from "../types.js";
-import { RecordType, decodeRecord, encodeRecord, viewRecord } from "./record.js";
+import { MAX_RECORD_BYTES, RECORD_OVERHEAD_BYTES, RecordType, decodeRecord, encodeRecord, viewRecord, type DecodedRecord } from "./record.js";
 
 /** A segment is closed and a new one started once it passes this size. */
 export const SEGMENT_MAX_BYTES = 64 * 1024 * 1024;
+/** Bytes read at a time while recovering a segment. */
+export const RECOVERY_CHUNK_BYTES = 4 * 1024 * 1024;
 /** Recently written records kept in memory so consumers reading the tail do not read the disk. */
 export const TAIL_CACHE_BYTES = 8 * 1024 * 1024;
 
@@ -23,6 +25,8 @@ export interface FileStoreOptions {
   sync?: SyncMode;
   syncIntervalMs?: number;
   segmentMaxBytes?: number;
+  /** Bytes read at a time while recovering (tests make it tiny to cross chunk edges). */
+  recoveryChunkBytes?: number;
 }
 
 /** Damage found while opening the store; reported, never served. */
@@ -112,52 +116,51 @@ export class FileStore extends MemoryStore {
     return s;
   }
 
+  /** Rebuild the index from the segments, reading each in chunks (never a whole segment at once). */
   private async recover(): Promise<void> {
     const names = (await readdir(this.opts.dir)).filter((n) => n.endsWith(".seg")).sort();
     this.recovering = true;
     for (let i = 0; i < names.length; i++) {
       const name = names[i] as string;
       const path = join(this.opts.dir, name);
-      const buf = await readFile(path);
-      const seg: Segment = { path, firstSeq: Number(name.slice(0, 20)), lastSeq: 0, size: buf.length };
-      const last = i === names.length - 1;
-      let pos = 0;
-      while (pos < buf.length) {
-        const r = decodeRecord(buf, pos, false);
-        if (typeof r !== "string") {
-          this.apply(r.type, r.seq, r.timeNs, r.subject, seg, pos, r.size, r.headers, r.data);
-          seg.lastSeq = Math.max(seg.lastSeq, r.seq);
-          pos += r.size;
-          continue;
-        }
-        // Look for the next intact record; what lies between is damage.
-        const next = this.resync(buf, pos + 1);
-        if (next === -1) {
-          this.damage.push({ segment: name, offset: pos, bytes: buf.length - pos, kind: r === "short" && last ? "torn-tail" : "corrupt" });
-          if (last) {
-            await truncate(path, pos);
-            seg.size = pos;
+      const fh = await open(path, "r");
+      let size: number;
+      try {
+        size = (await fh.stat()).size;
+        const seg: Segment = { path, firstSeq: Number(name.slice(0, 20)), lastSeq: 0, size };
+        const win = new SegmentWindow(fh, size, this.opts.recoveryChunkBytes ?? RECOVERY_CHUNK_BYTES);
+        const last = i === names.length - 1;
+        let pos = 0;
+        while (pos < size) {
+          const r = await win.decodeAt(pos);
+          if (typeof r !== "string") {
+            this.apply(r.type, r.seq, r.timeNs, r.subject, seg, pos, r.size, r.headers, r.data);
+            seg.lastSeq = Math.max(seg.lastSeq, r.seq);
+            pos += r.size;
+            continue;
           }
-          break;
+          // Look for the next intact record; what lies between is damage.
+          const next = await win.resync(pos + 1);
+          if (next === -1) {
+            this.damage.push({ segment: name, offset: pos, bytes: size - pos, kind: r === "short" && last ? "torn-tail" : "corrupt" });
+            if (last) {
+              await truncate(path, pos);
+              seg.size = pos;
+            }
+            break;
+          }
+          this.damage.push({ segment: name, offset: pos, bytes: next - pos, kind: "corrupt" });
+          pos = next;
         }
-        this.damage.push({ segment: name, offset: pos, bytes: next - pos, kind: "corrupt" });
-        pos = next;
+        this.segments.push(seg);
+      } finally {
+        await fh.close();
       }
-      this.segments.push(seg);
     }
     this.recovering = false;
     this.lastFirst = this.state().firstSeq;
     const cur = this.segments[this.segments.length - 1];
     if (cur !== undefined) this.fh = await open(cur.path, "a");
-  }
-
-  /** Offset of the next decodable record at or after `from`, or -1. */
-  private resync(buf: Buffer, from: number): number {
-    for (let p = from; p + 4 <= buf.length; p++) {
-      const r = decodeRecord(buf, p);
-      if (typeof r !== "string") return p;
-    }
-    return -1;
   }
 
   private apply(type: number, seq: number, timeNs: bigint, subject: string, seg: Segment, off: number, len: number, headers: Buffer | null, data: Buffer): void {
@@ -430,6 +433,61 @@ export class FileStore extends MemoryStore {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/**
+ * A moving window over one segment file for recovery: holds up to a chunk (or one record, if
+ * larger) and reads forward as decoding moves on.
+ */
+class SegmentWindow {
+  private buf: Buffer = EMPTY;
+  private start = 0;
+
+  constructor(
+    private readonly fh: FileHandle,
+    private readonly size: number,
+    private readonly chunk: number,
+  ) {}
+
+  /** Make bytes [off, off + n) available; false when they run past the end of the file. */
+  private async ensure(off: number, n: number): Promise<boolean> {
+    if (off + n > this.size) return false;
+    if (off >= this.start && off + n <= this.start + this.buf.length) return true;
+    const len = Math.min(Math.max(n, this.chunk), this.size - off);
+    const buf = Buffer.allocUnsafe(len);
+    let got = 0;
+    while (got < len) {
+      const { bytesRead } = await this.fh.read(buf, got, len - got, off + got);
+      if (bytesRead === 0) break;
+      got += bytesRead;
+    }
+    this.buf = buf.subarray(0, got);
+    this.start = off;
+    return got >= n;
+  }
+
+  /** The record at `off`; `short` when the file ends inside it, `corrupt` when it does not check out. */
+  async decodeAt(off: number): Promise<DecodedRecord | "short" | "corrupt"> {
+    if (!(await this.ensure(off, 4))) return "short";
+    const len = this.buf.readUInt32LE(off - this.start);
+    if (len < RECORD_OVERHEAD_BYTES - 4 || len > MAX_RECORD_BYTES) return "corrupt";
+    if (!(await this.ensure(off, 4 + len))) return "short";
+    return decodeRecord(this.buf, off - this.start, false);
+  }
+
+  /** Offset of the next intact record at or after `from`, or -1. */
+  async resync(from: number): Promise<number> {
+    for (let p = from; p + 4 <= this.size; p++) {
+      // Cheap checks on what is loaded before a full decode.
+      if (p >= this.start && p + 4 <= this.start + this.buf.length) {
+        const len = this.buf.readUInt32LE(p - this.start);
+        if (len < RECORD_OVERHEAD_BYTES - 4 || len > MAX_RECORD_BYTES || p + 4 + len > this.size) continue;
+      }
+      const r = await this.decodeAt(p);
+      if (typeof r !== "string") return p;
+    }
+    return -1;
+  }
+}
 
 /** fsync a directory so a new file's entry survives a crash. */
 async function syncDir(dir: string): Promise<void> {
