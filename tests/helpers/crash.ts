@@ -22,7 +22,7 @@ export interface CrashOptions {
   publishers?: number;
   /** Publishes in flight per publisher. */
   window?: number;
-  /** Kill between minKillMs and maxKillMs after the publishers start. */
+  /** Kill between minKillMs and maxKillMs after the first ack of the cycle. */
   minKillMs?: number;
   maxKillMs?: number;
   log?: (line: string) => void;
@@ -140,7 +140,12 @@ export async function crashLoop(o: CrashOptions): Promise<CrashResult> {
     const before = pubs.reduce((a, p) => a + p.acked.size, 0);
     const stop = { now: false };
     const running = pubs.map((p) => p.run(nc, window, stop));
-    const min = o.minKillMs ?? 50;
+    // The random moment is counted from the cycle's first ack, so a slow restart on a loaded
+    // machine cannot make a cycle that acknowledges nothing.
+    const ackedNow = (): number => pubs.reduce((a, p) => a + p.acked.size, 0);
+    const firstAckBy = Date.now() + 10_000;
+    while (ackedNow() === before && Date.now() < firstAckBy) await new Promise((r) => setTimeout(r, 5));
+    const min = o.minKillMs ?? 20;
     const killAt = min + Math.floor(Math.random() * ((o.maxKillMs ?? 400) - min));
     await new Promise((r) => setTimeout(r, killAt));
     if (last) {
@@ -156,9 +161,9 @@ export async function crashLoop(o: CrashOptions): Promise<CrashResult> {
     stop.now = true;
     await Promise.all(running);
     await nc.close().catch(() => {});
-    const acked = pubs.reduce((a, p) => a + p.acked.size, 0) - before;
+    const acked = ackedNow() - before;
     cycles.push({ acked, killedAtMs: killAt });
-    o.log?.(`cycle ${c + 1}: killed after ${killAt} ms, ${acked} acks this cycle`);
+    o.log?.(`cycle ${c + 1}: killed ${killAt} ms after the first ack, ${acked} acks this cycle`);
   }
   throw new Error("unreachable");
 }
