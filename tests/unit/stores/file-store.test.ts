@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { FileStore, TAIL_CACHE_BYTES } from "../../../src/stores/file/file-store.js";
+import { EAGER_BATCH_BYTES, FileStore, TAIL_CACHE_BYTES } from "../../../src/stores/file/file-store.js";
 import type { StoreLimits, StreamStore } from "../../../src/stores/types.js";
 import { storeConformance } from "./conformance.js";
 
@@ -113,6 +113,25 @@ test("file store: group commit resolves many concurrent appends in order", async
   await s.close();
   const { store, msgs } = await served(dir);
   assert.equal(msgs.size, 500);
+  await store.close();
+});
+
+test("file store: a burst larger than one eager batch, across a segment roll, is stored whole and in order", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "cuebus-fs-"));
+  dirs.push(dir);
+  const s = await FileStore.open({ dir, segmentMaxBytes: EAGER_BATCH_BYTES });
+  const n = Math.ceil((4 * EAGER_BATCH_BYTES) / 1024);
+  const body = (i: number): Buffer => Buffer.alloc(1024, i % 251);
+  const seqs = await Promise.all(Array.from({ length: n }, (_, i) => s.append(`b.${i % 3}`, null, body(i))));
+  assert.deepEqual(seqs, Array.from({ length: n }, (_, i) => i + 1));
+  await s.close();
+  assert.ok((await readdir(dir)).length >= 2, "the burst crossed a segment roll");
+  const store = await FileStore.open({ dir });
+  assert.deepEqual(store.damage, []);
+  for (let i = 0; i < n; i++) {
+    const m = await store.load(i + 1);
+    assert.ok(m !== null && m.subject === `b.${i % 3}` && m.data.equals(body(i)), `message ${i + 1} intact`);
+  }
   await store.close();
 });
 
