@@ -12,7 +12,7 @@ import { DEAD_LETTER_REPLAY_PREFIX, deadLetterHeaders, replayHeaders } from "./d
 import { handleDirectGet } from "./direct-get.js";
 import { jsError, type JsApiError } from "./errors.js";
 import { subjectsOverlap } from "./overlap.js";
-import { Stream, storeLimitsOf } from "./stream.js";
+import { Stream, storeLimitsOf, type AckSink } from "./stream.js";
 import { normalizeStreamConfig, sameConfig, type StreamConfig } from "./stream-config.js";
 import { handleApi } from "./api/router.js";
 import type { ConsumerAction } from "./api/context.js";
@@ -40,6 +40,8 @@ interface StreamEntry {
 
 /** Publish acks are written here and handed to the router, which copies them out at once. */
 const ackScratch = Buffer.allocUnsafe(4096);
+/** Room an ack needs after the stream name: the sequence and the duplicate flag. */
+const ACK_TAIL_BYTES = 64;
 
 /** How often a stream with max_age checks for expired messages, at most and at least. */
 const EXPIRY_CHECK_MIN_MS = 50;
@@ -153,31 +155,46 @@ export class JetStream implements ConsumerHooks {
 
   private wire(entry: StreamEntry): void {
     this.armExpiry(entry);
-    const ackPrefix = `{"stream":${JSON.stringify(entry.stream.name)}, "seq":`;
+    const stream = entry.stream;
+    stream.setAckSink(this.ackSink(stream.name));
     for (const u of entry.unsubscribe) u();
-    entry.unsubscribe = entry.stream.config.subjects.map((s) =>
+    entry.unsubscribe = stream.config.subjects.map((s) =>
       this.bus.subscribe(s, "", (subject, reply, headers, data) => {
         if (subject.startsWith("$JS.API.")) return;
-        entry.stream.publish(subject, headers, data).then(
-          (r) => {
-            if (!("error" in r) && !r.duplicate && entry.stream.config.retention === "interest") this.dropIfNoInterest(entry, r.seq, subject);
-            if (reply === "") return;
-            const ack =
-              "error" in r
-                ? JSON.stringify({ error: r.error, stream: entry.stream.name, seq: 0 })
-                : r.duplicate
-                  ? `${ackPrefix}${r.seq},"duplicate": true}`
-                  : `${ackPrefix}${r.seq}}`;
-            // The router copies the payload into each receiver's buffer before publish returns.
-            const n = ackScratch.write(ack, 0, "utf8");
-            this.bus.publish(reply, "", null, n < ackScratch.length ? ackScratch.subarray(0, n) : Buffer.from(ack));
-          },
-          () => {
-            // publish() reports store failures as results; nothing else can reject.
-          },
-        );
+        if (stream.config.retention !== "interest") {
+          stream.accept(subject, reply, headers, data);
+          return;
+        }
+        void stream.publish(subject, headers, data).then((r) => {
+          if ("error" in r) return this.sendAck(stream.name, reply, 0, false, r.error);
+          if (!r.duplicate) this.dropIfNoInterest(entry, r.seq, subject);
+          this.sendAck(stream.name, reply, r.seq, r.duplicate, null);
+        });
       }),
     );
+  }
+
+  /** A stream's publish acks, written into one scratch buffer (the router copies it before publish returns). */
+  private ackSink(name: string): AckSink {
+    const prefix = Buffer.from(`{"stream":${JSON.stringify(name)}, "seq":`);
+    return (reply, seq, duplicate, error) => {
+      if (reply === "") return;
+      if (error !== null || prefix.length + ACK_TAIL_BYTES > ackScratch.length) return this.sendAck(name, reply, seq, duplicate, error);
+      let n = prefix.copy(ackScratch, 0);
+      n += ackScratch.write(String(seq), n, "latin1");
+      n += duplicate ? ackScratch.write(`,"duplicate": true}`, n, "latin1") : ackScratch.write("}", n, "latin1");
+      this.bus.publish(reply, "", null, ackScratch.subarray(0, n));
+    };
+  }
+
+  /** A publish ack or error as nats-server words it. */
+  private sendAck(name: string, reply: string, seq: number, duplicate: boolean, error: JsApiError | null): void {
+    if (reply === "") return;
+    const body =
+      error !== null
+        ? JSON.stringify({ error, stream: name, seq: 0 })
+        : `{"stream":${JSON.stringify(name)}, "seq":${seq}${duplicate ? `,"duplicate": true` : ""}}`;
+    this.bus.publish(reply, "", null, Buffer.from(body));
   }
 
   private async persist(stream: Stream): Promise<void> {

@@ -1,11 +1,14 @@
-import { headerValue, parseHeaders } from "../protocol/headers.js";
+import { headerValue, parseHeaders, type HeaderBlock } from "../protocol/headers.js";
 import { subjectMatches } from "../subjects/validate.js";
-import { StoreLimitError, nowNs, type StoreLimits, type StreamStore } from "../stores/types.js";
+import { nowNs, type StoreLimits, type StreamStore } from "../stores/types.js";
 import { jsError, type JsApiError } from "./errors.js";
 import type { StreamConfig } from "./stream-config.js";
 
 /** Result of a publish into a stream: the ack nats-server sends, or an error. */
 export type PubResult = { seq: number; duplicate: boolean } | { error: JsApiError };
+
+/** Sends the publish ack for one message to its reply subject: its sequence, or an error. */
+export type AckSink = (reply: string, seq: number, duplicate: boolean, error: JsApiError | null) => void;
 
 interface DedupEntry {
   seq: number;
@@ -14,6 +17,11 @@ interface DedupEntry {
 
 /** Bound on remembered message ids, whatever the window: a limit checked before growing. */
 export const MAX_DEDUP_IDS = 1_000_000;
+
+/** The error a publish gets when the store refuses it (a limit under discard new, a write error). */
+function storeFailed(err: unknown): JsApiError {
+  return jsError("StreamStoreFailed", { err: err instanceof Error ? err.message : String(err) });
+}
 
 /** Limits of a stream config as the store takes them. */
 export function storeLimitsOf(c: StreamConfig): StoreLimits {
@@ -40,6 +48,11 @@ export class Stream {
    * that a crash could still take back (the store indexes an append before its batch is synced).
    */
   durableSeq: number;
+  /** Acks waiting for their batch to be durable: sequence and reply subject, oldest first from `ackHead`. */
+  private ackSeqs: number[] = [];
+  private ackReplies: string[] = [];
+  private ackHead = 0;
+  private sink: AckSink = () => {};
 
   constructor(
     public config: StreamConfig,
@@ -47,6 +60,107 @@ export class Stream {
     readonly created: Date,
   ) {
     this.durableSeq = store.lastSequence();
+    store.setDurableListener((seq, err) => this.onDurable(seq, err));
+  }
+
+  /** Where `accept` sends publish acks. */
+  setAckSink(sink: AckSink): void {
+    this.sink = sink;
+  }
+
+  /**
+   * The publish path: store a message and ack it to `reply` once durable, with no promise or
+   * closure per message. Checks that need the store's help (expected last subject sequence,
+   * rollup) take the general path, `publish`.
+   */
+  accept(subject: string, reply: string, headers: Buffer | null, data: Buffer): void {
+    const h = headers === null ? null : parseHeaders(headers);
+    if (h !== null && (headerValue(h, "Nats-Expected-Last-Subject-Sequence") !== undefined || headerValue(h, "Nats-Rollup") !== undefined)) {
+      void this.publish(subject, headers, data).then((r) => {
+        if ("error" in r) this.sink(reply, 0, false, r.error);
+        else this.sink(reply, r.seq, r.duplicate, null);
+      });
+      return;
+    }
+    const now = nowNs();
+    const msgId = headerValue(h, "Nats-Msg-Id");
+    const refused = this.admit(h, (headers?.length ?? 0) + data.length, msgId, now) ?? this.checkLastMsgId(h);
+    if (refused !== null) {
+      if (typeof refused === "number") this.sink(reply, refused, true, null);
+      else this.sink(reply, 0, false, refused);
+      return;
+    }
+    let seq: number;
+    try {
+      seq = this.store.appendNoWait(subject, headers, data, now);
+    } catch (err) {
+      this.sink(reply, 0, false, storeFailed(err));
+      return;
+    }
+    this.remember(msgId, seq, now);
+    if (this.store.durableSequence() >= seq) {
+      this.notifyAppend(seq);
+      if (reply !== "") this.sink(reply, seq, false, null);
+    } else if (reply !== "") {
+      this.ackSeqs.push(seq);
+      this.ackReplies.push(reply);
+    }
+  }
+
+  /** The store made everything up to `seq` durable (or failed it): send those acks, wake consumers. */
+  private onDurable(seq: number, err: Error | null): void {
+    const seqs = this.ackSeqs;
+    const replies = this.ackReplies;
+    let i = this.ackHead;
+    const failed = err === null ? null : storeFailed(err);
+    for (; i < seqs.length && (seqs[i] as number) <= seq; i++) {
+      if (failed === null) this.sink(replies[i] as string, seqs[i] as number, false, null);
+      else this.sink(replies[i] as string, 0, false, failed);
+    }
+    if (i === seqs.length) {
+      this.ackSeqs = [];
+      this.ackReplies = [];
+      this.ackHead = 0;
+    } else if (i > 1024 && i * 2 > seqs.length) {
+      this.ackSeqs = seqs.slice(i);
+      this.ackReplies = replies.slice(i);
+      this.ackHead = 0;
+    } else this.ackHead = i;
+    if (err === null) this.notifyAppend(seq);
+  }
+
+  /**
+   * The checks of nats-server's processJetStreamMsg that need nothing from the store: null to
+   * store the message, the sequence of the message it duplicates, or the error to answer.
+   */
+  private admit(h: HeaderBlock | null, size: number, msgId: string | undefined, now: bigint): JsApiError | number | null {
+    const c = this.config;
+    if (c.sealed) return jsError("StreamSealed");
+    if (c.max_msg_size >= 0 && size > c.max_msg_size) return jsError("StreamMessageExceedsMaximum");
+    const expStream = headerValue(h, "Nats-Expected-Stream");
+    if (expStream !== undefined && expStream !== c.name) return jsError("StreamNotMatch");
+    if (msgId !== undefined && msgId !== "") {
+      this.pruneDedup(now);
+      const seen = this.dedup.get(msgId);
+      if (seen !== undefined) return seen.seq;
+    }
+    const lastSeq = this.store.lastSequence();
+    const expLast = headerValue(h, "Nats-Expected-Last-Sequence");
+    if (expLast !== undefined && Number(expLast) !== lastSeq) return jsError("StreamWrongLastSequence", { seq: lastSeq });
+    return null;
+  }
+
+  /** nats-server checks the expected last msg id after the expected last subject sequence. */
+  private checkLastMsgId(h: HeaderBlock | null): JsApiError | null {
+    const expId = headerValue(h, "Nats-Expected-Last-Msg-Id");
+    return expId !== undefined && expId !== this.lastMsgId ? jsError("StreamWrongLastMsgID", { id: this.lastMsgId }) : null;
+  }
+
+  /** Remember a stored message's id for deduplication (as soon as its sequence is known, so a duplicate in flight is caught). */
+  private remember(msgId: string | undefined, seq: number, now: bigint): void {
+    if (msgId === undefined || msgId === "") return;
+    if (this.dedup.size < MAX_DEDUP_IDS) this.dedup.set(msgId, { seq, timeNs: now });
+    this.lastMsgId = msgId;
   }
 
   get name(): string {
@@ -66,29 +180,19 @@ export class Stream {
   /** Store one published message (the store copies the bytes before it returns); resolves once durable. */
   async publish(subject: string, headers: Buffer | null, data: Buffer): Promise<PubResult> {
     const c = this.config;
-    if (c.sealed) return { error: jsError("StreamSealed") };
-    const size = (headers?.length ?? 0) + data.length;
-    if (c.max_msg_size >= 0 && size > c.max_msg_size) return { error: jsError("StreamMessageExceedsMaximum") };
     const h = headers === null ? null : parseHeaders(headers);
-    const expStream = headerValue(h, "Nats-Expected-Stream");
-    if (expStream !== undefined && expStream !== c.name) return { error: jsError("StreamNotMatch") };
     const now = nowNs();
     const msgId = headerValue(h, "Nats-Msg-Id");
-    if (msgId !== undefined && msgId !== "") {
-      this.pruneDedup(now);
-      const seen = this.dedup.get(msgId);
-      if (seen !== undefined) return { seq: seen.seq, duplicate: true };
-    }
+    const refused = this.admit(h, (headers?.length ?? 0) + data.length, msgId, now);
+    if (refused !== null) return typeof refused === "number" ? { seq: refused, duplicate: true } : { error: refused };
     const lastSeq = this.store.lastSequence();
-    const expLast = headerValue(h, "Nats-Expected-Last-Sequence");
-    if (expLast !== undefined && Number(expLast) !== lastSeq) return { error: jsError("StreamWrongLastSequence", { seq: lastSeq }) };
     const expSubj = headerValue(h, "Nats-Expected-Last-Subject-Sequence");
     if (expSubj !== undefined) {
       const last = (await this.store.loadLast(subject))?.seq ?? 0;
       if (Number(expSubj) !== last) return { error: jsError("StreamWrongLastSequence", { seq: last }) };
     }
-    const expId = headerValue(h, "Nats-Expected-Last-Msg-Id");
-    if (expId !== undefined && expId !== this.lastMsgId) return { error: jsError("StreamWrongLastMsgID", { id: this.lastMsgId }) };
+    const badId = this.checkLastMsgId(h);
+    if (badId !== null) return { error: badId };
     const rollup = headerValue(h, "Nats-Rollup");
     if (rollup !== undefined) {
       if (!c.allow_rollup_hdrs) return { error: jsError("StreamRollupFailed", { err: "rollup not permitted" }) };
@@ -98,15 +202,10 @@ export class Stream {
     try {
       const pending = this.store.append(subject, headers, data, now);
       // The sequence is assigned synchronously: remember the id now so a duplicate in flight is caught.
-      seq = lastSeq + 1;
-      if (msgId !== undefined && msgId !== "") {
-        if (this.dedup.size < MAX_DEDUP_IDS) this.dedup.set(msgId, { seq, timeNs: now });
-        this.lastMsgId = msgId;
-      }
+      this.remember(msgId, this.store.lastSequence(), now);
       seq = await pending;
     } catch (err) {
-      if (err instanceof StoreLimitError) return { error: jsError("StreamStoreFailed", { err: err.message }) };
-      return { error: jsError("StreamStoreFailed", { err: err instanceof Error ? err.message : String(err) }) };
+      return { error: storeFailed(err) };
     }
     if (rollup === "sub") await this.store.purge({ filter: subject, keep: 1 });
     else if (rollup === "all") await this.store.purge({ keep: 1 });

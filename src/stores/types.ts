@@ -71,6 +71,9 @@ export function fileStoredSize(subject: string, headers: Buffer | null, data: Bu
   return 30 + Buffer.byteLength(subject) + h + data.length;
 }
 
+/** Told the highest sequence now durable, or the error that failed the batch holding `seq`. */
+export type DurableListener = (seq: number, err: Error | null) => void;
+
 /**
  * A stream's messages. Every method that changes state resolves only when the change is as durable
  * as the store promises (the file store: fsynced).
@@ -78,6 +81,19 @@ export function fileStoredSize(subject: string, headers: Buffer | null, data: Bu
 export interface StreamStore {
   /** Append one message; resolves with its sequence once durable. Throws StoreLimitError under `discard: new`. */
   append(subject: string, headers: Buffer | null, data: Buffer, timeNs?: bigint): Promise<number>;
+  /**
+   * Append one message without waiting: it is indexed and its sequence returned at once, and the
+   * durable listener hears when it (with the rest of its batch) is durable. The publish path uses
+   * it so that a message costs no promise. Throws StoreLimitError, or the sticky write error.
+   */
+  appendNoWait(subject: string, headers: Buffer | null, data: Buffer, timeNs: bigint): number;
+  /** The highest sequence known durable; everything at or below it is. */
+  durableSequence(): number;
+  /**
+   * The one listener told, after each batch, the highest sequence now durable, or the error that
+   * failed the batch (every append up to that sequence not yet durable has then failed).
+   */
+  setDurableListener(fn: DurableListener): void;
   /** The message at `seq`, or null when absent or deleted. */
   load(seq: number): Promise<StoredMsg | null>;
   /** The first message with sequence >= `fromSeq` whose subject matches `filter` ("" or ">" = any). */

@@ -97,6 +97,9 @@ export class FileStore extends MemoryStore {
   /** Batches written or being written and not yet acknowledged. */
   private inflight = 0;
   private lastBatch: Promise<void> = Promise.resolve();
+  /** Highest sequence whose batch is synced (or, under `sync: interval`, written). */
+  private durableSeq = 0;
+  private dropping: Promise<void> | null = null;
   private writeError: Error | null = null;
   private recovering = false;
   private lastFirst = 0;
@@ -167,6 +170,7 @@ export class FileStore extends MemoryStore {
     }
     this.recovering = false;
     this.lastFirst = this.state().firstSeq;
+    this.durableSeq = this.lastSeq;
     const cur = this.segments[this.segments.length - 1];
     if (cur !== undefined) this.fh = await open(cur.path, "a");
   }
@@ -247,6 +251,13 @@ export class FileStore extends MemoryStore {
   }
 
   override async append(subject: string, headers: Buffer | null, data: Buffer, timeNs: bigint = nowNs()): Promise<number> {
+    const seq = this.appendNoWait(subject, headers, data, timeNs);
+    await this.commit();
+    await this.dropDeadSegments();
+    return seq;
+  }
+
+  override appendNoWait(subject: string, headers: Buffer | null, data: Buffer, timeNs: bigint): number {
     if (this.writeError !== null) throw this.writeError;
     const seq = this.lastSeq + 1;
     const size = this.sizeOf(subject, headers, data);
@@ -260,12 +271,14 @@ export class FileStore extends MemoryStore {
     this.insert(entry);
     this.enforceAfterAppend(subject);
     this.noteFirst();
-    const durable = this.commit();
-    if (this.pendingBytes >= EAGER_BATCH_BYTES && !this.writing) this.startBatch();
-    await durable;
-    const oldest = this.segments[0];
-    if (this.segments.length > 1 && oldest !== undefined && oldest.lastSeq < this.lastFirst) await this.dropDeadSegments();
+    if (this.writing) return seq; // the batch being written starts the next one when it is done
+    if (this.pendingBytes >= EAGER_BATCH_BYTES) this.startBatch();
+    else this.schedule();
     return seq;
+  }
+
+  override durableSequence(): number {
+    return this.durableSeq;
   }
 
   override async remove(seq: number): Promise<boolean> {
@@ -313,16 +326,23 @@ export class FileStore extends MemoryStore {
     if (this.pending.length === 0 && this.inflight === 0) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       this.waiters.push({ resolve, reject });
-      if (!this.scheduled && !this.writing) {
-        this.scheduled = true;
-        setImmediate(() => this.startBatch());
-      }
+      this.schedule();
     });
   }
 
+  /** Start a batch once this event loop turn has queued what it will. */
+  private schedule(): void {
+    if (this.scheduled || this.writing) return;
+    this.scheduled = true;
+    setImmediate(this.startBatchNow);
+  }
+
+  private readonly startBatchNow = (): void => this.startBatch();
+
   private startBatch(): void {
     this.scheduled = false;
-    if (this.writing || this.waiters.length === 0) return;
+    if (this.writing || (this.waiters.length === 0 && this.pending.length === 0)) return;
+    const batchSeq = this.lastSeq;
     const bufs = this.pending;
     const entries = this.pendingEntries;
     const waiters = this.waiters;
@@ -338,17 +358,22 @@ export class FileStore extends MemoryStore {
         if (this.writeError !== null) throw this.writeError;
         const fh = bufs.length > 0 ? await this.writeBatch(bufs, entries) : null;
         this.writing = false;
-        if (this.waiters.length > 0) this.startBatch();
+        this.startBatch();
         if (fh !== null && this.sync === "always") await fh.datasync();
         // An empty batch (a caller waiting for what is already in flight) waits for the one before.
         else if (fh === null) await previous;
         this.cacheTail(entries);
+        // Batches can finish out of order; each sync covers every write before it, so take the max.
+        if (batchSeq > this.durableSeq) this.durableSeq = batchSeq;
         for (const w of waiters) w.resolve();
+        if (bufs.length > 0) this.durableListener?.(this.durableSeq, null);
+        void this.dropDeadSegments();
       } catch (err) {
         this.writing = false;
         const e = this.fail(err);
         for (const w of waiters) w.reject(e);
-        if (this.waiters.length > 0) this.startBatch();
+        this.durableListener?.(batchSeq, e);
+        this.startBatch();
       } finally {
         this.inflight--;
       }
@@ -415,8 +440,17 @@ export class FileStore extends MemoryStore {
     return this.cachedBytes + pending;
   }
 
-  /** Unlink closed segments that hold nothing at or above the first sequence. */
-  private async dropDeadSegments(): Promise<void> {
+  /** Unlink closed segments that hold nothing at or above the first sequence (one run at a time). */
+  private dropDeadSegments(): Promise<void> {
+    const oldest = this.segments[0];
+    if (this.segments.length < 2 || oldest === undefined || oldest.lastSeq >= this.lastFirst) return Promise.resolve();
+    this.dropping ??= this.unlinkDeadSegments().finally(() => {
+      this.dropping = null;
+    });
+    return this.dropping;
+  }
+
+  private async unlinkDeadSegments(): Promise<void> {
     const first = this.state().firstSeq;
     while (this.segments.length > 1) {
       const seg = this.segments[0] as Segment;

@@ -4,6 +4,7 @@ import {
   StoreLimitError,
   nowNs,
   storedSize,
+  type DurableListener,
   type PurgeRequest,
   type StoreLimits,
   type StoredMsg,
@@ -49,12 +50,18 @@ export class MemoryStore implements StreamStore {
   protected bytes = 0;
   protected readonly bySubject = new Map<string, number[]>();
   protected limits: StoreLimits;
+  protected durableListener: DurableListener | null = null;
 
   constructor(limits: StoreLimits = NoLimits) {
     this.limits = { ...limits };
   }
 
   async append(subject: string, headers: Buffer | null, data: Buffer, timeNs: bigint = nowNs()): Promise<number> {
+    return this.appendNoWait(subject, headers, data, timeNs);
+  }
+
+  /** Memory is as durable as this store gets: the message is durable once appended. */
+  appendNoWait(subject: string, headers: Buffer | null, data: Buffer, timeNs: bigint): number {
     const size = this.sizeOf(subject, headers, data);
     this.checkDiscardNew(size);
     const seq = this.lastSeq + 1;
@@ -62,6 +69,15 @@ export class MemoryStore implements StreamStore {
     this.insert({ seq, subject, timeNs, headers: headers === null ? null : copyOf(headers), data: copyOf(data) });
     this.enforceAfterAppend(subject);
     return seq;
+  }
+
+  durableSequence(): number {
+    return this.lastSeq;
+  }
+
+  /** The memory store never calls it: every append is durable as it returns (see durableSequence). */
+  setDurableListener(fn: DurableListener): void {
+    this.durableListener = fn;
   }
 
   /** What a stored entry counts for in `bytes` (file entries know their size without a payload). */

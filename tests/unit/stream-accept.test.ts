@@ -1,0 +1,100 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { FileStore } from "../../src/stores/file/file-store.js";
+import { MemoryStore } from "../../src/stores/memory/memory-store.js";
+import type { StreamStore } from "../../src/stores/types.js";
+import { Stream } from "../../src/jetstream/stream.js";
+import { normalizeStreamConfig, type StreamConfig } from "../../src/jetstream/stream-config.js";
+import type { JsApiError } from "../../src/jetstream/errors.js";
+
+interface Ack {
+  reply: string;
+  seq: number;
+  duplicate: boolean;
+  error: JsApiError | null;
+  /** The store's durable sequence when the ack was sent. */
+  durable: number;
+}
+
+function streamOn(store: StreamStore): { stream: Stream; acks: Ack[]; woken: number[] } {
+  const config = normalizeStreamConfig({ name: "S", subjects: ["s.>"] }) as StreamConfig;
+  const stream = new Stream(config, store, new Date());
+  const acks: Ack[] = [];
+  stream.setAckSink((reply, seq, duplicate, error) => acks.push({ reply, seq, duplicate, error, durable: store.durableSequence() }));
+  const woken: number[] = [];
+  stream.onAppend((seq) => woken.push(seq));
+  return { stream, acks, woken };
+}
+
+const msgId = (id: string): Buffer => Buffer.from(`NATS/1.0\r\nNats-Msg-Id: ${id}\r\n\r\n`);
+
+async function until(cond: () => boolean): Promise<void> {
+  const end = Date.now() + 5000;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error("timed out");
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
+test("accept on a file store: every ack is sent once, after its message is durable, in order", async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), "cuebus-accept-"));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const store = await FileStore.open({ dir });
+  const { stream, acks, woken } = streamOn(store);
+  const n = 300; // past one eager batch with 1 KiB payloads
+  for (let i = 0; i < n; i++) stream.accept(`s.${i % 4}`, `r.${i}`, msgId(`m${i}`), Buffer.alloc(1024, i));
+  assert.equal(acks.length, 0, "nothing is acknowledged before its batch is synced");
+  await until(() => acks.length === n);
+  assert.deepEqual(
+    acks.map((a) => [a.reply, a.seq, a.duplicate, a.error]),
+    Array.from({ length: n }, (_, i) => [`r.${i}`, i + 1, false, null]),
+  );
+  for (const a of acks) assert.ok(a.durable >= a.seq, `ack for ${a.seq} sent when durable through ${a.durable}`);
+  assert.equal(Math.max(...woken), n, "consumers are woken up to the last durable sequence");
+  assert.equal(stream.durableSeq, n);
+  // A retry of a stored id is a duplicate, acked at once with the first sequence.
+  stream.accept("s.0", "r.dup", msgId("m7"), Buffer.from("again"));
+  assert.deepEqual(acks.at(-1), { reply: "r.dup", seq: 8, duplicate: true, error: null, durable: n });
+  await store.close();
+  const reopened = await FileStore.open({ dir });
+  assert.equal(reopened.state().messages, n);
+  await reopened.close();
+});
+
+test("accept on a file store: a failed batch answers each of its publishes with an error, never a sequence", async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), "cuebus-accept-"));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const store = await FileStore.open({ dir });
+  const { stream, acks } = streamOn(store);
+  stream.accept("s.a", "r.ok", null, Buffer.from("1"));
+  await until(() => acks.length === 1);
+  // Take the segment directory away and force a new segment: the next write fails.
+  await rm(dir, { recursive: true, force: true });
+  const forced = store as unknown as { fh: { close(): Promise<void> } | null };
+  await forced.fh?.close();
+  forced.fh = null;
+  for (let i = 0; i < 5; i++) stream.accept("s.a", `r.${i}`, null, Buffer.from("x"));
+  await until(() => acks.length === 6);
+  for (const a of acks.slice(1)) {
+    assert.equal(a.seq, 0);
+    assert.equal(a.error?.err_code, 10077, "StreamStoreFailed");
+  }
+  // Later publishes fail at once with the same sticky error.
+  stream.accept("s.a", "r.later", null, Buffer.from("y"));
+  assert.equal(acks.at(-1)?.reply, "r.later");
+  assert.equal(acks.at(-1)?.error?.err_code, 10077);
+});
+
+test("accept on a memory store acknowledges at once", () => {
+  const { stream, acks, woken } = streamOn(new MemoryStore());
+  stream.accept("s.a", "r.1", null, Buffer.from("1"));
+  stream.accept("s.a", "", null, Buffer.from("no reply"));
+  assert.deepEqual(
+    acks.map((a) => [a.reply, a.seq]),
+    [["r.1", 1]],
+  );
+  assert.deepEqual(woken, [1, 2]);
+});
