@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { connect } from "@nats-io/transport-node";
-import { jetstreamManager } from "@nats-io/jetstream";
+import { StorageType, jetstreamManager } from "@nats-io/jetstream";
 import { startTarget, type Target } from "./procs.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -57,16 +57,16 @@ function fsyncRate(dir: string): number {
   return n / s;
 }
 
-async function addStream(port: number, name: string, subject: string): Promise<void> {
+async function addStream(port: number, name: string, subject: string, storage: "file" | "memory" = "file"): Promise<void> {
   const nc = await connect({ port });
   const jsm = await jetstreamManager(nc);
-  await jsm.streams.add({ name, subjects: [subject] });
+  await jsm.streams.add({ name, subjects: [subject], storage: storage === "file" ? StorageType.File : StorageType.Memory });
   await nc.close();
 }
 
-async function publishRate(t: Target, size: number): Promise<number> {
+async function publishRate(t: Target, size: number, storage: "file" | "memory" = "file"): Promise<number> {
   const name = `PUB${size}_${Date.now()}`;
-  await addStream(t.port, name, `bench.js.${name}`);
+  await addStream(t.port, name, `bench.js.${name}`, storage);
   const r = await child("gen.js", { role: "jspub", port: t.port, subject: `bench.js.${name}`, size, seconds: SECONDS, window: 256 });
   return (r["acked"] as number) / (r["seconds"] as number);
 }
@@ -87,7 +87,7 @@ async function main(): Promise<void> {
   const cuebus = await start("cuebus", process.execPath, (p) => [join(root, "dist/src/cli/main.js"), "server", "-a", "127.0.0.1", "-p", String(p), "-js", "-sd", join(dir, "cuebus")]);
   const rows: Array<Record<string, string | number>> = [];
   const row = (scenario: string, a: number, b: number, target: string): void => {
-    rows.push({ scenario, "nats-server msgs/s (acks before fsync)": Math.round(a), "cuebus msgs/s (fsync before ack)": Math.round(b), ratio: +(b / a).toFixed(2), "cuebus / fsync-per-msg": +(b / fsync).toFixed(1), target });
+    rows.push({ scenario, "nats-server msgs/s (acks before fsync)": Math.round(a), "cuebus msgs/s (fsync before ack)": Math.round(b), ratio: +(b / a).toFixed(2), "cuebus / fsync-per-msg": target === "reference" ? "-" : +(b / fsync).toFixed(1), target });
   };
   try {
     for (const size of [16, 1024]) {
@@ -95,6 +95,10 @@ async function main(): Promise<void> {
       const b = await publishRate(cuebus, size);
       row(`durable publish ${size === 16 ? "16 B" : "1 KiB"}, 256 in flight`, a, b, ">= 0.7x and >= 20x fsync");
     }
+    // The same load on memory streams (no disk on either side): what the rest of the path costs.
+    const ma = await publishRate(nats, 16, "memory");
+    const mb = await publishRate(cuebus, 16, "memory");
+    row("memory-stream publish 16 B, 256 in flight (no disk)", ma, mb, "reference");
     if (CONSUME_COUNT > 0) {
       const ca = await consumeRates(nats);
       const cb = await consumeRates(cuebus);
