@@ -1,16 +1,16 @@
 /**
  * CRC-32C (Castagnoli, polynomial 0x82F63B78, reflected), as used by iSCSI, ext4 and many logs.
- * Table-driven, slicing by 4.
+ * Table-driven, slicing by 8: eight bytes per step through eight 256-entry tables.
  */
 const POLY = 0x82f63b78;
-const T = new Int32Array(4 * 256);
+const T = new Int32Array(8 * 256);
 for (let i = 0; i < 256; i++) {
   let c = i;
   for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ POLY : c >>> 1;
   T[i] = c;
 }
 for (let i = 0; i < 256; i++) {
-  for (let t = 1; t < 4; t++) {
+  for (let t = 1; t < 8; t++) {
     const prev = T[(t - 1) * 256 + i] as number;
     T[t * 256 + i] = (prev >>> 8) ^ (T[prev & 0xff] as number);
   }
@@ -20,13 +20,18 @@ for (let i = 0; i < 256; i++) {
 export function crc32c(buf: Uint8Array, start = 0, end = buf.length, crc = 0): number {
   let c = ~crc;
   let i = start;
-  for (; i + 4 <= end; i += 4) {
-    c ^= (buf[i] as number) | ((buf[i + 1] as number) << 8) | ((buf[i + 2] as number) << 16) | ((buf[i + 3] as number) << 24);
+  for (; i + 8 <= end; i += 8) {
+    const lo = c ^ ((buf[i] as number) | ((buf[i + 1] as number) << 8) | ((buf[i + 2] as number) << 16) | ((buf[i + 3] as number) << 24));
+    const hi = (buf[i + 4] as number) | ((buf[i + 5] as number) << 8) | ((buf[i + 6] as number) << 16) | ((buf[i + 7] as number) << 24);
     c =
-      (T[768 + (c & 0xff)] as number) ^
-      (T[512 + ((c >>> 8) & 0xff)] as number) ^
-      (T[256 + ((c >>> 16) & 0xff)] as number) ^
-      (T[(c >>> 24) & 0xff] as number);
+      (T[1792 + (lo & 0xff)] as number) ^
+      (T[1536 + ((lo >>> 8) & 0xff)] as number) ^
+      (T[1280 + ((lo >>> 16) & 0xff)] as number) ^
+      (T[1024 + (lo >>> 24)] as number) ^
+      (T[768 + (hi & 0xff)] as number) ^
+      (T[512 + ((hi >>> 8) & 0xff)] as number) ^
+      (T[256 + ((hi >>> 16) & 0xff)] as number) ^
+      (T[hi >>> 24] as number);
   }
   for (; i < end; i++) c = (c >>> 8) ^ (T[(c ^ (buf[i] as number)) & 0xff] as number);
   return ~c >>> 0;

@@ -17,3 +17,18 @@ test("crc32c: continuing over pieces equals the whole", () => {
     assert.equal(crc32c(buf, cut, buf.length, crc32c(buf, 0, cut)), crc32c(buf));
   }
 });
+
+test("crc32c: equals the bit-at-a-time definition at every length and offset", () => {
+  const bitwise = (b: Uint8Array): number => {
+    let c = ~0;
+    for (const byte of b) {
+      c ^= byte;
+      for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
+    }
+    return ~c >>> 0;
+  };
+  const buf = Buffer.from(Array.from({ length: 80 }, (_, i) => (i * 131 + 7) & 0xff));
+  for (let start = 0; start < 9; start++) {
+    for (let end = start; end <= buf.length; end++) assert.equal(crc32c(buf, start, end), bitwise(buf.subarray(start, end)), `[${start}, ${end})`);
+  }
+});
