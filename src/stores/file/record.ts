@@ -1,4 +1,5 @@
 import { crc32c } from "../../util/crc32c.js";
+import { slabAlloc } from "../../util/slab.js";
 
 /**
  * One record of a file-store segment. Little endian:
@@ -49,7 +50,7 @@ export function encodeRecord(type: RecordTypeValue, seq: number, timeNs: bigint,
   const h = headers?.length ?? 0;
   const total = RECORD_OVERHEAD_BYTES + s + h + data.length;
   if (total > MAX_RECORD_BYTES) throw new RangeError(`record larger than ${MAX_RECORD_BYTES} bytes`);
-  const b = Buffer.allocUnsafe(total);
+  const b = slabAlloc(total);
   b.writeUInt32LE(total - 4, 0);
   b[4] = type;
   b.writeBigUInt64LE(BigInt(seq), 5);

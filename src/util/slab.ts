@@ -1,0 +1,24 @@
+/**
+ * Small buffers cut from large shared slabs: one allocation per SLAB_BYTES instead of one per
+ * buffer (Node's own pool is 8 KiB, so 1 KiB records would need a new one every seven). A slab
+ * lives while any buffer cut from it does, so only use it for buffers that die roughly in the
+ * order they were made (the file store's records leave its tail cache oldest first).
+ */
+export const SLAB_BYTES = 512 * 1024;
+/** Buffers larger than this get their own allocation. */
+export const SLAB_MAX_PIECE = 32 * 1024;
+
+let slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
+let used = 0;
+
+/** An uninitialised buffer of `n` bytes. */
+export function slabAlloc(n: number): Buffer {
+  if (n > SLAB_MAX_PIECE) return Buffer.allocUnsafeSlow(n);
+  if (used + n > SLAB_BYTES) {
+    slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
+    used = 0;
+  }
+  const b = slab.subarray(used, used + n);
+  used = (used + n + 7) & ~7; // keep pieces 8-byte aligned
+  return b;
+}
