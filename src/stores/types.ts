@@ -123,7 +123,15 @@ export interface StreamStore {
 /** Default limits: nothing limited. */
 export const NoLimits: StoreLimits = { maxMsgs: 0, maxBytes: 0, maxAgeMs: 0, maxMsgsPerSubject: 0, discard: "old" };
 
-/** Current time in nanoseconds since the epoch. */
+let lastMs = 0;
+let lastNs = 0n;
+
+/** Current time in nanoseconds since the epoch (millisecond resolution; one BigInt per millisecond, not per call). */
 export function nowNs(): bigint {
-  return BigInt(Date.now()) * 1_000_000n;
+  const ms = Date.now();
+  if (ms !== lastMs) {
+    lastMs = ms;
+    lastNs = BigInt(ms) * 1_000_000n;
+  }
+  return lastNs;
 }

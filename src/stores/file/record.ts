@@ -53,7 +53,9 @@ export function encodeRecord(type: RecordTypeValue, seq: number, timeNs: bigint,
   const b = slabAlloc(total);
   b.writeUInt32LE(total - 4, 0);
   b[4] = type;
-  b.writeBigUInt64LE(BigInt(seq), 5);
+  // u64 as two u32 halves: sequences stay below 2^53, and no BigInt is made per record.
+  b.writeUInt32LE(seq >>> 0, 5);
+  b.writeUInt32LE(Math.floor(seq / 0x1_0000_0000), 9);
   b.writeBigInt64LE(timeNs, 13);
   b.writeUInt16LE(s, 21);
   b.writeUInt32LE(h, 23);
