@@ -1,9 +1,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, open, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { EAGER_BATCH_BYTES, FileStore, TAIL_CACHE_BYTES } from "../../../src/stores/file/file-store.js";
+import { EAGER_BATCH_BYTES, EAGER_BATCH_RECORDS, FileStore, TAIL_CACHE_BYTES } from "../../../src/stores/file/file-store.js";
 import type { StoreLimits, StreamStore } from "../../../src/stores/types.js";
 import { storeConformance } from "./conformance.js";
 
@@ -133,6 +133,56 @@ test("file store: a burst larger than one eager batch, across a segment roll, is
     assert.ok(m !== null && m.subject === `b.${i % 3}` && m.data.equals(body(i)), `message ${i + 1} intact`);
   }
   await store.close();
+});
+
+test("file store: nothing is acknowledged before an fdatasync that began after its record was written has ended", async (t) => {
+  // Watch every fdatasync: the file size when it began is what it makes durable once it ends.
+  const probe = await open(join(tmpdir(), `cuebus-probe-${process.pid}`), "w");
+  const proto = Object.getPrototypeOf(probe) as { datasync(this: { fd: number; stat(): Promise<{ size: number }> }): Promise<void> };
+  await probe.close();
+  const original = proto.datasync;
+  // One segment file in this test, so one number: the bytes the finished fdatasyncs cover.
+  let durable = 0;
+  let syncs = 0;
+  proto.datasync = async function (this: { fd: number; stat(): Promise<{ size: number }> }): Promise<void> {
+    const size = (await this.stat()).size;
+    await original.call(this);
+    syncs++;
+    durable = Math.max(durable, size);
+  };
+  t.after(() => {
+    proto.datasync = original;
+  });
+  const s = await fresh();
+  const index = s as unknown as { msgs: Array<{ off: number; len: number } | undefined>; base: number };
+  const endOf = (seq: number): number => {
+    const e = index.msgs[seq - index.base] as { off: number; len: number };
+    return e.off + e.len;
+  };
+  const violations: string[] = [];
+  s.setDurableListener((seq, err) => {
+    assert.equal(err, null);
+    if (durable < endOf(seq)) violations.push(`listener told ${seq} before it was synced`);
+  });
+  // Bursts of small and large records: crosses EAGER_BATCH_RECORDS and EAGER_BATCH_BYTES, through both entry points.
+  for (let round = 0; round < 4; round++) {
+    const burst: Array<Promise<void>> = [];
+    for (let i = 0; i < EAGER_BATCH_RECORDS * 2 + 7; i++) {
+      const data = Buffer.alloc(i % 5 === 0 ? 2048 : 16, i);
+      if (i % 2 === 0) s.appendNoWait("d.x", null, data, 0n);
+      else
+        burst.push(
+          s.append("d.y", null, data).then((seq) => {
+            if (durable < endOf(seq)) violations.push(`append ${seq} resolved before it was synced`);
+          }),
+        );
+    }
+    await Promise.all(burst);
+  }
+  assert.deepEqual(violations, []);
+  assert.equal((await readdir(dirOf.get(s) as string)).length, 1, "one segment");
+  assert.ok(syncs >= 4, `fdatasyncs: ${syncs}`);
+  assert.ok(syncs < s.state().messages / 8, `group commit: ${syncs} fdatasyncs for ${s.state().messages} appends`);
 });
 
 test("file store: segments roll over and whole segments are dropped by limits", async () => {
