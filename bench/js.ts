@@ -16,6 +16,13 @@ import { startTarget, type Target } from "./procs.js";
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "../..");
 const SECONDS = Number(process.env["BENCH_SECONDS"] ?? 3);
+/**
+ * Each publish run first publishes this long, unmeasured, on the same stream and connection
+ * settings, for both servers: the figure is the steady state, not the first second of a JIT.
+ */
+const WARMUP_SECONDS = Number(process.env["BENCH_WARMUP_SECONDS"] ?? 1);
+/** Publish runs per server and scenario, alternating servers; the table gives the medians. */
+const REPEAT = Math.max(1, Number(process.env["BENCH_JS_REPEAT"] ?? 3));
 /** Messages pre-filled for the consume runs (0 skips them). */
 const CONSUME_COUNT = Number(process.env["BENCH_JS_CONSUME"] ?? 100_000);
 
@@ -67,6 +74,7 @@ async function addStream(port: number, name: string, subject: string, storage: "
 async function publishRate(t: Target, size: number, storage: "file" | "memory" = "file"): Promise<number> {
   const name = `PUB${size}_${Date.now()}`;
   await addStream(t.port, name, `bench.js.${name}`, storage);
+  if (WARMUP_SECONDS > 0) await child("gen.js", { role: "jspub", port: t.port, subject: `bench.js.${name}`, size, seconds: WARMUP_SECONDS, window: 256 });
   const r = await child("gen.js", { role: "jspub", port: t.port, subject: `bench.js.${name}`, size, seconds: SECONDS, window: 256 });
   return (r["acked"] as number) / (r["seconds"] as number);
 }
@@ -80,25 +88,46 @@ async function consumeRates(t: Target): Promise<{ ack: number; fetch: number }> 
   return { ack: (a["got"] as number) / (a["seconds"] as number), fetch: (f["got"] as number) / (f["seconds"] as number) };
 }
 
+function median(xs: number[]): number {
+  const s = [...xs].sort((x, y) => x - y);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+}
+
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "cuebus-jsbench-"));
   const fsync = fsyncRate(dir);
   const nats = await start("nats-server", "nats-server", (p) => ["-a", "127.0.0.1", "-p", String(p), "-js", "-sd", join(dir, "nats")]);
   const cuebus = await start("cuebus", process.execPath, (p) => [join(root, "dist/src/cli/main.js"), "server", "-a", "127.0.0.1", "-p", String(p), "-js", "-sd", join(dir, "cuebus")]);
   const rows: Array<Record<string, string | number>> = [];
-  const row = (scenario: string, a: number, b: number, target: string): void => {
-    rows.push({ scenario, "nats-server msgs/s (acks before fsync)": Math.round(a), "cuebus msgs/s (fsync before ack)": Math.round(b), ratio: +(b / a).toFixed(2), "cuebus / fsync-per-msg": scenario.startsWith("durable publish") ? +(b / fsync).toFixed(1) : "-", target });
+  const row = (scenario: string, a: number, b: number, target: string, ratios = ""): void => {
+    rows.push({
+      scenario,
+      "nats-server msgs/s (acks before fsync)": Math.round(a),
+      "cuebus msgs/s (fsync before ack)": Math.round(b),
+      ratio: +(b / a).toFixed(2),
+      "ratio per run": ratios,
+      "cuebus / fsync-per-msg": scenario.startsWith("durable publish") ? +(b / fsync).toFixed(1) : "-",
+      target,
+    });
+  };
+  /** REPEAT runs of each server in turn (this machine's disk and cores drift by tens of percent within a minute). */
+  const publishRow = async (scenario: string, size: number, storage: "file" | "memory", target: string): Promise<void> => {
+    const a: number[] = [];
+    const b: number[] = [];
+    for (let r = 0; r < REPEAT; r++) {
+      a.push(await publishRate(nats, size, storage));
+      b.push(await publishRate(cuebus, size, storage));
+    }
+    const ratios = a.map((x, i) => ((b[i] as number) / x).toFixed(2)).join(" ");
+    row(scenario, median(a), median(b), target, ratios);
   };
   try {
     for (const size of [16, 1024]) {
-      const a = await publishRate(nats, size);
-      const b = await publishRate(cuebus, size);
-      row(`durable publish ${size === 16 ? "16 B" : "1 KiB"}, 256 in flight`, a, b, ">= 0.7x and >= 20x fsync");
+      await publishRow(`durable publish ${size === 16 ? "16 B" : "1 KiB"}, 256 in flight`, size, "file", ">= 0.7x and >= 20x fsync");
     }
     // The same load on memory streams (no disk on either side): what the rest of the path costs.
-    const ma = await publishRate(nats, 16, "memory");
-    const mb = await publishRate(cuebus, 16, "memory");
-    row("memory-stream publish 16 B, 256 in flight (no disk)", ma, mb, "reference");
+    await publishRow("memory-stream publish 16 B, 256 in flight (no disk)", 16, "memory", "reference");
     if (CONSUME_COUNT > 0) {
       const ca = await consumeRates(nats);
       const cb = await consumeRates(cuebus);
@@ -108,12 +137,12 @@ async function main(): Promise<void> {
   } finally {
     for (const t of [nats, cuebus]) t.proc.kill("SIGKILL");
   }
-  console.log(`\nJetStream (${SECONDS} s per publish run); this disk: ${Math.round(fsync)} appends+fdatasync per second`);
+  console.log(`\nJetStream (publish: median of ${REPEAT} runs of ${SECONDS} s per server, each after ${WARMUP_SECONDS} s of warm-up); this disk: ${Math.round(fsync)} appends+fdatasync per second`);
   console.table(rows);
   const stamp = new Date().toISOString().replace(/[:.]/g, "-");
   const outDir = join(root, "bench/results");
   mkdirSync(outDir, { recursive: true });
-  writeFileSync(join(outDir, `${stamp}-jetstream.json`), JSON.stringify({ seconds: SECONDS, fsyncPerSecond: fsync, rows }, null, 2));
+  writeFileSync(join(outDir, `${stamp}-jetstream.json`), JSON.stringify({ seconds: SECONDS, warmupSeconds: WARMUP_SECONDS, repeat: REPEAT, fsyncPerSecond: fsync, rows }, null, 2));
   console.log(`written bench/results/${stamp}-jetstream.json`);
   rmSync(dir, { recursive: true, force: true });
 }
