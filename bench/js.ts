@@ -48,10 +48,10 @@ function child(script: string, job: object): Promise<Record<string, number>> {
 }
 
 /** One small record appended and fdatasync'ed, repeatedly: the per-message-sync ceiling of this disk. */
-function fsyncRate(dir: string): number {
+function fsyncRate(dir: string, seconds: number): number {
   const fd = openSync(join(dir, "fsync-probe"), "a");
   const rec = Buffer.alloc(64, 1);
-  const until = Date.now() + Math.min(SECONDS, 2) * 1000;
+  const until = Date.now() + seconds * 1000;
   let n = 0;
   const t0 = process.hrtime.bigint();
   while (Date.now() < until) {
@@ -96,18 +96,19 @@ function median(xs: number[]): number {
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "cuebus-jsbench-"));
-  const fsync = fsyncRate(dir);
+  // The disk's own rate drifts within a run: probed again beside every durable publish pair.
+  const probes: number[] = [fsyncRate(dir, Math.min(SECONDS, 2))];
   const nats = await start("nats-server", "nats-server", (p) => ["-a", "127.0.0.1", "-p", String(p), "-js", "-sd", join(dir, "nats")]);
   const cuebus = await start("cuebus", process.execPath, (p) => [join(root, "dist/src/cli/main.js"), "server", "-a", "127.0.0.1", "-p", String(p), "-js", "-sd", join(dir, "cuebus")]);
   const rows: Array<Record<string, string | number>> = [];
-  const row = (scenario: string, a: number, b: number, target: string, ratios = ""): void => {
+  const row = (scenario: string, a: number, b: number, target: string, ratios = "", fsync = 0): void => {
     rows.push({
       scenario,
       "nats-server msgs/s (acks before fsync)": Math.round(a),
       "cuebus msgs/s (fsync before ack)": Math.round(b),
       ratio: +(b / a).toFixed(2),
       "ratio per run": ratios,
-      "cuebus / fsync-per-msg": scenario.startsWith("durable publish") ? +(b / fsync).toFixed(1) : "-",
+      "cuebus / fsync-per-msg": fsync > 0 ? +(b / fsync).toFixed(1) : "-",
       target,
     });
   };
@@ -115,12 +116,15 @@ async function main(): Promise<void> {
   const publishRow = async (scenario: string, size: number, storage: "file" | "memory", target: string): Promise<void> => {
     const a: number[] = [];
     const b: number[] = [];
+    const near: number[] = [];
     for (let r = 0; r < REPEAT; r++) {
+      if (storage === "file") near.push(fsyncRate(dir, 1));
       a.push(await publishRate(nats, size, storage));
       b.push(await publishRate(cuebus, size, storage));
     }
+    probes.push(...near);
     const ratios = a.map((x, i) => ((b[i] as number) / x).toFixed(2)).join(" ");
-    row(scenario, median(a), median(b), target, ratios);
+    row(scenario, median(a), median(b), target, ratios, near.length > 0 ? median(near) : 0);
   };
   try {
     for (const size of [16, 1024]) {
@@ -137,12 +141,17 @@ async function main(): Promise<void> {
   } finally {
     for (const t of [nats, cuebus]) t.proc.kill("SIGKILL");
   }
-  console.log(`\nJetStream (publish: median of ${REPEAT} runs of ${SECONDS} s per server, each after ${WARMUP_SECONDS} s of warm-up); this disk: ${Math.round(fsync)} appends+fdatasync per second`);
+  const fsync = median(probes);
+  console.log(
+    `\nJetStream (publish: median of ${REPEAT} runs of ${SECONDS} s per server, each after ${WARMUP_SECONDS} s of warm-up); ` +
+      `this disk: ${Math.round(fsync)} appends+fdatasync per second (median of ${probes.length} probes, ${Math.round(Math.min(...probes))}-${Math.round(Math.max(...probes))}; ` +
+      `each durable row divides by the median of the probes taken beside its runs)`,
+  );
   console.table(rows);
   const stamp = new Date().toISOString().replace(/[:.]/g, "-");
   const outDir = join(root, "bench/results");
   mkdirSync(outDir, { recursive: true });
-  writeFileSync(join(outDir, `${stamp}-jetstream.json`), JSON.stringify({ seconds: SECONDS, warmupSeconds: WARMUP_SECONDS, repeat: REPEAT, fsyncPerSecond: fsync, rows }, null, 2));
+  writeFileSync(join(outDir, `${stamp}-jetstream.json`), JSON.stringify({ seconds: SECONDS, warmupSeconds: WARMUP_SECONDS, repeat: REPEAT, fsyncPerSecond: fsync, fsyncProbes: probes, rows }, null, 2));
   console.log(`written bench/results/${stamp}-jetstream.json`);
   rmSync(dir, { recursive: true, force: true });
 }
