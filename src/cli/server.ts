@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { mkdir, unlink, writeFile } from "node:fs/promises";
+import { mkdir, rename, unlink, writeFile } from "node:fs/promises";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { parseConf } from "../config/conf-parser.js";
 import { applyConfig, applyFlags, defaultOptions, scanFlags, type ResolvedOptions } from "../config/options.js";
@@ -75,7 +75,10 @@ export async function runServerCommand(argv: string[], program: string): Promise
     const ports: Record<string, string[]> = { nats: [`nats://${urlHost(o.host)}:${server.port}`] };
     if (server.httpPort !== undefined) ports["monitoring"] = [`http://${urlHost(o.httpHost ?? o.host)}:${server.httpPort}`];
     if (server.wsUrl !== undefined) ports["websocket"] = [server.wsUrl];
-    await writeFile(portsFile, JSON.stringify(ports));
+    // Written whole, then renamed into place: a launcher polling the directory never reads half a file.
+    const partial = `${portsFile}.tmp`;
+    await writeFile(partial, JSON.stringify(ports));
+    await rename(partial, portsFile);
   }
 
   let stopping = false;

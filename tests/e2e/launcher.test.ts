@@ -30,7 +30,13 @@ async function launch(cmd: string, args: string[], dir: string, env: NodeJS.Proc
     portsFile = join(dir, f);
     return true;
   }, 10_000, "ports file");
-  const ports = JSON.parse(await readFile(portsFile, "utf8")) as Ports;
+  let ports: Ports;
+  try {
+    ports = JSON.parse(await readFile(portsFile, "utf8")) as Ports;
+  } catch (err) {
+    proc.kill("SIGKILL"); // never leave the server running behind a failed test
+    throw err;
+  }
   return { proc, ports, portsFile, log: () => log };
 }
 

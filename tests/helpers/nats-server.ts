@@ -20,13 +20,19 @@ export async function startNatsServer(extraConf = ""): Promise<RealNatsServer> {
   const conf = join(dir, "server.conf");
   await writeFile(conf, `port: -1\nhost: 127.0.0.1\nports_file_dir: "${dir}"\n${extraConf}\n`);
   const proc: ChildProcess = spawn(NATS_SERVER_BIN, ["-c", conf], { stdio: "ignore" });
-  let file = "";
+  const found: { ports?: { nats: string[] } } = {};
+  // nats-server writes the file in place: wait until it is there and whole.
   await waitFor(async () => {
-    file = (await readdir(dir)).find((n) => n.endsWith(".ports")) ?? "";
-    return file !== "";
+    const file = (await readdir(dir)).find((n) => n.endsWith(".ports"));
+    if (file === undefined) return false;
+    try {
+      found.ports = JSON.parse(await readFile(join(dir, file), "utf8")) as { nats: string[] };
+      return true;
+    } catch {
+      return false;
+    }
   }, 10_000, "nats-server ports file");
-  const ports = JSON.parse(await readFile(join(dir, file), "utf8")) as { nats: string[] };
-  const port = Number(new URL(ports.nats[0] as string).port);
+  const port = Number(new URL(found.ports?.nats[0] as string).port);
   return {
     port,
     async stop(): Promise<void> {
