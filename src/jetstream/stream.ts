@@ -48,10 +48,13 @@ export class Stream {
    * that a crash could still take back (the store indexes an append before its batch is synced).
    */
   durableSeq: number;
-  /** Acks waiting for their batch to be durable: sequence and reply subject, oldest first from `ackHead`. */
+  /** Acks waiting for their batch to be durable: sequence, reply subject and duplicate flag, oldest first from `ackHead`. */
   private ackSeqs: number[] = [];
   private ackReplies: string[] = [];
+  private ackDups: boolean[] = [];
   private ackHead = 0;
+  /** Slow-path publishes waiting for a sequence to be durable. */
+  private durableWaiters: Array<{ seq: number; resolve: (ok: boolean) => void }> = [];
   private sink: AckSink = () => {};
 
   constructor(
@@ -86,7 +89,8 @@ export class Stream {
     const msgId = headerValue(h, "Nats-Msg-Id");
     const refused = this.admit(h, (headers?.length ?? 0) + data.length, msgId, now) ?? this.checkLastMsgId(h);
     if (refused !== null) {
-      if (typeof refused === "number") this.sink(reply, refused, true, null);
+      // A duplicate of a message still in flight is acknowledged no sooner than the original.
+      if (typeof refused === "number") this.ackWhenDurable(reply, refused, true);
       else this.sink(reply, 0, false, refused);
       return;
     }
@@ -98,34 +102,55 @@ export class Stream {
       return;
     }
     this.remember(msgId, seq, now);
+    if (this.store.durableSequence() >= seq) this.notifyAppend(seq);
+    this.ackWhenDurable(reply, seq, false);
+  }
+
+  private ackWhenDurable(reply: string, seq: number, duplicate: boolean): void {
+    if (reply === "") return;
     if (this.store.durableSequence() >= seq) {
-      this.notifyAppend(seq);
-      if (reply !== "") this.sink(reply, seq, false, null);
-    } else if (reply !== "") {
-      this.ackSeqs.push(seq);
-      this.ackReplies.push(reply);
+      this.sink(reply, seq, duplicate, null);
+      return;
     }
+    // A duplicate's sequence can be below acks already queued: it then waits for them too.
+    this.ackSeqs.push(seq);
+    this.ackReplies.push(reply);
+    this.ackDups.push(duplicate);
+  }
+
+  /** Resolves true once `seq` is durable, false if its batch failed. */
+  private whenDurable(seq: number): Promise<boolean> {
+    if (this.store.durableSequence() >= seq) return Promise.resolve(true);
+    return new Promise((resolve) => this.durableWaiters.push({ seq, resolve }));
   }
 
   /** The store made everything up to `seq` durable (or failed it): send those acks, wake consumers. */
   private onDurable(seq: number, err: Error | null): void {
     const seqs = this.ackSeqs;
     const replies = this.ackReplies;
+    const dups = this.ackDups;
     let i = this.ackHead;
     const failed = err === null ? null : storeFailed(err);
     for (; i < seqs.length && (seqs[i] as number) <= seq; i++) {
-      if (failed === null) this.sink(replies[i] as string, seqs[i] as number, false, null);
+      if (failed === null) this.sink(replies[i] as string, seqs[i] as number, dups[i] as boolean, null);
       else this.sink(replies[i] as string, 0, false, failed);
     }
     if (i === seqs.length) {
       this.ackSeqs = [];
       this.ackReplies = [];
+      this.ackDups = [];
       this.ackHead = 0;
     } else if (i > 1024 && i * 2 > seqs.length) {
       this.ackSeqs = seqs.slice(i);
       this.ackReplies = replies.slice(i);
+      this.ackDups = dups.slice(i);
       this.ackHead = 0;
     } else this.ackHead = i;
+    if (this.durableWaiters.length > 0) {
+      const still = this.durableWaiters.filter((w) => w.seq > seq);
+      for (const w of this.durableWaiters) if (w.seq <= seq) w.resolve(err === null);
+      this.durableWaiters = still;
+    }
     if (err === null) this.notifyAppend(seq);
   }
 
@@ -184,7 +209,11 @@ export class Stream {
     const now = nowNs();
     const msgId = headerValue(h, "Nats-Msg-Id");
     const refused = this.admit(h, (headers?.length ?? 0) + data.length, msgId, now);
-    if (refused !== null) return typeof refused === "number" ? { seq: refused, duplicate: true } : { error: refused };
+    if (typeof refused === "number") {
+      // A duplicate of a message still in flight is acknowledged no sooner than the original.
+      return (await this.whenDurable(refused)) ? { seq: refused, duplicate: true } : { error: storeFailed(new Error("the original message was not stored")) };
+    }
+    if (refused !== null) return { error: refused };
     const lastSeq = this.store.lastSequence();
     const expSubj = headerValue(h, "Nats-Expected-Last-Subject-Sequence");
     if (expSubj !== undefined) {

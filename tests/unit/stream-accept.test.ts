@@ -64,6 +64,34 @@ test("accept on a file store: every ack is sent once, after its message is durab
   await reopened.close();
 });
 
+test("accept on a file store: a duplicate of a message still in flight is acknowledged no sooner than the original", async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), "cuebus-accept-"));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const store = await FileStore.open({ dir });
+  const { stream, acks } = streamOn(store);
+  stream.accept("s.a", "r.first", msgId("once"), Buffer.from("1"));
+  stream.accept("s.a", "r.retry", msgId("once"), Buffer.from("1"));
+  assert.equal(acks.length, 0, "neither is acknowledged before the original is synced");
+  await until(() => acks.length === 2);
+  assert.deepEqual(
+    acks.map((a) => [a.reply, a.seq, a.duplicate, a.error]),
+    [
+      ["r.first", 1, false, null],
+      ["r.retry", 1, true, null],
+    ],
+  );
+  for (const a of acks) assert.ok(a.durable >= 1);
+  // The general path (a rollup header) waits the same way.
+  const rollup = Buffer.from("NATS/1.0\r\nNats-Msg-Id: twice\r\nNats-Rollup: sub\r\n\r\n");
+  stream.config.allow_rollup_hdrs = true;
+  stream.accept("s.b", "r.b1", msgId("twice"), Buffer.from("2"));
+  stream.accept("s.b", "r.b2", rollup, Buffer.from("2"));
+  await until(() => acks.length === 4);
+  const retry = acks.find((a) => a.reply === "r.b2");
+  assert.ok(retry !== undefined && retry.duplicate && retry.seq === 2 && retry.durable >= 2);
+  await store.close();
+});
+
 test("accept on a file store: a failed batch answers each of its publishes with an error, never a sequence", async (t) => {
   const dir = await mkdtemp(join(tmpdir(), "cuebus-accept-"));
   t.after(() => rm(dir, { recursive: true, force: true }));
