@@ -156,7 +156,8 @@ export class JetStream implements ConsumerHooks {
   private wire(entry: StreamEntry): void {
     this.armExpiry(entry);
     const stream = entry.stream;
-    stream.setAckSink(this.ackSink(stream.name));
+    const sink = this.ackSink(stream.name);
+    stream.setAckSink(sink);
     for (const u of entry.unsubscribe) u();
     entry.unsubscribe = stream.config.subjects.map((s) =>
       this.bus.subscribe(s, "", (subject, reply, headers, data) => {
@@ -166,9 +167,9 @@ export class JetStream implements ConsumerHooks {
           return;
         }
         void stream.publish(subject, headers, data).then((r) => {
-          if ("error" in r) return this.sendAck(stream.name, reply, 0, false, r.error);
+          if ("error" in r) return sink(reply, 0, false, r.error);
           if (!r.duplicate) this.dropIfNoInterest(entry, r.seq, subject);
-          this.sendAck(stream.name, reply, r.seq, r.duplicate, null);
+          sink(reply, r.seq, r.duplicate, null);
         });
       }),
     );
@@ -177,24 +178,19 @@ export class JetStream implements ConsumerHooks {
   /** A stream's publish acks, written into one scratch buffer (the router copies it before publish returns). */
   private ackSink(name: string): AckSink {
     const prefix = Buffer.from(`{"stream":${JSON.stringify(name)}, "seq":`);
+    // Stream names are short; one too long for the shared scratch gets a buffer of its own.
+    const out = prefix.length + ACK_TAIL_BYTES <= ackScratch.length ? ackScratch : Buffer.allocUnsafe(prefix.length + ACK_TAIL_BYTES);
     return (reply, seq, duplicate, error) => {
       if (reply === "") return;
-      if (error !== null || prefix.length + ACK_TAIL_BYTES > ackScratch.length) return this.sendAck(name, reply, seq, duplicate, error);
-      let n = prefix.copy(ackScratch, 0);
-      n += ackScratch.write(String(seq), n, "latin1");
-      n += duplicate ? ackScratch.write(`,"duplicate": true}`, n, "latin1") : ackScratch.write("}", n, "latin1");
-      this.bus.publish(reply, "", null, ackScratch.subarray(0, n));
+      if (error !== null) {
+        this.bus.publish(reply, "", null, Buffer.from(JSON.stringify({ error, stream: name, seq: 0 })));
+        return;
+      }
+      let n = prefix.copy(out, 0);
+      n += out.write(String(seq), n, "latin1");
+      n += duplicate ? out.write(`,"duplicate": true}`, n, "latin1") : out.write("}", n, "latin1");
+      this.bus.publish(reply, "", null, out.subarray(0, n));
     };
-  }
-
-  /** A publish ack or error as nats-server words it. */
-  private sendAck(name: string, reply: string, seq: number, duplicate: boolean, error: JsApiError | null): void {
-    if (reply === "") return;
-    const body =
-      error !== null
-        ? JSON.stringify({ error, stream: name, seq: 0 })
-        : `{"stream":${JSON.stringify(name)}, "seq":${seq}${duplicate ? `,"duplicate": true` : ""}}`;
-    this.bus.publish(reply, "", null, Buffer.from(body));
   }
 
   private async persist(stream: Stream): Promise<void> {

@@ -1,4 +1,4 @@
-import { test } from "node:test";
+import { test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -31,6 +31,13 @@ function streamOn(store: StreamStore): { stream: Stream; acks: Ack[]; woken: num
 
 const msgId = (id: string): Buffer => Buffer.from(`NATS/1.0\r\nNats-Msg-Id: ${id}\r\n\r\n`);
 
+/** A file store in a temp dir removed after the test. */
+async function freshFileStore(t: TestContext): Promise<{ dir: string; store: FileStore }> {
+  const dir = await mkdtemp(join(tmpdir(), "cuebus-accept-"));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  return { dir, store: await FileStore.open({ dir }) };
+}
+
 async function until(cond: () => boolean): Promise<void> {
   const end = Date.now() + 5000;
   while (!cond()) {
@@ -40,9 +47,7 @@ async function until(cond: () => boolean): Promise<void> {
 }
 
 test("accept on a file store: every ack is sent once, after its message is durable, in order", async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), "cuebus-accept-"));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  const store = await FileStore.open({ dir });
+  const { dir, store } = await freshFileStore(t);
   const { stream, acks, woken } = streamOn(store);
   const n = 300; // past one eager batch with 1 KiB payloads
   for (let i = 0; i < n; i++) stream.accept(`s.${i % 4}`, `r.${i}`, msgId(`m${i}`), Buffer.alloc(1024, i));
@@ -65,9 +70,7 @@ test("accept on a file store: every ack is sent once, after its message is durab
 });
 
 test("accept on a file store: a duplicate of a message still in flight is acknowledged no sooner than the original", async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), "cuebus-accept-"));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  const store = await FileStore.open({ dir });
+  const { store } = await freshFileStore(t);
   const { stream, acks } = streamOn(store);
   stream.accept("s.a", "r.first", msgId("once"), Buffer.from("1"));
   stream.accept("s.a", "r.retry", msgId("once"), Buffer.from("1"));
@@ -93,9 +96,7 @@ test("accept on a file store: a duplicate of a message still in flight is acknow
 });
 
 test("accept on a file store: a failed batch answers each of its publishes with an error, never a sequence", async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), "cuebus-accept-"));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  const store = await FileStore.open({ dir });
+  const { dir, store } = await freshFileStore(t);
   const { stream, acks } = streamOn(store);
   stream.accept("s.a", "r.ok", null, Buffer.from("1"));
   await until(() => acks.length === 1);
