@@ -1,5 +1,5 @@
 import { NatsCore, type CoreOptions } from "./server/server.js";
-import { MonitorHttp } from "./gateway/monitor-http.js";
+import { Gateway, type GatewayOptions } from "./gateway/gateway.js";
 import { WsListener } from "./transports/ws.js";
 import { MemoryTransport } from "./transports/memory.js";
 import type { Duplex } from "node:stream";
@@ -22,6 +22,8 @@ export interface ServerOptions extends CoreOptions {
   jetstream?: boolean | { storeDir?: string; sync?: "always" | "interval"; syncIntervalMs?: number };
   /** WebSocket listener for browsers (nats-server's `websocket { port, no_tls: true }`). */
   websocket?: { port: number; host?: string };
+  /** The HTTP edge on `httpPort`: webhooks from config, the webhook allow-list. */
+  http?: GatewayOptions;
 }
 
 /** A running cuebus server. */
@@ -29,8 +31,12 @@ export interface Server {
   /** `nats://host:port` for clients. */
   readonly url: string;
   readonly port: number;
-  /** Monitoring port, when enabled. */
+  /** Monitoring/HTTP port, when enabled. */
   readonly httpPort: number | undefined;
+  /** `http://host:port` of the HTTP edge, when enabled. */
+  readonly httpUrl: string | undefined;
+  /** The HTTP edge, when enabled. */
+  readonly gateway: Gateway | null;
   /** `ws://host:port` when a WebSocket listener runs. */
   readonly wsUrl: string | undefined;
   readonly core: NatsCore;
@@ -53,17 +59,20 @@ export interface Server {
 export async function startServer(opts: ServerOptions = {}): Promise<Server> {
   const core = new NatsCore({ host: "127.0.0.1", ...opts });
   await core.listen();
-  let http: MonitorHttp | null = null;
-  if (opts.httpPort !== undefined) {
-    http = new MonitorHttp(core);
-    await http.listen(opts.httpPort, opts.httpHost ?? core.host);
-  }
   let js: JetStream | null = null;
+  let storeDir: string | undefined;
   if (opts.jetstream !== undefined && opts.jetstream !== false) {
     const j = opts.jetstream === true ? {} : opts.jetstream;
-    js = new JetStream(core.internalClient(), { storeDir: j.storeDir ?? "./data", sync: j.sync ?? "always", syncIntervalMs: j.syncIntervalMs });
+    storeDir = j.storeDir ?? "./data";
+    js = new JetStream(core.internalClient(), { storeDir, sync: j.sync ?? "always", syncIntervalMs: j.syncIntervalMs });
     await js.start();
     core.jetstreamEnabled = true;
+  }
+  let http: Gateway | null = null;
+  if (opts.httpPort !== undefined) {
+    http = new Gateway(core, { storeDir, ...opts.http });
+    await http.listen(opts.httpPort, opts.httpHost ?? core.host);
+    await http.start();
   }
   let ws: WsListener | null = null;
   if (opts.websocket !== undefined) {
@@ -75,6 +84,8 @@ export async function startServer(opts: ServerOptions = {}): Promise<Server> {
     url: `nats://${host}:${core.port}`,
     port: core.port,
     httpPort: http?.port,
+    httpUrl: http === null ? undefined : `http://${(opts.httpHost ?? core.host) === "0.0.0.0" ? "127.0.0.1" : (opts.httpHost ?? core.host)}:${http.port}`,
+    gateway: http,
     wsUrl: ws === null ? undefined : `ws://${host}:${ws.port}`,
     core,
     jetstream: js,

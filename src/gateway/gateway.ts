@@ -1,0 +1,149 @@
+import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from "node:http";
+import type { Socket } from "node:net";
+import { listenOn } from "../util/listen.js";
+import type { NatsCore } from "../server/server.js";
+import { httpIdentity } from "./auth.js";
+import { GatewayBus } from "./bus-client.js";
+import { HttpError, sendError } from "./http-util.js";
+import { RouteTable, type Route } from "./routes.js";
+import { GatewayMetrics } from "./metrics.js";
+import { monitorRoutes } from "./monitor-routes.js";
+import { publishRoutes } from "./publish.js";
+import { streamsRoutes } from "./streams-api.js";
+import { SseFeature } from "./sse.js";
+import { LongPollFeature } from "./long-poll.js";
+import { WebhooksFeature, type WebhookSpec } from "./webhooks/webhooks.js";
+import { eventsCompatRoutes } from "./events-compat.js";
+import { openapiRoutes } from "./openapi.js";
+
+/** Options of the HTTP edge. */
+export interface GatewayOptions {
+  /** Webhooks from the config file, registered at start (kept alongside those made over HTTP). */
+  webhooks?: WebhookSpec[];
+  /**
+   * Hosts (names, IPs or CIDR ranges) webhook targets may point at; absent = any. Loopback and
+   * private addresses are allowed by default because that is where services live.
+   */
+  webhookAllow?: string[];
+  /** JetStream store directory, where the gateway keeps its own state (webhook registrations). */
+  storeDir?: string;
+  /** Subjects `/events` publishes to and replays from (`events.<type>` by default). */
+  eventsSubjectPrefix?: string;
+}
+
+/** A part of the gateway with routes and, optionally, something to start and stop. */
+export interface GatewayFeature {
+  readonly routes: Route[];
+  start?(): Promise<void>;
+  close?(): Promise<void> | void;
+}
+
+/**
+ * The HTTP edge on the monitoring port: nats-server's monitoring endpoints, `/metrics`, `/jsz`,
+ * and the `/v1` API (publish, request, SSE, long polling, webhooks, streams), every one an
+ * internal client of the same router and `$JS.API` handlers NATS connections reach.
+ */
+export class Gateway {
+  port = 0;
+  readonly bus: GatewayBus;
+  readonly metrics: GatewayMetrics;
+  readonly table = new RouteTable();
+  private readonly features: GatewayFeature[] = [];
+  private srv: HttpServer | null = null;
+  private readonly sockets = new Set<Socket>();
+
+  constructor(
+    readonly core: NatsCore,
+    readonly opts: GatewayOptions = {},
+  ) {
+    this.bus = new GatewayBus(core.internalClient());
+    this.metrics = new GatewayMetrics(this);
+    this.features.push(
+      { routes: monitorRoutes(this) },
+      this.metrics,
+      { routes: publishRoutes(this) },
+      { routes: streamsRoutes(this) },
+      new SseFeature(this),
+      new LongPollFeature(this),
+      new WebhooksFeature(this),
+      { routes: eventsCompatRoutes(this) },
+      { routes: openapiRoutes(this) },
+    );
+    for (const f of this.features) for (const r of f.routes) this.table.add(r);
+  }
+
+  /** Is JetStream running on this server? */
+  get jetstream(): boolean {
+    return this.core.jetstreamEnabled;
+  }
+
+  async listen(port: number, host: string): Promise<void> {
+    const srv = createServer((req, res) => this.handle(req, res));
+    srv.on("connection", (s: Socket) => {
+      this.sockets.add(s);
+      s.once("close", () => this.sockets.delete(s));
+    });
+    this.srv = srv;
+    this.port = await listenOn(srv, port, host);
+  }
+
+  /** Start the features that run on their own (webhook deliveries). Call once JetStream is up. */
+  async start(): Promise<void> {
+    for (const f of this.features) await f.start?.();
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse): void {
+    const started = process.hrtime.bigint();
+    let pathname: string;
+    let query: URLSearchParams;
+    try {
+      const url = new URL(req.url ?? "/", "http://localhost");
+      pathname = url.pathname;
+      query = url.searchParams;
+    } catch {
+      this.finish(req, res, "unmatched", started);
+      sendError(res, new HttpError(400, "malformed request URL"));
+      return;
+    }
+    const m = this.table.match(req.method ?? "GET", pathname);
+    if (!("route" in m)) {
+      this.finish(req, res, "unmatched", started);
+      if (m.allowed.length > 0) sendError(res, new HttpError(405, `${req.method} is not allowed on ${pathname}`, undefined, { allow: m.allowed.join(", ") }));
+      else sendError(res, new HttpError(404, `no route for ${req.method} ${pathname}`));
+      return;
+    }
+    const { route, params } = m;
+    this.finish(req, res, route.path, started);
+    try {
+      const who = route.auth ? httpIdentity(this.core.auth, req) : httpIdentity({}, req);
+      const r = route.handler({ req, res, params, query, who });
+      if (r !== undefined) r.catch((err: unknown) => this.fail(res, err));
+    } catch (err) {
+      this.fail(res, err);
+    }
+  }
+
+  /** Count the request by route and status once it is answered. */
+  private finish(req: IncomingMessage, res: ServerResponse, route: string, started: bigint): void {
+    res.once("close", () => this.metrics.httpRequest(route, req.method ?? "GET", res.statusCode, started));
+  }
+
+  private fail(res: ServerResponse, err: unknown): void {
+    if (err instanceof HttpError) {
+      sendError(res, err);
+      return;
+    }
+    this.core.debug?.(`http: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    sendError(res, new HttpError(500, `internal error: ${err instanceof Error ? err.message : String(err)}`));
+  }
+
+  async close(): Promise<void> {
+    for (const f of this.features) await f.close?.();
+    this.bus.close();
+    const srv = this.srv;
+    this.srv = null;
+    if (srv === null) return;
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((resolve) => srv.close(() => resolve()));
+  }
+}

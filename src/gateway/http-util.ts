@@ -1,0 +1,107 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+
+/**
+ * Largest request body the `/v1` routes read, unless the route names its own limit. The NATS
+ * payload limit still applies on top (a publish over `max_payload` is refused with 413).
+ */
+export const MAX_HTTP_BODY_BYTES = 8 * 1024 * 1024;
+/** Largest JSON body of a management route (stream/consumer/webhook configs, `/events`). */
+export const MAX_JSON_BODY_BYTES = 1024 * 1024;
+
+/**
+ * An HTTP request refused: answered with `status` and the JSON body
+ * `{"error":{"code":status,"description":..,"err_code"?:..}}`.
+ * `errCode` carries a JetStream API `err_code` when the refusal came from `$JS.API`.
+ */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly description: string,
+    readonly errCode?: number,
+    readonly headers?: Record<string, string>,
+  ) {
+    super(description);
+  }
+}
+
+/** Answer with JSON. */
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers?: Record<string, string>): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text), ...headers });
+  res.end(text);
+}
+
+/** Answer with the JSON error shape every route uses. */
+export function sendError(res: ServerResponse, err: HttpError): void {
+  const error: Record<string, unknown> = { code: err.status, description: err.description };
+  if (err.errCode !== undefined) error["err_code"] = err.errCode;
+  if (res.headersSent) {
+    // A streaming response (SSE) already started: nothing JSON can be sent any more.
+    res.destroy();
+    return;
+  }
+  sendJson(res, err.status, { error }, err.headers);
+}
+
+/**
+ * Read the whole body, refusing it (413) as soon as it passes `maxBytes`: a declared
+ * `content-length` over the limit is refused before a byte is read.
+ */
+export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
+  const declared = req.headers["content-length"];
+  if (declared !== undefined && Number(declared) > maxBytes) {
+    return Promise.reject(new HttpError(413, `request body is ${declared} bytes; the limit is ${maxBytes}`));
+  }
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    let size = 0;
+    let failed = false;
+    req.on("data", (chunk: Buffer) => {
+      if (failed) return;
+      size += chunk.length;
+      if (size > maxBytes) {
+        failed = true;
+        parts.length = 0;
+        reject(new HttpError(413, `request body passes the limit of ${maxBytes} bytes`));
+        req.resume();
+        return;
+      }
+      parts.push(chunk);
+    });
+    req.once("end", () => {
+      if (!failed) resolve(parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, size));
+    });
+    req.once("error", (err) => {
+      if (!failed) reject(new HttpError(400, `request body: ${err.message}`));
+    });
+  });
+}
+
+/** Read a JSON object body (empty body: `{}`); 400 with the parser's reason when it is not JSON. */
+export async function readJsonObject(req: IncomingMessage, maxBytes = MAX_JSON_BODY_BYTES): Promise<Record<string, unknown>> {
+  const body = await readBody(req, maxBytes);
+  if (body.length === 0) return {};
+  let v: unknown;
+  try {
+    v = JSON.parse(body.toString("utf8"));
+  } catch (err) {
+    throw new HttpError(400, `request body is not JSON: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  if (typeof v !== "object" || v === null || Array.isArray(v)) throw new HttpError(400, "request body must be a JSON object");
+  return v as Record<string, unknown>;
+}
+
+/**
+ * An integer query parameter within [min, max]; `fallback` when absent. 400 naming the parameter
+ * otherwise.
+ */
+export function intParam(q: URLSearchParams, name: string, min: number, max: number, fallback: number): number;
+export function intParam(q: URLSearchParams, name: string, min: number, max: number, fallback?: undefined): number | undefined;
+export function intParam(q: URLSearchParams, name: string, min: number, max: number, fallback?: number): number | undefined {
+  const raw = q.get(name);
+  if (raw === null || raw === "") return fallback;
+  if (!/^-?\d+$/.test(raw)) throw new HttpError(400, `${name} must be an integer, got "${raw.slice(0, 40)}"`);
+  const v = Number(raw);
+  if (v < min || v > max) throw new HttpError(400, `${name} must be between ${min} and ${max}, got ${v}`);
+  return v;
+}

@@ -1,0 +1,10 @@
+import type { Gateway, GatewayFeature } from "./gateway.js";
+import type { Route } from "./routes.js";
+
+/** TODO(issue 5): not built yet. */
+export class LongPollFeature implements GatewayFeature {
+  readonly routes: Route[] = [];
+  constructor(private readonly g: Gateway) {
+    void this.g;
+  }
+}
