@@ -4,6 +4,7 @@ import { dirname, isAbsolute, join, resolve } from "node:path";
 import { parseConf } from "../config/conf-parser.js";
 import { applyConfig, applyFlags, defaultOptions, scanFlags, type ResolvedOptions } from "../config/options.js";
 import { startServer, type Server } from "../index.js";
+import type { WebhookSpec } from "../gateway/webhooks/webhooks.js";
 
 /** Read flags and the config file (if any) into options. */
 export function loadOptions(argv: string[]): ResolvedOptions {
@@ -42,6 +43,8 @@ async function start(o: ResolvedOptions): Promise<Server> {
     auth: o.auth,
     limits: o.limits,
     websocket: o.websocket,
+    // Webhooks are checked by the gateway when it starts (a bad entry stops the server, naming it).
+    http: { webhooks: o.webhooks as WebhookSpec[] | undefined, webhookAllow: o.webhookAllow },
     jetstream: o.jetstream
       ? typeof o.syncIntervalMs === "number"
         ? { storeDir: o.storeDir, sync: "interval", syncIntervalMs: o.syncIntervalMs }

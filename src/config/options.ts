@@ -41,8 +41,20 @@ export interface ResolvedOptions {
   websocket?: { port: number; host?: string };
   /** TLS file paths for the client port. */
   tls?: { certFile: string; keyFile: string; caFile?: string };
+  /** Webhooks of the config file (`webhooks: [{name, url, stream, ...}]`), validated by the gateway at start. */
+  webhooks?: ConfWebhook[];
+  /** `webhook_allow` / `--webhook_allow`: hosts, IPs and CIDRs webhook targets may point at. */
+  webhookAllow?: string[];
   /** Keys of the file cuebus does not use, for a warning. */
   unknownKeys: string[];
+}
+
+/** A config-file webhook as plain JSON (the gateway's WebhookSpec; checked there, not here). */
+export interface ConfWebhook {
+  name?: string;
+  url: string;
+  stream: string;
+  [key: string]: unknown;
 }
 
 /** Defaults of `cuebus server` / `nats-server`. */
@@ -114,8 +126,15 @@ const KNOWN = new Set([
   "port", "host", "net", "listen", "http", "http_port", "monitor_port", "http_host", "server_name",
   "ports_file_dir", "jetstream", "store_dir", "debug", "trace", "logtime", "max_payload", "max_control_line",
   "max_pending", "max_connections", "max_conn", "max_subscriptions", "max_subs", "ping_interval", "ping_max",
-  "authorization", "auth_timeout", "pid_file", "log_file", "websocket", "tls",
+  "authorization", "auth_timeout", "pid_file", "log_file", "websocket", "tls", "webhooks", "webhook_allow",
 ]);
+
+/** A config value as plain JSON. */
+function plain(v: ConfValue): unknown {
+  if (Array.isArray(v)) return v.map(plain);
+  if (isMap(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)]));
+  return v;
+}
 
 /** Apply a parsed config file to `o`. */
 export function applyConfig(o: ResolvedOptions, c: ConfMap): void {
@@ -185,6 +204,13 @@ export function applyConfig(o: ResolvedOptions, c: ConfMap): void {
     const wsHost = hp.host ?? str(ws["host"], "websocket.host");
     o.websocket = wsHost === undefined ? { port: hp.port } : { port: hp.port, host: wsHost };
   }
+  const hooks = c["webhooks"];
+  if (hooks !== undefined) {
+    if (!Array.isArray(hooks) || !hooks.every(isMap)) throw new Error("webhooks: expected a list of blocks");
+    o.webhooks = hooks.map((h) => plain(h) as ConfWebhook);
+  }
+  const allow = strList(c["webhook_allow"], "webhook_allow");
+  if (allow !== undefined) o.webhookAllow = allow;
   const tls = c["tls"];
   if (isMap(tls)) {
     const certFile = str(tls["cert_file"], "tls.cert_file");
@@ -196,7 +222,7 @@ export function applyConfig(o: ResolvedOptions, c: ConfMap): void {
 }
 
 /** nats-server's flags that take a value. */
-const WITH_VALUE = new Set(["-a", "--addr", "--net", "-p", "--port", "-m", "--http_port", "-c", "--config", "-sd", "--store_dir", "--user", "--pass", "--auth", "--ports_file_dir", "-n", "--name", "--server_name", "--pid", "-P", "-l", "--log"]);
+const WITH_VALUE = new Set(["-a", "--addr", "--net", "-p", "--port", "-m", "--http_port", "-c", "--config", "-sd", "--store_dir", "--user", "--pass", "--auth", "--ports_file_dir", "-n", "--name", "--server_name", "--pid", "-P", "-l", "--log", "--webhook_allow"]);
 
 /** Split argv into the config path and the flag list (flags are applied after the file). */
 export function scanFlags(argv: string[]): { config?: string; flags: Array<[string, string]> } {
@@ -244,6 +270,7 @@ export function applyFlags(o: ResolvedOptions, flags: Array<[string, string]>): 
       case "--pass": o.auth.users = [{ user: o.auth.users?.[0]?.user ?? "", password: v }]; break;
       case "--auth": o.auth.token = v; break;
       case "--ports_file_dir": o.portsFileDir = v; break;
+      case "--webhook_allow": o.webhookAllow = v.split(",").map((x) => x.trim()).filter((x) => x !== ""); break;
       case "-n": case "--name": case "--server_name": o.serverName = v; break;
       case "-D": case "--debug": o.debug = true; break;
       case "-V": case "--trace": o.trace = true; break;

@@ -47,6 +47,8 @@ export class Gateway {
   port = 0;
   readonly bus: GatewayBus;
   readonly metrics: GatewayMetrics;
+  /** Webhooks: `list()` gives each one's delivery counters (for `/metrics`). */
+  readonly webhooks: WebhooksFeature;
   readonly table = new RouteTable();
   private readonly features: GatewayFeature[] = [];
   private srv: HttpServer | null = null;
@@ -58,6 +60,7 @@ export class Gateway {
   ) {
     this.bus = new GatewayBus(core.internalClient());
     this.metrics = new GatewayMetrics(this);
+    this.webhooks = new WebhooksFeature(this);
     this.features.push(
       { routes: monitorRoutes(this) },
       this.metrics,
@@ -65,7 +68,7 @@ export class Gateway {
       { routes: streamsRoutes(this) },
       new SseFeature(this),
       new LongPollFeature(this),
-      new WebhooksFeature(this),
+      this.webhooks,
       { routes: eventsCompatRoutes(this) },
       { routes: openapiRoutes(this) },
     );
