@@ -147,8 +147,12 @@ test("webhooks: failing first attempts are retried with the same webhook-id, sig
   assert.deepEqual((list.json["webhooks"] as Array<Record<string, unknown>>).map((w) => w["name"]), ["orders"]);
   const sec = await call("GET", `${env.base}/v1/webhooks/orders/secret`);
   assert.equal(sec.json["secret"], secret);
-  const counters = env.server.gateway === null ? [] : ((env.server.gateway as unknown as { webhooks: { list(): Array<{ deliveries: number }> } }).webhooks?.list() ?? []);
-  assert.equal(counters[0]?.deliveries, 3, "counters exposed for /metrics");
+  const counters = env.server.gateway?.webhooks.list() ?? [];
+  assert.deepEqual(
+    counters.map((c) => [c.name, c.deliveries, c.failures, c.attempts, c.deadLetters, c.lastStatus]),
+    [["orders", 3, 6, 9, 0, 204]],
+    "counters exposed for /metrics",
+  );
 
   // Delete: the webhook and its consumer go; the dead-letter stream stays.
   const del = await call("DELETE", `${env.base}/v1/webhooks/orders`);
