@@ -292,6 +292,7 @@ webhooks: [
   assert.deepEqual(o.webhookAllow, ["127.0.0.0/8"]);
   assert.equal(o.webhooks?.[0]?.name, "svc");
   assert.deepEqual(o.unknownKeys, []);
+  assert.deepEqual(loadOptions(["-c", conf, "--webhook_allow", "10.0.0.0/8, hooks.example.com"]).webhookAllow, ["10.0.0.0/8", "hooks.example.com"], "the flag overrides the file");
   const server = await startServer({ port: 0, httpPort: 0, jetstream: { storeDir: o.storeDir }, http: { webhooks: o.webhooks, webhookAllow: o.webhookAllow } });
   t.after(() => server.close());
   const base = server.httpUrl as string;
