@@ -1,4 +1,4 @@
-import type { Gateway, GatewayFeature } from "./gateway.js";
+import type { Gateway, GatewayFeature } from "./context.js";
 import type { Route } from "./routes.js";
 
 /** TODO(issue 5): not built yet. */

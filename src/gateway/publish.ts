@@ -4,7 +4,7 @@ import { isValidLiteralSubject } from "../subjects/validate.js";
 import { checkPublish } from "./auth.js";
 import type { BusReply } from "./bus-client.js";
 import { fromStructured, isStructured, toStructured, CE_STRUCTURED_TYPE } from "./cloudevents.js";
-import type { Gateway } from "./gateway.js";
+import type { Gateway } from "./context.js";
 import { HttpError, MAX_HTTP_BODY_BYTES, intParam, readBody, sendJson } from "./http-util.js";
 import { forwardedHeaders, httpHeadersOf } from "./message-headers.js";
 import type { Route } from "./routes.js";

@@ -1,6 +1,6 @@
 import { parseHeaders } from "../protocol/headers.js";
 import { checkPublish, type HttpIdentity } from "./auth.js";
-import type { Gateway } from "./gateway.js";
+import type { Gateway } from "./context.js";
 import { HttpError, intParam, readJsonObject, sendJson } from "./http-util.js";
 import { sendMessage } from "./publish.js";
 import type { Route, RouteCall, RouteDoc } from "./routes.js";
