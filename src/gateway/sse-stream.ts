@@ -96,7 +96,7 @@ export class SseStream {
   }
 
   /** Send the response head and start streaming (`prepare` first for replays). */
-  begin(keepaliveMs: number, subject: string): void {
+  begin(subject: string, keepaliveMs: number, retryMs: number | undefined): void {
     const res = this.res;
     res.writeHead(200, {
       "content-type": "text/event-stream; charset=utf-8",
@@ -105,7 +105,8 @@ export class SseStream {
       // Reverse proxies (nginx) would otherwise buffer the stream.
       "x-accel-buffering": "no",
     });
-    res.flushHeaders();
+    if (retryMs !== undefined) res.write(`retry: ${retryMs}\n\n`);
+    else res.flushHeaders();
     res.once("close", this.cleanup);
     this.keepaliveTimer = setInterval(this.keepalive, keepaliveMs);
     if (this.replay === null) {

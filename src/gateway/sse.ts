@@ -11,6 +11,10 @@ export const SSE_KEEPALIVE_MS = 15_000;
 export const SSE_MIN_KEEPALIVE_MS = 50;
 /** Largest `?keepalive_ms=` accepted. */
 export const SSE_MAX_KEEPALIVE_MS = 300_000;
+/** Bounds of `?retry_ms=`, the reconnect delay sent to EventSource clients as `retry:` (they default to about 3 s). */
+export const SSE_MIN_RETRY_MS = 100;
+/** Largest `?retry_ms=` accepted. */
+export const SSE_MAX_RETRY_MS = 3_600_000;
 /** Open SSE responses one gateway serves at once; one more is refused with 503. */
 export const SSE_MAX_STREAMS = 10_000;
 /** Longest subject accepted (nats-server's control line limit: no NATS client could use a longer one). */
@@ -48,6 +52,7 @@ export class SseFeature implements GatewayFeature {
             start_seq: { description: "Replay from this stream sequence (streams only).", type: "integer" },
             start_time: { description: "Replay from this RFC 3339 time (streams only)." },
             deliver: { description: "all, last, last_per_subject or new (default: new, live from now)." },
+            retry_ms: { description: `Reconnect delay to tell EventSource clients (a \`retry:\` line), ${SSE_MIN_RETRY_MS}..${SSE_MAX_RETRY_MS}.`, type: "integer" },
             keepalive_ms: { description: `Keep-alive interval, ${SSE_MIN_KEEPALIVE_MS}..${SSE_MAX_KEEPALIVE_MS} (default ${SSE_KEEPALIVE_MS}).`, type: "integer" },
           },
           responses: {
@@ -73,6 +78,7 @@ export class SseFeature implements GatewayFeature {
     if (subject.length > SSE_MAX_SUBJECT_CHARS || !isValidSubject(subject)) throw new HttpError(400, `invalid subject "${subject.slice(0, 80)}"`);
     checkSubscribe(who, subject);
     const keepaliveMs = intParam(query, "keepalive_ms", SSE_MIN_KEEPALIVE_MS, SSE_MAX_KEEPALIVE_MS, SSE_KEEPALIVE_MS);
+    const retryMs = intParam(query, "retry_ms", SSE_MIN_RETRY_MS, SSE_MAX_RETRY_MS);
     const resume = lastEventId(req.headers["last-event-id"]);
     const start = startPosition(query);
     if (this.closing) throw new HttpError(503, "server shutting down");
@@ -96,7 +102,7 @@ export class SseFeature implements GatewayFeature {
       return;
     }
     this.open.add(s);
-    s.begin(keepaliveMs, subject);
+    s.begin(subject, keepaliveMs, retryMs);
   }
 
   /** The one stream whose subjects cover `subject`, or null when none does. */
