@@ -1,4 +1,5 @@
 import type { ServerResponse } from "node:http";
+import { randomBytes } from "node:crypto";
 import type { GatewayBus } from "./bus-client.js";
 import { parseHeaders } from "../protocol/headers.js";
 import { HttpError, sendError } from "./http-util.js";
@@ -8,6 +9,13 @@ import { messageJson, parseAckSubject } from "./message-json.js";
 export const LONG_POLL_GRACE_MS = 1_000;
 
 const NAK = Buffer.from("-NAK");
+/**
+ * Reply subjects of this module's pulls. Not `GatewayBus.inbox()`: those sit under the bus's own
+ * `_INBOX.<id>.*` subscription, so JetStream would still see interest after a reader left and
+ * deliver into it (and keep the pull waiting) instead of dropping the request or redelivering.
+ */
+const INBOX_PREFIX = `_INBOX.${randomBytes(12).toString("base64url")}.`;
+let nextInbox = 1;
 
 /**
  * One long poll: a `CONSUMER.MSG.NEXT` request on a fresh inbox, answered when the consumer says the
@@ -44,7 +52,7 @@ export class LongPoll {
 
   /** Send the pull request; false when nobody serves the consumer's pull subject (nothing is left waiting). */
   start(): boolean {
-    const inbox = this.bus.inbox();
+    const inbox = `${INBOX_PREFIX}${nextInbox++}`;
     // Subscribed before the request goes out: JetStream drops requests whose reply has no interest.
     this.unsub = this.bus.client.subscribe(inbox, "", this.onMessage);
     this.res.once("close", this.onClose);

@@ -101,14 +101,15 @@ export class LongPollFeature implements GatewayFeature {
     // A NATS client needs exactly this permission to pull.
     checkPublish(who, nextSubject);
     if (!this.g.jetstream) throw new HttpError(503, "JetStream is not enabled on this server");
+    // The API router also listens under $JS.API, so a pull for a missing consumer would just time
+    // out: CONSUMER.INFO first answers 404 with JetStream's err_code (stream or consumer not found).
+    await this.g.bus.jsApiOk(`CONSUMER.INFO.${stream}.${consumer}`);
+    if (res.destroyed) return;
     const poll = new LongPoll(this.g.bus, res, nextSubject, batch, waitMs);
     this.polls.add(poll);
     try {
-      if (!poll.start()) {
-        // Nobody serves this consumer's pull subject: let CONSUMER.INFO say which of the two is missing.
-        await this.g.bus.jsApiOk(`CONSUMER.INFO.${stream}.${consumer}`);
-        throw new HttpError(404, `consumer "${consumer}" of stream "${stream}" is not available`);
-      }
+      // Nobody serves the pull subject any more: deleted since the INFO.
+      if (!poll.start()) throw new HttpError(404, `consumer "${consumer}" of stream "${stream}" not found`, 10014);
       await poll.done;
     } finally {
       this.polls.delete(poll);
