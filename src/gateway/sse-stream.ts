@@ -254,7 +254,9 @@ export class SseStream {
     void this.cleanup();
     res.end();
     // A reader that never reads would hold the socket (and the bytes queued) forever.
-    setTimeout(() => res.destroy(), SSE_CLOSE_GRACE_MS).unref();
+    const drop = setTimeout(() => res.destroy(), SSE_CLOSE_GRACE_MS);
+    drop.unref();
+    res.once("finish", () => clearTimeout(drop));
   }
 
   /** Release everything (idempotent): subscription, timers, the replay consumer. */

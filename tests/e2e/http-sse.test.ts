@@ -7,7 +7,7 @@ import { createServer, connect as netConnect, type Socket } from "node:net";
 import { get as httpGet, type IncomingMessage } from "node:http";
 import { EventSource } from "eventsource";
 import { connect, headers as natsHeaders, type NatsConnection } from "@nats-io/transport-node";
-import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
+import { StorageType, jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
 import { startServer, type ServerOptions, type Server } from "../../src/index.js";
 import { SSE_MAX_PENDING_BYTES } from "../../src/gateway/sse-stream.js";
 import { waitFor } from "../helpers/wait.js";
@@ -273,6 +273,54 @@ test("SSE closes a live reader that stops reading with a final slow-consumer eve
   const delivered = ev.filter((e) => e.event === "message").length;
   assert.ok(delivered > 0 && delivered < sent, `some but not all of ${sent} messages (got ${delivered})`);
   assert.ok(!(await listed()), "the gateway no longer subscribes for the reader");
+});
+
+test("SSE replay does not pull past what a reader has read: it waits, unclosed, and then delivers everything", async (t) => {
+  const { base, js, jsm } = await setup(t);
+  await jsm.streams.add({ name: "BIG", subjects: ["big"], storage: StorageType.Memory });
+  const payload = "y".repeat(64 * 1024);
+  const total = 800; // ~50 MB: far more than socket buffers and the pull size
+  for (let i = 0; i < total; i += 50) await Promise.all(Array.from({ length: 50 }, () => js.publish("big", payload)));
+  const res = await new Promise<IncomingMessage>((resolve, reject) => httpGet(`${base}/v1/subscribe/big?deliver=all`, resolve).on("error", reject));
+  assert.equal(res.statusCode, 200);
+  res.pause();
+  const [consumer] = await jsm.consumers.list("BIG").next();
+  assert.ok(consumer !== undefined);
+  // The consumer stops delivering once the response backs up: no pull is waiting and delivered stops moving.
+  let seen = -1;
+  await waitFor(
+    async () => {
+      const info = await jsm.consumers.info("BIG", consumer.name);
+      const stalled = info.num_waiting === 0 && info.delivered.stream_seq === seen;
+      seen = info.delivered.stream_seq;
+      if (!stalled) await new Promise((r) => setTimeout(r, 100)); // "not moving" needs some time to pass
+      return stalled;
+    },
+    10_000,
+    "replay to stall",
+  );
+  assert.ok(seen > 0 && seen < total, `replay paused part way (delivered ${seen} of ${total})`);
+  let text = "";
+  let count = 0;
+  let lastSeq = 0;
+  let inOrder = true;
+  res.setEncoding("utf8");
+  res.on("data", (c: string) => {
+    text += c;
+    const cut = text.lastIndexOf("\n\n");
+    if (cut < 0) return;
+    for (const e of events(text.slice(0, cut + 2))) {
+      count++;
+      if ((e.data["seq"] as number) !== lastSeq + 1) inOrder = false;
+      lastSeq = e.data["seq"] as number;
+    }
+    text = text.slice(cut + 2);
+  });
+  res.resume();
+  await waitFor(() => count >= total, 20_000, "every message after the reader resumed");
+  assert.equal(count, total);
+  assert.ok(inOrder, "in order, without gaps or repeats");
+  res.destroy();
 });
 
 test("SSE refuses bad subjects and parameters (400), readers without subscribe permission (403), and closes with the gateway", async (t) => {
