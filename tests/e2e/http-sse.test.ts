@@ -135,9 +135,13 @@ test("SSE start_seq, start_time, deliver=last and a wildcard subject narrowed to
   const { base, js, jsm } = await setup(t);
   await jsm.streams.add({ name: "EV", subjects: ["ev.>"] });
   for (let i = 1; i <= 5; i++) await js.publish(`ev.a.${i}`, `a${i}`);
-  const mid = new Date().toISOString();
-  await new Promise((r) => setTimeout(r, 5)); // the next messages must be stamped after `mid`
+  // by_start_time resolves to the millisecond on this server (consumer.ts parses it with Date.parse):
+  // let the clock pass message 5's millisecond so start_time can fall between 5 and 6.
+  const m5Ms = (await jsm.streams.getMessage("EV", { seq: 5 }))?.time.getTime() as number;
+  await waitFor(() => Date.now() > m5Ms, 1000, "the next millisecond");
   for (let i = 6; i <= 10; i++) await js.publish(i % 2 === 0 ? `ev.b.${i}` : `ev.a.${i}`, `x${i}`);
+  // The stream's own (nanosecond) time of message 6, as RFC 3339.
+  const mid = (await jsm.streams.getMessage("EV", { seq: 6 }))?.timestamp as string;
 
   const bySeq: Received[] = [];
   const e1 = openEs(`${base}/v1/subscribe/ev.%3E?start_seq=4`, bySeq);
