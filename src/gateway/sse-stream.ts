@@ -83,7 +83,7 @@ export class SseStream {
   ) {
     this.onCore = this.onCore.bind(this);
     this.onPulled = this.onPulled.bind(this);
-    this.pull = this.pull.bind(this);
+    this.onDrain = this.onDrain.bind(this);
     this.keepalive = this.keepalive.bind(this);
     this.cleanup = this.cleanup.bind(this);
     this.pullEnded = this.pullEnded.bind(this);
@@ -164,11 +164,10 @@ export class SseStream {
 
   /** Ask the consumer for the next batch, unless one is out, the response is backed up, or it is closed. */
   private pull(): void {
-    this.waitingDrain = false;
-    if (this.closed || this.pulling || this.recreating) return;
+    if (this.closed || this.pulling || this.recreating || this.waitingDrain) return;
     if (this.res.writableNeedDrain) {
       this.waitingDrain = true;
-      this.res.once("drain", this.pull);
+      this.res.once("drain", this.onDrain);
       return;
     }
     const r = this.replay as ReplaySource;
@@ -180,6 +179,11 @@ export class SseStream {
     this.pullTimer = setTimeout(this.pullEnded, SSE_PULL_EXPIRES_MS + PULL_GRACE_MS);
     const n = this.bus.client.publish(`$JS.API.CONSUMER.MSG.NEXT.${r.stream}.${this.consumer}`, this.inbox, null, body);
     if (n === 0) this.recreate();
+  }
+
+  private onDrain(): void {
+    this.waitingDrain = false;
+    this.pull();
   }
 
   private pullEnded(): void {
@@ -267,7 +271,7 @@ export class SseStream {
     this.unsub = null;
     if (this.keepaliveTimer !== null) clearInterval(this.keepaliveTimer);
     if (this.pullTimer !== null) clearTimeout(this.pullTimer);
-    if (this.waitingDrain) this.res.off("drain", this.pull);
+    if (this.waitingDrain) this.res.off("drain", this.onDrain);
     this.onClosed(this);
     if (this.replay === null || this.consumer === "") return Promise.resolve();
     return this.bus.jsApi(`CONSUMER.DELETE.${this.replay.stream}.${this.consumer}`).then(

@@ -251,3 +251,14 @@ test("a long poll whose client leaves hands its messages back for redelivery at 
   assert.equal(r.messages[0]?.data, "kept");
   assert.equal(r.messages[0]?.deliveries, 1, "the message was not swallowed by the gone request");
 });
+
+test("without JetStream, long polling is a 503 and acks find no consumer", async (t) => {
+  const server = await startServer({ port: 0, httpPort: 0, host: "127.0.0.1" });
+  t.after(() => server.close());
+  const base = `http://127.0.0.1:${server.httpPort}`;
+  const r = await poll(base, "c", "wait_ms=0");
+  assert.equal(r.status, 503);
+  assert.equal(r.error?.code, 503);
+  const token = Buffer.from("$JS.ACK.S.c.1.1.1.1700000000000000000.0").toString("base64url");
+  assert.equal((await ack(base, token)).status, 404);
+});
