@@ -50,8 +50,8 @@ export class LongPoll {
     this.finish = this.finish.bind(this);
   }
 
-  /** Send the pull request; false when nobody serves the consumer's pull subject (nothing is left waiting). */
-  start(): boolean {
+  /** Send the pull request. */
+  start(): void {
     const inbox = `${INBOX_PREFIX}${nextInbox++}`;
     // Subscribed before the request goes out: JetStream drops requests whose reply has no interest.
     this.unsub = this.bus.client.subscribe(inbox, "", this.onMessage);
@@ -59,14 +59,7 @@ export class LongPoll {
     const req: Record<string, unknown> = { batch: this.batch, no_wait: true };
     if (this.waitMs > 0) req["expires"] = this.waitMs * 1e6;
     this.timer = setTimeout(this.finish, this.waitMs + LONG_POLL_GRACE_MS);
-    const n = this.bus.client.publish(this.nextSubject, inbox, null, Buffer.from(JSON.stringify(req)));
-    if (n === 0) {
-      this.release();
-      this.finished = true;
-      this.resolveDone();
-      return false;
-    }
-    return true;
+    this.bus.client.publish(this.nextSubject, inbox, null, Buffer.from(JSON.stringify(req)));
   }
 
   private onMessage(subject: string, reply: string, headers: Buffer | null, data: Buffer): void {

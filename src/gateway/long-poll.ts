@@ -108,8 +108,9 @@ export class LongPollFeature implements GatewayFeature {
     const poll = new LongPoll(this.g.bus, res, nextSubject, batch, waitMs);
     this.polls.add(poll);
     try {
-      // Nobody serves the pull subject any more: deleted since the INFO.
-      if (!poll.start()) throw new HttpError(404, `consumer "${consumer}" of stream "${stream}" not found`, 10014);
+      // Were the consumer deleted since the INFO, the pull reaches only the API router, which does
+      // not answer it: the poll then ends with a 204 once wait_ms (plus a grace) has passed.
+      poll.start();
       await poll.done;
     } finally {
       this.polls.delete(poll);

@@ -69,6 +69,7 @@ export class SseStream {
   private lastSeq = 0;
   private pulling = false;
   private waitingDrain = false;
+  private pausedAtMs = 0;
   private pullLeft = 0;
   private pullBytesLeft = 0;
   private pullOne = false;
@@ -87,6 +88,7 @@ export class SseStream {
     this.keepalive = this.keepalive.bind(this);
     this.cleanup = this.cleanup.bind(this);
     this.pullEnded = this.pullEnded.bind(this);
+    this.pullTimedOut = this.pullTimedOut.bind(this);
   }
 
   /** The consumer a replaying reader was given (its name; "" for live readers). */
@@ -167,6 +169,7 @@ export class SseStream {
     if (this.closed || this.pulling || this.recreating || this.waitingDrain) return;
     if (this.res.writableNeedDrain) {
       this.waitingDrain = true;
+      this.pausedAtMs = Date.now();
       this.res.once("drain", this.onDrain);
       return;
     }
@@ -176,14 +179,44 @@ export class SseStream {
     this.pullBytesLeft = this.pullOne ? 0 : SSE_PULL_MAX_BYTES;
     const body = this.pullOne ? PULL_ONE_BODY : PULL_BODY;
     this.pullOne = false;
-    this.pullTimer = setTimeout(this.pullEnded, SSE_PULL_EXPIRES_MS + PULL_GRACE_MS);
-    const n = this.bus.client.publish(`$JS.API.CONSUMER.MSG.NEXT.${r.stream}.${this.consumer}`, this.inbox, null, body);
-    if (n === 0) this.recreate();
+    this.pullTimer = setTimeout(this.pullTimedOut, SSE_PULL_EXPIRES_MS + PULL_GRACE_MS);
+    this.bus.client.publish(`$JS.API.CONSUMER.MSG.NEXT.${r.stream}.${this.consumer}`, this.inbox, null, body);
   }
 
   private onDrain(): void {
     this.waitingDrain = false;
-    this.pull();
+    // Paused long enough for JetStream to have removed the idle consumer: check before pulling.
+    if (Date.now() - this.pausedAtMs >= SSE_CONSUMER_INACTIVE_MS / 2) this.verifyThenPull();
+    else this.pull();
+  }
+
+  /**
+   * A pull got no end status in time. A live consumer always ends an expired pull with a 408, and a
+   * pull for a consumer that is gone reaches only the API router (which does not answer it), so
+   * ask JetStream whether the consumer still exists.
+   */
+  private pullTimedOut(): void {
+    this.pullTimer = null;
+    this.pulling = false;
+    this.verifyThenPull();
+  }
+
+  /** Pull if the consumer still exists, else recreate it (CONSUMER.INFO first). */
+  private verifyThenPull(): void {
+    if (this.closed || this.recreating) return;
+    const r = this.replay as ReplaySource;
+    this.recreating = true; // holds pulls back until the answer
+    this.bus.jsApi(`CONSUMER.INFO.${r.stream}.${this.consumer}`).then(
+      (info) => {
+        this.recreating = false;
+        if (info["error"] !== undefined) this.recreate();
+        else this.pull();
+      },
+      (err: unknown) => {
+        this.recreating = false;
+        this.fail({ reason: "consumer lost", description: err instanceof Error ? err.message : String(err) });
+      },
+    );
   }
 
   private pullEnded(): void {

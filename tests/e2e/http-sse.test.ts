@@ -327,6 +327,26 @@ test("SSE replay does not pull past what a reader has read: it waits, unclosed, 
   res.destroy();
 });
 
+test("SSE replay survives its consumer being deleted: a new one continues after the last sequence sent", async (t) => {
+  const { base, js, jsm } = await setup(t);
+  await jsm.streams.add({ name: "RC", subjects: ["rc.*"] });
+  for (let i = 1; i <= 5; i++) await js.publish("rc.x", `r${i}`);
+  const got: Received[] = [];
+  const es = openEs(`${base}/v1/subscribe/rc.*?deliver=all`, got);
+  t.after(() => es.close());
+  await waitFor(() => got.length >= 5, 5000, "the first events");
+  const [first] = await jsm.consumers.list("RC").next();
+  assert.ok(first !== undefined);
+  await jsm.consumers.delete("RC", first.name);
+  for (let i = 6; i <= 10; i++) await js.publish("rc.y", `r${i}`);
+  await waitFor(() => got.length >= 10, 5000, "events after the consumer was replaced");
+  assert.deepEqual(seqsOf(got), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  const now = await jsm.consumers.list("RC").next();
+  assert.equal(now.length, 1);
+  assert.notEqual(now[0]?.name, first.name);
+  es.close();
+});
+
 test("SSE refuses bad subjects and parameters (400), readers without subscribe permission (403), and closes with the gateway", async (t) => {
   const users = [
     { user: "reader", password: "pw", permissions: { subscribe: { allow: ["public.>"] } } },
