@@ -1,4 +1,4 @@
-import type { Gateway } from "./gateway.js";
+import type { Gateway } from "./context.js";
 import type { Route, RouteCall } from "./routes.js";
 import { checkPublish, checkSubscribe } from "./auth.js";
 import type { GatewayBus } from "./bus-client.js";

@@ -1,5 +1,5 @@
 import { Counter, Registry } from "prom-client";
-import type { Gateway, GatewayFeature } from "./gateway.js";
+import type { Gateway, GatewayFeature } from "./context.js";
 import type { Route } from "./routes.js";
 
 /**

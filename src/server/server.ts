@@ -62,6 +62,11 @@ export class NatsCore implements ServerCore {
   port = 0;
   /** Set when JetStream runs, for INFO. */
   jetstreamEnabled = false;
+  /**
+   * The cid of JetStream's internal client (0 when none): a subject one of its subscriptions
+   * matches belongs to a stream, so the HTTP edge waits for the publish ack there.
+   */
+  jetstreamCid = 0;
   private nextCid = 1;
   private tcp: NetServer | null = null;
   private flushList: CoreClient[] = [];

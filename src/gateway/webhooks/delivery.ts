@@ -7,7 +7,7 @@ import { headerValue, parseHeaders, type HeaderBlock } from "../../protocol/head
 import type { GatewayBus } from "../bus-client.js";
 import { HttpError } from "../http-util.js";
 import { secretKey, signWebhook } from "./signing.js";
-import { backoffDelayMs, type WebhookConfig } from "./spec.js";
+import { backoffDelayMs, type WebhookConfig, type WebhookCounters } from "./spec.js";
 
 /** How long one pull request for the next message waits before the server answers 408 and we ask again. */
 export const PULL_EXPIRES_MS = 30_000;
@@ -31,25 +31,6 @@ const MAX_QUEUED = 4;
 /** The consumer name of a webhook. */
 export const consumerNameOf = (name: string): string => `webhook-${name}`;
 
-/** What a webhook has done so far (since this server started), for inspect and `/metrics`. */
-export interface WebhookCounters {
-  name: string;
-  stream: string;
-  /** Messages delivered (a 2xx answer). */
-  deliveries: number;
-  /** Attempts that failed (not 2xx, a timeout, or no connection). */
-  failures: number;
-  /** HTTP attempts made, successful or not. */
-  attempts: number;
-  /** Messages given up after their last attempt (sent to the dead-letter stream). */
-  deadLetters: number;
-  /** HTTP status of the last attempt; 0 when it got no answer (or none was made yet). */
-  lastStatus: number;
-  /** Why the last failed attempt (or consumer set-up) failed; "" when the last attempt succeeded. */
-  lastError: string;
-  /** ISO time of the last attempt; "" before the first. */
-  lastAttemptAt: string;
-}
 
 /** The durable pull consumer a webhook reads with (explicit ack, `max_deliver` = attempts, dead letters). */
 export function webhookConsumerConfig(cfg: WebhookConfig): Record<string, unknown> {

@@ -48,6 +48,26 @@ export interface WebhookSpec {
   deliver_policy?: "new" | "all";
 }
 
+/** What a webhook has done so far (since this server started), for inspect and `/metrics`. */
+export interface WebhookCounters {
+  name: string;
+  stream: string;
+  /** Messages delivered (a 2xx answer). */
+  deliveries: number;
+  /** Attempts that failed (not 2xx, a timeout, or no connection). */
+  failures: number;
+  /** HTTP attempts made, successful or not. */
+  attempts: number;
+  /** Messages given up after their last attempt (sent to the dead-letter stream). */
+  deadLetters: number;
+  /** HTTP status of the last attempt; 0 when it got no answer (or none was made yet). */
+  lastStatus: number;
+  /** Why the last failed attempt (or consumer set-up) failed; "" when the last attempt succeeded. */
+  lastError: string;
+  /** ISO time of the last attempt; "" before the first. */
+  lastAttemptAt: string;
+}
+
 /** A validated registration, everything resolved; kept on disk with its secret. */
 export interface WebhookConfig {
   name: string;

@@ -1,17 +1,17 @@
 import { Agent as HttpAgent } from "node:http";
 import { Agent as HttpsAgent } from "node:https";
-import type { Gateway, GatewayFeature } from "../gateway.js";
+import type { Gateway, GatewayFeature } from "../context.js";
 import type { Route, RouteCall } from "../routes.js";
 import { checkPublish, checkSubscribe, type HttpIdentity } from "../auth.js";
 import { HttpError, readJsonObject, sendJson } from "../http-util.js";
 import { DEFAULT_EVENTS_SUBJECT_PREFIX, ensureEventsStream, EVENTS_STREAM } from "../events-compat.js";
 import { TargetAllowList } from "./allow-list.js";
-import { consumerNameOf, ensureDeadLetterStream, ensureWebhookConsumer, WebhookDelivery, type WebhookCounters } from "./delivery.js";
+import { consumerNameOf, ensureDeadLetterStream, ensureWebhookConsumer, WebhookDelivery } from "./delivery.js";
 import { WebhookRegistry } from "./registry.js";
-import { MAX_WEBHOOK_SPEC_BYTES, MAX_WEBHOOKS, parseWebhookSpec, publicConfig, sameWebhook, type WebhookConfig } from "./spec.js";
+import { MAX_WEBHOOK_SPEC_BYTES, MAX_WEBHOOKS, parseWebhookSpec, publicConfig, sameWebhook, type WebhookConfig, type WebhookCounters } from "./spec.js";
 
 export type { WebhookSpec } from "./spec.js";
-export type { WebhookCounters } from "./delivery.js";
+export type { WebhookCounters } from "./spec.js";
 
 /** Connections kept open per target host by the delivery agents. */
 export const WEBHOOK_MAX_SOCKETS_PER_HOST = 16;
