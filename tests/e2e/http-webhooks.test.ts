@@ -105,7 +105,10 @@ test("webhooks: failing first attempts are retried with the same webhook-id, sig
   const h = natsHeaders();
   h.set("Content-Type", "text/plain; charset=utf-8");
   await js.publish("orders.note", "deliver by noon", { headers: h });
-  await js.publish("orders.raw", "plain bytes");
+  const ce = natsHeaders();
+  ce.set("ce-type", "com.example.order.raw");
+  ce.set("ce-id", "evt-3");
+  await js.publish("orders.raw", "plain bytes", { headers: ce });
 
   await waitFor(() => rx.hits.filter((x) => x.status < 300).length === 3, 10_000, "three successful deliveries");
   const wh = new Webhook(secret);
@@ -127,6 +130,9 @@ test("webhooks: failing first attempts are retried with the same webhook-id, sig
   assert.equal(ok[1]?.headers["content-type"], "text/plain; charset=utf-8");
   assert.equal(ok[1]?.body.toString(), "deliver by noon");
   assert.equal(ok[2]?.headers["content-type"], "application/octet-stream");
+  assert.equal(ok[2]?.headers["ce-type"], "com.example.order.raw", "CloudEvents headers go out in binary mode");
+  assert.equal(ok[2]?.headers["ce-id"], "evt-3");
+  assert.equal(ok[0]?.headers["ce-type"], undefined);
   assert.equal(ok[0]?.headers["cuebus-subject"], "orders.new");
 
   await waitFor(async () => {
@@ -252,6 +258,14 @@ test("webhooks: registrations survive a restart and the durable consumer resumes
   await waitFor(() => rx.hits.length === 2, 5000, "delivery after restart");
   assert.deepEqual(rx.hits.map((h) => [h.id, h.body.toString()]), [["AUDIT:1", "alice"], ["AUDIT:3", "bob"]], "nothing redelivered, filter applied");
   assert.doesNotThrow(() => new Webhook(secret).verify((rx.hits[1] as Hit).body, rx.hits[1]?.headers as Record<string, string>, { jsonParse: false }));
+
+  // A consumer deleted behind the webhook's back (over $JS.API) is made again.
+  const jsm2 = await jetstreamManager(env.nc);
+  assert.equal(await jsm2.consumers.delete("AUDIT", "webhook-audit"), true);
+  await waitFor(async () => (await call("GET", `${env.base}/v1/webhooks/audit`)).json["lag"] === 0, 10_000, "the consumer re-created");
+  await jetstream(env.nc).publish("audit.login", "carol");
+  await waitFor(() => rx.hits.length === 3, 5000, "delivery through the re-created consumer");
+  assert.equal(rx.hits[2]?.body.toString(), "carol");
 });
 
 test("webhooks: the allow-list refuses targets outside it with 403", async (t) => {

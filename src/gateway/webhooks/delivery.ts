@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import type { Agent as HttpAgent } from "node:http";
 import { request as httpRequest, type ClientRequest, type IncomingMessage } from "node:http";
 import type { Agent as HttpsAgent } from "node:https";
@@ -27,6 +28,14 @@ export const MAX_WEBHOOK_RESPONSE_BYTES = 64 * 1024;
 export const MAX_JSON_SNIFF_BYTES = 1024 * 1024;
 /** Messages held while one is being delivered (a pull request thought lost can still answer). */
 const MAX_QUEUED = 4;
+
+/**
+ * Reply subjects of the webhooks' pulls. Not `GatewayBus.inbox()`: those sit under the bus's own
+ * `_INBOX.<id>.*` subscription, so after a webhook stops JetStream would still see interest and
+ * deliver into it (the message then waits out ack_wait) instead of dropping the request.
+ */
+const INBOX_PREFIX = `_INBOX.${randomBytes(12).toString("base64url")}.`;
+let nextInbox = 1;
 
 /** The consumer name of a webhook. */
 export const consumerNameOf = (name: string): string => `webhook-${name}`;
@@ -105,7 +114,7 @@ export class WebhookDelivery {
     this.counters = { name: cfg.name, stream: cfg.stream, deliveries: 0, failures: 0, attempts: 0, deadLetters: 0, lastStatus: 0, lastError: "", lastAttemptAt: "" };
     this.key = secretKey(cfg.secret);
     this.nextSubject = `$JS.API.CONSUMER.MSG.NEXT.${cfg.stream}.${consumerNameOf(cfg.name)}`;
-    this.inbox = bus.inbox();
+    this.inbox = `${INBOX_PREFIX}${nextInbox++}`;
   }
 
   /** Start delivering; with `ensured` false the consumer (and dead-letter stream) is made first, retried until it can be. */
@@ -154,7 +163,9 @@ export class WebhookDelivery {
   private readonly onPullTimer = (): void => {
     this.timer = null;
     this.outstanding = false;
-    this.pull();
+    // No answer, not even the 408 at expiry: a pull for a consumer that is gone reaches only the
+    // API router and is never answered, so make sure the consumer exists before asking again.
+    this.setup();
   };
 
   private pull(): void {
