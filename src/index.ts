@@ -72,9 +72,17 @@ export async function startServer(opts: ServerOptions = {}): Promise<Server> {
   }
   let http: Gateway | null = null;
   if (opts.httpPort !== undefined) {
-    http = new Gateway(core, { storeDir, ...opts.http });
-    await http.listen(opts.httpPort, opts.httpHost ?? core.host);
-    await http.start();
+    try {
+      http = new Gateway(core, { storeDir, ...opts.http });
+      await http.listen(opts.httpPort, opts.httpHost ?? core.host);
+      await http.start();
+    } catch (err) {
+      // A bad HTTP option (a config-file webhook, the allow-list) fails the start: nothing is left listening.
+      await http?.close();
+      await js?.close();
+      await core.close();
+      throw err;
+    }
   }
   let ws: WsListener | null = null;
   if (opts.websocket !== undefined) {

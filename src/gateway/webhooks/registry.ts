@@ -28,7 +28,13 @@ export class WebhookRegistry {
       if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
       throw err;
     }
-    const doc = JSON.parse(text) as { version?: unknown; webhooks?: unknown };
+    let doc: { version?: unknown; webhooks?: unknown };
+    try {
+      doc = JSON.parse(text) as { version?: unknown; webhooks?: unknown };
+    } catch (err) {
+      // Refuse to start rather than silently forget every registration (and their secrets).
+      throw new Error(`${join(this.storeDir, WEBHOOKS_FILE)} is not JSON: ${err instanceof Error ? err.message : String(err)}`);
+    }
     if (doc.version !== FORMAT_VERSION || !Array.isArray(doc.webhooks)) throw new Error(`${WEBHOOKS_FILE}: not a version ${FORMAT_VERSION} webhooks file`);
     return doc.webhooks as WebhookConfig[];
   }

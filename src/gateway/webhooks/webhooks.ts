@@ -184,6 +184,7 @@ export class WebhooksFeature implements GatewayFeature {
     if (this.creating.has(cfg.name)) throw new HttpError(409, `webhook "${cfg.name}" is being registered`);
     if (this.hooks.size + this.creating.size >= MAX_WEBHOOKS) throw new HttpError(400, `at most ${MAX_WEBHOOKS} webhooks may be registered`);
     await this.allow.check(new URL(cfg.url));
+    if (cfg.filter_subject !== "") checkSubscribe(who, cfg.filter_subject);
     if (cfg.stream === EVENTS_STREAM) await this.eventsStream();
     await this.mayRead(who, cfg);
     const consumer = consumerNameOf(cfg.name);
