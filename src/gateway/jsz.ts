@@ -38,8 +38,9 @@ function boolParam(q: URLSearchParams, name: string): boolean {
 function intParamOf(q: URLSearchParams, name: string, max: number, fallback: number): number {
   const raw = q.get(name);
   if (raw === null || raw === "") return fallback;
-  if (!/^\d+$/.test(raw)) throw new HttpError(400, `${name} must be a non-negative integer, got "${raw.slice(0, 40)}"`);
-  return Math.min(Number(raw), max);
+  if (!/^-?\d+$/.test(raw)) throw new HttpError(400, `${name} must be an integer, got "${raw.slice(0, 40)}"`);
+  // nats-server takes a negative offset or limit as unset.
+  return Math.max(0, Math.min(Number(raw), max));
 }
 
 function parseOptions(q: URLSearchParams): JszOptions {
