@@ -64,7 +64,9 @@ export async function startServer(opts: ServerOptions = {}): Promise<Server> {
   if (opts.jetstream !== undefined && opts.jetstream !== false) {
     const j = opts.jetstream === true ? {} : opts.jetstream;
     storeDir = j.storeDir ?? "./data";
-    js = new JetStream(core.internalClient(), { storeDir, sync: j.sync ?? "always", syncIntervalMs: j.syncIntervalMs });
+    const jsClient = core.internalClient();
+    core.jetstreamCid = jsClient.cid;
+    js = new JetStream(jsClient, { storeDir, sync: j.sync ?? "always", syncIntervalMs: j.syncIntervalMs });
     await js.start();
     core.jetstreamEnabled = true;
     core.jetstream = js;

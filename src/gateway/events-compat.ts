@@ -1,4 +1,4 @@
-import type { Gateway } from "./gateway.js";
+import type { Gateway } from "./context.js";
 import type { Route } from "./routes.js";
 
 /** TODO(issue 5): not built yet. */

@@ -12,38 +12,19 @@ import { publishRoutes } from "./publish.js";
 import { streamsRoutes } from "./streams-api.js";
 import { SseFeature } from "./sse.js";
 import { LongPollFeature } from "./long-poll.js";
-import { WebhooksFeature, type WebhookSpec } from "./webhooks/webhooks.js";
+import { WebhooksFeature } from "./webhooks/webhooks.js";
+import type { Gateway as GatewayContext, GatewayFeature, GatewayOptions } from "./context.js";
+
+export type { GatewayFeature, GatewayOptions } from "./context.js";
 import { eventsCompatRoutes } from "./events-compat.js";
 import { openapiRoutes } from "./openapi.js";
-
-/** Options of the HTTP edge. */
-export interface GatewayOptions {
-  /** Webhooks from the config file, registered at start (kept alongside those made over HTTP). */
-  webhooks?: WebhookSpec[];
-  /**
-   * Hosts (names, IPs or CIDR ranges) webhook targets may point at; absent = any. Loopback and
-   * private addresses are allowed by default because that is where services live.
-   */
-  webhookAllow?: string[];
-  /** JetStream store directory, where the gateway keeps its own state (webhook registrations). */
-  storeDir?: string;
-  /** Subjects `/events` publishes to and replays from (`events.<type>` by default). */
-  eventsSubjectPrefix?: string;
-}
-
-/** A part of the gateway with routes and, optionally, something to start and stop. */
-export interface GatewayFeature {
-  readonly routes: Route[];
-  start?(): Promise<void>;
-  close?(): Promise<void> | void;
-}
 
 /**
  * The HTTP edge on the monitoring port: nats-server's monitoring endpoints, `/metrics`, `/jsz`,
  * and the `/v1` API (publish, request, SSE, long polling, webhooks, streams), every one an
  * internal client of the same router and `$JS.API` handlers NATS connections reach.
  */
-export class Gateway {
+export class Gateway implements GatewayContext {
   port = 0;
   readonly bus: GatewayBus;
   readonly metrics: GatewayMetrics;

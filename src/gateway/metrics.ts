@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { JetStreamView } from "../server/jetstream-view.js";
-import type { Gateway, GatewayFeature } from "./gateway.js";
+import type { Gateway, GatewayFeature } from "./context.js";
 import type { Route } from "./routes.js";
 
 /**

@@ -1,5 +1,5 @@
 import { varz, connz, subsz, httpReqStats } from "../server/monitor.js";
-import type { Gateway } from "./gateway.js";
+import type { Gateway } from "./context.js";
 import { jsz } from "./jsz.js";
 import type { Route, RouteCall, RouteDoc } from "./routes.js";
 

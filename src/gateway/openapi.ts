@@ -1,5 +1,5 @@
 import { CUEBUS_VERSION } from "../server/version.js";
-import type { Gateway } from "./gateway.js";
+import type { Gateway } from "./context.js";
 import type { Route, RouteDoc } from "./routes.js";
 
 /** The error body every route answers a refusal with (http-util.ts sendError). */

@@ -1,8 +1,163 @@
-import type { Gateway } from "./gateway.js";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { encodeHeaders, type HeaderBlock } from "../protocol/headers.js";
+import { isValidLiteralSubject } from "../subjects/validate.js";
+import { checkPublish } from "./auth.js";
+import type { BusReply } from "./bus-client.js";
+import { fromStructured, isStructured, toStructured, CE_STRUCTURED_TYPE } from "./cloudevents.js";
+import type { Gateway } from "./context.js";
+import { HttpError, MAX_HTTP_BODY_BYTES, intParam, readBody, sendJson } from "./http-util.js";
+import { forwardedHeaders, httpHeadersOf } from "./message-headers.js";
 import type { Route } from "./routes.js";
 
-/** TODO(issue 5): not built yet. */
+/** Default wait for a reply (`/v1/request`) or a durable publish ack. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 5000;
+/** Longest `timeout_ms` a request may ask for. */
+export const MAX_REQUEST_TIMEOUT_MS = 60_000;
+
+/** A message as an HTTP request carries it: headers (null when none) and payload. */
+interface HttpMessage {
+  headers: Buffer | null;
+  data: Buffer;
+}
+
+/**
+ * `POST /v1/publish/{subject}` and `POST /v1/request/{subject}`. A publish to a stream subject
+ * waits for the stream's publish ack (sent only once the message is durable) and returns it; a
+ * core publish answers 204 once routed.
+ */
 export function publishRoutes(g: Gateway): Route[] {
-  void g;
-  return [];
+  return [
+    {
+      method: "POST",
+      path: "/v1/publish/{subject}",
+      auth: true,
+      handler: async ({ req, res, params, query, who }) => {
+        const subject = literalSubject(params["subject"] as string);
+        checkPublish(who, subject);
+        const timeoutMs = intParam(query, "timeout_ms", 1, MAX_REQUEST_TIMEOUT_MS, DEFAULT_REQUEST_TIMEOUT_MS);
+        const msg = await readMessage(g, req);
+        if (!isStreamSubject(g, subject)) {
+          g.bus.client.publish(subject, "", msg.headers, msg.data);
+          res.writeHead(204);
+          res.end();
+          return;
+        }
+        const reply = await g.bus.request(subject, msg.headers, msg.data, timeoutMs);
+        sendPubAck(res, reply);
+      },
+      doc: {
+        summary: "Publish a message",
+        description:
+          "The body is the payload. `Nats-*`, `ce-*`, `Content-Type`, `traceparent` and `tracestate` request headers become message headers. " +
+          "A structured CloudEvent (`Content-Type: application/cloudevents+json`) is stored in binary form: attributes as `ce-*` headers, data as the payload. " +
+          "On a stream subject the answer waits for the durable publish ack; `Nats-Msg-Id` (or the CloudEvents id) deduplicates within the stream's duplicate window.",
+        query: { timeout_ms: { description: "longest wait for a stream's publish ack (default 5000)", type: "integer" } },
+        body: { "application/octet-stream": "the payload", [CE_STRUCTURED_TYPE]: "a CloudEvent in structured mode" },
+        responses: {
+          "200": "stored in a stream: `{\"stream\":..,\"seq\":..,\"duplicate\":..}`",
+          "204": "published on a core subject",
+          "400": "bad subject, bad CloudEvent, or a JetStream expectation failed",
+          "403": "no publish permission",
+          "413": "payload over max_payload",
+          "503": "the stream could not store it",
+          "504": "no publish ack within timeout_ms",
+        },
+      },
+    },
+    {
+      method: "POST",
+      path: "/v1/request/{subject}",
+      auth: true,
+      handler: async ({ req, res, params, query, who }) => {
+        const subject = literalSubject(params["subject"] as string);
+        checkPublish(who, subject);
+        const timeoutMs = intParam(query, "timeout_ms", 1, MAX_REQUEST_TIMEOUT_MS, DEFAULT_REQUEST_TIMEOUT_MS);
+        const msg = await readMessage(g, req);
+        const reply = await g.bus.request(subject, msg.headers, msg.data, timeoutMs);
+        if (reply.headers?.status === 503) throw new HttpError(503, `no responders for "${subject}"`);
+        sendMessage(req, res, 200, reply.headers, reply.data);
+      },
+      doc: {
+        summary: "Request/reply",
+        description:
+          "Publishes the body with a reply subject and answers with the first reply: its payload as the body and its headers as response headers. " +
+          "With `Accept: application/cloudevents+json` a reply carrying `ce-*` headers is answered as a structured CloudEvent.",
+        query: { timeout_ms: { description: "longest wait for the reply (default 5000, at most 60000)", type: "integer" } },
+        body: { "application/octet-stream": "the request payload", [CE_STRUCTURED_TYPE]: "a CloudEvent in structured mode" },
+        responses: { "200": "the reply", "400": "bad subject or timeout_ms", "403": "no publish permission", "413": "payload over max_payload", "503": "no responders", "504": "no reply within timeout_ms" },
+      },
+    },
+  ];
+}
+
+function literalSubject(subject: string): string {
+  if (!isValidLiteralSubject(subject)) throw new HttpError(400, `invalid publish subject "${subject.slice(0, 200)}"`);
+  return subject;
+}
+
+/** Does a stream capture this subject? (One of JetStream's own subscriptions matches it.) */
+function isStreamSubject(g: Gateway, subject: string): boolean {
+  const cid = g.core.jetstreamCid;
+  if (cid === 0) return false;
+  const plain = g.core.router.index.match(subject).plain;
+  for (let i = 0; i < plain.length; i++) if ((plain[i] as { client: { cid: number } }).client.cid === cid) return true;
+  return false;
+}
+
+/** Read the request into a message: headers mapped, CloudEvents decoded, max_payload checked. */
+async function readMessage(g: Gateway, req: IncomingMessage): Promise<HttpMessage> {
+  const maxPayload = g.core.limits.maxPayloadBytes;
+  const structured = isStructured(req.headers["content-type"]);
+  // A structured event is JSON around the payload: read up to the HTTP limit, check the payload after.
+  const body = await readBody(req, structured ? Math.max(MAX_HTTP_BODY_BYTES, maxPayload) : maxPayload);
+  let entries = forwardedHeaders(req);
+  let data = body;
+  let ceId = req.headers["ce-id"];
+  if (structured) {
+    const ev = fromStructured(body);
+    entries = entries.filter(([k]) => k !== "content-type" && !k.startsWith("ce-")).concat(ev.headers);
+    data = ev.data;
+    ceId = ev.id;
+  }
+  if (typeof ceId === "string" && !entries.some(([k]) => k === "Nats-Msg-Id")) entries.push(["Nats-Msg-Id", ceId]);
+  const headers = entries.length === 0 ? null : encodeHeaders(entries);
+  if (headers !== null && entries.some(([k, v]) => /[\r\n]/.test(k) || /[\r\n]/.test(v))) throw new HttpError(400, "a header holds a line break");
+  if ((headers?.length ?? 0) + data.length > maxPayload) {
+    throw new HttpError(413, `Maximum Payload Violation: ${(headers?.length ?? 0) + data.length} bytes over max_payload ${maxPayload}`);
+  }
+  return { headers, data };
+}
+
+/** The stream's publish ack, re-sent as `{"stream","seq","duplicate"}`, or its error as a 4xx/5xx. */
+function sendPubAck(res: ServerResponse, reply: BusReply): void {
+  let ack: { stream?: string; seq?: number; duplicate?: boolean; error?: { code?: number; err_code?: number; description?: string } };
+  try {
+    ack = JSON.parse(reply.data.toString("utf8")) as typeof ack;
+  } catch {
+    throw new HttpError(502, "the stream's reply was not a publish ack");
+  }
+  if (ack.error !== undefined) throw new HttpError(ack.error.code ?? 500, ack.error.description ?? "publish failed", ack.error.err_code);
+  sendJson(res, 200, { stream: ack.stream, seq: ack.seq, duplicate: ack.duplicate === true });
+}
+
+/**
+ * Answer with a NATS message: payload as the body, headers as response headers (binary
+ * CloudEvents mode as is). A client that accepts `application/cloudevents+json` gets a message
+ * with `ce-*` headers as a structured event instead.
+ */
+export function sendMessage(req: IncomingMessage, res: ServerResponse, status: number, headers: HeaderBlock | null, data: Buffer): void {
+  const entries = headers?.entries ?? [];
+  const wantsStructured = (req.headers.accept ?? "").includes(CE_STRUCTURED_TYPE);
+  if (wantsStructured && entries.some(([k]) => k.toLowerCase().startsWith("ce-"))) {
+    const text = JSON.stringify(toStructured(entries, data));
+    res.writeHead(status, { "content-type": CE_STRUCTURED_TYPE, "content-length": Buffer.byteLength(text) });
+    res.end(text);
+    return;
+  }
+  const out = httpHeadersOf(headers);
+  const ct = entries.find(([k]) => k.toLowerCase() === "content-type")?.[1];
+  delete out["content-type"];
+  delete out["Content-Type"];
+  res.writeHead(status, { ...out, "content-type": ct ?? "application/octet-stream", "content-length": data.length });
+  res.end(data);
 }

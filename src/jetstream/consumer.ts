@@ -4,7 +4,7 @@ import type { StoredMsg } from "../stores/types.js";
 import { AdvisorySubjects, advisoryBody } from "./advisories.js";
 import type { Bus } from "./bus.js";
 import { ConsumerDefaults, type ConsumerConfig } from "./consumer-config.js";
-import { nsToIso } from "./json.js";
+import { isoToNs, nsToIso } from "./json.js";
 import type { Stream } from "./stream.js";
 
 /** What a consumer tells its owner (JetStream). */
@@ -262,7 +262,7 @@ export class Consumer {
         this.sseq = c.opt_start_seq ?? 1;
         break;
       case "by_start_time":
-        this.sseq = await store.seqForTime(BigInt(Date.parse(c.opt_start_time as string)) * 1_000_000n);
+        this.sseq = await store.seqForTime(isoToNs(c.opt_start_time as string) ?? 0n);
         if (this.sseq === 0) this.sseq = st.lastSeq + 1;
         break;
     }

@@ -12,6 +12,20 @@ export function nsToIso(ns: bigint): string {
   return `${iso.slice(0, 19)}${frac === "" ? "" : `.${frac}`}Z`;
 }
 
+/**
+ * Parse an RFC 3339 time to nanoseconds since the epoch, keeping all nine fraction digits
+ * (`Date.parse` stops at milliseconds; nats-server compares start times in nanoseconds).
+ * NaN-like input gives null.
+ */
+export function isoToNs(iso: string): bigint | null {
+  const ms = Date.parse(iso);
+  if (Number.isNaN(ms)) return null;
+  const frac = /T\d{2}:\d{2}:\d{2}\.(\d+)/.exec(iso)?.[1];
+  const seconds = BigInt(Math.floor(ms / 1000));
+  if (frac === undefined) return BigInt(ms) * 1_000_000n;
+  return seconds * 1_000_000_000n + BigInt(frac.slice(0, 9).padEnd(9, "0"));
+}
+
 /** Stream state in `$JS.API` JSON. */
 export function stateJson(s: StreamState, consumerCount: number): Record<string, unknown> {
   const empty = s.lastSeq === 0;

@@ -65,6 +65,11 @@ export class NatsCore implements ServerCore {
   jetstreamEnabled = false;
   /** The running JetStream as monitoring reads it (`/jsz`, `/metrics`); null without JetStream. */
   jetstream: JetStreamView | null = null;
+  /**
+   * The cid of JetStream's internal client (0 when none): a subject one of its subscriptions
+   * matches belongs to a stream, so the HTTP edge waits for the publish ack there.
+   */
+  jetstreamCid = 0;
   private nextCid = 1;
   private tcp: NetServer | null = null;
   private flushList: CoreClient[] = [];

@@ -1,12 +1,7 @@
-import type { Gateway, GatewayFeature } from "../gateway.js";
+import type { Gateway, GatewayFeature } from "../context.js";
 import type { Route } from "../routes.js";
 
-/** A webhook registration (TODO(issue 5): not built yet). */
-export interface WebhookSpec {
-  url: string;
-  stream: string;
-  filter_subject?: string;
-}
+export type { WebhookSpec } from "./spec.js";
 
 /** TODO(issue 5): not built yet. */
 export class WebhooksFeature implements GatewayFeature {
