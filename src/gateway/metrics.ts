@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { JetStreamView } from "../server/jetstream-view.js";
 import type { Gateway, GatewayFeature } from "./context.js";
+import { HttpStats } from "./http-stats.js";
 import type { Route } from "./routes.js";
 
 /**
@@ -16,8 +17,6 @@ export const MAX_WEBHOOK_SERIES = 10_000;
 
 /** fsync latency buckets, in seconds: 100 µs (a fast NVMe) up to 1 s (a stalled disk). */
 export const FSYNC_BUCKETS_SECONDS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
-/** HTTP request duration buckets, in seconds (SSE and long polls land in the top ones). */
-export const HTTP_BUCKETS_SECONDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
 /** Delivery counts of one webhook, as the webhooks feature reports them at scrape time. */
 export interface WebhookStats {
@@ -46,27 +45,14 @@ type ConsumerLabel = "stream" | "consumer";
 export class GatewayMetrics implements GatewayFeature {
   readonly registry = new Registry();
   readonly routes: Route[];
-  private readonly httpRequests: Counter<"route" | "method" | "status">;
-  private readonly httpDuration: Histogram<"route" | "method">;
+  private readonly http: HttpStats;
   private readonly fsync: Histogram;
   private webhooks: WebhookStatsSource | null = null;
   private readonly observeFsync = (seconds: number): void => this.fsync.observe(seconds);
 
   constructor(private readonly g: Gateway) {
     const registers = [this.registry];
-    this.httpRequests = new Counter({
-      name: "cuebus_http_requests_total",
-      help: "HTTP requests answered, by route pattern, method and status",
-      labelNames: ["route", "method", "status"],
-      registers,
-    });
-    this.httpDuration = new Histogram({
-      name: "cuebus_http_request_duration_seconds",
-      help: "Time from an HTTP request's arrival until its response closed, by route pattern and method",
-      labelNames: ["route", "method"],
-      buckets: HTTP_BUCKETS_SECONDS,
-      registers,
-    });
+    this.http = new HttpStats(this.registry);
     this.fsync = new Histogram({
       name: "cuebus_fsync_duration_seconds",
       help: "Duration of each group-commit fdatasync of the file streams",
@@ -107,8 +93,7 @@ export class GatewayMetrics implements GatewayFeature {
 
   /** Count one answered HTTP request (called by the gateway when the response closes). */
   httpRequest(route: string, method: string, status: number, startedNs: bigint): void {
-    this.httpRequests.inc({ route, method, status: String(status) });
-    this.httpDuration.observe({ route, method }, Number(process.hrtime.bigint() - startedNs) / 1e9);
+    this.http.record(route, method, status, Number(process.hrtime.bigint() - startedNs) / 1e9);
   }
 
   /** Stop timing fsyncs for this server. */
