@@ -21,6 +21,8 @@ const root = join(here, "../..");
 const SECONDS = Number(process.env["BENCH_HTTP_SECONDS"] ?? process.env["BENCH_SECONDS"] ?? 3);
 /** Unmeasured seconds of the same load before each publish row (JIT, socket pools). */
 const WARMUP_SECONDS = Number(process.env["BENCH_WARMUP_SECONDS"] ?? 1);
+/** Pairs of runs per publish row (ceiling, then cuebus). */
+const REPEAT = Number(process.env["BENCH_HTTP_REPEAT"] ?? 3);
 /** autocannon connections (each keeps one request in flight). */
 const CONNECTIONS = Number(process.env["BENCH_HTTP_CONNECTIONS"] ?? 64);
 /** SSE readers of the fan-out row. */
@@ -36,28 +38,57 @@ const PAYLOAD = Buffer.from("x".repeat(16));
 
 type Row = Record<string, string | number>;
 
-/** `method url` under autocannon for `seconds`: 2xx answers per second and what else came back. */
-async function cannon(url: string, seconds: number): Promise<{ rps: number; non2xx: number; errors: number }> {
+/** POST `url` under autocannon for `seconds`: 2xx answers per second and what else came back. */
+async function cannon(url: string, seconds: number): Promise<{ rps: number; ok: number; non2xx: number; errors: number }> {
   const r = await autocannon({ url, method: "POST", body: PAYLOAD, headers: { "content-type": "application/octet-stream" }, connections: CONNECTIONS, pipelining: 1, duration: seconds });
-  return { rps: r["2xx"] / (r.duration || seconds), non2xx: r.non2xx, errors: r.errors };
+  return { rps: r["2xx"] / (r.duration || seconds), ok: r["2xx"], non2xx: r.non2xx, errors: r.errors };
 }
 
+function median(xs: number[]): number {
+  const s = [...xs].sort((x, y) => x - y);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+}
+
+/**
+ * One publish row: `REPEAT` pairs of runs, the ceiling and cuebus taking turns (this VM's cores are
+ * shared and drift by tens of percent within a minute), medians of each and of the pairs' ratios.
+ */
 async function publishRow(name: string, url: string, ceilingUrl: string, target: number | null, delivered?: () => Promise<number>): Promise<Row> {
   await cannon(ceilingUrl, WARMUP_SECONDS);
-  const ceiling = await cannon(ceilingUrl, SECONDS);
   await cannon(url, WARMUP_SECONDS);
+  const ceilings: number[] = [];
+  const ours: number[] = [];
+  const ratios: number[] = [];
+  let non2xx = 0;
+  let errors = 0;
+  let sent = 0;
+  // Let the warm-up's last messages reach the subscriber before counting.
+  await new Promise((r) => setTimeout(r, 300));
   const before = delivered === undefined ? 0 : await delivered();
-  const ours = await cannon(url, SECONDS);
-  const after = delivered === undefined ? 0 : await delivered();
-  const ratio = ours.rps / ceiling.rps;
+  for (let i = 0; i < REPEAT; i++) {
+    const c = await cannon(ceilingUrl, SECONDS);
+    const o = await cannon(url, SECONDS);
+    ceilings.push(c.rps);
+    ours.push(o.rps);
+    ratios.push(o.rps / c.rps);
+    non2xx += o.non2xx;
+    errors += o.errors;
+    sent += o.ok;
+  }
+  const ratio = median(ratios);
   const notes: string[] = [];
-  if (ours.non2xx > 0) notes.push(`${ours.non2xx} non-2xx`);
-  if (ours.errors > 0) notes.push(`${ours.errors} errors`);
-  if (delivered !== undefined) notes.push(`${after - before} delivered to NATS`);
+  if (non2xx > 0) notes.push(`${non2xx} non-2xx`);
+  if (errors > 0) notes.push(`${errors} errors`);
+  if (delivered !== undefined) {
+    await new Promise((r) => setTimeout(r, 300));
+    notes.push(`${(await delivered()) - before} of ${sent} delivered to NATS`);
+  }
+  notes.push(`ratios ${ratios.map((r) => r.toFixed(2)).join(" ")}`);
   return {
     scenario: name,
-    "cuebus req/s": Math.round(ours.rps),
-    "node:http 204 req/s": Math.round(ceiling.rps),
+    "cuebus req/s": Math.round(median(ours)),
+    "node:http 204 req/s": Math.round(median(ceilings)),
     ratio: +ratio.toFixed(2),
     target: target === null ? "-" : `${ratio >= target ? "met" : "MISSED"} (>= ${target}x)`,
     notes: notes.join(", "),
