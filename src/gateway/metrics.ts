@@ -21,17 +21,25 @@ export const FSYNC_BUCKETS_SECONDS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.
 /** Delivery counts of one webhook, as the webhooks feature reports them at scrape time. */
 export interface WebhookStats {
   /** The webhook's name (its id in `/v1/webhooks`). */
-  name: string;
+  readonly name: string;
   /** Deliveries answered 2xx (acknowledged), since the server started. */
-  deliveries: number;
+  readonly deliveries: number;
   /** Delivery attempts that failed (non-2xx, timeout, connection error), since the server started. */
-  failures: number;
+  readonly failures: number;
+  /** Messages given up after their last attempt (moved to the dead-letter stream), when counted. */
+  readonly deadLetters?: number;
 }
 
-/** What `/metrics` needs of the webhooks feature: its counters, read when scraped. */
+/**
+ * What `/metrics` needs of the webhooks feature: every webhook's counters, read when scraped.
+ * The gateway exposes it as `g.webhooks` (WebhooksFeature.list()).
+ */
 export interface WebhookStatsSource {
-  webhookStats(): WebhookStats[];
+  list(): readonly WebhookStats[];
 }
+
+/** The gateway as the metrics feature sees it: the webhooks feature is optional (absent in some builds). */
+export type MetricsGateway = Gateway & { readonly webhooks?: WebhookStatsSource };
 
 type StreamLabel = "stream";
 type ConsumerLabel = "stream" | "consumer";
@@ -47,10 +55,9 @@ export class GatewayMetrics implements GatewayFeature {
   readonly routes: Route[];
   private readonly http: HttpStats;
   private readonly fsync: Histogram;
-  private webhooks: WebhookStatsSource | null = null;
   private readonly observeFsync = (seconds: number): void => this.fsync.observe(seconds);
 
-  constructor(private readonly g: Gateway) {
+  constructor(private readonly g: MetricsGateway) {
     const registers = [this.registry];
     this.http = new HttpStats(this.registry);
     this.fsync = new Histogram({
@@ -81,14 +88,6 @@ export class GatewayMetrics implements GatewayFeature {
     ];
     const js = g.core.jetstream;
     if (js !== null && js.fsyncObserver === null) js.fsyncObserver = this.observeFsync;
-  }
-
-  /**
-   * Where the webhook delivery counters come from. The webhooks feature calls this once (from its
-   * constructor: the metrics feature is built first); until it does, the webhook metrics are empty.
-   */
-  setWebhookStats(source: WebhookStatsSource): void {
-    this.webhooks = source;
   }
 
   /** Count one answered HTTP request (called by the gateway when the response closes). */
@@ -207,7 +206,7 @@ export class GatewayMetrics implements GatewayFeature {
     });
   }
 
-  /** Webhook deliveries and failures, read from the webhooks feature when scraped. */
+  /** Webhook deliveries, failures and dead letters, read from the webhooks feature when scraped. */
   private webhookMetrics(): void {
     const registers = [this.registry];
     const deliveries = new Counter({
@@ -215,20 +214,25 @@ export class GatewayMetrics implements GatewayFeature {
       help: "Webhook deliveries acknowledged by their target (2xx)",
       labelNames: ["webhook"],
       registers,
-      // Registered first, so it reads the counts for both (see jetstreamMetrics).
+      // Registered first, so it reads the counts for all three (see jetstreamMetrics).
       collect: () => {
         deliveries.reset();
         failures.reset();
-        const list = this.webhooks?.webhookStats() ?? [];
+        deadLetters.reset();
+        // Read at scrape time: the gateway sets its webhooks feature after building this one.
+        const list = this.g.webhooks?.list() ?? [];
         const n = Math.min(list.length, MAX_WEBHOOK_SERIES);
         for (let i = 0; i < n; i++) {
           const w = list[i] as WebhookStats;
-          deliveries.inc({ webhook: w.name }, w.deliveries);
-          failures.inc({ webhook: w.name }, w.failures);
+          const labels = { webhook: w.name };
+          deliveries.inc(labels, w.deliveries);
+          failures.inc(labels, w.failures);
+          if (w.deadLetters !== undefined) deadLetters.inc(labels, w.deadLetters);
         }
       },
     });
-    const failures = new Counter({ name: "cuebus_webhook_failures_total", help: "Webhook delivery attempts that failed", labelNames: ["webhook"], registers });
+    const failures = new Counter({ name: "cuebus_webhook_failures_total", help: "Webhook delivery attempts that failed (not 2xx, timeout, no connection)", labelNames: ["webhook"], registers });
+    const deadLetters = new Counter({ name: "cuebus_webhook_dead_letters_total", help: "Webhook messages given up after their last attempt (moved to the dead-letter stream)", labelNames: ["webhook"], registers });
   }
 }
 
