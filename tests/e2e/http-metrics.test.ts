@@ -1,7 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";
-import { connect as tcpConnect, type Socket } from "node:net";
+import { createServer } from "node:http";
+import { connect as tcpConnect, type AddressInfo, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connect } from "@nats-io/transport-node";
@@ -198,4 +199,52 @@ test("/metrics: each server in a process keeps its own registry", async (t) => {
   assert.equal(value(mb, "cuebus_http_requests_total", { route: "unmatched", method: "GET", status: "404" }), undefined);
   // Without JetStream the stream families exist but have no series.
   assert.deepEqual(mb.get("cuebus_stream_messages")?.metrics ?? [], []);
+});
+
+// Needs the webhooks feature (branch gw-webhooks): on a build where POST /v1/webhooks is still a
+// stub this test fails at the registration, by design.
+test("/metrics: webhook deliveries, failures and dead letters from a real receiver", async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), "cuebus-metrics-wh-"));
+  let flakyHits = 0;
+  // /flaky fails the first two attempts, then accepts; /broken always fails.
+  const receiver = createServer((req, res) => {
+    req.resume();
+    req.on("end", () => {
+      if (req.url === "/flaky") flakyHits++;
+      res.writeHead(req.url === "/flaky" && flakyHits > 2 ? 200 : 500);
+      res.end();
+    });
+  });
+  await new Promise<void>((r) => receiver.listen(0, "127.0.0.1", r));
+  const server = await startServer({ port: 0, httpPort: 0, jetstream: { storeDir: dir } });
+  const nc = await connect({ servers: server.url });
+  t.after(async () => {
+    await nc.close();
+    await server.close();
+    await new Promise<void>((r) => receiver.close(() => r()));
+    await rm(dir, { recursive: true, force: true });
+  });
+  const base = server.httpUrl as string;
+  const port = (receiver.address() as AddressInfo).port;
+  await (await jetstreamManager(nc)).streams.add({ name: "EV", subjects: ["ev.>"] });
+  for (const [name, path, attempts] of [["flaky", "/flaky", 5], ["broken", "/broken", 2]] as const) {
+    const res = await fetch(`${base}/v1/webhooks`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ name, url: `http://127.0.0.1:${port}${path}`, stream: "EV", filter_subject: `ev.${name}`, max_attempts: attempts, backoff_ms: { initial: 10, max: 20 } }),
+    });
+    assert.equal(res.status, 201, await res.text());
+  }
+  const js = jetstream(nc);
+  await js.publish("ev.flaky", "one");
+  await js.publish("ev.broken", "two");
+  await waitFor(async () => {
+    const m = await scrape(base);
+    return value(m, "cuebus_webhook_deliveries_total", { webhook: "flaky" }) === 1 && value(m, "cuebus_webhook_dead_letters_total", { webhook: "broken" }) === 1;
+  }, 10_000, "webhook delivered and dead-lettered");
+  const m = await scrape(base);
+  assert.equal(value(m, "cuebus_webhook_failures_total", { webhook: "flaky" }), 2);
+  assert.equal(value(m, "cuebus_webhook_dead_letters_total", { webhook: "flaky" }), 0);
+  assert.equal(value(m, "cuebus_webhook_deliveries_total", { webhook: "broken" }), 0);
+  assert.equal(value(m, "cuebus_webhook_failures_total", { webhook: "broken" }), 2);
 });
