@@ -82,7 +82,8 @@ async function publishRow(name: string, url: string, ceilingUrl: string, target:
   if (errors > 0) notes.push(`${errors} errors`);
   if (delivered !== undefined) {
     await new Promise((r) => setTimeout(r, 300));
-    notes.push(`${(await delivered()) - before} of ${sent} delivered to NATS`);
+    // A run stops with up to CONNECTIONS requests in flight: published, not counted as answered.
+    notes.push(`${(await delivered()) - before} reached the NATS subscriber, ${sent} answered 2xx`);
   }
   notes.push(`ratios ${ratios.map((r) => r.toFixed(2)).join(" ")}`);
   return {
