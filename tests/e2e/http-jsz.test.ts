@@ -52,9 +52,12 @@ async function populate(nc: NatsConnection): Promise<void> {
   assert.equal(m?.seq, 1);
 }
 
-/** Every key path of a JSON value (`a.b[].c`), to compare shapes. */
+/**
+ * Every key path of a JSON value (`a.b[].c`), to compare shapes; an array's paths are those of all
+ * its elements (nats-server lists streams in Go map order, so the first one varies).
+ */
 function paths(v: unknown, prefix = ""): string[] {
-  if (Array.isArray(v)) return v.length === 0 ? [`${prefix}[]`] : paths(v[0], `${prefix}[]`);
+  if (Array.isArray(v)) return v.length === 0 ? [`${prefix}[]`] : [...new Set(v.flatMap((x) => paths(x, `${prefix}[]`)))];
   if (typeof v !== "object" || v === null) return [prefix];
   return Object.entries(v).flatMap(([k, x]) => (k === "config" && prefix.endsWith("_detail[]") ? [`${prefix}.config`] : paths(x, `${prefix}.${k}`)));
 }
