@@ -1,3 +1,4 @@
+import { resolve } from "node:path";
 import type { NatsCore } from "../server/server.js";
 import type { JetStreamView } from "../server/jetstream-view.js";
 import type { StreamEntryView } from "../jetstream/api/context.js";
@@ -116,7 +117,8 @@ export function jsz(core: NatsCore, q: URLSearchParams): string {
     server_id: core.serverId,
     now,
     // cuebus sets no JetStream-wide memory or storage cap: -1 is "unlimited", as in account limits.
-    config: { max_memory: -1, max_storage: -1, store_dir: `${js.opts.storeDir.replace(/\/+$/, "")}/jetstream` },
+    // The store directory is absolute, as nats-server prints it.
+    config: { max_memory: -1, max_storage: -1, store_dir: resolve(js.opts.storeDir, "jetstream") },
     memory: t.memory,
     storage: t.storage,
     reserved_memory: 0,
