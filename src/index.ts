@@ -69,6 +69,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<Server> {
     js = new JetStream(jsClient, { storeDir, sync: j.sync ?? "always", syncIntervalMs: j.syncIntervalMs });
     await js.start();
     core.jetstreamEnabled = true;
+    core.jetstream = js;
   }
   let http: Gateway | null = null;
   if (opts.httpPort !== undefined) {

@@ -52,6 +52,10 @@ export class JetStream implements ConsumerHooks {
   readonly streams = new Map<string, StreamEntry>();
   apiTotal = 0;
   apiErrors = 0;
+  /** Told the duration of every fdatasync of the file streams (set by `/metrics`; null = not timed). */
+  fsyncObserver: ((seconds: number) => void) | null = null;
+  /** One function for every file store, so a store opened before the observer is set still reports to it. */
+  private readonly observeSync = (seconds: number): void => this.fsyncObserver?.(seconds);
   private unsubApi: (() => void) | null = null;
   private unsubDirect: (() => void) | null = null;
   private unsubReplay: (() => void) | null = null;
@@ -132,7 +136,7 @@ export class JetStream implements ConsumerHooks {
   private async open(cfg: StreamConfig, created: Date): Promise<Stream> {
     let store: StreamStore;
     if (cfg.storage === "memory") store = new MemoryStore(storeLimitsOf(cfg));
-    else store = await FileStore.open({ dir: join(this.root, cfg.name, "msgs"), limits: storeLimitsOf(cfg), sync: this.opts.sync ?? "always", syncIntervalMs: this.opts.syncIntervalMs });
+    else store = await FileStore.open({ dir: join(this.root, cfg.name, "msgs"), limits: storeLimitsOf(cfg), sync: this.opts.sync ?? "always", syncIntervalMs: this.opts.syncIntervalMs, observeSyncSeconds: this.observeSync });
     const stream = new Stream(cfg, store, created);
     const entry: StreamEntry = { stream, consumers: new Map(), unsubscribe: [], expiry: null };
     this.wire(entry);

@@ -4,6 +4,7 @@ import { createSecureContext, type SecureContext } from "node:tls";
 import { randomBytes } from "node:crypto";
 import { Limits } from "../protocol/limits.js";
 import { ErrText } from "../protocol/errors.js";
+import type { JetStreamView } from "./jetstream-view.js";
 import type { AuthConfig } from "../auth/users.js";
 import { authRequired } from "../auth/users.js";
 import { TcpTransport } from "../transports/tcp.js";
@@ -62,6 +63,8 @@ export class NatsCore implements ServerCore {
   port = 0;
   /** Set when JetStream runs, for INFO. */
   jetstreamEnabled = false;
+  /** The running JetStream as monitoring reads it (`/jsz`, `/metrics`); null without JetStream. */
+  jetstream: JetStreamView | null = null;
   /**
    * The cid of JetStream's internal client (0 when none): a subject one of its subscriptions
    * matches belongs to a stream, so the HTTP edge waits for the publish ack there.

@@ -1,0 +1,19 @@
+import type { StreamEntryView } from "../jetstream/api/context.js";
+
+/**
+ * What the monitoring side (`/jsz`, `/metrics`) reads of a running JetStream: its streams and
+ * consumers as the `$JS.API` handlers see them, and its API counters. Read in place at scrape time
+ * rather than through `$JS.API` requests, so that scraping does not itself count as API traffic or
+ * as routed messages (nats-server's `/jsz` reads its own state too).
+ */
+export interface JetStreamView {
+  readonly streams: ReadonlyMap<string, StreamEntryView>;
+  readonly apiTotal: number;
+  readonly apiErrors: number;
+  readonly opts: { readonly storeDir: string };
+  /**
+   * Called with the duration of every fdatasync a file stream's store runs (one call per sync, not
+   * per message); null when nobody is watching.
+   */
+  fsyncObserver: ((seconds: number) => void) | null;
+}
