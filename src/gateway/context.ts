@@ -1,7 +1,7 @@
 import type { NatsCore } from "../server/server.js";
 import type { GatewayBus } from "./bus-client.js";
 import type { Route, RouteTable } from "./routes.js";
-import type { WebhookCounters, WebhookSpec } from "./webhooks/spec.js";
+import type { WebhookSpec } from "./webhooks/spec.js";
 
 /** Options of the HTTP edge. */
 export interface GatewayOptions {
@@ -38,6 +38,4 @@ export interface Gateway {
   readonly jetstream: boolean;
   /** The bound HTTP port. */
   readonly port: number;
-  /** Webhooks: `list()` gives each one's delivery counters (for `/metrics`). */
-  readonly webhooks: { list(): WebhookCounters[] };
 }

@@ -128,8 +128,30 @@ export function eventsCompatRoutes(g: Gateway): Route[] {
   };
 
   return [
-    { method: "POST", path: "/events", auth: true, handler: post },
-    { method: "GET", path: "/events", auth: true, handler: get },
+    {
+      method: "POST",
+      path: "/events",
+      auth: true,
+      handler: post,
+      doc: {
+        summary: "Publish an event (plain HTTP event bus)",
+        description: `Publishes the body unchanged to \`${prefix}.<type>\` in the stream holding \`${prefix}.>\` (\`${EVENTS_STREAM}\`, made on demand). Targets are webhooks on that stream.`,
+        body: { "application/json": "{type: string, data: any}" },
+        responses: { "200": '{"status":"OK","stream":..,"seq":..} once durable', "400": "not JSON, not an object, or no string type", "403": "no publish permission", "413": "over MAX_EVENT_BYTES", "503": "JetStream is not enabled" },
+      },
+    },
+    {
+      method: "GET",
+      path: "/events",
+      auth: true,
+      handler: get,
+      doc: {
+        summary: "Replay the event history (plain HTTP event bus)",
+        description: `A JSON array of the events in publish order, at most ${MAX_EVENTS_REPLAY} (or ${MAX_EVENTS_REPLAY_BYTES} bytes) per answer; \`Link\` / \`Cuebus-Next-Seq\` say where to continue.`,
+        query: { start_seq: { description: "first stream sequence to answer (continuation)", type: "integer" } },
+        responses: { "200": "JSON array of {type, data}", "400": "bad start_seq", "403": "no subscribe permission", "503": "JetStream is not enabled" },
+      },
+    },
   ];
 }
 
