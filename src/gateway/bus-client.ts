@@ -45,11 +45,6 @@ export class GatewayBus {
     });
   }
 
-  /** A fresh reply subject under this gateway's inbox (not tracked: for callers that subscribe themselves). */
-  inbox(): string {
-    return `${this.inboxPrefix}x${this.nextToken++}`;
-  }
-
   /**
    * Publish a request and wait for the first reply. 503 when nobody is subscribed to `subject`
    * (nats-server's no-responders), 504 when `timeoutMs` passes first.

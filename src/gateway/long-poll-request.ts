@@ -10,8 +10,8 @@ export const LONG_POLL_GRACE_MS = 1_000;
 
 const NAK = Buffer.from("-NAK");
 /**
- * Reply subjects of this module's pulls. Not `GatewayBus.inbox()`: those sit under the bus's own
- * `_INBOX.<id>.*` subscription, so JetStream would still see interest after a reader left and
+ * Reply subjects of this module's pulls. Not under the bus's own
+ * `_INBOX.<id>.*` subscription: under it, JetStream would still see interest after a reader left and
  * deliver into it (and keep the pull waiting) instead of dropping the request or redelivering.
  */
 const INBOX_PREFIX = `_INBOX.${randomBytes(12).toString("base64url")}.`;

@@ -28,8 +28,8 @@ export const SSE_CLOSE_GRACE_MS = 10_000;
 
 const KEEPALIVE = ": keep-alive\n\n";
 /**
- * Reply subjects of this module's pulls. Not `GatewayBus.inbox()`: those sit under the bus's own
- * `_INBOX.<id>.*` subscription, so JetStream would still see interest after a reader left and
+ * Reply subjects of this module's pulls. Not under the bus's own
+ * `_INBOX.<id>.*` subscription: under it, JetStream would still see interest after a reader left and
  * deliver into it (and keep the pull waiting) instead of dropping the request or redelivering.
  */
 const INBOX_PREFIX = `_INBOX.${randomBytes(12).toString("base64url")}.`;

@@ -30,8 +30,8 @@ export const MAX_JSON_SNIFF_BYTES = 1024 * 1024;
 const MAX_QUEUED = 4;
 
 /**
- * Reply subjects of the webhooks' pulls. Not `GatewayBus.inbox()`: those sit under the bus's own
- * `_INBOX.<id>.*` subscription, so after a webhook stops JetStream would still see interest and
+ * Reply subjects of the webhooks' pulls. Not under the bus's own
+ * `_INBOX.<id>.*` subscription: under it, after a webhook stops JetStream would still see interest and
  * deliver into it (the message then waits out ack_wait) instead of dropping the request.
  */
 const INBOX_PREFIX = `_INBOX.${randomBytes(12).toString("base64url")}.`;
