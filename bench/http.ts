@@ -242,6 +242,8 @@ async function main(): Promise<void> {
     const ceilingUrl = `http://127.0.0.1:${ceiling.port}/v1/publish/bench.http`;
     const rows: Row[] = [];
 
+    // The edge's own cost: routed to nobody, so no subscriber process shares the two cores.
+    rows.push(await publishRow("HTTP publish, core (no subscriber)", `${base}/v1/publish/bench.nobody`, ceilingUrl, 0.7));
     const sub = natsSubscriber(cuebus.port, "bench.http");
     await new Promise((r) => setTimeout(r, 200));
     rows.push(await publishRow("HTTP publish, core (1 NATS subscriber)", `${base}/v1/publish/bench.http`, ceilingUrl, 0.7, sub.count));

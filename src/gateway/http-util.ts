@@ -43,38 +43,66 @@ export function sendError(res: ServerResponse, err: HttpError): void {
   sendJson(res, err.status, { error }, err.headers);
 }
 
+/** Called once with the whole body, or with the error that refused it. */
+export type BodyCallback = (err: HttpError | null, body: Buffer) => void;
+
+const NO_BODY = Buffer.alloc(0);
+
 /**
  * Read the whole body, refusing it (413) as soon as it passes `maxBytes`: a declared
- * `content-length` over the limit is refused before a byte is read.
+ * `content-length` over the limit is refused before a byte is read. Callback form, without a
+ * promise, for the publish path; `readBody` is the promise form.
  */
-export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
+export function collectBody(req: IncomingMessage, maxBytes: number, done: BodyCallback): void {
   const declared = req.headers["content-length"];
   if (declared !== undefined && Number(declared) > maxBytes) {
-    return Promise.reject(new HttpError(413, `request body is ${declared} bytes; the limit is ${maxBytes}`));
+    req.resume();
+    done(new HttpError(413, `request body is ${declared} bytes; the limit is ${maxBytes}`), NO_BODY);
+    return;
   }
-  return new Promise((resolve, reject) => {
-    const parts: Buffer[] = [];
-    let size = 0;
-    let failed = false;
-    req.on("data", (chunk: Buffer) => {
-      if (failed) return;
-      size += chunk.length;
-      if (size > maxBytes) {
-        failed = true;
-        parts.length = 0;
-        reject(new HttpError(413, `request body passes the limit of ${maxBytes} bytes`));
-        req.resume();
-        return;
-      }
-      parts.push(chunk);
-    });
-    req.once("end", () => {
-      if (!failed) resolve(parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, size));
-    });
-    req.once("error", (err) => {
-      if (!failed) reject(new HttpError(400, `request body: ${err.message}`));
-    });
+  let first: Buffer | null = null;
+  let parts: Buffer[] | null = null;
+  let size = 0;
+  let failed = false;
+  req.on("data", (chunk: Buffer) => {
+    if (failed) return;
+    size += chunk.length;
+    if (size > maxBytes) {
+      failed = true;
+      first = null;
+      parts = null;
+      done(new HttpError(413, `request body passes the limit of ${maxBytes} bytes`), NO_BODY);
+      return;
+    }
+    if (first === null) first = chunk;
+    else (parts ??= [first]).push(chunk);
   });
+  req.once("end", () => {
+    if (!failed) done(null, parts !== null ? Buffer.concat(parts, size) : (first ?? NO_BODY));
+  });
+  req.once("error", (err) => {
+    if (failed) return;
+    failed = true;
+    done(new HttpError(400, `request body: ${err.message}`), NO_BODY);
+  });
+}
+
+/** `collectBody` as a promise. */
+export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => collectBody(req, maxBytes, (err, body) => (err === null ? resolve(body) : reject(err))));
+}
+
+/**
+ * Answer a failed request: an HttpError with its status, anything else as a 500 (reported to
+ * `log` first, since it is a bug).
+ */
+export function answerError(res: ServerResponse, err: unknown, log?: (msg: string) => void): void {
+  if (err instanceof HttpError) {
+    sendError(res, err);
+    return;
+  }
+  log?.(`http: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  sendError(res, new HttpError(500, `internal error: ${err instanceof Error ? err.message : String(err)}`));
 }
 
 /** Read a JSON object body (empty body: `{}`); 400 with the parser's reason when it is not JSON. */

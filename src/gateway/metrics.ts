@@ -91,8 +91,8 @@ export class GatewayMetrics implements GatewayFeature {
   }
 
   /** Count one answered HTTP request (called by the gateway when the response closes). */
-  httpRequest(route: string, method: string, status: number, startedNs: bigint): void {
-    this.http.record(route, method, status, Number(process.hrtime.bigint() - startedNs) / 1e9);
+  httpRequest(route: string, method: string, status: number, seconds: number): void {
+    this.http.record(route, method, status, seconds);
   }
 
   /** Stop timing fsyncs for this server. */

@@ -75,20 +75,27 @@ export class RouteTable {
 
 function matchSegments(pattern: string[], parts: string[]): Record<string, string> | null {
   if (pattern.length !== parts.length) return null;
+  // Literals first, so a route that does not match allocates nothing.
+  for (let i = 0; i < pattern.length; i++) {
+    const p = pattern[i] as string;
+    if (p.charCodeAt(0) === 123 /* { */) {
+      if ((parts[i] as string) === "") return null;
+    } else if (p !== parts[i]) return null;
+  }
   const params: Record<string, string> = {};
   for (let i = 0; i < pattern.length; i++) {
     const p = pattern[i] as string;
+    if (p.charCodeAt(0) !== 123) continue;
     const v = parts[i] as string;
-    if (p.startsWith("{")) {
-      if (v === "") return null;
-      let decoded: string;
+    let decoded = v;
+    if (v.includes("%")) {
       try {
         decoded = decodeURIComponent(v);
       } catch {
         return null;
       }
-      params[p.slice(1, -1)] = decoded;
-    } else if (p !== v) return null;
+    }
+    params[p.slice(1, -1)] = decoded;
   }
   return params;
 }
