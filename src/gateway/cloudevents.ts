@@ -1,4 +1,4 @@
-import { HttpError } from "./http-util.js";
+import { HttpError, parseJsonObject } from "./http-util.js";
 
 /**
  * CloudEvents (spec 1.0) across the HTTP and NATS bindings.
@@ -37,14 +37,7 @@ export function isStructured(contentType: string | undefined): boolean {
  * `data` (JSON value, string for text types) or `data_base64`. 400 otherwise.
  */
 export function fromStructured(body: Buffer): CeMessage {
-  let ev: unknown;
-  try {
-    ev = JSON.parse(body.toString("utf8"));
-  } catch (err) {
-    throw new HttpError(400, `CloudEvent is not JSON: ${err instanceof Error ? err.message : String(err)}`);
-  }
-  if (typeof ev !== "object" || ev === null || Array.isArray(ev)) throw new HttpError(400, "CloudEvent must be a JSON object");
-  const e = ev as Record<string, unknown>;
+  const e = parseJsonObject(body, "CloudEvent");
   for (const k of REQUIRED) {
     if (typeof e[k] !== "string" || e[k] === "") throw new HttpError(400, `CloudEvent attribute "${k}" is required and must be a non-empty string`);
   }

@@ -3,7 +3,7 @@ import type { Route, RouteCall } from "./routes.js";
 import { checkPublish, checkSubscribe } from "./auth.js";
 import type { GatewayBus } from "./bus-client.js";
 import { JS_API_TIMEOUT_MS } from "./bus-client.js";
-import { HttpError, intParam, MAX_JSON_BODY_BYTES, readBody, sendJson } from "./http-util.js";
+import { HttpError, intParam, MAX_JSON_BODY_BYTES, parseJsonObject, readBody, sendJson } from "./http-util.js";
 import { encodeHeaders } from "../protocol/headers.js";
 import { isValidSubject } from "../subjects/validate.js";
 
@@ -67,14 +67,8 @@ export function eventsCompatRoutes(g: Gateway): Route[] {
   const post = async ({ req, res, who }: RouteCall): Promise<void> => {
     requireJetStream();
     const body = await readBody(req, MAX_EVENT_BYTES);
-    let ev: unknown;
-    try {
-      ev = JSON.parse(body.toString("utf8"));
-    } catch (err) {
-      throw new HttpError(400, `event is not JSON: ${err instanceof Error ? err.message : String(err)}`);
-    }
-    if (typeof ev !== "object" || ev === null || Array.isArray(ev)) throw new HttpError(400, "event must be a JSON object {type, data}");
-    const type = (ev as Record<string, unknown>)["type"];
+    const ev = parseJsonObject(body, "event", "a JSON object {type, data}");
+    const type = ev["type"];
     if (typeof type !== "string" || type === "") throw new HttpError(400, "event needs a string type");
     const subject = `${prefix}.${eventTypeToken(type)}`;
     checkPublish(who, subject);

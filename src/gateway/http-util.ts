@@ -109,13 +109,18 @@ export function answerError(res: ServerResponse, err: unknown, log?: (msg: strin
 export async function readJsonObject(req: IncomingMessage, maxBytes = MAX_JSON_BODY_BYTES): Promise<Record<string, unknown>> {
   const body = await readBody(req, maxBytes);
   if (body.length === 0) return {};
+  return parseJsonObject(body, "request body");
+}
+
+/** Parse `body` as a JSON object; 400 naming `what` (and the parser's reason) otherwise. */
+export function parseJsonObject(body: Buffer, what: string, shape = "a JSON object"): Record<string, unknown> {
   let v: unknown;
   try {
     v = JSON.parse(body.toString("utf8"));
   } catch (err) {
-    throw new HttpError(400, `request body is not JSON: ${err instanceof Error ? err.message : String(err)}`);
+    throw new HttpError(400, `${what} is not JSON: ${err instanceof Error ? err.message : String(err)}`);
   }
-  if (typeof v !== "object" || v === null || Array.isArray(v)) throw new HttpError(400, "request body must be a JSON object");
+  if (typeof v !== "object" || v === null || Array.isArray(v)) throw new HttpError(400, `${what} must be ${shape}`);
   return v as Record<string, unknown>;
 }
 
