@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from "node:http";
+import { ServerResponse, createServer, type IncomingMessage, type Server as HttpServer } from "node:http";
 import type { Socket } from "node:net";
 import { listenOn } from "../util/listen.js";
 import type { NatsCore } from "../server/server.js";
@@ -19,12 +19,20 @@ export type { GatewayFeature, GatewayOptions } from "./context.js";
 import { eventsCompatRoutes } from "./events-compat.js";
 import { openapiRoutes } from "./openapi.js";
 
-const METER = Symbol("cuebus.meter");
-type MeteredResponse = ServerResponse & { [METER]?: { gateway: Gateway; route: string; started: number } };
+/**
+ * The gateway's responses carry what the request counter needs in fields every response has from
+ * construction, so all responses keep one shape (a property added per request would change it
+ * and slow Node's own code that handles them).
+ */
+class MeteredResponse<Req extends IncomingMessage = IncomingMessage> extends ServerResponse<Req> {
+  meterGateway: Gateway | null = null;
+  meterRoute = "";
+  meterStarted = 0;
+}
 
-function onResponseClose(this: ServerResponse): void {
-  const m = (this as MeteredResponse)[METER];
-  if (m !== undefined) m.gateway.recordRequest(this, m.route, m.started);
+function onResponseClose(this: MeteredResponse): void {
+  const g = this.meterGateway;
+  if (g !== null) g.recordRequest(this, this.meterRoute, this.meterStarted);
 }
 
 /** Query of a request without one: shared, read-only by convention (handlers only read queries). */
@@ -92,7 +100,7 @@ export class Gateway implements GatewayContext {
   }
 
   async listen(port: number, host: string): Promise<void> {
-    const srv = createServer((req, res) => this.handle(req, res));
+    const srv = createServer({ ServerResponse: MeteredResponse }, (req, res) => this.handle(req, res as MeteredResponse));
     srv.on("connection", (s: Socket) => {
       this.sockets.add(s);
       s.once("close", () => this.sockets.delete(s));
@@ -106,7 +114,7 @@ export class Gateway implements GatewayContext {
     for (const f of this.features) await f.start?.();
   }
 
-  private handle(req: IncomingMessage, res: ServerResponse): void {
+  private handle(req: IncomingMessage, res: MeteredResponse): void {
     const started = performance.now();
     const target = splitTarget(req.url ?? "/");
     if (target === null) {
@@ -137,9 +145,10 @@ export class Gateway implements GatewayContext {
    * Count the request by route and status once its response closes. The listener is one shared
    * function reading what it needs off the response, so a request adds no closure.
    */
-  private finish(res: ServerResponse, route: string, started: number): void {
-    const r = res as MeteredResponse;
-    r[METER] = { gateway: this, route, started };
+  private finish(res: MeteredResponse, route: string, started: number): void {
+    res.meterGateway = this;
+    res.meterRoute = route;
+    res.meterStarted = started;
     // `on`, not `once`: a response closes once, and `once` would wrap the listener per request.
     res.on("close", onResponseClose);
   }

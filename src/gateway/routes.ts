@@ -42,6 +42,8 @@ export interface RouteDoc {
 interface Compiled {
   route: Route;
   segments: string[];
+  /** Parameter name per segment, "" for a literal one (computed once, not per request). */
+  names: string[];
 }
 
 /** The route table: exact segment matching, `{param}` segments match one non-empty segment. */
@@ -49,7 +51,8 @@ export class RouteTable {
   private readonly compiled: Compiled[] = [];
 
   add(route: Route): void {
-    this.compiled.push({ route, segments: route.path.split("/").slice(1) });
+    const segments = route.path.split("/").slice(1);
+    this.compiled.push({ route, segments, names: segments.map((p) => (p.startsWith("{") ? p.slice(1, -1) : "")) });
   }
 
   get routes(): Route[] {
@@ -64,7 +67,7 @@ export class RouteTable {
     const parts = pathname.split("/").slice(1);
     const allowed: string[] = [];
     for (const c of this.compiled) {
-      const params = matchSegments(c.segments, parts);
+      const params = matchSegments(c.segments, c.names, parts);
       if (params === null) continue;
       if (c.route.method === method || (method === "HEAD" && c.route.method === "GET")) return { route: c.route, params };
       allowed.push(c.route.method);
@@ -73,7 +76,7 @@ export class RouteTable {
   }
 }
 
-function matchSegments(pattern: string[], parts: string[]): Record<string, string> | null {
+function matchSegments(pattern: string[], names: string[], parts: string[]): Record<string, string> | null {
   if (pattern.length !== parts.length) return null;
   // Literals first, so a route that does not match allocates nothing.
   for (let i = 0; i < pattern.length; i++) {
@@ -84,8 +87,8 @@ function matchSegments(pattern: string[], parts: string[]): Record<string, strin
   }
   const params: Record<string, string> = {};
   for (let i = 0; i < pattern.length; i++) {
-    const p = pattern[i] as string;
-    if (p.charCodeAt(0) !== 123) continue;
+    const name = names[i] as string;
+    if (name === "") continue;
     const v = parts[i] as string;
     let decoded = v;
     if (v.includes("%")) {
@@ -95,7 +98,7 @@ function matchSegments(pattern: string[], parts: string[]): Record<string, strin
         return null;
       }
     }
-    params[p.slice(1, -1)] = decoded;
+    params[name] = decoded;
   }
   return params;
 }
