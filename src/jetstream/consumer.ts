@@ -5,6 +5,8 @@ import { AdvisorySubjects, advisoryBody } from "./advisories.js";
 import type { Bus } from "./bus.js";
 import { ConsumerDefaults, type ConsumerConfig } from "./consumer-config.js";
 import { isoToNs, nsToIso } from "./json.js";
+import { EMPTY, H_FLOW_CONTROL, H_NO_MESSAGES, enc, parseNakDelayMs, statusHeader } from "./consumer-status.js";
+import { PullQueue, parsePullRequest } from "./pull-queue.js";
 import type { Stream } from "./stream.js";
 
 /** What a consumer tells its owner (JetStream). */
@@ -39,64 +41,7 @@ interface Pending {
   tsMs: number;
 }
 
-/** One pull request waiting for messages (`CONSUMER.MSG.NEXT`). */
-interface WaitingRequest {
-  reply: string;
-  /** Messages still wanted. */
-  n: number;
-  /** Messages delivered so far. */
-  d: number;
-  /** Bytes still allowed; 0 = no max_bytes. */
-  b: number;
-  expiresMs: number;
-  noWait: boolean;
-  hbMs: number;
-  hbAtMs: number;
-}
-
-const enc = (s: string): Buffer => Buffer.from(s, "latin1");
-const EMPTY = Buffer.alloc(0);
-const H_NO_MESSAGES = enc("NATS/1.0 404 No Messages\r\n\r\n");
-const H_CONSUMER_DELETED = enc("NATS/1.0 409 Consumer Deleted\r\n\r\n");
-const H_FLOW_CONTROL = enc("NATS/1.0 100 FlowControl Request\r\n\r\n");
 const ACK_DELAY_MS = 1;
-/** Pull request with a heartbeat: the heartbeat must fit twice in the expiry (nats-server rule). */
-const HB_TOO_LARGE = "heartbeat value too large";
-
-const statusHeader = (code: number, text: string): Buffer => enc(`NATS/1.0 ${code} ${text}\r\n\r\n`);
-const pendingStatus = (code: number, text: string, n: number, b: number): Buffer =>
-  enc(`NATS/1.0 ${code} ${text}\r\nNats-Pending-Messages: ${n}\r\nNats-Pending-Bytes: ${b}\r\n\r\n`);
-
-/** Go's time.Duration String(), as nats-server prints durations in status texts. */
-function goDuration(ns: number): string {
-  if (ns === 0) return "0s";
-  if (ns < 1000) return `${ns}ns`;
-  if (ns < 1e6) return `${ns / 1000}µs`;
-  if (ns < 1e9) return `${ns / 1e6}ms`;
-  let s = ns / 1e9;
-  const h = Math.floor(s / 3600);
-  s -= h * 3600;
-  const m = Math.floor(s / 60);
-  s -= m * 60;
-  const sec = `${Number(s.toFixed(9))}s`;
-  return h > 0 ? `${h}h${m}m${sec}` : m > 0 ? `${m}m${sec}` : sec;
-}
-
-/** Parse a `-NAK` delay: JSON `{"delay": ns}` or a Go duration such as `5s`, `250ms`. Returns ms, or -1. */
-function parseNakDelayMs(arg: string): number {
-  if (arg.startsWith("{")) {
-    try {
-      const v = (JSON.parse(arg) as { delay?: unknown }).delay;
-      return typeof v === "number" && v >= 0 ? v / 1e6 : -1;
-    } catch {
-      return -1;
-    }
-  }
-  const m = /^(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)$/.exec(arg);
-  if (m === null) return -1;
-  const unit: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1e3, m: 6e4, h: 3.6e6 };
-  return Number(m[1]) * (unit[m[2] as string] as number);
-}
 
 /**
  * One consumer of a stream: its position, pending acknowledgements, redelivery, and delivery to a
@@ -118,7 +63,8 @@ export class Consumer {
   /** deliver last_per_subject: the sequences still to send first, then resume after `lssResume`. */
   private lss: number[] | null = null;
   private lssResume = 0;
-  private readonly waiting: WaitingRequest[] = [];
+  /** Pull requests waiting for messages. */
+  private readonly pulls: PullQueue;
   private lastDeliveredMs = 0;
   private lastAckMs = 0;
   private lastActivityMs = Date.now();
@@ -140,8 +86,6 @@ export class Consumer {
   private closed = false;
   private ackTimer: NodeJS.Timeout | null = null;
   private hbTimer: NodeJS.Timeout | null = null;
-  private waitTimer: NodeJS.Timeout | null = null;
-  private waitTimerAt = 0;
   private inactiveTimer: NodeJS.Timeout | null = null;
   /** Push inactivity: consecutive checks that found no subscriber. */
   private idleChecks = 0;
@@ -167,6 +111,12 @@ export class Consumer {
     this.pblimit = config.flow_control === true ? ConsumerDefaults.flowControlMaxPendingBytes : 0;
     this.maxpb = this.pblimit > 0 ? Math.max(1, Math.floor(this.pblimit / 16)) : 0;
     this.replaying = config.replay_policy === "original";
+    this.pulls = new PullQueue({
+      bus,
+      sendHeartbeat: (subject) => this.sendHeartbeat(subject),
+      drained: () => this.armInactive(),
+      isClosed: () => this.closed,
+    });
     if (state !== null) this.restore(state);
   }
 
@@ -214,9 +164,8 @@ export class Consumer {
     this.closed = true;
     for (const u of this.unsubs) u();
     this.unsubs.length = 0;
-    for (const t of [this.ackTimer, this.hbTimer, this.waitTimer, this.inactiveTimer]) if (t !== null) clearTimeout(t);
-    if (deleted) for (const wr of this.waiting) this.bus.publish(wr.reply, "", H_CONSUMER_DELETED, EMPTY);
-    this.waiting.length = 0;
+    for (const t of [this.ackTimer, this.hbTimer, this.inactiveTimer]) if (t !== null) clearTimeout(t);
+    this.pulls.stop(deleted);
   }
 
   // ---- position ----------------------------------------------------------------------------
@@ -376,7 +325,7 @@ export class Consumer {
 
   private canDeliver(): boolean {
     if (this.isPush) return this.active && !(this.maxpb > 0 && this.pbytes > this.maxpb);
-    return this.waiting.length > 0;
+    return this.pulls.length > 0;
   }
 
   private async run(): Promise<void> {
@@ -407,7 +356,7 @@ export class Consumer {
       let dsubj: string;
       if (this.isPush) dsubj = this.config.deliver_subject as string;
       else {
-        const wr = this.nextWaiting(sz);
+        const wr = this.pulls.next(sz);
         if (wr === null) {
           this.unget(msg.seq, from);
           break;
@@ -415,7 +364,7 @@ export class Consumer {
         dsubj = wr.reply;
         wr.n--;
         wr.d++;
-        if (wr.n <= 0) this.waiting.splice(this.waiting.indexOf(wr), 1);
+        if (wr.n <= 0) this.pulls.remove(wr);
         else if (wr.hbMs > 0) wr.hbAtMs = Date.now() + wr.hbMs;
       }
       if (this.replaying) {
@@ -429,7 +378,7 @@ export class Consumer {
       }
       this.deliver(dsubj, ackReply, msg, headers, data, dc, sz);
     }
-    if (!this.isPush) this.processWaiting(eos);
+    if (!this.isPush) this.pulls.process(eos);
   }
 
   /** Put a message back: it will be the next one considered. */
@@ -620,7 +569,7 @@ export class Consumer {
           return;
         }
         const idle = Date.now() - this.lastActivityMs;
-        if (this.waiting.length === 0 && idle >= ms) this.hooks.inactive(this);
+        if (this.pulls.length === 0 && idle >= ms) this.hooks.inactive(this);
         else this.armInactive();
       },
       this.isPush ? ms / 2 : ms,
@@ -639,135 +588,33 @@ export class Consumer {
       this.bus.publish(reply, "", statusHeader(409, "Consumer is push based"), EMPTY);
       return;
     }
-    let batch = 1;
-    let expiresNs = 0;
-    let maxBytes = 0;
-    let noWait = false;
-    let hbNs = 0;
-    const text = body.toString("utf8").trim();
-    if (text.startsWith("{")) {
-      let r: Record<string, unknown>;
-      try {
-        r = JSON.parse(text) as Record<string, unknown>;
-      } catch (err) {
-        this.bus.publish(reply, "", statusHeader(400, `Bad Request - ${err instanceof Error ? err.message : String(err)}`), EMPTY);
-        return;
-      }
-      batch = typeof r["batch"] === "number" ? r["batch"] : 0;
-      expiresNs = typeof r["expires"] === "number" ? r["expires"] : 0;
-      maxBytes = typeof r["max_bytes"] === "number" ? r["max_bytes"] : 0;
-      noWait = r["no_wait"] === true;
-      hbNs = typeof r["idle_heartbeat"] === "number" ? r["idle_heartbeat"] : 0;
-      if (hbNs > 0 && hbNs * 2 > expiresNs) {
-        this.bus.publish(reply, "", statusHeader(400, `Bad Request - ${HB_TOO_LARGE}`), EMPTY);
-        return;
-      }
-    } else if (text !== "") {
-      const n = Number.parseInt(text, 10);
-      if (Number.isFinite(n)) batch = n;
-    }
-    const c = this.config;
-    if ((c.max_batch ?? 0) > 0 && batch > (c.max_batch as number)) {
-      this.bus.publish(reply, "", statusHeader(409, `Exceeded MaxRequestBatch of ${c.max_batch}`), EMPTY);
+    const ask = parsePullRequest(body, this.config);
+    if ("refuse" in ask) {
+      this.bus.publish(reply, "", ask.refuse, EMPTY);
       return;
     }
-    if (expiresNs > 0 && (c.max_expires ?? 0) > 0 && expiresNs > (c.max_expires as number)) {
-      this.bus.publish(reply, "", statusHeader(409, `Exceeded MaxRequestExpires of ${goDuration(c.max_expires as number)}`), EMPTY);
-      return;
-    }
-    if (maxBytes > 0 && (c.max_bytes ?? 0) > 0 && maxBytes > (c.max_bytes as number)) {
-      this.bus.publish(reply, "", statusHeader(409, `Exceeded MaxRequestMaxBytes of ${c.max_bytes}`), EMPTY);
-      return;
-    }
-    const maxWaiting = c.max_waiting ?? ConsumerDefaults.maxWaiting;
-    if (this.waiting.length >= maxWaiting) this.processWaiting(false);
+    const { batch, expiresNs, maxBytes, noWait, hbNs } = ask;
+    const maxWaiting = this.config.max_waiting ?? ConsumerDefaults.maxWaiting;
+    if (this.pulls.length >= maxWaiting) this.pulls.process(false);
     if (noWait) {
       const msgsPending = this.numPending() + this.rdq.length;
       if (msgsPending === 0 && expiresNs === 0) {
         this.bus.publish(reply, "", H_NO_MESSAGES, EMPTY);
         return;
       }
-      if (msgsPending > 0) {
-        let brp = 0;
-        for (const w of this.waiting) brp += w.n;
-        if (msgsPending < brp) {
-          this.bus.publish(reply, "", statusHeader(408, "Requests Pending"), EMPTY);
-          return;
-        }
+      if (msgsPending > 0 && msgsPending < this.pulls.wantedMessages()) {
+        this.bus.publish(reply, "", statusHeader(408, "Requests Pending"), EMPTY);
+        return;
       }
     }
-    if (this.waiting.length >= maxWaiting) {
+    if (this.pulls.length >= maxWaiting) {
       this.bus.publish(reply, "", statusHeader(409, "Exceeded MaxWaiting"), EMPTY);
       return;
     }
     const now = Date.now();
     const hbMs = hbNs / 1e6;
-    this.waiting.push({ reply, n: batch, d: 0, b: maxBytes, expiresMs: expiresNs > 0 ? now + expiresNs / 1e6 : 0, noWait, hbMs, hbAtMs: hbMs > 0 ? now + hbMs : 0 });
+    this.pulls.add({ reply, n: batch, d: 0, b: maxBytes, expiresMs: expiresNs > 0 ? now + expiresNs / 1e6 : 0, noWait, hbMs, hbAtMs: hbMs > 0 ? now + hbMs : 0 });
     this.kick();
-    this.armWaitTimer();
-  }
-
-  /** The first waiting request that can take a message of `sz` bytes; drops expired, gone and too-small ones. */
-  private nextWaiting(sz: number): WaitingRequest | null {
-    const now = Date.now();
-    while (this.waiting.length > 0) {
-      const wr = this.waiting[0] as WaitingRequest;
-      if (wr.b > 0) {
-        if (sz <= wr.b) {
-          wr.b -= sz;
-          if (wr.b === 0) wr.n = 1;
-        } else {
-          this.bus.publish(wr.reply, "", pendingStatus(409, "Message Size Exceeds MaxBytes", wr.n, wr.b), EMPTY);
-          this.waiting.shift();
-          continue;
-        }
-      }
-      if ((wr.expiresMs === 0 || now < wr.expiresMs) && this.bus.hasInterest(wr.reply)) return wr;
-      this.waiting.shift();
-    }
-    return null;
-  }
-
-  /** Expire requests (408), send heartbeats, drop requests nobody listens to; at end of stream end no_wait ones. */
-  private processWaiting(eos: boolean): void {
-    const now = Date.now();
-    let w = 0;
-    for (let i = 0; i < this.waiting.length; i++) {
-      const wr = this.waiting[i] as WaitingRequest;
-      if ((eos && wr.noWait && wr.d > 0) || (wr.expiresMs > 0 && now >= wr.expiresMs)) {
-        this.bus.publish(wr.reply, "", pendingStatus(408, "Request Timeout", wr.n, wr.b), EMPTY);
-        continue;
-      }
-      if (!this.bus.hasInterest(wr.reply)) continue;
-      if (wr.hbAtMs > 0 && now >= wr.hbAtMs) {
-        this.sendHeartbeat(wr.reply);
-        wr.hbAtMs = now + wr.hbMs;
-      }
-      this.waiting[w++] = wr;
-    }
-    this.waiting.length = w;
-    this.armWaitTimer();
-  }
-
-  private armWaitTimer(): void {
-    let next = 0;
-    for (const wr of this.waiting) {
-      if (wr.expiresMs > 0 && (next === 0 || wr.expiresMs < next)) next = wr.expiresMs;
-      if (wr.hbAtMs > 0 && (next === 0 || wr.hbAtMs < next)) next = wr.hbAtMs;
-    }
-    if (next === 0) {
-      if (this.waitTimer !== null) clearTimeout(this.waitTimer);
-      this.waitTimer = null;
-      if (this.waiting.length === 0) this.armInactive();
-      return;
-    }
-    if (this.waitTimer !== null && this.waitTimerAt <= next) return;
-    if (this.waitTimer !== null) clearTimeout(this.waitTimer);
-    this.waitTimerAt = next;
-    this.waitTimer = setTimeout(() => {
-      this.waitTimer = null;
-      if (!this.closed) this.processWaiting(false);
-    }, Math.max(1, next - Date.now()));
   }
 
   // ---- acks ---------------------------------------------------------------------------------
@@ -946,7 +793,7 @@ export class Consumer {
 
   /** `ConsumerInfo` as `$JS.API.CONSUMER.INFO` returns it. */
   info(): Record<string, unknown> {
-    if (!this.isPush) this.processWaiting(false);
+    if (!this.isPush) this.pulls.process(false);
     const delivered: Record<string, unknown> = { consumer_seq: this.dseq - 1, stream_seq: this.sseq - 1 };
     if (this.lastDeliveredMs > 0) delivered["last_active"] = nsToIso(BigInt(this.lastDeliveredMs) * 1_000_000n);
     const ackFloor: Record<string, unknown> = { consumer_seq: this.adflr, stream_seq: this.asflr };
@@ -960,7 +807,7 @@ export class Consumer {
       ack_floor: ackFloor,
       num_ack_pending: this.pending.size,
       num_redelivered: this.rdc.size,
-      num_waiting: this.waiting.length,
+      num_waiting: this.pulls.length,
       num_pending: this.numPending(),
     };
     if (this.isPush && this.active) out["push_bound"] = true;

@@ -1,0 +1,179 @@
+import type { Bus } from "./bus.js";
+import type { ConsumerConfig } from "./consumer-config.js";
+import { EMPTY, H_CONSUMER_DELETED, HB_TOO_LARGE, goDuration, pendingStatus, statusHeader } from "./consumer-status.js";
+
+/** One pull request waiting for messages (`CONSUMER.MSG.NEXT`). */
+export interface WaitingRequest {
+  reply: string;
+  /** Messages still wanted. */
+  n: number;
+  /** Messages delivered so far. */
+  d: number;
+  /** Bytes still allowed; 0 = no max_bytes. */
+  b: number;
+  expiresMs: number;
+  noWait: boolean;
+  hbMs: number;
+  hbAtMs: number;
+}
+
+/** What a `CONSUMER.MSG.NEXT` request asks for. */
+export interface PullAsk {
+  batch: number;
+  expiresNs: number;
+  maxBytes: number;
+  noWait: boolean;
+  hbNs: number;
+}
+
+/**
+ * Read a pull request body (empty, a batch number, or JSON) and check it against the consumer's
+ * limits. Returns what it asks for, or (`refuse`) the status header block that refuses it
+ * (nats-server's 400/409 texts).
+ */
+export function parsePullRequest(body: Buffer, c: ConsumerConfig): PullAsk | { refuse: Buffer } {
+  const ask: PullAsk = { batch: 1, expiresNs: 0, maxBytes: 0, noWait: false, hbNs: 0 };
+  const text = body.toString("utf8").trim();
+  if (text.startsWith("{")) {
+    let r: Record<string, unknown>;
+    try {
+      r = JSON.parse(text) as Record<string, unknown>;
+    } catch (err) {
+      return { refuse: statusHeader(400, `Bad Request - ${err instanceof Error ? err.message : String(err)}`) };
+    }
+    ask.batch = typeof r["batch"] === "number" ? r["batch"] : 0;
+    ask.expiresNs = typeof r["expires"] === "number" ? r["expires"] : 0;
+    ask.maxBytes = typeof r["max_bytes"] === "number" ? r["max_bytes"] : 0;
+    ask.noWait = r["no_wait"] === true;
+    ask.hbNs = typeof r["idle_heartbeat"] === "number" ? r["idle_heartbeat"] : 0;
+    if (ask.hbNs > 0 && ask.hbNs * 2 > ask.expiresNs) return { refuse: statusHeader(400, `Bad Request - ${HB_TOO_LARGE}`) };
+  } else if (text !== "") {
+    const n = Number.parseInt(text, 10);
+    if (Number.isFinite(n)) ask.batch = n;
+  }
+  if ((c.max_batch ?? 0) > 0 && ask.batch > (c.max_batch as number)) return { refuse: statusHeader(409, `Exceeded MaxRequestBatch of ${c.max_batch}`) };
+  if (ask.expiresNs > 0 && (c.max_expires ?? 0) > 0 && ask.expiresNs > (c.max_expires as number)) {
+    return { refuse: statusHeader(409, `Exceeded MaxRequestExpires of ${goDuration(c.max_expires as number)}`) };
+  }
+  if (ask.maxBytes > 0 && (c.max_bytes ?? 0) > 0 && ask.maxBytes > (c.max_bytes as number)) return { refuse: statusHeader(409, `Exceeded MaxRequestMaxBytes of ${c.max_bytes}`) };
+  return ask;
+}
+
+/** What the queue needs of its consumer. */
+export interface PullQueueHost {
+  readonly bus: Bus;
+  /** Send an idle heartbeat (with the consumer's positions) to a request's inbox. */
+  sendHeartbeat(subject: string): void;
+  /** The queue became empty: the consumer starts counting inactivity. */
+  drained(): void;
+  isClosed(): boolean;
+}
+
+/**
+ * A pull consumer's waiting requests, oldest first: handing out the next request for a message,
+ * expiring requests (408), heartbeats to the ones that asked, and dropping those nobody listens
+ * to any more. One timer serves the nearest expiry or heartbeat.
+ */
+export class PullQueue {
+  private readonly waiting: WaitingRequest[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private timerAt = 0;
+
+  constructor(private readonly host: PullQueueHost) {}
+
+  get length(): number {
+    return this.waiting.length;
+  }
+
+  /** Messages the waiting requests still want, together. */
+  wantedMessages(): number {
+    let n = 0;
+    for (const w of this.waiting) n += w.n;
+    return n;
+  }
+
+  add(wr: WaitingRequest): void {
+    this.waiting.push(wr);
+    this.arm();
+  }
+
+  /** Take a request out (it got its whole batch). */
+  remove(wr: WaitingRequest): void {
+    const i = this.waiting.indexOf(wr);
+    if (i >= 0) this.waiting.splice(i, 1);
+  }
+
+  /** The first waiting request that can take a message of `sz` bytes; drops expired, gone and too-small ones. */
+  next(sz: number): WaitingRequest | null {
+    const now = Date.now();
+    const bus = this.host.bus;
+    while (this.waiting.length > 0) {
+      const wr = this.waiting[0] as WaitingRequest;
+      if (wr.b > 0) {
+        if (sz <= wr.b) {
+          wr.b -= sz;
+          if (wr.b === 0) wr.n = 1;
+        } else {
+          bus.publish(wr.reply, "", pendingStatus(409, "Message Size Exceeds MaxBytes", wr.n, wr.b), EMPTY);
+          this.waiting.shift();
+          continue;
+        }
+      }
+      if ((wr.expiresMs === 0 || now < wr.expiresMs) && bus.hasInterest(wr.reply)) return wr;
+      this.waiting.shift();
+    }
+    return null;
+  }
+
+  /** Expire requests (408), send heartbeats, drop requests nobody listens to; at end of stream end no_wait ones. */
+  process(eos: boolean): void {
+    const now = Date.now();
+    const bus = this.host.bus;
+    let w = 0;
+    for (let i = 0; i < this.waiting.length; i++) {
+      const wr = this.waiting[i] as WaitingRequest;
+      if ((eos && wr.noWait && wr.d > 0) || (wr.expiresMs > 0 && now >= wr.expiresMs)) {
+        bus.publish(wr.reply, "", pendingStatus(408, "Request Timeout", wr.n, wr.b), EMPTY);
+        continue;
+      }
+      if (!bus.hasInterest(wr.reply)) continue;
+      if (wr.hbAtMs > 0 && now >= wr.hbAtMs) {
+        this.host.sendHeartbeat(wr.reply);
+        wr.hbAtMs = now + wr.hbMs;
+      }
+      this.waiting[w++] = wr;
+    }
+    this.waiting.length = w;
+    this.arm();
+  }
+
+  /** Set the timer for the nearest expiry or heartbeat; none left and no request: the queue is drained. */
+  private arm(): void {
+    let next = 0;
+    for (const wr of this.waiting) {
+      if (wr.expiresMs > 0 && (next === 0 || wr.expiresMs < next)) next = wr.expiresMs;
+      if (wr.hbAtMs > 0 && (next === 0 || wr.hbAtMs < next)) next = wr.hbAtMs;
+    }
+    if (next === 0) {
+      if (this.timer !== null) clearTimeout(this.timer);
+      this.timer = null;
+      if (this.waiting.length === 0) this.host.drained();
+      return;
+    }
+    if (this.timer !== null && this.timerAt <= next) return;
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timerAt = next;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      if (!this.host.isClosed()) this.process(false);
+    }, Math.max(1, next - Date.now()));
+  }
+
+  /** The consumer stops: clear the timer; a deleted consumer tells every waiting request (409). */
+  stop(deleted: boolean): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    if (deleted) for (const wr of this.waiting) this.host.bus.publish(wr.reply, "", H_CONSUMER_DELETED, EMPTY);
+    this.waiting.length = 0;
+  }
+}
