@@ -3,6 +3,20 @@ import type { InternalClient } from "../server/internal-client.js";
 import { parseHeaders, type HeaderBlock } from "../protocol/headers.js";
 import { HttpError } from "./http-util.js";
 
+/**
+ * Pull replies go to subjects outside any bus wildcard: while a reader listens on its own inbox
+ * JetStream sees interest, and once it unsubscribes JetStream sees none and drops the request
+ * (under the bus's `_INBOX.<id>.*` subscription interest would outlive the reader, and messages
+ * would be delivered into nothing until ack_wait).
+ */
+const PRIVATE_INBOX_PREFIX = `_INBOX.${randomBytes(12).toString("base64url")}.p`;
+let nextPrivateInbox = 1;
+
+/** A fresh reply subject for a caller that subscribes to it itself (SSE replay, long polls, webhooks). */
+export function privateInbox(): string {
+  return `${PRIVATE_INBOX_PREFIX}${nextPrivateInbox++}`;
+}
+
 /** A reply received for a request: copies, safe to keep. */
 export interface BusReply {
   subject: string;

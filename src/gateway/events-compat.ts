@@ -130,7 +130,7 @@ export function eventsCompatRoutes(g: Gateway): Route[] {
       doc: {
         summary: "Publish an event (plain HTTP event bus)",
         description: `Publishes the body unchanged to \`${prefix}.<type>\` in the stream holding \`${prefix}.>\` (\`${EVENTS_STREAM}\`, made on demand). Targets are webhooks on that stream.`,
-        body: { "application/json": "{type: string, data: any}" },
+        body: { "application/json": "an event: {\"type\": string, \"data\": JSON value}" },
         responses: { "200": '{"status":"OK","stream":..,"seq":..} once durable', "400": "not JSON, not an object, or no string type", "403": "no publish permission", "413": "over MAX_EVENT_BYTES", "503": "JetStream is not enabled" },
       },
     },

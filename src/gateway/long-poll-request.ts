@@ -1,6 +1,5 @@
 import type { ServerResponse } from "node:http";
-import { randomBytes } from "node:crypto";
-import type { GatewayBus } from "./bus-client.js";
+import { privateInbox, type GatewayBus } from "./bus-client.js";
 import { parseHeaders } from "../protocol/headers.js";
 import { HttpError, sendError } from "./http-util.js";
 import { messageJson, parseAckSubject } from "./message-json.js";
@@ -9,13 +8,6 @@ import { messageJson, parseAckSubject } from "./message-json.js";
 export const LONG_POLL_GRACE_MS = 1_000;
 
 const NAK = Buffer.from("-NAK");
-/**
- * Reply subjects of this module's pulls. Not under the bus's own
- * `_INBOX.<id>.*` subscription: under it, JetStream would still see interest after a reader left and
- * deliver into it (and keep the pull waiting) instead of dropping the request or redelivering.
- */
-const INBOX_PREFIX = `_INBOX.${randomBytes(12).toString("base64url")}.`;
-let nextInbox = 1;
 
 /**
  * One long poll: a `CONSUMER.MSG.NEXT` request on a fresh inbox, answered when the consumer says the
@@ -52,7 +44,7 @@ export class LongPoll {
 
   /** Send the pull request. */
   start(): void {
-    const inbox = `${INBOX_PREFIX}${nextInbox++}`;
+    const inbox = privateInbox();
     // Subscribed before the request goes out: JetStream drops requests whose reply has no interest.
     this.unsub = this.bus.client.subscribe(inbox, "", this.onMessage);
     this.res.once("close", this.onClose);

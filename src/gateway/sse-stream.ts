@@ -1,6 +1,5 @@
 import type { ServerResponse } from "node:http";
-import { randomBytes } from "node:crypto";
-import type { GatewayBus } from "./bus-client.js";
+import { privateInbox, type GatewayBus } from "./bus-client.js";
 import { parseHeaders } from "../protocol/headers.js";
 import { messageJson, parseAckSubject } from "./message-json.js";
 
@@ -27,13 +26,6 @@ export const SSE_CONSUMER_INACTIVE_MS = 30_000;
 export const SSE_CLOSE_GRACE_MS = 10_000;
 
 const KEEPALIVE = ": keep-alive\n\n";
-/**
- * Reply subjects of this module's pulls. Not under the bus's own
- * `_INBOX.<id>.*` subscription: under it, JetStream would still see interest after a reader left and
- * deliver into it (and keep the pull waiting) instead of dropping the request or redelivering.
- */
-const INBOX_PREFIX = `_INBOX.${randomBytes(12).toString("base64url")}.`;
-let nextInbox = 1;
 // Pull bodies are constants: nothing is serialized per pull.
 const PULL_BODY = Buffer.from(JSON.stringify({ batch: SSE_PULL_BATCH, max_bytes: SSE_PULL_MAX_BYTES, expires: SSE_PULL_EXPIRES_MS * 1e6 }));
 // After "Message Size Exceeds MaxBytes": one message, whatever its size (max_payload bounds it).
@@ -123,7 +115,7 @@ export class SseStream {
       this.unsub = this.bus.client.subscribe(subject, "", this.onCore);
       return;
     }
-    this.inbox = `${INBOX_PREFIX}${nextInbox++}`;
+    this.inbox = privateInbox();
     this.unsub = this.bus.client.subscribe(this.inbox, "", this.onPulled);
     this.pull();
   }

@@ -1,11 +1,10 @@
-import { randomBytes } from "node:crypto";
 import type { Agent as HttpAgent } from "node:http";
 import { request as httpRequest, type ClientRequest, type IncomingMessage } from "node:http";
 import type { Agent as HttpsAgent } from "node:https";
 import { request as httpsRequest } from "node:https";
 import { DEAD_LETTER_METADATA_KEY } from "../../jetstream/consumer-config.js";
 import { headerValue, parseHeaders, type HeaderBlock } from "../../protocol/headers.js";
-import type { GatewayBus } from "../bus-client.js";
+import { privateInbox, type GatewayBus } from "../bus-client.js";
 import { HttpError } from "../http-util.js";
 import { secretKey, signWebhook } from "./signing.js";
 import { backoffDelayMs, type WebhookConfig, type WebhookCounters } from "./spec.js";
@@ -29,17 +28,8 @@ export const MAX_JSON_SNIFF_BYTES = 1024 * 1024;
 /** Messages held while one is being delivered (a pull request thought lost can still answer). */
 const MAX_QUEUED = 4;
 
-/**
- * Reply subjects of the webhooks' pulls. Not under the bus's own
- * `_INBOX.<id>.*` subscription: under it, after a webhook stops JetStream would still see interest and
- * deliver into it (the message then waits out ack_wait) instead of dropping the request.
- */
-const INBOX_PREFIX = `_INBOX.${randomBytes(12).toString("base64url")}.`;
-let nextInbox = 1;
-
 /** The consumer name of a webhook. */
 export const consumerNameOf = (name: string): string => `webhook-${name}`;
-
 
 /** The durable pull consumer a webhook reads with (explicit ack, `max_deliver` = attempts, dead letters). */
 export function webhookConsumerConfig(cfg: WebhookConfig): Record<string, unknown> {
@@ -114,7 +104,7 @@ export class WebhookDelivery {
     this.counters = { name: cfg.name, stream: cfg.stream, deliveries: 0, failures: 0, attempts: 0, deadLetters: 0, lastStatus: 0, lastError: "", lastAttemptAt: "" };
     this.key = secretKey(cfg.secret);
     this.nextSubject = `$JS.API.CONSUMER.MSG.NEXT.${cfg.stream}.${consumerNameOf(cfg.name)}`;
-    this.inbox = `${INBOX_PREFIX}${nextInbox++}`;
+    this.inbox = privateInbox();
   }
 
   /** Start delivering; with `ensured` false the consumer (and dead-letter stream) is made first, retried until it can be. */
