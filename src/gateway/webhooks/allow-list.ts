@@ -1,5 +1,6 @@
+import { lookup as lookupCb, type LookupAddress } from "node:dns";
 import { lookup } from "node:dns/promises";
-import { BlockList, isIP } from "node:net";
+import { BlockList, isIP, type LookupFunction } from "node:net";
 import { HttpError } from "../http-util.js";
 
 /** Most entries an allow-list may have. */
@@ -53,6 +54,37 @@ export class TargetAllowList {
     return this.hasIps && fam !== 0 && this.ips.check(addr, fam === 4 ? "ipv4" : "ipv6");
   }
 
+  /** Is this host allowed by a name entry (trusted whatever it resolves to)? */
+  private nameAllowed(host: string): boolean {
+    return this.names.has(host) || this.suffixes.some((s) => host.endsWith(s));
+  }
+
+  /**
+   * The `lookup` of the delivery agents: a host that only IP entries allow is checked again every
+   * time a connection is made, against the addresses it resolves to then, so a name that passed at
+   * registration cannot later be pointed elsewhere (DNS rebinding). A refused connection fails the
+   * delivery like any other (retried, then dead-lettered). Unused when the list is open.
+   */
+  readonly connectLookup: LookupFunction = (hostname, options, callback) => {
+    const host = unbracket(hostname.toLowerCase()).replace(/\.$/, "");
+    if (this.open || this.nameAllowed(host)) {
+      lookupCb(hostname, options, callback);
+      return;
+    }
+    lookupCb(hostname, { ...options, all: true }, (err, addrs: LookupAddress[]) => {
+      if (err !== null) return callback(err, "", 0);
+      const out = addrs.find((a) => !this.ipAllowed(a.address));
+      const first = addrs[0];
+      if (first === undefined || out !== undefined) {
+        const e: NodeJS.ErrnoException = new Error(`webhook target ${host} resolves to ${out?.address ?? "no address"}, outside the allow-list`);
+        e.code = "EACCES";
+        return callback(e, "", 0);
+      }
+      if (options.all === true) callback(null, addrs);
+      else callback(null, first.address, first.family);
+    });
+  };
+
   /** 403 unless `url`'s host is allowed (names are resolved when only IP entries could allow them). */
   async check(url: URL): Promise<void> {
     if (this.open) return;
@@ -62,7 +94,7 @@ export class TargetAllowList {
       if (!this.ipAllowed(host)) throw refuse("");
       return;
     }
-    if (this.names.has(host) || this.suffixes.some((s) => host.endsWith(s))) return;
+    if (this.nameAllowed(host)) return;
     if (!this.hasIps) throw refuse("");
     let addrs: Array<{ address: string }>;
     try {

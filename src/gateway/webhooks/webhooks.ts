@@ -32,15 +32,18 @@ export class WebhooksFeature implements GatewayFeature {
   private readonly registry: WebhookRegistry;
   private readonly allow: TargetAllowList;
   private readonly configured: WebhookConfig[];
-  private readonly agents = {
-    http: new HttpAgent({ keepAlive: true, maxSockets: WEBHOOK_MAX_SOCKETS_PER_HOST }),
-    https: new HttpsAgent({ keepAlive: true, maxSockets: WEBHOOK_MAX_SOCKETS_PER_HOST }),
-  };
+  private readonly agents: { http: HttpAgent; https: HttpsAgent };
 
   /** Throws (a config error) on a bad allow-list entry or config-file webhook. */
   constructor(private readonly g: Gateway) {
     this.registry = new WebhookRegistry(g.opts.storeDir);
     this.allow = new TargetAllowList(g.opts.webhookAllow);
+    // Connections resolve through the allow-list too: registration alone cannot stop DNS rebinding.
+    const lookup = this.allow.open ? {} : { lookup: this.allow.connectLookup };
+    this.agents = {
+      http: new HttpAgent({ keepAlive: true, maxSockets: WEBHOOK_MAX_SOCKETS_PER_HOST, ...lookup }),
+      https: new HttpsAgent({ keepAlive: true, maxSockets: WEBHOOK_MAX_SOCKETS_PER_HOST, ...lookup }),
+    };
     this.configured = (g.opts.webhooks ?? []).map((spec, i) => {
       try {
         return parseWebhookSpec(spec as unknown as Record<string, unknown>, "config");
