@@ -5,6 +5,7 @@ import type { GatewayBus } from "./bus-client.js";
 import { JS_API_TIMEOUT_MS } from "./bus-client.js";
 import { HttpError, intParam, MAX_JSON_BODY_BYTES, parseJsonObject, readBody, sendJson } from "./http-util.js";
 import { encodeHeaders } from "../protocol/headers.js";
+import { parsePubAck } from "./publish.js";
 import { isValidSubject } from "../subjects/validate.js";
 
 /** The stream `/events` creates when no stream holds its subjects yet. */
@@ -73,10 +74,11 @@ export function eventsCompatRoutes(g: Gateway): Route[] {
     const subject = `${prefix}.${eventTypeToken(type)}`;
     checkPublish(who, subject);
     const name = await streamName();
-    const r = await g.bus.request(subject, JSON_HEADERS, body, JS_API_TIMEOUT_MS);
-    const ack = JSON.parse(r.data.toString("utf8")) as { stream?: string; seq?: number; error?: { code?: number; description?: string; err_code?: number } };
-    if (ack.error !== undefined) throw new HttpError(ack.error.code ?? 500, ack.error.description ?? "publish failed", ack.error.err_code);
-    sendJson(res, 200, { status: "OK", stream: ack.stream ?? name, seq: ack.seq });
+    // A `Nats-Msg-Id` request header deduplicates a retried event, as on /v1/publish.
+    const msgId = req.headers["nats-msg-id"];
+    const headers = typeof msgId === "string" && msgId !== "" && !/[\r\n]/.test(msgId) ? encodeHeaders([["Content-Type", "application/json"], ["Nats-Msg-Id", msgId]]) : JSON_HEADERS;
+    const ack = parsePubAck(await g.bus.request(subject, headers, body, JS_API_TIMEOUT_MS));
+    sendJson(res, 200, { status: "OK", stream: ack.stream === "" ? name : ack.stream, seq: ack.seq, duplicate: ack.duplicate });
   };
 
   const get = async ({ res, query, who }: RouteCall): Promise<void> => {

@@ -150,8 +150,15 @@ function toMessage(g: Gateway, req: IncomingMessage, body: Buffer): HttpMessage 
   return { headers, data };
 }
 
-/** The stream's publish ack, re-sent as `{"stream","seq","duplicate"}`, or its error as a 4xx/5xx. */
-function sendPubAck(res: ServerResponse, reply: BusReply): void {
+/** A stream's publish ack as the HTTP routes answer it. */
+export interface PubAck {
+  stream: string;
+  seq: number;
+  duplicate: boolean;
+}
+
+/** Read a stream's publish ack; its error becomes an HttpError with the stream's status and `err_code`. */
+export function parsePubAck(reply: BusReply): PubAck {
   let ack: { stream?: string; seq?: number; duplicate?: boolean; error?: { code?: number; err_code?: number; description?: string } };
   try {
     ack = JSON.parse(reply.data.toString("utf8")) as typeof ack;
@@ -159,7 +166,12 @@ function sendPubAck(res: ServerResponse, reply: BusReply): void {
     throw new HttpError(502, "the stream's reply was not a publish ack");
   }
   if (ack.error !== undefined) throw new HttpError(ack.error.code ?? 500, ack.error.description ?? "publish failed", ack.error.err_code);
-  sendJson(res, 200, { stream: ack.stream, seq: ack.seq, duplicate: ack.duplicate === true });
+  return { stream: ack.stream ?? "", seq: ack.seq ?? 0, duplicate: ack.duplicate === true };
+}
+
+/** The stream's publish ack, re-sent as `{"stream","seq","duplicate"}`, or its error as a 4xx/5xx. */
+function sendPubAck(res: ServerResponse, reply: BusReply): void {
+  sendJson(res, 200, parsePubAck(reply));
 }
 
 /**

@@ -165,3 +165,26 @@ test("events: bad input gets 4xx JSON; GET before any event is an empty history"
   const after = await fetch(`${bus}/events`, { headers: auth });
   assert.deepEqual(await after.json(), []);
 });
+
+test("events: a retried POST with the same Nats-Msg-Id is stored once", async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), "cuebus-events-"));
+  const server = await startServer({ port: 0, httpPort: 0, jetstream: { storeDir: dir } });
+  t.after(async () => {
+    await server.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  const bus = server.httpUrl as string;
+  const post = async (id: string, n: number): Promise<Record<string, unknown>> => {
+    const r = await fetch(`${bus}/events`, { method: "POST", headers: { "Nats-Msg-Id": id }, body: JSON.stringify({ type: "OrderPlaced", data: { n } }) });
+    assert.equal(r.status, 200);
+    return (await r.json()) as Record<string, unknown>;
+  };
+  assert.deepEqual(await post("o-1", 1), { status: "OK", stream: "EVENTS", seq: 1, duplicate: false });
+  assert.deepEqual(await post("o-1", 1), { status: "OK", stream: "EVENTS", seq: 1, duplicate: true });
+  assert.deepEqual(await post("o-2", 2), { status: "OK", stream: "EVENTS", seq: 2, duplicate: false });
+  const history = (await (await fetch(`${bus}/events`)).json()) as unknown[];
+  assert.deepEqual(history, [
+    { type: "OrderPlaced", data: { n: 1 } },
+    { type: "OrderPlaced", data: { n: 2 } },
+  ]);
+});
