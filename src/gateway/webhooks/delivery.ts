@@ -36,7 +36,10 @@ export function webhookConsumerConfig(cfg: WebhookConfig): Record<string, unknow
   const c: Record<string, unknown> = {
     durable_name: consumerNameOf(cfg.name),
     description: `webhook ${cfg.name} -> ${cfg.url}`.slice(0, 4000),
-    deliver_policy: cfg.deliver_policy,
+    // "new" means new since the webhook was registered, not since its consumer could be made: a
+    // webhook whose stream appears later (config file, start-up order) must not miss what was
+    // published before its set-up retry came round.
+    ...(cfg.deliver_policy === "new" ? { deliver_policy: "by_start_time", opt_start_time: cfg.created } : { deliver_policy: cfg.deliver_policy }),
     ack_policy: "explicit",
     ack_wait: (cfg.timeout_ms + ACK_WAIT_SLACK_MS) * 1e6,
     max_deliver: cfg.max_attempts,
