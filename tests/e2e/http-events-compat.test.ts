@@ -1,4 +1,4 @@
-import { test } from "node:test";
+import { test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { connect } from "@nats-io/transport-node";
 import { jetstreamManager } from "@nats-io/jetstream";
-import { startServer } from "../../src/index.js";
+import { startServer, type Server, type ServerOptions } from "../../src/index.js";
 import { waitFor } from "../helpers/wait.js";
 
 const SERVICE = fileURLToPath(new URL("../fixtures/event-bus-service.js", import.meta.url));
@@ -47,15 +47,21 @@ async function runService(t: test.TestContext, env: Record<string, string>): Pro
   return { url: `http://127.0.0.1:${ready.port}`, replayed: ready.replayed };
 }
 
-const seen = async (url: string): Promise<Seen[]> => (await (await fetch(`${url}/seen`)).json()) as Seen[];
-
-test("events: services written for a plain HTTP event bus run unchanged against cuebus, and a late starter replays the history", async (t) => {
+/** A JetStream server with the HTTP edge, in a temp dir closed and removed after the test. */
+async function busServer(t: TestContext, extra: Partial<ServerOptions> = {}): Promise<Server> {
   const dir = await mkdtemp(join(tmpdir(), "cuebus-events-"));
-  const server = await startServer({ port: 0, httpPort: 0, jetstream: { storeDir: dir } });
+  const server = await startServer({ port: 0, httpPort: 0, jetstream: { storeDir: dir }, ...extra });
   t.after(async () => {
     await server.close();
     await rm(dir, { recursive: true, force: true });
   });
+  return server;
+}
+
+const seen = async (url: string): Promise<Seen[]> => (await (await fetch(`${url}/seen`)).json()) as Seen[];
+
+test("events: services written for a plain HTTP event bus run unchanged against cuebus, and a late starter replays the history", async (t) => {
+  const server = await busServer(t);
   const bus = server.httpUrl as string;
 
   // The bus's targets are webhooks on the EVENTS stream (made on demand), registered before the
@@ -129,13 +135,7 @@ test("events: services written for a plain HTTP event bus run unchanged against 
 });
 
 test("events: bad input gets 4xx JSON; GET before any event is an empty history", async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), "cuebus-events-"));
-  const server = await startServer({ port: 0, httpPort: 0, jetstream: { storeDir: dir }, auth: { token: "s3cret" } });
-  t.after(async () => {
-    await server.close();
-    await rm(dir, { recursive: true, force: true });
-  });
-  const bus = server.httpUrl as string;
+  const bus = (await busServer(t, { auth: { token: "s3cret" } })).httpUrl as string;
   const auth = { authorization: "Bearer s3cret" };
   assert.equal((await fetch(`${bus}/events`)).status, 401, "same auth as /v1");
   const empty = await fetch(`${bus}/events`, { headers: auth });
@@ -167,13 +167,7 @@ test("events: bad input gets 4xx JSON; GET before any event is an empty history"
 });
 
 test("events: a retried POST with the same Nats-Msg-Id is stored once", async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), "cuebus-events-"));
-  const server = await startServer({ port: 0, httpPort: 0, jetstream: { storeDir: dir } });
-  t.after(async () => {
-    await server.close();
-    await rm(dir, { recursive: true, force: true });
-  });
-  const bus = server.httpUrl as string;
+  const bus = (await busServer(t)).httpUrl as string;
   const post = async (id: string, n: number): Promise<Record<string, unknown>> => {
     const r = await fetch(`${bus}/events`, { method: "POST", headers: { "Nats-Msg-Id": id }, body: JSON.stringify({ type: "OrderPlaced", data: { n } }) });
     assert.equal(r.status, 200);
