@@ -1,5 +1,5 @@
 import { crc32c } from "../../util/crc32c.js";
-import { slabAlloc } from "../../util/slab.js";
+import { lastSlabView, slabAlloc } from "../../util/slab.js";
 
 /**
  * One record of a file-store segment. Little endian:
@@ -43,28 +43,52 @@ export interface DecodedRecord {
   size: number;
 }
 
+/** Subjects up to this long are checked for ASCII and copied by a loop (cheaper than a native call). */
+const SMALL_SUBJECT_CHARS = 64;
+
+/** The last time encoded, as the two u32 halves written (nowNs hands out one BigInt per millisecond). */
+let lastTime = -1n;
+let lastTimeLo = 0;
+let lastTimeHi = 0;
+
 /** Encode one record. */
 export function encodeRecord(type: RecordTypeValue, seq: number, timeNs: bigint, subject: string, headers: Buffer | null, data: Buffer): Buffer {
-  const s = Buffer.byteLength(subject);
+  const ascii = subject.length <= SMALL_SUBJECT_CHARS && isAscii(subject);
+  const s = ascii ? subject.length : Buffer.byteLength(subject);
   if (s > MAX_SUBJECT_BYTES) throw new RangeError(`subject longer than ${MAX_SUBJECT_BYTES} bytes`);
   const h = headers?.length ?? 0;
   const total = RECORD_OVERHEAD_BYTES + s + h + data.length;
   if (total > MAX_RECORD_BYTES) throw new RangeError(`record larger than ${MAX_RECORD_BYTES} bytes`);
   const b = slabAlloc(total);
-  b.writeUInt32LE(total - 4, 0);
+  const v = lastSlabView();
+  const at = b.byteOffset - v.byteOffset;
+  if (timeNs !== lastTime) {
+    lastTime = timeNs;
+    lastTimeLo = Number(BigInt.asUintN(32, timeNs));
+    lastTimeHi = Number(BigInt.asIntN(32, timeNs >> 32n));
+  }
+  v.setUint32(at, total - 4, true);
   b[4] = type;
   // u64 as two u32 halves: sequences stay below 2^53, and no BigInt is made per record.
-  b.writeUInt32LE(seq >>> 0, 5);
-  b.writeUInt32LE(Math.floor(seq / 0x1_0000_0000), 9);
-  b.writeBigInt64LE(timeNs, 13);
-  b.writeUInt16LE(s, 21);
-  b.writeUInt32LE(h, 23);
-  b.writeUInt32LE(data.length, 27);
-  let o = 31 + b.write(subject, 31, "utf8");
+  v.setUint32(at + 5, seq >>> 0, true);
+  v.setUint32(at + 9, Math.floor(seq / 0x1_0000_0000), true);
+  v.setUint32(at + 13, lastTimeLo, true);
+  v.setInt32(at + 17, lastTimeHi, true);
+  v.setUint16(at + 21, s, true);
+  v.setUint32(at + 23, h, true);
+  v.setUint32(at + 27, data.length, true);
+  let o = 31;
+  if (ascii) for (let i = 0; i < s; i++) b[o++] = subject.charCodeAt(i);
+  else o += b.write(subject, 31, "utf8");
   if (headers !== null) o += headers.copy(b, o);
   o += data.copy(b, o);
-  b.writeUInt32LE(crc32c(b, 4, o), o);
+  v.setUint32(at + o, crc32c(b, 4, o), true);
   return b;
+}
+
+function isAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false;
+  return true;
 }
 
 /**
