@@ -12,6 +12,11 @@ export interface Bus {
   publish(subject: string, reply: string, headers: Buffer | null, data: Buffer): number;
   /** Route on `route` but show receivers `shown` as the subject; returns how many received it. */
   publishAs(route: string, shown: string, reply: string, headers: Buffer | null, data: Buffer): number;
+  /**
+   * Write what publishes so far queued for clients now, instead of at the end of this event-loop
+   * turn (after every other I/O callback of the turn has run).
+   */
+  flush(): void;
   /** Is anyone subscribed to this literal subject? */
   hasInterest(subject: string): boolean;
   /** Be told of every new subscription's subject; returns a function that stops it. */

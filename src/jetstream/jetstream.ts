@@ -16,6 +16,7 @@ import { Stream, storeLimitsOf, type AckSink } from "./stream.js";
 import { normalizeStreamConfig, sameConfig, type StreamConfig } from "./stream-config.js";
 import { handleApi } from "./api/router.js";
 import type { ConsumerAction } from "./api/context.js";
+import { writeDecimal } from "../util/decimal.js";
 
 /** How long consumer state may stay unwritten after a change (acks are at-least-once across a crash). */
 export const CONSUMER_STATE_FLUSH_MS = 50;
@@ -38,10 +39,9 @@ interface StreamEntry {
   expiry: NodeJS.Timeout | null;
 }
 
-/** Publish acks are written here and handed to the router, which copies them out at once. */
-const ackScratch = Buffer.allocUnsafe(4096);
 /** Room an ack needs after the stream name: the sequence and the duplicate flag. */
 const ACK_TAIL_BYTES = 64;
+const ACK_DUPLICATE_TAIL = Buffer.from(`,"duplicate": true}`);
 
 /** How often a stream with max_age checks for expired messages, at most and at least. */
 const EXPIRY_CHECK_MIN_MS = 50;
@@ -62,6 +62,8 @@ export class JetStream implements ConsumerHooks {
   private readonly dirty = new Set<Consumer>();
   private flushTimer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> = Promise.resolve();
+
+  private readonly flushBus = (): void => this.bus.flush();
 
   constructor(
     readonly bus: Bus,
@@ -161,7 +163,7 @@ export class JetStream implements ConsumerHooks {
     this.armExpiry(entry);
     const stream = entry.stream;
     const sink = this.ackSink(stream.name);
-    stream.setAckSink(sink);
+    stream.setAckSink(sink, this.flushBus);
     for (const u of entry.unsubscribe) u();
     entry.unsubscribe = stream.config.subjects.map((s) =>
       this.bus.subscribe(s, "", (subject, reply, headers, data) => {
@@ -179,21 +181,26 @@ export class JetStream implements ConsumerHooks {
     );
   }
 
-  /** A stream's publish acks, written into one scratch buffer (the router copies it before publish returns). */
+  /**
+   * A stream's publish acks, written into a buffer of the stream's own that holds the constant
+   * prefix; only the sequence and the end change. The router copies an ack out before publish
+   * returns, so one view per length is made once and reused.
+   */
   private ackSink(name: string): AckSink {
     const prefix = Buffer.from(`{"stream":${JSON.stringify(name)}, "seq":`);
-    // Stream names are short; one too long for the shared scratch gets a buffer of its own.
-    const out = prefix.length + ACK_TAIL_BYTES <= ackScratch.length ? ackScratch : Buffer.allocUnsafe(prefix.length + ACK_TAIL_BYTES);
+    const out = Buffer.alloc(prefix.length + ACK_TAIL_BYTES);
+    prefix.copy(out, 0);
+    const views: Buffer[] = [];
     return (reply, seq, duplicate, error) => {
       if (reply === "") return;
       if (error !== null) {
         this.bus.publish(reply, "", null, Buffer.from(JSON.stringify({ error, stream: name, seq: 0 })));
         return;
       }
-      let n = prefix.copy(out, 0);
-      n += out.write(String(seq), n, "latin1");
-      n += duplicate ? out.write(`,"duplicate": true}`, n, "latin1") : out.write("}", n, "latin1");
-      this.bus.publish(reply, "", null, out.subarray(0, n));
+      let n = writeDecimal(out, prefix.length, seq);
+      if (duplicate) n += ACK_DUPLICATE_TAIL.copy(out, n);
+      else out[n++] = 0x7d; // }
+      this.bus.publish(reply, "", null, (views[n] ??= out.subarray(0, n)));
     };
   }
 

@@ -14,6 +14,7 @@ export class InternalClient implements Deliverer, Bus {
   constructor(
     readonly cid: number,
     private readonly router: Router,
+    private readonly flushAll: () => void = () => {},
   ) {}
 
   subscribe(subject: string, queue: string, handler: BusHandler): () => void {
@@ -33,6 +34,10 @@ export class InternalClient implements Deliverer, Bus {
   publishAs(route: string, shown: string, reply: string, headers: Buffer | null, data: Buffer): number {
     if (headers === null || headers.length === 0) return this.router.publish(this, route, reply, 0, data, shown);
     return this.router.publish(this, route, reply, headers.length, Buffer.concat([headers, data]), shown);
+  }
+
+  flush(): void {
+    this.flushAll();
   }
 
   hasInterest(subject: string): boolean {

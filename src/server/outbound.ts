@@ -1,3 +1,5 @@
+import { MAX_DECIMAL_BYTES, writeDecimal } from "../util/decimal.js";
+
 /** Largest buffer size remembered between flushes. */
 const OUTBOUND_MAX_HINT_BYTES = 1024 * 1024;
 
@@ -34,10 +36,19 @@ export class Outbound {
     this.sizeHint = Math.min(size, OUTBOUND_MAX_HINT_BYTES);
   }
 
-  /** Append a latin1 string (control lines: subjects round-trip byte for byte). */
+  /**
+   * Append a latin1 string (control lines: subjects round-trip byte for byte). Short ones, most
+   * subjects, reply inboxes and sids, are copied by a loop: cheaper than the native write's call.
+   */
   ascii(s: string): void {
-    this.reserve(s.length);
-    this.len += this.buf.write(s, this.len, "latin1");
+    const n = s.length;
+    this.reserve(n);
+    if (n <= SMALL_COPY_BYTES) {
+      const dst = this.buf;
+      let o = this.len;
+      for (let i = 0; i < n; i++) dst[o++] = s.charCodeAt(i) & 0xff;
+      this.len = o;
+    } else this.len += this.buf.write(s, this.len, "latin1");
   }
 
   /** Append bytes `[start, end)` of `src`; small runs are copied by a loop (cheaper than Buffer.copy). */
@@ -57,17 +68,8 @@ export class Outbound {
 
   /** Append a non-negative integer in decimal. */
   decimal(v: number): void {
-    this.reserve(16);
-    const dst = this.buf;
-    if (v < 10) {
-      dst[this.len++] = 48 + v;
-      return;
-    }
-    let digits = 0;
-    for (let x = v; x > 0; x = Math.floor(x / 10)) digits++;
-    let o = this.len + digits;
-    this.len = o;
-    for (let x = v; x > 0; x = Math.floor(x / 10)) dst[--o] = 48 + (x % 10);
+    this.reserve(MAX_DECIMAL_BYTES);
+    this.len = writeDecimal(this.buf, this.len, v);
   }
 
   /** Append one byte. */

@@ -75,6 +75,7 @@ export class NatsCore implements ServerCore {
   private flushList: CoreClient[] = [];
   private flushScheduled = false;
   private lameDuck = false;
+  /** Write every client's buffered output now (also run at the end of each event-loop turn). */
   private readonly flushAll = (): void => {
     this.flushScheduled = false;
     const list = this.flushList;
@@ -108,7 +109,7 @@ export class NatsCore implements ServerCore {
 
   /** A new internal client (JetStream, gateway) on this server's router. */
   internalClient(): InternalClient {
-    return new InternalClient(this.nextCid++, this.router);
+    return new InternalClient(this.nextCid++, this.router, this.flushAll);
   }
 
   /** Hand a new transport to the core (TCP, WebSocket or in-memory). */
