@@ -225,7 +225,7 @@ export class FileStore extends MemoryStore {
   /** The message of an index entry: from its cached record, or read back from its segment and checked. */
   protected override materialize(m: StoredMsg): StoredMsg | null | Promise<StoredMsg | null> {
     const e = m as FileEntry;
-    if (e.rec !== null) return viewRecord(e.rec);
+    if (e.rec !== null) return viewRecord(e.rec, e.seq, e.timeNs, e.subject);
     return this.readEntry(e);
   }
 

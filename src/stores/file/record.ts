@@ -122,19 +122,22 @@ export function decodeRecord(buf: Buffer, pos: number, copy = true): DecodedReco
   };
 }
 
-/** A message record this process encoded itself (no checksum needed): views into it, no copies. */
-export function viewRecord(rec: Buffer): DecodedRecord {
+/**
+ * A message record this process encoded itself (no checksum needed): views into it, no copies. The
+ * caller's index already holds the sequence, time and subject, so they are not decoded again.
+ */
+export function viewRecord(rec: Buffer, seq: number, timeNs: bigint, subject: string): DecodedRecord {
   const s = rec.readUInt16LE(21);
   const h = rec.readUInt32LE(23);
   const d = rec.readUInt32LE(27);
-  const o = 31;
+  const o = 31 + s;
   return {
     type: RecordType.MSG,
-    seq: Number(rec.readBigUInt64LE(5)),
-    timeNs: rec.readBigInt64LE(13),
-    subject: rec.toString("utf8", o, o + s),
-    headers: h === 0 ? null : rec.subarray(o + s, o + s + h),
-    data: rec.subarray(o + s + h, o + s + h + d),
+    seq,
+    timeNs,
+    subject,
+    headers: h === 0 ? null : rec.subarray(o, o + h),
+    data: rec.subarray(o + h, o + h + d),
     size: rec.length,
   };
 }
