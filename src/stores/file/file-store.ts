@@ -1,9 +1,11 @@
-import { mkdir, open, readdir, truncate, unlink, type FileHandle } from "node:fs/promises";
+import { mkdir, open, unlink, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { MemoryStore } from "../memory/memory-store.js";
 import { NoLimits, fileStoredSize, nowNs, type PurgeRequest, type StoreLimits, type StoredMsg } from "../types.js";
 import { RecordType, decodeRecord, encodeRecord, viewRecord } from "./record.js";
-import { SegmentWindow, syncDir, writeAll } from "./segment-io.js";
+import { recoverSegments, segmentName, syncDir, writeAll, type Segment, type StoreDamage } from "./segment-io.js";
+
+export type { StoreDamage } from "./segment-io.js";
 
 /** A segment is closed and a new one started once it passes this size. */
 export const SEGMENT_MAX_BYTES = 64 * 1024 * 1024;
@@ -47,21 +49,6 @@ export interface FileStoreOptions {
   observeSyncSeconds?: (seconds: number) => void;
 }
 
-/** Damage found while opening the store; reported, never served. */
-export interface StoreDamage {
-  segment: string;
-  offset: number;
-  bytes: number;
-  kind: "corrupt" | "torn-tail";
-}
-
-interface Segment {
-  path: string;
-  firstSeq: number;
-  lastSeq: number;
-  size: number;
-}
-
 /**
  * What the store keeps in memory for one message: where its record is, not its payload. The
  * record itself is kept (`rec`) until it is written and then only while it is in the tail cache.
@@ -79,8 +66,6 @@ interface Waiter {
   resolve: () => void;
   reject: (err: Error) => void;
 }
-
-const segmentName = (firstSeq: number): string => `${String(firstSeq).padStart(20, "0")}.seg`;
 
 /**
  * Append-only segment files with an in-memory index (the memory store's structures, holding where
@@ -143,47 +128,13 @@ export class FileStore extends MemoryStore {
     return s;
   }
 
-  /** Rebuild the index from the segments, reading each in chunks (never a whole segment at once). */
+  /** Rebuild the index from the segments on disk (see recoverSegments). */
   private async recover(): Promise<void> {
-    const names = (await readdir(this.opts.dir)).filter((n) => n.endsWith(".seg")).sort();
     this.recovering = true;
-    for (let i = 0; i < names.length; i++) {
-      const name = names[i] as string;
-      const path = join(this.opts.dir, name);
-      const fh = await open(path, "r");
-      let size: number;
-      try {
-        size = (await fh.stat()).size;
-        const seg: Segment = { path, firstSeq: Number(name.slice(0, 20)), lastSeq: 0, size };
-        const win = new SegmentWindow(fh, size, this.opts.recoveryChunkBytes ?? RECOVERY_CHUNK_BYTES);
-        const last = i === names.length - 1;
-        let pos = 0;
-        while (pos < size) {
-          const r = await win.decodeAt(pos);
-          if (typeof r !== "string") {
-            this.apply(r.type, r.seq, r.timeNs, r.subject, seg, pos, r.size, r.headers, r.data);
-            seg.lastSeq = Math.max(seg.lastSeq, r.seq);
-            pos += r.size;
-            continue;
-          }
-          // Look for the next intact record; what lies between is damage.
-          const next = await win.resync(pos + 1);
-          if (next === -1) {
-            this.damage.push({ segment: name, offset: pos, bytes: size - pos, kind: r === "short" && last ? "torn-tail" : "corrupt" });
-            if (last) {
-              await truncate(path, pos);
-              seg.size = pos;
-            }
-            break;
-          }
-          this.damage.push({ segment: name, offset: pos, bytes: next - pos, kind: "corrupt" });
-          pos = next;
-        }
-        this.segments.push(seg);
-      } finally {
-        await fh.close();
-      }
-    }
+    const segs = await recoverSegments(this.opts.dir, this.opts.recoveryChunkBytes ?? RECOVERY_CHUNK_BYTES, this.damage, (r, seg, off) =>
+      this.apply(r.type, r.seq, r.timeNs, r.subject, seg, off, r.size, r.headers, r.data),
+    );
+    this.segments.push(...segs);
     this.recovering = false;
     this.lastFirst = this.state().firstSeq;
     this.durableSeq = this.lastSeq;

@@ -1,8 +1,28 @@
 import { writevSync } from "node:fs";
-import { open, type FileHandle } from "node:fs/promises";
+import { open, readdir, truncate, type FileHandle } from "node:fs/promises";
+import { join } from "node:path";
 import { MAX_RECORD_BYTES, RECORD_OVERHEAD_BYTES, decodeRecord, type DecodedRecord } from "./record.js";
 
-/** Segment file I/O for the file store: whole writes, a recovery read window, directory sync. */
+/** Segment file I/O for the file store: whole writes, recovery, directory sync. */
+
+/** One segment file: the sequences it holds and its size. */
+export interface Segment {
+  path: string;
+  firstSeq: number;
+  lastSeq: number;
+  size: number;
+}
+
+/** Damage found while opening the store; reported, never served. */
+export interface StoreDamage {
+  segment: string;
+  offset: number;
+  bytes: number;
+  kind: "corrupt" | "torn-tail";
+}
+
+/** A segment's file name: its first sequence, zero-padded so names sort in creation order. */
+export const segmentName = (firstSeq: number): string => `${String(firstSeq).padStart(20, "0")}.seg`;
 
 const EMPTY = Buffer.alloc(0);
 
@@ -76,6 +96,54 @@ export class SegmentWindow {
     }
     return -1;
   }
+}
+
+/**
+ * Read every segment in `dir`, oldest first, in windows of `chunk` bytes (never a whole segment at
+ * once), handing each intact record to `apply`. Damage is pushed to `damage`, never applied: bytes
+ * between intact records are skipped as corrupt, and a damaged end of the last segment (a write
+ * torn by a crash) is truncated away so appends continue after the last intact record.
+ */
+export async function recoverSegments(dir: string, chunk: number, damage: StoreDamage[], apply: (r: DecodedRecord, seg: Segment, off: number) => void): Promise<Segment[]> {
+  const names = (await readdir(dir)).filter((n) => n.endsWith(".seg")).sort();
+  const segments: Segment[] = [];
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i] as string;
+    const path = join(dir, name);
+    const fh = await open(path, "r");
+    try {
+      const size = (await fh.stat()).size;
+      const seg: Segment = { path, firstSeq: Number(name.slice(0, 20)), lastSeq: 0, size };
+      const win = new SegmentWindow(fh, size, chunk);
+      const last = i === names.length - 1;
+      let pos = 0;
+      while (pos < size) {
+        const r = await win.decodeAt(pos);
+        if (typeof r !== "string") {
+          apply(r, seg, pos);
+          seg.lastSeq = Math.max(seg.lastSeq, r.seq);
+          pos += r.size;
+          continue;
+        }
+        // Look for the next intact record; what lies between is damage.
+        const next = await win.resync(pos + 1);
+        if (next === -1) {
+          damage.push({ segment: name, offset: pos, bytes: size - pos, kind: r === "short" && last ? "torn-tail" : "corrupt" });
+          if (last) {
+            await truncate(path, pos);
+            seg.size = pos;
+          }
+          break;
+        }
+        damage.push({ segment: name, offset: pos, bytes: next - pos, kind: "corrupt" });
+        pos = next;
+      }
+      segments.push(seg);
+    } finally {
+      await fh.close();
+    }
+  }
+  return segments;
 }
 
 /** fsync a directory so a new file's entry survives a crash. */
