@@ -133,10 +133,18 @@ async function main(): Promise<void> {
     // The same load on memory streams (no disk on either side): what the rest of the path costs.
     await publishRow("memory-stream publish 16 B, 256 in flight (no disk)", 16, "memory", "reference");
     if (CONSUME_COUNT > 0) {
-      const ca = await consumeRates(nats);
-      const cb = await consumeRates(cuebus);
-      row(`pull consume + explicit ack (${CONSUME_COUNT})`, ca.ack, cb.ack, ">= 0.7x");
-      row(`fetch, no ack (${CONSUME_COUNT})`, ca.fetch, cb.fetch, ">= 0.7x");
+      // Like the publish rows: REPEAT runs, the servers taking turns, each on a freshly filled stream.
+      const na: Array<{ ack: number; fetch: number }> = [];
+      const cu: Array<{ ack: number; fetch: number }> = [];
+      for (let r = 0; r < REPEAT; r++) {
+        na.push(await consumeRates(nats));
+        cu.push(await consumeRates(cuebus));
+      }
+      for (const kind of ["ack", "fetch"] as const) {
+        const ratios = na.map((x, i) => ((cu[i] as { ack: number; fetch: number })[kind] / x[kind]).toFixed(2)).join(" ");
+        const scenario = kind === "ack" ? `pull consume + explicit ack (${CONSUME_COUNT})` : `fetch, no ack (${CONSUME_COUNT})`;
+        row(scenario, median(na.map((x) => x[kind])), median(cu.map((x) => x[kind])), ">= 0.7x", ratios);
+      }
     }
   } finally {
     for (const t of [nats, cuebus]) t.proc.kill("SIGKILL");
