@@ -22,6 +22,18 @@ export interface Permissions {
 /** nats-server DEFAULT_ALLOW_RESPONSE_MAX_MSGS / DEFAULT_ALLOW_RESPONSE_EXPIRATION. */
 export const DefaultResponsePermission: ResponsePermission = { max: 1, expiresMs: 2 * 60 * 1000 };
 
+/** Publish rights that allow nothing (responses are checked apart). */
+const PUBLISH_NOTHING: SubjectPermission = { deny: [">"] };
+
+/**
+ * The publish rights of `p` as nats-server applies them: `allow_responses` without a `publish`
+ * block allows publishing to nothing but the replies the responder is owed.
+ */
+export function publishPermission(p: Permissions): SubjectPermission | undefined {
+  if (p.publish === undefined && p.allowResponses !== undefined) return PUBLISH_NOTHING;
+  return p.publish;
+}
+
 const PERM_CACHE_MAX = 1024;
 
 /**

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from "node:http";
 import { authRequired, authenticate, type AuthConfig } from "../auth/users.js";
-import { PermissionCheck, type Permissions } from "../auth/permissions.js";
+import { PermissionCheck, publishPermission, type Permissions } from "../auth/permissions.js";
 import { HttpError } from "./http-util.js";
 
 /** Who an HTTP request acts as, with the same publish/subscribe checks as a NATS connection. */
@@ -41,7 +41,7 @@ export function httpIdentity(cfg: AuthConfig, req: IncomingMessage): HttpIdentit
   if (perms === undefined) return { ...OPEN, user: matched.user };
   let c = checks.get(perms);
   if (c === undefined) {
-    c = { pub: new PermissionCheck(perms.publish), sub: new PermissionCheck(perms.subscribe) };
+    c = { pub: new PermissionCheck(publishPermission(perms)), sub: new PermissionCheck(perms.subscribe) };
     checks.set(perms, c);
   }
   return { user: matched.user, pub: c.pub, sub: c.sub };

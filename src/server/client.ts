@@ -2,7 +2,7 @@ import { Parser, type ParserHandler } from "../protocol/parser.js";
 import { DEFAULT_CONNECT, parseConnect, type ConnectOptions } from "../protocol/connect.js";
 import { ErrText, errLine, pubPermissionError, subPermissionError } from "../protocol/errors.js";
 import { isValidSubject, isValidLiteralSubject } from "../subjects/validate.js";
-import { PermissionCheck, DefaultResponsePermission, type Permissions } from "../auth/permissions.js";
+import { PermissionCheck, DefaultResponsePermission, publishPermission, type Permissions } from "../auth/permissions.js";
 import { authenticate, authRequired } from "../auth/users.js";
 import type { Transport } from "../transports/transport.js";
 import { Outbound } from "./outbound.js";
@@ -34,6 +34,8 @@ export class Client implements ParserHandler, Deliverer {
   pingsOut = 0;
   closeReason = "";
   private pubPerm = new PermissionCheck(undefined);
+  /** No publish rights to check (the common case: skip the lookup). */
+  private pubOpen = true;
   private subPerm = new PermissionCheck(undefined);
   private permissions: Permissions | undefined;
   /** allow_responses: reply subjects this client may publish to, with remaining count and expiry. */
@@ -113,7 +115,8 @@ export class Client implements ParserHandler, Deliverer {
 
   private setPermissions(p: Permissions): void {
     this.permissions = p;
-    this.pubPerm = new PermissionCheck(p.publish);
+    this.pubPerm = new PermissionCheck(publishPermission(p));
+    this.pubOpen = publishPermission(p) === undefined;
     this.subPerm = new PermissionCheck(p.subscribe);
     if (p.allowResponses !== undefined) this.responses = new Map();
   }
@@ -152,7 +155,7 @@ export class Client implements ParserHandler, Deliverer {
   }
 
   private pubAllowed(subject: string): boolean {
-    if (this.permissions?.publish === undefined) return true;
+    if (this.pubOpen) return true;
     if (this.pubPerm.allowed(subject)) return true;
     if (this.responses !== null) {
       const r = this.responses.get(subject);

@@ -83,6 +83,14 @@ test("raw protocol: authorization and permissions", (t) =>
     t,
   ));
 
+test("raw protocol: allow_responses without a publish block allows no other publish", (t) =>
+  compare(
+    [{ name: "responder publishing elsewhere", steps: ['CONNECT {"verbose":false,"user":"svc","pass":"pw"}\r\n', "PUB foo 2\r\nhi\r\n", "SUB foo 1\r\n", "PUB foo.bar 2\r\nhi\r\n", "PING\r\n"] }],
+    `authorization { users: [ { user: svc, password: pw, permissions: { allow_responses: true } } ] }`,
+    { auth: { users: [{ user: "svc", password: "pw", permissions: { allowResponses: { max: 1, expiresMs: 120_000 } } }] } },
+    t,
+  ));
+
 test("INFO carries the fields clients check, with nats-server's names", async (t) => {
   const real = await startNatsServer("");
   t.after(() => real.stop());

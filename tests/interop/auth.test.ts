@@ -71,3 +71,32 @@ test("allow_responses: a responder without publish rights may answer the request
   await waitFor(() => errs.length > 0, 2000, "second reply refused");
   assert.match(errs[0] ?? "", /Permissions Violation for Publish to "_INBOX\./);
 });
+
+test("allow_responses alone: the responder answers requests and may publish nothing else (as nats-server)", async (t) => {
+  const server = await startServer({
+    port: 0,
+    auth: {
+      users: [
+        { user: "svc", password: "p", permissions: { subscribe: { allow: ["rpc.>"] }, allowResponses: { max: 1, expiresMs: 60_000 } } },
+        { user: "caller", password: "p" },
+      ],
+    },
+  });
+  t.after(() => server.close());
+  const svc = await connect({ servers: server.url, user: "svc", pass: "p" });
+  t.after(() => svc.close());
+  const errs = errorsOf(svc);
+  svc.subscribe("rpc.time", { callback: (_e, m) => void m.respond("now") });
+  await svc.flush();
+  const caller = await connect({ servers: server.url, user: "caller", pass: "p" });
+  t.after(() => caller.close());
+  const seen = caller.subscribe("events.>");
+  await caller.flush();
+  const r = await caller.request("rpc.time", "", { timeout: 2000 });
+  assert.equal(r.string(), "now");
+  svc.publish("events.leak", "x");
+  await waitFor(() => errs.length > 0, 2000, "publish refused");
+  assert.match(errs[0] ?? "", /Permissions Violation for Publish to "events\.leak"/);
+  await caller.flush();
+  assert.equal(seen.getProcessed(), 0);
+});
