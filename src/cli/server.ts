@@ -104,10 +104,9 @@ export async function runServerCommand(argv: string[], program: string): Promise
   process.on("SIGHUP", () => {
     try {
       const next = loadOptions(argv);
-      server.core.auth.users = next.auth.users;
-      server.core.auth.token = next.auth.token;
       Object.assign(server.core.limits, next.limits);
-      log("INF", "Reloaded server configuration (auth and limits apply to new connections; ports need a restart)");
+      for (const line of server.core.reloadAuth(next.auth)) log("INF", line);
+      log("INF", "Reloaded server configuration (users and permissions apply to open connections too; limits to new ones; ports need a restart)");
     } catch (err) {
       log("ERR", `Failed to reload server configuration: ${err instanceof Error ? err.message : String(err)}`);
     }

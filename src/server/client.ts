@@ -3,7 +3,7 @@ import { DEFAULT_CONNECT, parseConnect, type ConnectOptions } from "../protocol/
 import { ErrText, errLine, pubPermissionError, subPermissionError } from "../protocol/errors.js";
 import { isValidSubject, isValidLiteralSubject } from "../subjects/validate.js";
 import { PermissionCheck, DefaultResponsePermission, publishPermission, type Permissions } from "../auth/permissions.js";
-import { authenticate, authRequired } from "../auth/users.js";
+import { authenticate, authRequired, type Credentials } from "../auth/users.js";
 import type { Transport } from "../transports/transport.js";
 import { Outbound } from "./outbound.js";
 import { Subscription, type Deliverer } from "./subscription.js";
@@ -14,6 +14,8 @@ const PING = Buffer.from("PING\r\n");
 const OK = Buffer.from("+OK\r\n");
 /** ADR-4 no-responders status: header block `NATS/1.0 503\r\n\r\n` (16 bytes), no payload. */
 const NO_RESPONDERS_HDR = "NATS/1.0 503\r\n\r\n";
+/** A user without a permissions block: everything allowed. */
+const NO_PERMISSIONS: Permissions = {};
 
 /** One client connection: parser in, outbound buffer out, subscriptions, permissions. */
 export class Client implements ParserHandler, Deliverer {
@@ -24,6 +26,8 @@ export class Client implements ParserHandler, Deliverer {
   lastActivityMs = Date.now();
   opts: ConnectOptions = DEFAULT_CONNECT;
   user = "";
+  /** The credentials CONNECT passed, checked again when the users are reloaded. */
+  private creds: Credentials | null = null;
   connected = false;
   closed = false;
   dirty = false;
@@ -103,6 +107,7 @@ export class Client implements ParserHandler, Deliverer {
       this.closeWithError(ErrText.authViolation, "Authentication Failure");
       return;
     }
+    this.creds = c.creds;
     this.user = auth.user;
     if (auth.permissions !== undefined) this.setPermissions(auth.permissions);
     if (this.authTimer !== null) {
@@ -118,7 +123,34 @@ export class Client implements ParserHandler, Deliverer {
     this.pubPerm = new PermissionCheck(publishPermission(p));
     this.pubOpen = publishPermission(p) === undefined;
     this.subPerm = new PermissionCheck(p.subscribe);
-    if (p.allowResponses !== undefined) this.responses = new Map();
+    if (p.allowResponses === undefined) this.responses = null;
+    else this.responses ??= new Map();
+  }
+
+  /**
+   * Check this connection again after the server's users changed (a config reload), as nats-server
+   * does: a connection whose credentials no longer pass is closed (without an -ERR); otherwise the
+   * new permissions apply from now on, and each subscription they no longer allow is removed with
+   * an -ERR naming it. Returns one line per removed subscription, for the server log.
+   */
+  reauthorize(): string[] {
+    if (!this.connected || this.closed || this.creds === null) return [];
+    const auth = authenticate(this.core.auth, this.creds);
+    if (auth === null) {
+      this.close("Authentication Failure");
+      return [];
+    }
+    this.user = auth.user;
+    this.setPermissions(auth.permissions ?? NO_PERMISSIONS);
+    const removed: string[] = [];
+    for (const sub of [...this.subs.values()]) {
+      if (this.subPerm.allowedSub(sub.subject, sub.queue)) continue;
+      this.subs.delete(sub.sid);
+      this.core.router.unsubscribe(sub);
+      this.sendErr(`${subPermissionError(sub.subject)} (sid "${sub.sid}")`);
+      removed.push(`Removed sub "${sub.subject}" (sid "${sub.sid}") for User "${this.user}" - not authorized`);
+    }
+    return removed;
   }
 
   private requireConnect(): boolean {

@@ -49,7 +49,7 @@ function newServerId(): string {
  */
 export class NatsCore implements ServerCore {
   readonly limits: ServerLimits;
-  readonly auth: AuthConfig;
+  auth: AuthConfig;
   readonly router: Router;
   readonly stats: ServerStats = { slowConsumers: 0, totalConnections: 0 };
   readonly clients = new Map<number, Client>();
@@ -163,6 +163,18 @@ export class NatsCore implements ServerCore {
 
   removeClient(client: CoreClient): void {
     if (this.clients.delete(client.cid)) this.debug?.(`cid:${client.cid} - Client connection closed`);
+  }
+
+  /**
+   * New users, tokens and permissions (a config reload): connections made from now on use them,
+   * and every connection already open is checked against them (see Client.reauthorize). Returns
+   * a log line per subscription removed.
+   */
+  reloadAuth(auth: AuthConfig): string[] {
+    this.auth = auth;
+    const removed: string[] = [];
+    for (const c of [...this.clients.values()]) removed.push(...c.reauthorize());
+    return removed;
   }
 
   /** Stop accepting connections (lame-duck mode, nats-server ADR-5): existing clients stay. */

@@ -6,7 +6,9 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { connect } from "@nats-io/transport-node";
+import { connect as tcpConnect } from "node:net";
 import { waitFor } from "../helpers/wait.js";
+import { NATS_SERVER_BIN } from "../helpers/nats-server.js";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
 
@@ -111,4 +113,77 @@ test("SIGHUP reloads authorization for new connections", async (t) => {
   }, 5000, "new token accepted");
   await assert.rejects(connect({ servers: url, token: "first", maxReconnectAttempts: 0 }), /Authorization Violation|AUTHORIZATION_VIOLATION/i);
   assert.equal(await stop(proc), 0);
+});
+
+/** Start `cmd` on config file `conf` (with a ports_file_dir of `dir`); resolves with its NATS port. */
+async function launchOn(cmd: string, args: string[], conf: string, dir: string): Promise<{ proc: ChildProcess; port: number }> {
+  const proc = spawn(cmd, [...args, "-c", conf], { stdio: "ignore" });
+  let file = "";
+  await waitFor(async () => (file = (await readdir(dir)).find((n) => n.endsWith(".ports")) ?? "") !== "", 10_000, "ports file");
+  await waitFor(async () => {
+    try {
+      JSON.parse(await readFile(join(dir, file), "utf8"));
+      return true;
+    } catch {
+      return false;
+    }
+  }, 5000, "whole ports file");
+  const url = (JSON.parse(await readFile(join(dir, file), "utf8")) as Ports).nats[0] as string;
+  return { proc, port: Number(new URL(url).port) };
+}
+
+/** A raw client: writes lines, keeps every byte the server sends (server PINGs dropped), and whether it closed. */
+function rawClient(port: number, first: string): { send: (s: string) => void; text: () => string; closed: () => boolean; end: () => void } {
+  const sock = tcpConnect(port, "127.0.0.1");
+  let text = "";
+  let closed = false;
+  sock.on("data", (d: Buffer) => (text += d.toString("latin1")));
+  sock.on("close", () => (closed = true));
+  sock.on("error", () => {});
+  sock.write(first);
+  return {
+    send: (s) => void sock.write(s),
+    text: () => text.replace(/^INFO .*\r\n/, "").replace(/^PING\r\n/gm, ""),
+    closed: () => closed,
+    end: () => void sock.destroy(),
+  };
+}
+
+test("SIGHUP applies new users and permissions to open connections, byte for byte as nats-server", async (t) => {
+  const before = `authorization { users = [
+    { user: a, password: pw, permissions: { subscribe: ["x.>", "y.>"], publish: [">"] } }
+    { user: b, password: pw }
+  ] }`;
+  const after = `authorization { users = [ { user: a, password: pw, permissions: { subscribe: ["x.>"], publish: ["x.>"] } } ] }`;
+  const run = async (cmd: string, args: string[]): Promise<{ a: string; bClosed: boolean }> => {
+    const dir = await mkdtemp(join(tmpdir(), "cuebus-reload-"));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    const conf = join(dir, "server.conf");
+    await writeFile(conf, `port: -1\nhost: 127.0.0.1\nports_file_dir: "${dir}"\n${before}\n`);
+    const { proc, port } = await launchOn(cmd, args, conf, dir);
+    t.after(() => proc.kill("SIGKILL"));
+    const c = 'CONNECT {"verbose":false,"pedantic":false,"user":"%","pass":"pw"}\r\nSUB x.1 1\r\nSUB y.1 2\r\nSUB y.* q 3\r\nPING\r\n';
+    const a = rawClient(port, c.replace("%", "a"));
+    const b = rawClient(port, c.replace("%", "b"));
+    await waitFor(() => a.text().includes("PONG") && b.text().includes("PONG"), 5000, "both connected");
+    await writeFile(conf, `port: -1\nhost: 127.0.0.1\nports_file_dir: "${dir}"\n${after}\n`);
+    proc.kill("SIGHUP");
+    await waitFor(() => b.closed(), 5000, "b closed by the reload");
+    a.send("PUB y.1 2\r\nhi\r\nPUB x.1 2\r\nok\r\nPING\r\n");
+    await waitFor(() => (a.text().match(/PONG/g) ?? []).length >= 2, 5000, "a's second PONG");
+    const out = { a: a.text(), bClosed: b.closed() };
+    a.end();
+    b.end();
+    return out;
+  };
+  const real = await run(NATS_SERVER_BIN, []);
+  const ours = await run(process.execPath, [join(root, "dist/src/cli/main.js"), "server"]);
+  // The subscriptions the new permissions refuse are gone with an -ERR each, publish rights changed,
+  // and the removed user's connection is closed.
+  assert.match(real.a, /Subscription to "y\.1" \(sid "2"\)/);
+  assert.equal(real.bClosed, true);
+  // nats-server walks the subscriptions in Go map order, so the -ERR lines come in either order.
+  const lines = (text: string): string[] => text.split("\r\n").sort();
+  assert.deepEqual(lines(ours.a), lines(real.a));
+  assert.equal(ours.bClosed, real.bClosed);
 });
