@@ -83,10 +83,13 @@ export function collectBody(req: IncomingMessage, maxBytes: number, done: BodyCa
     if (first === null) first = chunk;
     else (parts ??= [first]).push(chunk);
   });
-  req.once("end", () => {
-    if (!failed) done(null, parts !== null ? Buffer.concat(parts, size) : (first ?? NO_BODY));
+  // `on`, not `once` (which wraps each listener per request): `failed` lets `done` run only once.
+  req.on("end", () => {
+    if (failed) return;
+    failed = true;
+    done(null, parts !== null ? Buffer.concat(parts, size) : (first ?? NO_BODY));
   });
-  req.once("error", (err) => {
+  req.on("error", (err) => {
     if (failed) return;
     failed = true;
     done(new HttpError(400, `request body: ${err.message}`), NO_BODY);
