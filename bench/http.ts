@@ -17,12 +17,18 @@ import { freePort, startTarget, type Target } from "./procs.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "../..");
-/** Measured seconds per row. */
+/** Measured seconds of the SSE row. */
 const SECONDS = Number(process.env["BENCH_HTTP_SECONDS"] ?? process.env["BENCH_SECONDS"] ?? 3);
 /** Unmeasured seconds of the same load before each publish row (JIT, socket pools). */
 const WARMUP_SECONDS = Number(process.env["BENCH_WARMUP_SECONDS"] ?? 1);
-/** Pairs of runs per publish row (ceiling, then cuebus). */
-const REPEAT = Number(process.env["BENCH_HTTP_REPEAT"] ?? 3);
+/**
+ * Pairs of runs per publish row, each a run of the ceiling and one of cuebus back to back. Many
+ * short pairs rather than a few long ones: this VM's speed drifts by tens of percent within a
+ * minute, and a pair's two runs should see the same machine.
+ */
+const PAIRS = Number(process.env["BENCH_HTTP_PAIRS"] ?? process.env["BENCH_HTTP_REPEAT"] ?? 9);
+/** Seconds of each run of a pair. */
+const PAIR_SECONDS = Number(process.env["BENCH_HTTP_PAIR_SECONDS"] ?? 1.5);
 /** autocannon connections (each keeps one request in flight). */
 const CONNECTIONS = Number(process.env["BENCH_HTTP_CONNECTIONS"] ?? 64);
 /** SSE readers of the fan-out row. */
@@ -50,9 +56,18 @@ function median(xs: number[]): number {
   return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
 }
 
+/** The value below which a fraction `q` of the sorted `s` lies (linear between neighbours). */
+function quantile(s: number[], q: number): number {
+  const at = (s.length - 1) * q;
+  const lo = Math.floor(at);
+  const hi = Math.ceil(at);
+  return (s[lo] as number) + ((s[hi] as number) - (s[lo] as number)) * (at - lo);
+}
+
 /**
- * One publish row: `REPEAT` pairs of runs, the ceiling and cuebus taking turns (this VM's cores are
- * shared and drift by tens of percent within a minute), medians of each and of the pairs' ratios.
+ * One publish row: `PAIRS` pairs of runs, the ceiling and cuebus back to back, the one that goes
+ * first alternating from pair to pair (so a machine speeding up or slowing down within a pair
+ * favours neither); medians of each, and the median and middle half of the pairs' ratios.
  */
 async function publishRow(name: string, url: string, ceilingUrl: string, target: number | null, delivered?: () => Promise<number>): Promise<Row> {
   await cannon(ceilingUrl, WARMUP_SECONDS);
@@ -66,9 +81,15 @@ async function publishRow(name: string, url: string, ceilingUrl: string, target:
   // Let the warm-up's last messages reach the subscriber before counting.
   await new Promise((r) => setTimeout(r, 300));
   const before = delivered === undefined ? 0 : await delivered();
-  for (let i = 0; i < REPEAT; i++) {
-    const c = await cannon(ceilingUrl, SECONDS);
-    const o = await cannon(url, SECONDS);
+  for (let i = 0; i < PAIRS; i++) {
+    let c, o;
+    if (i % 2 === 0) {
+      c = await cannon(ceilingUrl, PAIR_SECONDS);
+      o = await cannon(url, PAIR_SECONDS);
+    } else {
+      o = await cannon(url, PAIR_SECONDS);
+      c = await cannon(ceilingUrl, PAIR_SECONDS);
+    }
     ceilings.push(c.rps);
     ours.push(o.rps);
     ratios.push(o.rps / c.rps);
@@ -85,6 +106,8 @@ async function publishRow(name: string, url: string, ceilingUrl: string, target:
     // A run stops with up to CONNECTIONS requests in flight: published, not counted as answered.
     notes.push(`${(await delivered()) - before} reached the NATS subscriber, ${sent} answered 2xx`);
   }
+  const sorted = [...ratios].sort((x, y) => x - y);
+  notes.push(`middle half of the ratios ${quantile(sorted, 0.25).toFixed(2)}-${quantile(sorted, 0.75).toFixed(2)}`);
   notes.push(`ratios ${ratios.map((r) => r.toFixed(2)).join(" ")}`);
   return {
     scenario: name,
@@ -256,12 +279,12 @@ async function main(): Promise<void> {
 
     rows.push(await sseRow(`nats://127.0.0.1:${cuebus.port}`, httpPort));
 
-    console.log(`\nHTTP edge (${SECONDS} s per row, ${CONNECTIONS} autocannon connections, ${PAYLOAD.length} B bodies)`);
+    console.log(`\nHTTP edge (publish rows: ${PAIRS} pairs of ${PAIR_SECONDS}-s runs; SSE: ${SECONDS} s; ${CONNECTIONS} autocannon connections, ${PAYLOAD.length} B bodies)`);
     console.table(rows);
     const stamp = new Date().toISOString().replace(/[:.]/g, "-");
     const outDir = join(root, "bench/results");
     mkdirSync(outDir, { recursive: true });
-    writeFileSync(join(outDir, `http-${stamp}.json`), JSON.stringify({ seconds: SECONDS, connections: CONNECTIONS, sseReaders: SSE_READERS, rows }, null, 2));
+    writeFileSync(join(outDir, `http-${stamp}.json`), JSON.stringify({ pairs: PAIRS, pairSeconds: PAIR_SECONDS, seconds: SECONDS, connections: CONNECTIONS, sseReaders: SSE_READERS, rows }, null, 2));
     console.log(`written bench/results/http-${stamp}.json`);
   } finally {
     for (const t of targets) t.proc.kill("SIGKILL");

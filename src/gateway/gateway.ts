@@ -1,10 +1,11 @@
 import { ServerResponse, createServer, type IncomingMessage, type Server as HttpServer } from "node:http";
 import type { Socket } from "node:net";
+import { performance } from "node:perf_hooks";
 import { listenOn } from "../util/listen.js";
 import type { NatsCore } from "../server/server.js";
 import { httpIdentity } from "./auth.js";
 import { GatewayBus } from "./bus-client.js";
-import { HttpError, answerError, sendError } from "./http-util.js";
+import { HttpError, NO_QUERY, answerError, sendError } from "./http-util.js";
 import { RouteTable, type Route } from "./routes.js";
 import { GatewayMetrics } from "./metrics.js";
 import { monitorRoutes } from "./monitor-routes.js";
@@ -35,26 +36,21 @@ function onResponseClose(this: MeteredResponse): void {
   if (g !== null) g.recordRequest(this, this.meterRoute, this.meterStarted);
 }
 
-/** Query of a request without one: shared, read-only by convention (handlers only read queries). */
-const NO_QUERY = new URLSearchParams();
+/** Auth configuration of the routes that take none (the monitoring endpoints). */
+const NO_AUTH = {};
 
 /**
- * Split a request target into its path and query without a `URL` object (about a microsecond a
- * request); an absolute-form target (`http://host/path`, as proxies send) goes through `URL`.
- * Null when it cannot be parsed.
+ * An absolute-form request target (`http://host/path`, as proxies send) split through `URL`.
+ * Null when it cannot be parsed. (An origin-form target, `/path?query`, is split in `handle`
+ * without a `URL` object, which costs about a microsecond a request.)
  */
-function splitTarget(target: string): { pathname: string; query: URLSearchParams } | null {
-  if (target.charCodeAt(0) !== 47 /* / */) {
-    try {
-      const url = new URL(target);
-      return { pathname: url.pathname, query: url.searchParams };
-    } catch {
-      return null;
-    }
+function splitAbsolute(target: string): { pathname: string; query: URLSearchParams } | null {
+  try {
+    const url = new URL(target);
+    return { pathname: url.pathname, query: url.searchParams };
+  } catch {
+    return null;
   }
-  const q = target.indexOf("?");
-  if (q < 0) return { pathname: target, query: NO_QUERY };
-  return { pathname: target.slice(0, q), query: new URLSearchParams(target.slice(q + 1)) };
 }
 
 /**
@@ -116,13 +112,24 @@ export class Gateway implements GatewayContext {
 
   private handle(req: IncomingMessage, res: MeteredResponse): void {
     const started = performance.now();
-    const target = splitTarget(req.url ?? "/");
-    if (target === null) {
-      this.finish(res, "unmatched", started);
-      sendError(res, new HttpError(400, "malformed request URL"));
-      return;
+    const target = req.url ?? "/";
+    let pathname = target;
+    let query = NO_QUERY;
+    if (target.charCodeAt(0) === 47 /* / */) {
+      const q = target.indexOf("?");
+      if (q >= 0) {
+        pathname = target.slice(0, q);
+        query = new URLSearchParams(target.slice(q + 1));
+      }
+    } else {
+      const split = splitAbsolute(target);
+      if (split === null) {
+        this.finish(res, "unmatched", started);
+        sendError(res, new HttpError(400, "malformed request URL"));
+        return;
+      }
+      ({ pathname, query } = split);
     }
-    const { pathname, query } = target;
     const m = this.table.match(req.method ?? "GET", pathname);
     if (!("route" in m)) {
       this.finish(res, "unmatched", started);
@@ -133,7 +140,7 @@ export class Gateway implements GatewayContext {
     const { route, params } = m;
     this.finish(res, route.path, started);
     try {
-      const who = route.auth ? httpIdentity(this.core.auth, req) : httpIdentity({}, req);
+      const who = httpIdentity(route.auth ? this.core.auth : NO_AUTH, req);
       const r = route.handler({ req, res, params, query, who });
       if (r !== undefined) r.catch((err: unknown) => this.fail(res, err));
     } catch (err) {

@@ -30,6 +30,8 @@ interface MetricValue {
  */
 export class HttpStats {
   private readonly byRoute = new Map<string, Map<string, RouteStats>>();
+  /** The series `record` counted last. */
+  private last: RouteStats | null = null;
 
   /** Register `cuebus_http_requests_total` and `cuebus_http_request_duration_seconds` in `registry`. */
   constructor(registry: Registry) {
@@ -41,6 +43,18 @@ export class HttpStats {
 
   /** Count one answered request. */
   record(route: string, method: string, status: number, seconds: number): void {
+    // Requests come in runs on one route (a publisher's stream of POSTs): the last series first.
+    let s = this.last;
+    if (s === null || s.route !== route || s.method !== method) this.last = s = this.series(route, method);
+    s.byStatus.set(status, (s.byStatus.get(status) ?? 0) + 1);
+    let i = 0;
+    while (i < HTTP_BUCKETS_SECONDS.length && seconds > (HTTP_BUCKETS_SECONDS[i] as number)) i++;
+    s.buckets[i] = (s.buckets[i] as number) + 1;
+    s.sumSeconds += seconds;
+    s.count++;
+  }
+
+  private series(route: string, method: string): RouteStats {
     let byMethod = this.byRoute.get(route);
     if (byMethod === undefined) this.byRoute.set(route, (byMethod = new Map()));
     let s = byMethod.get(method);
@@ -48,12 +62,7 @@ export class HttpStats {
       s = { route, method, byStatus: new Map(), buckets: new Array<number>(HTTP_BUCKETS_SECONDS.length + 1).fill(0), sumSeconds: 0, count: 0 };
       byMethod.set(method, s);
     }
-    s.byStatus.set(status, (s.byStatus.get(status) ?? 0) + 1);
-    let i = 0;
-    while (i < HTTP_BUCKETS_SECONDS.length && seconds > (HTTP_BUCKETS_SECONDS[i] as number)) i++;
-    s.buckets[i] = (s.buckets[i] as number) + 1;
-    s.sumSeconds += seconds;
-    s.count++;
+    return s;
   }
 
   private *all(): Generator<RouteStats> {

@@ -9,6 +9,12 @@ export const MAX_HTTP_BODY_BYTES = 8 * 1024 * 1024;
 export const MAX_JSON_BODY_BYTES = 1024 * 1024;
 
 /**
+ * The query of a request without one: shared, read-only by convention (handlers only read
+ * queries), and recognised by identity so an absent query costs no lookup.
+ */
+export const NO_QUERY = new URLSearchParams();
+
+/**
  * An HTTP request refused: answered with `status` and the JSON body
  * `{"error":{"code":status,"description":..,"err_code"?:..}}`.
  * `errCode` carries a JetStream API `err_code` when the refusal came from `$JS.API`.
@@ -77,10 +83,13 @@ export function collectBody(req: IncomingMessage, maxBytes: number, done: BodyCa
     if (first === null) first = chunk;
     else (parts ??= [first]).push(chunk);
   });
-  req.once("end", () => {
-    if (!failed) done(null, parts !== null ? Buffer.concat(parts, size) : (first ?? NO_BODY));
+  // `on`, not `once` (which wraps each listener per request): `failed` lets `done` run only once.
+  req.on("end", () => {
+    if (failed) return;
+    failed = true;
+    done(null, parts !== null ? Buffer.concat(parts, size) : (first ?? NO_BODY));
   });
-  req.once("error", (err) => {
+  req.on("error", (err) => {
     if (failed) return;
     failed = true;
     done(new HttpError(400, `request body: ${err.message}`), NO_BODY);
@@ -131,6 +140,7 @@ export function parseJsonObject(body: Buffer, what: string, shape = "a JSON obje
 export function intParam(q: URLSearchParams, name: string, min: number, max: number, fallback: number): number;
 export function intParam(q: URLSearchParams, name: string, min: number, max: number, fallback?: undefined): number | undefined;
 export function intParam(q: URLSearchParams, name: string, min: number, max: number, fallback?: number): number | undefined {
+  if (q === NO_QUERY) return fallback;
   const raw = q.get(name);
   if (raw === null || raw === "") return fallback;
   if (!/^-?\d+$/.test(raw)) throw new HttpError(400, `${name} must be an integer, got "${raw.slice(0, 40)}"`);

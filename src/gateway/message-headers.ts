@@ -19,18 +19,43 @@ function canonical(name: string): string {
   return name.replace(/(^|-)([a-z])/g, (_m, dash: string, c: string) => dash + c.toUpperCase());
 }
 
+/**
+ * Does the header name `name` (as the client wrote it) equal `lower` (lower case), ignoring case?
+ * Header names are HTTP tokens (llhttp refuses anything else), so ASCII case folding is exactly
+ * what `toLowerCase` would do, without a new string per header.
+ */
+function headerNameIs(name: string, lower: string): boolean {
+  return name.length === lower.length && headerNameStartsWith(name, lower);
+}
+
+/** Does the header name `name` start with `lower` (lower case), ignoring case? */
+function headerNameStartsWith(name: string, lower: string): boolean {
+  const n = lower.length;
+  if (name.length < n) return false;
+  for (let i = 0; i < n; i++) {
+    const c = name.charCodeAt(i);
+    const l = lower.charCodeAt(i);
+    if (c !== l && !(c >= 65 && c <= 90 && c + 32 === l)) return false;
+  }
+  return true;
+}
+
 /** The message headers an HTTP request carries (see FORWARDED_PLAIN_HEADERS). */
 export function forwardedHeaders(req: IncomingMessage): Array<[string, string]> {
   const out: Array<[string, string]> = [];
   const raw = req.rawHeaders;
   for (let i = 0; i + 1 < raw.length; i += 2) {
-    const name = (raw[i] as string).toLowerCase();
-    const value = raw[i + 1] as string;
-    if (name.startsWith("nats-")) out.push([canonical(name), value]);
-    else if (name.startsWith(CE_HEADER_PREFIX)) out.push([name, value]);
-    else if ((FORWARDED_PLAIN_HEADERS as readonly string[]).includes(name)) out.push([name, value]);
+    const rawName = raw[i] as string;
+    // Names are compared in place; only a forwarded one is lower-cased.
+    if (headerNameStartsWith(rawName, "nats-")) out.push([canonical(rawName.toLowerCase()), raw[i + 1] as string]);
+    else if (headerNameStartsWith(rawName, CE_HEADER_PREFIX) || isForwardedPlain(rawName)) out.push([rawName.toLowerCase(), raw[i + 1] as string]);
   }
   return out;
+}
+
+function isForwardedPlain(name: string): boolean {
+  for (let i = 0; i < FORWARDED_PLAIN_HEADERS.length; i++) if (headerNameIs(name, FORWARDED_PLAIN_HEADERS[i] as string)) return true;
+  return false;
 }
 
 /** Headers that frame the HTTP response itself: never copied from a message. */

@@ -44,15 +44,51 @@ interface Compiled {
   segments: string[];
   /** Parameter name per segment, "" for a literal one (computed once, not per request). */
   names: string[];
+  /**
+   * Segments already known to match once the route was found by its group key: 2 for a route
+   * whose first two segments are literal (the key holds them), 0 for the others.
+   */
+  keyed: number;
 }
 
-/** The route table: exact segment matching, `{param}` segments match one non-empty segment. */
+/** What a path's first two segments (or its whole self when shorter) start with: the group key. */
+function keyEnd(path: string): number {
+  const first = path.indexOf("/", 1);
+  if (first < 0) return path.length;
+  const second = path.indexOf("/", first + 1);
+  return second < 0 ? path.length : second;
+}
+
+/**
+ * The route table: exact segment matching, `{param}` segments match one non-empty segment.
+ * Routes are grouped by their first two literal segments (`/v1/publish`, `/varz`), so a request
+ * looks at its own group only, in the order the routes were added, and its path is matched in
+ * place (offsets into it, no `split`): this runs once per request, on the HTTP publish hot path
+ * (bench/http.ts). A route with a parameter among its first two segments is in every group.
+ */
 export class RouteTable {
   private readonly compiled: Compiled[] = [];
+  /** Group key → its routes, each list in the order routes were added. */
+  private readonly groups = new Map<string, Compiled[]>();
+  /** Routes with a parameter among their first two segments (the group of a key no route has). */
+  private readonly unkeyed: Compiled[] = [];
 
   add(route: Route): void {
     const segments = route.path.split("/").slice(1);
-    this.compiled.push({ route, segments, names: segments.map((p) => (p.startsWith("{") ? p.slice(1, -1) : "")) });
+    const names = segments.map((p) => (p.startsWith("{") ? p.slice(1, -1) : ""));
+    const keyedBy = segments.slice(0, 2);
+    const keyed = keyedBy.some((p) => p.startsWith("{")) ? 0 : 2;
+    const c: Compiled = { route, segments, names, keyed };
+    this.compiled.push(c);
+    if (keyed === 0) {
+      this.unkeyed.push(c);
+      for (const g of this.groups.values()) g.push(c);
+      return;
+    }
+    const key = `/${keyedBy.join("/")}`;
+    let group = this.groups.get(key);
+    if (group === undefined) this.groups.set(key, (group = [...this.unkeyed]));
+    group.push(c);
   }
 
   get routes(): Route[] {
@@ -64,41 +100,66 @@ export class RouteTable {
    * when none has this method (for a 405).
    */
   match(method: string, pathname: string): { route: Route; params: Record<string, string> } | { allowed: string[] } {
-    const parts = pathname.split("/").slice(1);
-    const allowed: string[] = [];
-    for (const c of this.compiled) {
-      const params = matchSegments(c.segments, c.names, parts);
+    // Segments are what follows the first "/" (a path without one has none, and matches nothing).
+    const slash = pathname.indexOf("/");
+    if (slash < 0) return { allowed: [] };
+    const path = slash === 0 ? pathname : pathname.slice(slash);
+    const end = keyEnd(path);
+    const group = this.groups.get(end === path.length ? path : path.slice(0, end)) ?? this.unkeyed;
+    let allowed: string[] | null = null;
+    for (let i = 0; i < group.length; i++) {
+      const c = group[i] as Compiled;
+      // A keyed route's first two segments are the key; the rest start after it.
+      const start = c.keyed === 0 ? 1 : end + 1;
+      if (!segmentsMatch(c.segments, c.keyed, path, start)) continue;
+      const params = paramsOf(c.names, c.keyed, path, start);
       if (params === null) continue;
       if (c.route.method === method || (method === "HEAD" && c.route.method === "GET")) return { route: c.route, params };
-      allowed.push(c.route.method);
+      (allowed ??= []).push(c.route.method);
     }
-    return { allowed };
+    return { allowed: allowed ?? [] };
   }
 }
 
-function matchSegments(pattern: string[], names: string[], parts: string[]): Record<string, string> | null {
-  if (pattern.length !== parts.length) return null;
-  // Literals first, so a route that does not match allocates nothing.
-  for (let i = 0; i < pattern.length; i++) {
+/**
+ * Does `path` from offset `start` hold exactly `pattern`'s segments from index `from` on, a
+ * literal equal and a `{param}` non-empty? Allocates nothing.
+ */
+function segmentsMatch(pattern: string[], from: number, path: string, start: number): boolean {
+  for (let i = from; i < pattern.length; i++) {
+    if (start > path.length) return false;
+    let end = path.indexOf("/", start);
+    if (end < 0) end = path.length;
     const p = pattern[i] as string;
     if (p.charCodeAt(0) === 123 /* { */) {
-      if ((parts[i] as string) === "") return null;
-    } else if (p !== parts[i]) return null;
+      if (end === start) return false;
+    } else if (end - start !== p.length || !path.startsWith(p, start)) return false;
+    start = end + 1;
   }
+  // Every segment used: the last one ended at the end of the path.
+  return start === path.length + 1;
+}
+
+/** The URL-decoded parameters of a path `segmentsMatch` accepted; null when one does not decode. */
+function paramsOf(names: string[], from: number, path: string, start: number): Record<string, string> | null {
   const params: Record<string, string> = {};
-  for (let i = 0; i < pattern.length; i++) {
+  for (let i = from; i < names.length; i++) {
+    let end = path.indexOf("/", start);
+    if (end < 0) end = path.length;
     const name = names[i] as string;
-    if (name === "") continue;
-    const v = parts[i] as string;
-    let decoded = v;
-    if (v.includes("%")) {
-      try {
-        decoded = decodeURIComponent(v);
-      } catch {
-        return null;
+    if (name !== "") {
+      const v = path.slice(start, end);
+      let decoded = v;
+      if (v.includes("%")) {
+        try {
+          decoded = decodeURIComponent(v);
+        } catch {
+          return null;
+        }
       }
+      params[name] = decoded;
     }
-    params[name] = decoded;
+    start = end + 1;
   }
   return params;
 }
