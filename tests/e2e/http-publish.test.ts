@@ -286,6 +286,8 @@ test("HTTP auth: Bearer token or Basic credentials, with the user's NATS publish
       users: [
         { user: "app", password: "pw", permissions: { publish: { allow: ["app.>"] }, subscribe: { allow: ["app.>"] } } },
         { user: "admin", password: "root" },
+        // allow_responses without a publish block: no publishing at all over HTTP (no replies are owed there).
+        { user: "responder", password: "pw", permissions: { allowResponses: { max: 1, expiresMs: 60_000 } } },
       ],
     },
   });
@@ -314,6 +316,9 @@ test("HTTP auth: Bearer token or Basic credentials, with the user's NATS publish
   assert.equal((await json(res)).error?.description, 'Permissions Violation for Publish to "billing.x"');
   res = await post("billing.x", basic("admin", "root"));
   assert.equal(res.status, 204);
+  res = await post("app.one", basic("responder", "pw"));
+  assert.equal(res.status, 403);
+  assert.equal((await json(res)).error?.description, 'Permissions Violation for Publish to "app.one"');
   // The monitoring endpoints stay open, as nats-server's do.
   assert.equal((await fetch(`${server.httpUrl}/varz`)).status, 200);
   await waitFor(() => got.length === 3, 2000, "three allowed publishes");
