@@ -4,7 +4,7 @@
  * run, plus this disk's own limit: appends of one small record each followed by fdatasync.
  * nats-server 2.9.10 acknowledges before it fsyncs; cuebus's file store fsyncs every batch first.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { closeSync, fdatasyncSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -48,7 +48,19 @@ function child(script: string, job: object): Promise<Record<string, number>> {
 }
 
 /** One small record appended and fdatasync'ed, repeatedly: the per-message-sync ceiling of this disk. */
+/**
+ * Write back every dirty page on the machine (`sync`) before a measured run or a disk probe.
+ * nats-server acknowledges before its data reaches the disk, so the kernel writes its last run's
+ * data back later, during whatever runs next: without this, the next run (cuebus's fsyncs, or the
+ * probe) would wait behind the previous run's deferred writes. cuebus leaves nothing behind, so
+ * for its runs this changes nothing; each server's own deferred writes still land in its own run.
+ */
+function settle(): void {
+  execFileSync("sync");
+}
+
 function fsyncRate(dir: string, seconds: number): number {
+  settle();
   const fd = openSync(join(dir, "fsync-probe"), "a");
   const rec = Buffer.alloc(64, 1);
   const until = Date.now() + seconds * 1000;
@@ -74,6 +86,7 @@ async function addStream(port: number, name: string, subject: string, storage: "
 async function publishRate(t: Target, size: number, storage: "file" | "memory" = "file"): Promise<number> {
   const name = `PUB${size}_${Date.now()}`;
   await addStream(t.port, name, `bench.js.${name}`, storage);
+  settle();
   if (WARMUP_SECONDS > 0) await child("gen.js", { role: "jspub", port: t.port, subject: `bench.js.${name}`, size, seconds: WARMUP_SECONDS, window: 256 });
   const r = await child("gen.js", { role: "jspub", port: t.port, subject: `bench.js.${name}`, size, seconds: SECONDS, window: 256 });
   return (r["acked"] as number) / (r["seconds"] as number);
@@ -83,6 +96,7 @@ async function consumeRates(t: Target): Promise<{ ack: number; fetch: number }> 
   const name = `CONS_${Date.now()}`;
   await addStream(t.port, name, `bench.jc.${name}`);
   await child("gen.js", { role: "jspub", port: t.port, subject: `bench.jc.${name}`, size: 16, seconds: 120, window: 256, count: CONSUME_COUNT });
+  settle();
   const a = await child("js-consume.js", { port: t.port, stream: name, mode: "consume-ack", count: CONSUME_COUNT });
   const f = await child("js-consume.js", { port: t.port, stream: name, mode: "fetch-noack", count: CONSUME_COUNT });
   return { ack: (a["got"] as number) / (a["seconds"] as number), fetch: (f["got"] as number) / (f["seconds"] as number) };

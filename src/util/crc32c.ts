@@ -16,10 +16,44 @@ for (let i = 0; i < 256; i++) {
   }
 }
 
+/** Is this machine little-endian (words read through a Uint32Array hold bytes in file order)? */
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+/** Below this many bytes the word path is not worth its set-up. */
+const WORD_PATH_MIN_BYTES = 32;
+
+/** A Uint32Array over the whole of the last ArrayBuffer seen (records are cut from shared slabs). */
+let wordsOf: ArrayBufferLike | null = null;
+let words: Uint32Array<ArrayBufferLike> = new Uint32Array(0);
+
 /** CRC-32C of `buf[start, end)`, continuing from `crc` (0 to start). */
 export function crc32c(buf: Uint8Array, start = 0, end = buf.length, crc = 0): number {
   let c = ~crc;
   let i = start;
+  const at = buf.byteOffset + start;
+  if (LITTLE_ENDIAN && end - start >= WORD_PATH_MIN_BYTES && (at & 3) === 0) {
+    // Aligned: two 32-bit loads per eight bytes instead of eight byte loads and shifts.
+    if (buf.buffer !== wordsOf) {
+      wordsOf = buf.buffer;
+      words = new Uint32Array(buf.buffer, 0, buf.buffer.byteLength >>> 2);
+    }
+    const w = words;
+    let k = at >>> 2;
+    const stop = k + ((end - start) >>> 3) * 2;
+    for (; k < stop; k += 2) {
+      const lo = c ^ (w[k] as number);
+      const hi = w[k + 1] as number;
+      c =
+        (T[1792 + (lo & 0xff)] as number) ^
+        (T[1536 + ((lo >>> 8) & 0xff)] as number) ^
+        (T[1280 + ((lo >>> 16) & 0xff)] as number) ^
+        (T[1024 + (lo >>> 24)] as number) ^
+        (T[768 + (hi & 0xff)] as number) ^
+        (T[512 + ((hi >>> 8) & 0xff)] as number) ^
+        (T[256 + ((hi >>> 16) & 0xff)] as number) ^
+        (T[hi >>> 24] as number);
+    }
+    i = start + (((end - start) >>> 3) << 3);
+  }
   for (; i + 8 <= end; i += 8) {
     const lo = c ^ ((buf[i] as number) | ((buf[i + 1] as number) << 8) | ((buf[i + 2] as number) << 16) | ((buf[i + 3] as number) << 24));
     const hi = (buf[i + 4] as number) | ((buf[i + 5] as number) << 8) | ((buf[i + 6] as number) << 16) | ((buf[i + 7] as number) << 24);

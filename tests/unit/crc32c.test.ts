@@ -32,3 +32,27 @@ test("crc32c: equals the bit-at-a-time definition at every length and offset", (
     for (let end = start; end <= buf.length; end++) assert.equal(crc32c(buf, start, end), bitwise(buf.subarray(start, end)), `[${start}, ${end})`);
   }
 });
+
+test("crc32c: the aligned word path agrees with the byte path, in any buffer, at every alignment", () => {
+  // One ArrayBuffer seen through views at each offset mod 8, long enough for the word path, and a
+  // second ArrayBuffer in between so the cached word view has to change.
+  const ab = new ArrayBuffer(4096 + 16);
+  const all = new Uint8Array(ab);
+  for (let i = 0; i < all.length; i++) all[i] = (i * 151 + 11) & 0xff;
+  const other = Buffer.from(all.subarray(8, 4104));
+  const bytewise = (b: Uint8Array, s: number, e: number): number => {
+    let c = ~0;
+    for (let i = s; i < e; i++) {
+      c ^= b[i] as number;
+      for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
+    }
+    return ~c >>> 0;
+  };
+  for (let off = 0; off < 8; off++) {
+    const view = Buffer.from(ab, off, 4096);
+    for (const [s, e] of [[0, 4096], [4, 1060], [3, 40], [1, 33], [8, 4095]] as const) {
+      assert.equal(crc32c(view, s, e), bytewise(view, s, e), `offset ${off} [${s}, ${e})`);
+      assert.equal(crc32c(other, s, e), bytewise(other, s, e), `other buffer [${s}, ${e})`);
+    }
+  }
+});
