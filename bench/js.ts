@@ -21,6 +21,12 @@ const SECONDS = Number(process.env["BENCH_SECONDS"] ?? 3);
  * settings, for both servers: the figure is the steady state, not the first second of a JIT.
  */
 const WARMUP_SECONDS = Number(process.env["BENCH_WARMUP_SECONDS"] ?? 1);
+/**
+ * Once per server, before any measured row: durable publishes of 16 B and of 1 KiB for this long
+ * each, unmeasured, on a scratch stream. A fresh cuebus process needs a few seconds of load before
+ * its JIT reaches steady state (a traced 16 B run took about 4 s); nats-server gets the same.
+ */
+const PRIME_SECONDS = Number(process.env["BENCH_JS_PRIME_SECONDS"] ?? 4);
 /** Publish runs per server and scenario, alternating servers; the table gives the medians. */
 const REPEAT = Math.max(1, Number(process.env["BENCH_JS_REPEAT"] ?? 3));
 /** Messages pre-filled for the consume runs (0 skips them). */
@@ -92,6 +98,13 @@ async function publishRate(t: Target, size: number, storage: "file" | "memory" =
   return (r["acked"] as number) / (r["seconds"] as number);
 }
 
+async function prime(t: Target): Promise<void> {
+  if (PRIME_SECONDS <= 0) return;
+  const name = `PRIME_${Date.now()}`;
+  await addStream(t.port, name, `bench.prime.${name}`);
+  for (const size of [16, 1024]) await child("gen.js", { role: "jspub", port: t.port, subject: `bench.prime.${name}`, size, seconds: PRIME_SECONDS, window: 256 });
+}
+
 async function consumeRates(t: Target): Promise<{ ack: number; fetch: number }> {
   const name = `CONS_${Date.now()}`;
   await addStream(t.port, name, `bench.jc.${name}`);
@@ -114,6 +127,8 @@ async function main(): Promise<void> {
   const probes: number[] = [fsyncRate(dir, Math.min(SECONDS, 2))];
   const nats = await start("nats-server", "nats-server", (p) => ["-a", "127.0.0.1", "-p", String(p), "-js", "-sd", join(dir, "nats")]);
   const cuebus = await start("cuebus", process.execPath, (p) => [join(root, "dist/src/cli/main.js"), "server", "-a", "127.0.0.1", "-p", String(p), "-js", "-sd", join(dir, "cuebus")]);
+  await prime(nats);
+  await prime(cuebus);
   const rows: Array<Record<string, string | number>> = [];
   const row = (scenario: string, a: number, b: number, target: string, ratios = "", fsync = 0): void => {
     rows.push({
