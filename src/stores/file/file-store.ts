@@ -1,9 +1,10 @@
+import { constants } from "node:fs";
 import { mkdir, open, unlink, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { MemoryStore } from "../memory/memory-store.js";
 import { NoLimits, fileStoredSize, nowNs, type PurgeRequest, type StoreLimits, type StoredMsg } from "../types.js";
 import { RecordType, decodeRecord, encodeRecord, viewRecord } from "./record.js";
-import { recoverSegments, segmentName, syncDir, writeAll, type Segment, type StoreDamage } from "./segment-io.js";
+import { recoverSegments, segmentName, syncDir, writeAll, writeAllDurable, type Segment, type StoreDamage } from "./segment-io.js";
 
 export type { StoreDamage } from "./segment-io.js";
 
@@ -13,23 +14,24 @@ export const SEGMENT_MAX_BYTES = 64 * 1024 * 1024;
 export const RECOVERY_CHUNK_BYTES = 4 * 1024 * 1024;
 /**
  * A batch is started at once, without waiting for the event loop turn to end, when this many
- * bytes are pending: a large burst (256 publishes of 1 KiB) is then written and synced in parts,
- * each part's fdatasync overlapping the parsing of the next, instead of all of it after the parse.
+ * bytes are pending: a large burst (256 publishes of 1 KiB) is then written in parts, the first
+ * part's durable write overlapping the parsing of the rest, instead of all of it after the parse.
  */
 export const EAGER_BATCH_BYTES = 64 * 1024;
 /**
- * Or when this many records are pending: a window of 256 small publishes is then synced as two
- * halves, the first half's fdatasync overlapping the parsing of the second (one fdatasync runs at a
- * time, see syncThrough, so the halves do not slow each other down).
+ * Or when this many records are pending: a window of 256 small publishes is then written as two
+ * halves, the first half's durable write overlapping the parsing of the second.
  */
 export const EAGER_BATCH_RECORDS = 128;
 /** Recently written records kept in memory so consumers reading the tail do not read the disk. */
 export const TAIL_CACHE_BYTES = 8 * 1024 * 1024;
 
 /**
- * `always` (default): every batch of appends is fdatasync'ed before any of them is acknowledged
- * (group commit). `interval`: acknowledged once written to the OS, fsynced every `syncIntervalMs`;
- * a power cut or kernel crash (not a process crash) can lose what was acknowledged in that window.
+ * `always` (default): every batch of appends is on disk before any of them is acknowledged (group
+ * commit: the segment is opened O_DSYNC, so each batch's one write returns once its data, and the
+ * file size that reaches it, are durable, as a write then fdatasync would). `interval`:
+ * acknowledged once written to the OS, fsynced every `syncIntervalMs`; a power cut or kernel crash
+ * (not a process crash) can lose what was acknowledged in that window.
  */
 export type SyncMode = "always" | "interval";
 
@@ -43,8 +45,8 @@ export interface FileStoreOptions {
   /** Bytes read at a time while recovering (tests make it tiny to cross chunk edges). */
   recoveryChunkBytes?: number;
   /**
-   * Told how long each group-commit fdatasync took (for the fsync latency histogram of
-   * `/metrics`): one call per sync, whatever the number of messages it covers.
+   * Told how long each group commit's durable write took (for the fsync latency histogram of
+   * `/metrics`): one call per batch, whatever the number of messages it covers.
    */
   observeSyncSeconds?: (seconds: number) => void;
 }
@@ -70,8 +72,8 @@ interface Waiter {
 /**
  * Append-only segment files with an in-memory index (the memory store's structures, holding where
  * each record is rather than its payload; a bounded tail cache keeps the newest). Appends are
- * batched: one write and one fdatasync per batch, then every append of the batch resolves. Write
- * errors are sticky: after one, every later write fails with it until the store is reopened.
+ * batched: one durable write per batch, then every append of the batch resolves. Write errors are
+ * sticky: after one, every later write fails with it until the store is reopened.
  */
 export class FileStore extends MemoryStore {
   readonly damage: StoreDamage[] = [];
@@ -96,11 +98,6 @@ export class FileStore extends MemoryStore {
   /** Highest sequence whose batch is synced (or, under `sync: interval`, written). */
   private durableSeq = 0;
   private dropping: Promise<void> | null = null;
-  /** Batches written so far, the count the last finished fdatasync covers, and the one running. */
-  private writeGen = 0;
-  private syncedGen = 0;
-  private syncStartGen = 0;
-  private syncRunning: Promise<void> | null = null;
   private writeError: Error | null = null;
   private recovering = false;
   private lastFirst = 0;
@@ -139,7 +136,7 @@ export class FileStore extends MemoryStore {
     this.lastFirst = this.state().firstSeq;
     this.durableSeq = this.lastSeq;
     const cur = this.segments[this.segments.length - 1];
-    if (cur !== undefined) this.fh = await open(cur.path, "a");
+    if (cur !== undefined) this.fh = await this.openAppend(cur.path);
   }
 
   private apply(type: number, seq: number, timeNs: bigint, subject: string, seg: Segment, off: number, len: number, headers: Buffer | null, data: Buffer): void {
@@ -283,11 +280,10 @@ export class FileStore extends MemoryStore {
   }
 
   /**
-   * Wait until everything appended so far is on disk. Group commit: the appends that arrive while a
-   * batch is being written form the next batch, one writev for all of them. The next batch's
-   * write starts as soon as the previous write ends, so it overlaps that batch's fdatasync; a batch
-   * is acknowledged after an fdatasync that began once it was written (see syncThrough), which
-   * also covers every earlier write to the file.
+   * Wait until everything appended so far is on disk. Group commit: one batch is written at a
+   * time, and the appends that arrive while it is being written form the next batch, one write
+   * for all of them. Under `sync: always` that write is durable when it returns (O_DSYNC, on the
+   * thread pool, so the event loop goes on parsing meanwhile); batches end in order.
    */
   private commit(): Promise<void> {
     if (this.pending.length === 0 && this.inflight === 0) return Promise.resolve();
@@ -323,15 +319,12 @@ export class FileStore extends MemoryStore {
     const done = (async (): Promise<void> => {
       try {
         if (this.writeError !== null) throw this.writeError;
-        const fh = bufs.length > 0 ? await this.writeBatch(bufs, entries) : null;
-        const gen = ++this.writeGen;
+        if (bufs.length > 0) await this.writeBatch(bufs, entries);
         this.writing = false;
         this.startBatch();
-        if (fh !== null && this.sync === "always") await this.syncThrough(fh, gen);
         // An empty batch (a caller waiting for what is already in flight) waits for the one before.
-        else if (fh === null) await previous;
+        if (bufs.length === 0) await previous;
         this.cacheTail(entries);
-        // Batches can finish out of order; each sync covers every write before it, so take the max.
         if (batchSeq > this.durableSeq) this.durableSeq = batchSeq;
         for (const w of waiters) w.resolve();
         if (bufs.length > 0) this.durableListener?.(this.durableSeq, null);
@@ -350,50 +343,22 @@ export class FileStore extends MemoryStore {
   }
 
   /**
-   * Wait until an fdatasync that began after write `gen` has ended. One fdatasync runs at a time,
-   * and a batch written before it began needs no other (concurrent fdatasyncs of one file only
-   * queue behind each other in the filesystem's journal, each taking longer).
+   * Write one batch at the end of the current segment (rolling to a new one when full). Under
+   * `sync: always` the write is durable when this resolves; under `interval` it is in the OS.
    */
-  private async syncThrough(fh: FileHandle, gen: number): Promise<void> {
-    while (this.syncedGen < gen) {
-      const running = this.syncRunning;
-      if (running !== null) {
-        const covers = this.syncStartGen >= gen;
-        await running;
-        if (covers) return;
-        continue;
-      }
-      const start = this.writeGen;
-      this.syncStartGen = start;
-      const observe = this.opts.observeSyncSeconds;
-      const startedNs = observe === undefined ? 0n : process.hrtime.bigint();
-      const p = fh.datasync().then(() => {
-        if (observe !== undefined) observe(Number(process.hrtime.bigint() - startedNs) / 1e9);
-        if (start > this.syncedGen) this.syncedGen = start;
-      });
-      this.syncRunning = p;
-      try {
-        await p;
-      } finally {
-        this.syncRunning = null;
-      }
-    }
-  }
-
-  /** Write one batch at the end of the current segment (rolling to a new one when full); returns the handle written. */
-  private async writeBatch(bufs: Buffer[], entries: Array<FileEntry | null>): Promise<FileHandle> {
+  private async writeBatch(bufs: Buffer[], entries: Array<FileEntry | null>): Promise<void> {
     let bytes = 0;
     for (const b of bufs) bytes += b.length;
     let cur = this.segments[this.segments.length - 1];
     if (cur === undefined || this.fh === null || (cur.size > 0 && cur.size + bytes > this.segmentMax)) {
-      // Close (after its own pending sync) the old segment; batches still syncing hold their handle.
+      // Close the old segment (under `interval`, after its own sync).
       const old = this.fh;
       if (old !== null) await old.datasync().then(() => old.close());
       // Names must sort in creation order: never reuse the previous segment's number.
       const id = Math.max(this.lastSeq, (cur?.firstSeq ?? 0) + 1);
       cur = { path: join(this.opts.dir, segmentName(id)), firstSeq: id, lastSeq: 0, size: 0 };
       this.segments.push(cur);
-      this.fh = await open(cur.path, "a");
+      this.fh = await this.openAppend(cur.path);
       await syncDir(this.opts.dir);
     }
     const fh = this.fh;
@@ -406,12 +371,22 @@ export class FileStore extends MemoryStore {
       }
       off += (bufs[i] as Buffer).length;
     }
-    // Into the page cache, on the event loop: tens of microseconds for a batch, where a thread-pool
-    // write costs a hand-off each way and can queue behind the fdatasyncs in flight.
-    writeAll(fh.fd, bufs, bytes);
     cur.size += bytes;
     cur.lastSeq = this.lastSeq;
-    return fh;
+    if (this.sync === "always") {
+      const observe = this.opts.observeSyncSeconds;
+      const startedNs = observe === undefined ? 0n : process.hrtime.bigint();
+      await writeAllDurable(fh, bufs, bytes);
+      if (observe !== undefined) observe(Number(process.hrtime.bigint() - startedNs) / 1e9);
+    } else {
+      // Into the page cache, on the event loop: tens of microseconds for a batch.
+      writeAll(fh.fd, bufs, bytes);
+    }
+  }
+
+  /** The segment's append handle: O_DSYNC under `sync: always`, so each write is durable on return. */
+  private openAppend(path: string): Promise<FileHandle> {
+    return open(path, this.sync === "always" ? constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND | constants.O_DSYNC : "a");
   }
 
   /** Keep the newest written records cached up to TAIL_CACHE_BYTES; older ones are read from disk. */

@@ -29,18 +29,40 @@ const EMPTY = Buffer.alloc(0);
 /** writev until every byte of `bufs` is written (a write can stop short, on a full disk say). */
 export function writeAll(fd: number, bufs: Buffer[], bytes: number): void {
   let rest = bufs;
-  let written = writevSync(fd, rest);
-  let left = bytes - written;
-  while (left > 0) {
-    // Drop what was written, including the written part of a buffer cut short.
-    let i = 0;
-    while (written >= (rest[i] as Buffer).length) written -= (rest[i++] as Buffer).length;
-    rest = rest.slice(i);
-    rest[0] = (rest[0] as Buffer).subarray(written);
-    written = writevSync(fd, rest);
-    if (written === 0) throw new Error("write made no progress");
+  let left = bytes;
+  for (;;) {
+    const written = writevSync(fd, rest);
     left -= written;
+    if (left <= 0) return;
+    if (written === 0) throw new Error("write made no progress");
+    rest = unwritten(rest, written);
   }
+}
+
+/**
+ * writev on the thread pool until every byte of `bufs` is written: on a handle opened O_DSYNC,
+ * durable when this resolves.
+ */
+export async function writeAllDurable(fh: FileHandle, bufs: Buffer[], bytes: number): Promise<void> {
+  let rest = bufs;
+  let left = bytes;
+  for (;;) {
+    const { bytesWritten } = await fh.writev(rest);
+    left -= bytesWritten;
+    if (left <= 0) return;
+    if (bytesWritten === 0) throw new Error("write made no progress");
+    rest = unwritten(rest, bytesWritten);
+  }
+}
+
+/** The part of `bufs` after its first `written` bytes (a buffer cut short keeps its tail). */
+function unwritten(bufs: Buffer[], written: number): Buffer[] {
+  let i = 0;
+  let w = written;
+  while (w >= (bufs[i] as Buffer).length) w -= (bufs[i++] as Buffer).length;
+  const rest = bufs.slice(i);
+  rest[0] = (rest[0] as Buffer).subarray(w);
+  return rest;
 }
 
 /**

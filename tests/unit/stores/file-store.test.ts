@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtemp, open, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { constants } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { EAGER_BATCH_BYTES, EAGER_BATCH_RECORDS, FileStore, TAIL_CACHE_BYTES } from "../../../src/stores/file/file-store.js";
@@ -162,23 +163,28 @@ test("file store: a burst larger than one eager batch, across a segment roll, is
   await store.close();
 });
 
-test("file store: nothing is acknowledged before an fdatasync that began after its record was written has ended", async (t) => {
-  // Watch every fdatasync: the file size when it began is what it makes durable once it ends.
+test("file store: nothing is acknowledged before the O_DSYNC write that holds it has returned", async (t) => {
+  // Watch every write of a segment: on a handle opened O_DSYNC, what it wrote is durable once it
+  // returns (one write in flight at a time, appending: the file size then is what is durable).
   const probe = await open(join(tmpdir(), `cuebus-probe-${process.pid}`), "w");
-  const proto = Object.getPrototypeOf(probe) as { datasync(this: { fd: number; stat(): Promise<{ size: number }> }): Promise<void> };
+  type Handle = { fd: number; stat(): Promise<{ size: number }>; writev(bufs: Buffer[], pos?: number): Promise<{ bytesWritten: number }> };
+  const proto = Object.getPrototypeOf(probe) as Handle;
   await probe.close();
-  const original = proto.datasync;
-  // One segment file in this test, so one number: the bytes the finished fdatasyncs cover.
+  const original = proto.writev;
   let durable = 0;
   let syncs = 0;
-  proto.datasync = async function (this: { fd: number; stat(): Promise<{ size: number }> }): Promise<void> {
-    const size = (await this.stat()).size;
-    await original.call(this);
+  const notDsync: number[] = [];
+  proto.writev = async function (this: Handle, bufs: Buffer[], pos?: number): Promise<{ bytesWritten: number }> {
+    // The flags the kernel holds for this descriptor (octal): O_DSYNC must be among them.
+    const flags = Number.parseInt(/flags:\s*(\d+)/.exec(await readFile(`/proc/self/fdinfo/${this.fd}`, "utf8"))?.[1] ?? "0", 8);
+    if ((flags & constants.O_DSYNC) === 0) notDsync.push(this.fd);
+    const r = await original.call(this, bufs, pos);
     syncs++;
-    durable = Math.max(durable, size);
+    durable = Math.max(durable, (await this.stat()).size);
+    return r;
   };
   t.after(() => {
-    proto.datasync = original;
+    proto.writev = original;
   });
   const s = await fresh();
   const index = s as unknown as { msgs: Array<{ off: number; len: number } | undefined>; base: number };
@@ -207,9 +213,10 @@ test("file store: nothing is acknowledged before an fdatasync that began after i
     await Promise.all(burst);
   }
   assert.deepEqual(violations, []);
+  assert.deepEqual(notDsync, [], "every segment write goes through an O_DSYNC handle");
   assert.equal((await readdir(dirOf.get(s) as string)).length, 1, "one segment");
-  assert.ok(syncs >= 4, `fdatasyncs: ${syncs}`);
-  assert.ok(syncs < s.state().messages / 8, `group commit: ${syncs} fdatasyncs for ${s.state().messages} appends`);
+  assert.ok(syncs >= 4, `durable writes: ${syncs}`);
+  assert.ok(syncs < s.state().messages / 8, `group commit: ${syncs} durable writes for ${s.state().messages} appends`);
 });
 
 test("file store: segments roll over and whole segments are dropped by limits", async () => {
