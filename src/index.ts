@@ -16,7 +16,7 @@ export interface ServerOptions extends CoreOptions {
   httpHost?: string;
   /**
    * Durable streams; `storeDir` defaults to `./data`. `sync: "always"` (default) acknowledges a
-   * publish only after its batch is fdatasync'ed; `"interval"` acknowledges once written to the OS
+   * publish only after its batch's durable (O_DSYNC) write has returned; `"interval"` acknowledges once written to the OS
    * and fsyncs every `syncIntervalMs` (default 1000): a power cut can lose that window.
    */
   jetstream?: boolean | { storeDir?: string; sync?: "always" | "interval"; syncIntervalMs?: number };

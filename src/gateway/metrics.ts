@@ -62,7 +62,7 @@ export class GatewayMetrics implements GatewayFeature {
     this.http = new HttpStats(this.registry);
     this.fsync = new Histogram({
       name: "cuebus_fsync_duration_seconds",
-      help: "Duration of each group-commit fdatasync of the file streams",
+      help: "Duration of each group-commit durable write (O_DSYNC) of the file streams",
       buckets: FSYNC_BUCKETS_SECONDS,
       registers,
     });

@@ -52,7 +52,7 @@ export class JetStream implements ConsumerHooks {
   readonly streams = new Map<string, StreamEntry>();
   apiTotal = 0;
   apiErrors = 0;
-  /** Told the duration of every fdatasync of the file streams (set by `/metrics`; null = not timed). */
+  /** Told the duration of every durable batch write of the file streams (set by `/metrics`; null = not timed). */
   fsyncObserver: ((seconds: number) => void) | null = null;
   /** One function for every file store, so a store opened before the observer is set still reports to it. */
   private readonly observeSync = (seconds: number): void => this.fsyncObserver?.(seconds);

@@ -12,8 +12,8 @@ export interface JetStreamView {
   readonly apiErrors: number;
   readonly opts: { readonly storeDir: string };
   /**
-   * Called with the duration of every fdatasync a file stream's store runs (one call per sync, not
-   * per message); null when nobody is watching.
+   * Called with the duration of every durable batch write a file stream's store makes (one call
+   * per batch, not per message); null when nobody is watching.
    */
   fsyncObserver: ((seconds: number) => void) | null;
 }
