@@ -262,13 +262,13 @@ export class Stream {
     const cutoff = nowNs() - BigInt(this.config.duplicate_window);
     const from = await this.store.seqForTime(cutoff);
     if (from === 0) return;
-    for (let m = await this.store.loadNext("", from); m !== null; m = await this.store.loadNext("", m.seq + 1)) {
-      if (m.headers === null) continue;
+    await this.store.scan(from, (m) => {
+      if (m.headers === null) return;
       const id = headerValue(parseHeaders(m.headers), "Nats-Msg-Id");
-      if (id === undefined || id === "") continue;
+      if (id === undefined || id === "") return;
       if (this.dedup.size < MAX_DEDUP_IDS) this.dedup.set(id, { seq: m.seq, timeNs: m.timeNs });
       this.lastMsgId = id;
-    }
+    });
   }
 
   private pruneDedup(now: bigint): void {

@@ -100,6 +100,12 @@ export interface StreamStore {
   loadNext(filter: string, fromSeq: number): Promise<StoredMsg | null>;
   /** The last message whose subject matches `filter`. */
   loadLast(filter: string): Promise<StoredMsg | null>;
+  /**
+   * Visit every stored message with sequence >= `fromSeq`, in order (a whole-stream read, as on
+   * start-up: the file store reads its segments in large chunks rather than a read per message).
+   * The message handed to `fn` is valid only during the call.
+   */
+  scan(fromSeq: number, fn: (m: StoredMsg) => void): Promise<void>;
   /** Delete one message; false when it was not there. */
   remove(seq: number): Promise<boolean>;
   /** Purge; resolves with how many messages were removed. */

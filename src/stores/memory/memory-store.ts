@@ -175,6 +175,15 @@ export class MemoryStore implements StreamStore {
     }
   }
 
+  async scan(fromSeq: number, fn: (m: StoredMsg) => void): Promise<void> {
+    for (let seq = Math.max(fromSeq, this.base); seq <= this.lastSeq; seq++) {
+      const e = this.msgs[seq - this.base];
+      if (e === undefined) continue;
+      const m = await this.materialize(e);
+      if (m !== null) fn(m);
+    }
+  }
+
   /** The index entry of the first message >= `fromSeq` matching `filter`. */
   private findNext(filter: string, fromSeq: number): StoredMsg | null {
     const start = Math.max(fromSeq, this.base);

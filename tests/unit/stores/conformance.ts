@@ -87,6 +87,18 @@ export function storeConformance(name: string, factory: StoreFactory): void {
       assert.equal(s.state().firstSeq, 2);
     }));
 
+  test(`${name}: scan visits every stored message from a sequence, in order, skipping deleted ones`, () =>
+    withStore({}, async (s) => {
+      for (let i = 1; i <= 8; i++) await s.append(`scan.${i % 2}`, i === 4 ? b("NATS/1.0\r\nNats-Msg-Id: four\r\n\r\n") : null, b(`m${i}`));
+      await s.remove(5);
+      const seen: string[] = [];
+      await s.scan(3, (m) => void seen.push(`${m.seq}:${m.subject}:${m.data.toString()}:${m.headers?.toString().includes("four") === true}`));
+      assert.deepEqual(seen, ["3:scan.1:m3:false", "4:scan.0:m4:true", "6:scan.0:m6:false", "7:scan.1:m7:false", "8:scan.0:m8:false"]);
+      const all: number[] = [];
+      await s.scan(0, (m) => void all.push(m.seq));
+      assert.deepEqual(all, [1, 2, 3, 4, 6, 7, 8]);
+    }));
+
   test(`${name}: purge all, by subject, up to a sequence, keep N`, () =>
     withStore({}, async (s) => {
       for (let i = 1; i <= 10; i++) await s.append(i % 2 === 0 ? "even" : "odd", null, b(String(i)));
