@@ -2,7 +2,8 @@ import { Parser, type ParserHandler } from "../protocol/parser.js";
 import { DEFAULT_CONNECT, parseConnect, type ConnectOptions } from "../protocol/connect.js";
 import { ErrText, errLine, pubPermissionError, subPermissionError } from "../protocol/errors.js";
 import { isValidSubject, isValidLiteralSubject } from "../subjects/validate.js";
-import { PermissionCheck, DefaultResponsePermission, publishPermission, type Permissions } from "../auth/permissions.js";
+import type { Permissions } from "../auth/permissions.js";
+import { ConnectionRights } from "../auth/connection-rights.js";
 import { authenticate, authRequired, type Credentials } from "../auth/users.js";
 import type { Transport } from "../transports/transport.js";
 import { Outbound } from "./outbound.js";
@@ -37,13 +38,7 @@ export class Client implements ParserHandler, Deliverer {
   outBytes = 0;
   pingsOut = 0;
   closeReason = "";
-  private pubPerm = new PermissionCheck(undefined);
-  /** No publish rights to check (the common case: skip the lookup). */
-  private pubOpen = true;
-  private subPerm = new PermissionCheck(undefined);
-  private permissions: Permissions | undefined;
-  /** allow_responses: reply subjects this client may publish to, with remaining count and expiry. */
-  private responses: Map<string, { left: number; untilMs: number }> | null = null;
+  private readonly rights = new ConnectionRights();
   private pingTimer: NodeJS.Timeout | null = null;
   private authTimer: NodeJS.Timeout | null = null;
 
@@ -109,22 +104,13 @@ export class Client implements ParserHandler, Deliverer {
     }
     this.creds = c.creds;
     this.user = auth.user;
-    if (auth.permissions !== undefined) this.setPermissions(auth.permissions);
+    if (auth.permissions !== undefined) this.rights.set(auth.permissions);
     if (this.authTimer !== null) {
       clearTimeout(this.authTimer);
       this.authTimer = null;
     }
     this.connected = true;
     this.ok();
-  }
-
-  private setPermissions(p: Permissions): void {
-    this.permissions = p;
-    this.pubPerm = new PermissionCheck(publishPermission(p));
-    this.pubOpen = publishPermission(p) === undefined;
-    this.subPerm = new PermissionCheck(p.subscribe);
-    if (p.allowResponses === undefined) this.responses = null;
-    else this.responses ??= new Map();
   }
 
   /**
@@ -141,10 +127,10 @@ export class Client implements ParserHandler, Deliverer {
       return [];
     }
     this.user = auth.user;
-    this.setPermissions(auth.permissions ?? NO_PERMISSIONS);
+    this.rights.set(auth.permissions ?? NO_PERMISSIONS);
     const removed: string[] = [];
     for (const sub of [...this.subs.values()]) {
-      if (this.subPerm.allowedSub(sub.subject, sub.queue)) continue;
+      if (this.rights.maySubscribe(sub.subject, sub.queue)) continue;
       this.subs.delete(sub.sid);
       this.core.router.unsubscribe(sub);
       this.sendErr(`${subPermissionError(sub.subject)} (sid "${sub.sid}")`);
@@ -177,7 +163,7 @@ export class Client implements ParserHandler, Deliverer {
       this.ok();
       return;
     }
-    if (!this.pubAllowed(subject)) {
+    if (!this.rights.mayPublish(subject)) {
       this.sendErr(pubPermissionError(subject));
       return;
     }
@@ -186,22 +172,6 @@ export class Client implements ParserHandler, Deliverer {
     if (n === 0 && reply !== "" && this.opts.no_responders && this.opts.headers) this.noResponders(reply);
   }
 
-  private pubAllowed(subject: string): boolean {
-    if (this.pubOpen) return true;
-    if (this.pubPerm.allowed(subject)) return true;
-    if (this.responses !== null) {
-      const r = this.responses.get(subject);
-      if (r !== undefined) {
-        if (Date.now() > r.untilMs) {
-          this.responses.delete(subject);
-          return false;
-        }
-        if (r.left > 0 && --r.left === 0) this.responses.delete(subject);
-        return true;
-      }
-    }
-    return false;
-  }
 
   private noResponders(reply: string): void {
     // Deliver the 503 to this client's own subscription that matches the reply subject.
@@ -220,7 +190,7 @@ export class Client implements ParserHandler, Deliverer {
       this.sendErr(ErrText.invalidSubject);
       return;
     }
-    if (!this.subPerm.allowedSub(subject, queue)) {
+    if (!this.rights.maySubscribe(subject, queue)) {
       this.sendErr(subPermissionError(subject, queue === "" ? undefined : queue));
       return;
     }
@@ -281,10 +251,7 @@ export class Client implements ParserHandler, Deliverer {
     } else {
       this.writeMsg(sub, subject, reply, hdrBytes, payload);
     }
-    if (reply !== "" && this.responses !== null) {
-      const ar = this.permissions?.allowResponses ?? DefaultResponsePermission;
-      this.responses.set(reply, { left: ar.max, untilMs: Date.now() + ar.expiresMs });
-    }
+    if (reply !== "") this.rights.owe(reply);
     this.markDirty();
   }
 
