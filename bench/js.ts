@@ -5,13 +5,13 @@
  * nats-server 2.9.10 acknowledges before it fsyncs; cuebus's file store fsyncs every batch first.
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { closeSync, fdatasyncSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, fdatasyncSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { connect } from "@nats-io/transport-node";
 import { StorageType, jetstreamManager } from "@nats-io/jetstream";
-import { startTarget, type Target } from "./procs.js";
+import { freePort, startTarget, type Target } from "./procs.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "../..");
@@ -28,7 +28,7 @@ const WARMUP_SECONDS = Number(process.env["BENCH_WARMUP_SECONDS"] ?? 1);
  */
 const PRIME_SECONDS = Number(process.env["BENCH_JS_PRIME_SECONDS"] ?? 4);
 /** Publish runs per server and scenario, alternating servers; the table gives the medians. */
-const REPEAT = Math.max(1, Number(process.env["BENCH_JS_REPEAT"] ?? 3));
+const REPEAT = Math.max(1, Number(process.env["BENCH_JS_REPEAT"] ?? 5));
 /** Messages pre-filled for the consume runs (0 skips them). */
 const CONSUME_COUNT = Number(process.env["BENCH_JS_CONSUME"] ?? 100_000);
 
@@ -89,13 +89,49 @@ async function addStream(port: number, name: string, subject: string, storage: "
   await nc.close();
 }
 
-async function publishRate(t: Target, size: number, storage: "file" | "memory" = "file"): Promise<number> {
+/** CPU seconds used so far by a process's main thread, or with `whole` by all its threads (Linux /proc; 0 elsewhere). */
+function mainThreadCpu(pid: number | undefined, whole = false): number {
+  try {
+    const f = readFileSync(whole ? `/proc/${pid}/stat` : `/proc/${pid}/task/${pid}/stat`, "latin1");
+    const after = f.slice(f.lastIndexOf(")") + 2).split(" ");
+    return (Number(after[11]) + Number(after[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+/** cuebus's group-commit counters from its /metrics: batches written and seconds spent in their durable writes. */
+async function syncCounters(monitor: number | undefined): Promise<{ batches: number; seconds: number } | null> {
+  if (monitor === undefined) return null;
+  const text = await (await fetch(`http://127.0.0.1:${monitor}/metrics`)).text();
+  const num = (name: string): number => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1] ?? 0);
+  return { batches: num("cuebus_fsync_duration_seconds_count"), seconds: num("cuebus_fsync_duration_seconds_sum") };
+}
+
+/** One measured publish run; `note` gets what bounds it (cuebus: batches, their write time, main-thread CPU). */
+async function publishRate(t: Target, size: number, storage: "file" | "memory" = "file", notes?: string[], other?: Target): Promise<number> {
   const name = `PUB${size}_${Date.now()}`;
   await addStream(t.port, name, `bench.js.${name}`, storage);
   settle();
   if (WARMUP_SECONDS > 0) await child("gen.js", { role: "jspub", port: t.port, subject: `bench.js.${name}`, size, seconds: WARMUP_SECONDS, window: 256 });
+  const before = await syncCounters(t.monitor);
+  const cpu0 = mainThreadCpu(t.proc.pid);
+  const otherCpu0 = mainThreadCpu(other?.proc.pid, true);
   const r = await child("gen.js", { role: "jspub", port: t.port, subject: `bench.js.${name}`, size, seconds: SECONDS, window: 256 });
-  return (r["acked"] as number) / (r["seconds"] as number);
+  const cpu = mainThreadCpu(t.proc.pid) - cpu0;
+  const otherCpu = mainThreadCpu(other?.proc.pid, true) - otherCpu0;
+  const after = await syncCounters(t.monitor);
+  const acked = r["acked"] as number;
+  if (notes !== undefined && acked > 0) {
+    let note = `${Math.round(acked / (r["seconds"] as number))}/s, main thread ${((cpu * 1e6) / acked).toFixed(1)} us/msg`;
+    if (before !== null && after !== null && after.batches > before.batches) {
+      const n = after.batches - before.batches;
+      note += `, ${n} batches of ${Math.round(acked / n)} msgs, ${(((after.seconds - before.seconds) * 1000) / n).toFixed(2)} ms each`;
+    }
+    if (other !== undefined) note += `, ${other.name} meanwhile ${otherCpu.toFixed(2)} s CPU`;
+    notes.push(note);
+  }
+  return acked / (r["seconds"] as number);
 }
 
 async function prime(t: Target): Promise<void> {
@@ -126,10 +162,13 @@ async function main(): Promise<void> {
   // The disk's own rate drifts within a run: probed again beside every durable publish pair.
   const probes: number[] = [fsyncRate(dir, Math.min(SECONDS, 2))];
   const nats = await start("nats-server", "nats-server", (p) => ["-a", "127.0.0.1", "-p", String(p), "-js", "-sd", join(dir, "nats")]);
-  const cuebus = await start("cuebus", process.execPath, (p) => [join(root, "dist/src/cli/main.js"), "server", "-a", "127.0.0.1", "-p", String(p), "-js", "-sd", join(dir, "cuebus")]);
+  const monitor = await freePort();
+  const cuebus = await start("cuebus", process.execPath, (p) => [join(root, "dist/src/cli/main.js"), "server", "-a", "127.0.0.1", "-p", String(p), "-m", String(monitor), "-js", "-sd", join(dir, "cuebus")]);
+  cuebus.monitor = monitor;
   await prime(nats);
   await prime(cuebus);
   const rows: Array<Record<string, string | number>> = [];
+  const runNotes: string[] = [];
   const row = (scenario: string, a: number, b: number, target: string, ratios = "", fsync = 0): void => {
     rows.push({
       scenario,
@@ -146,11 +185,15 @@ async function main(): Promise<void> {
     const a: number[] = [];
     const b: number[] = [];
     const near: number[] = [];
+    const notes: string[] = [];
     for (let r = 0; r < REPEAT; r++) {
       if (storage === "file") near.push(fsyncRate(dir, 1));
-      a.push(await publishRate(nats, size, storage));
-      b.push(await publishRate(cuebus, size, storage));
+      // Which server goes first alternates from pair to pair, so drift within a pair favours neither.
+      if (r % 2 === 0) a.push(await publishRate(nats, size, storage));
+      b.push(await publishRate(cuebus, size, storage, notes, nats));
+      if (r % 2 === 1) a.push(await publishRate(nats, size, storage));
     }
+    runNotes.push(`${scenario}, cuebus per run: ${notes.join("; ")}`);
     probes.push(...near);
     const ratios = a.map((x, i) => ((b[i] as number) / x).toFixed(2)).join(" ");
     row(scenario, median(a), median(b), target, ratios, near.length > 0 ? median(near) : 0);
@@ -166,8 +209,9 @@ async function main(): Promise<void> {
       const na: Array<{ ack: number; fetch: number }> = [];
       const cu: Array<{ ack: number; fetch: number }> = [];
       for (let r = 0; r < REPEAT; r++) {
-        na.push(await consumeRates(nats));
+        if (r % 2 === 0) na.push(await consumeRates(nats));
         cu.push(await consumeRates(cuebus));
+        if (r % 2 === 1) na.push(await consumeRates(nats));
       }
       for (const kind of ["ack", "fetch"] as const) {
         const ratios = na.map((x, i) => ((cu[i] as { ack: number; fetch: number })[kind] / x[kind]).toFixed(2)).join(" ");
@@ -185,10 +229,11 @@ async function main(): Promise<void> {
       `each durable row divides by the median of the probes taken beside its runs)`,
   );
   console.table(rows);
+  for (const n of runNotes) console.log(`  ${n}`);
   const stamp = new Date().toISOString().replace(/[:.]/g, "-");
   const outDir = join(root, "bench/results");
   mkdirSync(outDir, { recursive: true });
-  writeFileSync(join(outDir, `${stamp}-jetstream.json`), JSON.stringify({ seconds: SECONDS, warmupSeconds: WARMUP_SECONDS, repeat: REPEAT, fsyncPerSecond: fsync, fsyncProbes: probes, rows }, null, 2));
+  writeFileSync(join(outDir, `${stamp}-jetstream.json`), JSON.stringify({ seconds: SECONDS, warmupSeconds: WARMUP_SECONDS, repeat: REPEAT, fsyncPerSecond: fsync, fsyncProbes: probes, rows, runNotes }, null, 2));
   console.log(`written bench/results/${stamp}-jetstream.json`);
   rmSync(dir, { recursive: true, force: true });
 }

@@ -17,6 +17,8 @@ export interface Target {
   name: string;
   port: number;
   proc: ChildProcess;
+  /** Its HTTP monitoring port (/metrics), when started with one. */
+  monitor?: number;
 }
 
 /** Start `cmd` on a free port and wait until its output matches `ready`. */
