@@ -177,7 +177,7 @@ export class Client implements ParserHandler, Deliverer {
     // Deliver the 503 to this client's own subscription that matches the reply subject.
     for (const sub of this.subs.values()) {
       if (this.core.router.matchesOne(sub.subject, reply)) {
-        this.writeMsg(sub, reply, "", NO_RESPONDERS_HDR.length, Buffer.from(NO_RESPONDERS_HDR, "latin1"));
+        this.writeMsg(sub, reply, "", NO_RESPONDERS_HDR.length, Buffer.from(NO_RESPONDERS_HDR, "latin1"), null);
         this.markDirty();
         return;
       }
@@ -243,19 +243,20 @@ export class Client implements ParserHandler, Deliverer {
 
   // --- delivery ---
 
-  deliver(sub: Subscription, subject: string, reply: string, hdrBytes: number, payload: Buffer): void {
+  deliver(sub: Subscription, subject: string, reply: string, hdrBytes: number, payload: Buffer, head: Buffer | null): void {
     if (this.closed) return;
     if (hdrBytes > 0 && !this.opts.headers) {
       // A client that did not announce headers gets the message without them.
-      this.writeMsg(sub, subject, reply, 0, payload.subarray(hdrBytes));
+      this.writeMsg(sub, subject, reply, 0, head === null ? payload.subarray(hdrBytes) : payload, null);
     } else {
-      this.writeMsg(sub, subject, reply, hdrBytes, payload);
+      this.writeMsg(sub, subject, reply, hdrBytes, payload, head);
     }
     if (reply !== "") this.rights.owe(reply);
     this.markDirty();
   }
 
-  private writeMsg(sub: Subscription, subject: string, reply: string, hdrBytes: number, payload: Buffer): void {
+  /** `head`: the header block apart from `payload` (then the data alone), or null when it leads `payload`. */
+  private writeMsg(sub: Subscription, subject: string, reply: string, hdrBytes: number, payload: Buffer, head: Buffer | null): void {
     const out = this.out;
     const headers = hdrBytes > 0;
     // The prefix `MSG <subject> <sid> ` is cached on the subscription once a subject repeats; a
@@ -284,12 +285,14 @@ export class Client implements ParserHandler, Deliverer {
       out.decimal(hdrBytes);
       out.byte(32);
     }
-    out.decimal(payload.length);
+    const total = head === null ? payload.length : hdrBytes + payload.length;
+    out.decimal(total);
     out.crlf();
+    if (head !== null) out.range(head, 0, head.length);
     out.range(payload, 0, payload.length);
     out.crlf();
     this.outMsgs++;
-    this.outBytes += payload.length;
+    this.outBytes += total;
   }
 
   /** Called by the router after delivering to a subscription with a max. */

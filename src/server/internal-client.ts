@@ -33,7 +33,7 @@ export class InternalClient implements Deliverer, Bus {
   /** Route on one subject, show receivers another. */
   publishAs(route: string, shown: string, reply: string, headers: Buffer | null, data: Buffer): number {
     if (headers === null || headers.length === 0) return this.router.publish(this, route, reply, 0, data, shown);
-    return this.router.publish(this, route, reply, headers.length, Buffer.concat([headers, data]), shown);
+    return this.router.publish(this, route, reply, headers.length, data, shown, headers);
   }
 
   flush(): void {
@@ -48,10 +48,11 @@ export class InternalClient implements Deliverer, Bus {
     return this.router.watchSubscriptions(fn);
   }
 
-  deliver(sub: Subscription, subject: string, reply: string, hdrBytes: number, payload: Buffer): void {
+  deliver(sub: Subscription, subject: string, reply: string, hdrBytes: number, payload: Buffer, head: Buffer | null): void {
     const h = this.handlers.get(sub);
     if (h === undefined) return;
-    if (hdrBytes > 0) h(subject, reply, payload.subarray(0, hdrBytes), payload.subarray(hdrBytes));
+    if (head !== null) h(subject, reply, head, payload);
+    else if (hdrBytes > 0) h(subject, reply, payload.subarray(0, hdrBytes), payload.subarray(hdrBytes));
     else h(subject, reply, null, payload);
   }
 

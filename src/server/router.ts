@@ -49,11 +49,13 @@ export class Router {
   /**
    * Route one message; returns how many subscriptions received it. `shown` is the subject the
    * receivers see, when it differs from the one routed on (JetStream delivers a stored message's
-   * own subject to a consumer's deliver subject or pull inbox).
+   * own subject to a consumer's deliver subject or pull inbox). `head`: the header block, when the
+   * caller holds it apart from the data (`payload` is then the data alone, `hdrBytes` its length):
+   * delivered as two pieces rather than joined into a new buffer.
    */
-  publish(from: Publisher, route: string, reply: string, hdrBytes: number, payload: Buffer, shown: string = route): number {
+  publish(from: Publisher, route: string, reply: string, hdrBytes: number, payload: Buffer, shown: string = route, head: Buffer | null = null): number {
     this.inMsgs++;
-    this.inBytes += payload.length;
+    this.inBytes += head === null ? payload.length : hdrBytes + payload.length;
     const subject = shown;
     const r = this.index.match(route);
     const noEcho = from.opts !== undefined && !from.opts.echo;
@@ -62,7 +64,7 @@ export class Router {
     for (let i = 0; i < plain.length; i++) {
       const sub = plain[i] as Subscription;
       if (noEcho && sub.client.cid === from.cid) continue;
-      this.deliverTo(sub, subject, reply, hdrBytes, payload);
+      this.deliverTo(sub, subject, reply, hdrBytes, payload, head);
       n++;
     }
     const queues = r.queues;
@@ -70,7 +72,7 @@ export class Router {
       const group = queues[q] as Subscription[];
       const sub = this.pick(group, noEcho ? from.cid : -1);
       if (sub === null) continue;
-      this.deliverTo(sub, subject, reply, hdrBytes, payload);
+      this.deliverTo(sub, subject, reply, hdrBytes, payload, head);
       n++;
     }
     return n;
@@ -87,12 +89,12 @@ export class Router {
     return null;
   }
 
-  private deliverTo(sub: Subscription, subject: string, reply: string, hdrBytes: number, payload: Buffer): void {
+  private deliverTo(sub: Subscription, subject: string, reply: string, hdrBytes: number, payload: Buffer, head: Buffer | null): void {
     const client: Deliverer = sub.client;
     this.outMsgs++;
-    this.outBytes += payload.length;
+    this.outBytes += head === null ? payload.length : hdrBytes + payload.length;
     sub.delivered++;
-    client.deliver(sub, subject, reply, hdrBytes, payload);
+    client.deliver(sub, subject, reply, hdrBytes, payload, head);
     if (sub.max > 0 && sub.delivered >= sub.max) this.onAutoUnsub(sub);
   }
 

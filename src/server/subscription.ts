@@ -3,8 +3,11 @@ import type { IndexedSub } from "../subjects/sublist.js";
 /** Whoever receives routed messages: a client connection or an internal client. */
 export interface Deliverer {
   readonly cid: number;
-  /** Deliver one message to `sub`; `hdrBytes` is the header block's size at the start of `payload`. */
-  deliver(sub: Subscription, subject: string, reply: string, hdrBytes: number, payload: Buffer): void;
+  /**
+   * Deliver one message to `sub`. `hdrBytes` is the header block's size: at the start of
+   * `payload`, or, when `head` is given, `head` itself (and `payload` is the data alone).
+   */
+  deliver(sub: Subscription, subject: string, reply: string, hdrBytes: number, payload: Buffer, head: Buffer | null): void;
 }
 
 /** One SUB of one client. */

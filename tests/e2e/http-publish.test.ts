@@ -2,6 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { connect as tcpConnect, type Socket } from "node:net";
 import { join } from "node:path";
 import { connect } from "@nats-io/transport-node";
 import { headers as natsHeaders, type Msg } from "@nats-io/nats-core";
@@ -25,6 +26,18 @@ async function json(res: Response): Promise<Body> {
   return (await res.json()) as Body;
 }
 
+/** A raw protocol client subscribed to `subject`, collecting what it is sent after its PONG. */
+async function rawSub(t: { after: (fn: () => unknown) => void }, port: number, headers: boolean, subject: string): Promise<{ text: () => string }> {
+  const sock: Socket = tcpConnect(port, "127.0.0.1");
+  t.after(() => sock.destroy());
+  let text = "";
+  sock.on("data", (d: Buffer) => (text += d.toString("latin1")));
+  sock.write(`CONNECT {"verbose":false,"headers":${headers}}\r\nSUB ${subject} 1\r\nPING\r\n`);
+  await waitFor(() => text.includes("PONG\r\n"), 2000, "PONG");
+  text = "";
+  return { text: () => text };
+}
+
 test("HTTP publish on a core subject reaches a NATS subscriber with its headers; 204", async (t) => {
   const server = await startServer({ port: 0, httpPort: 0 });
   t.after(() => server.close());
@@ -33,6 +46,10 @@ test("HTTP publish on a core subject reaches a NATS subscriber with its headers;
   const got: Msg[] = [];
   nc.subscribe("greet.*", { callback: (_e, m) => void got.push(m) });
   await nc.flush();
+  // The exact frames: with headers (HMSG, the block then the body) and to a client without them (MSG, the body alone).
+  const port = Number(new URL(server.url).port);
+  const withHeaders = await rawSub(t, port, true, "greet.world");
+  const without = await rawSub(t, port, false, "greet.world");
   const res = await fetch(`${server.httpUrl}/v1/publish/greet.world`, {
     method: "POST",
     headers: { "Nats-Msg-Id": "m-1", "content-type": "text/plain", traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", cookie: "secret=1" },
@@ -47,6 +64,14 @@ test("HTTP publish on a core subject reaches a NATS subscriber with its headers;
   assert.equal(m.headers?.get("content-type"), "text/plain");
   assert.equal(m.headers?.get("traceparent"), "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
   assert.equal(m.headers?.get("cookie"), "", "other request headers stay on the HTTP side");
+  await waitFor(() => withHeaders.text().endsWith("hello\r\n") && without.text().endsWith("hello\r\n"), 2000, "the raw frames");
+  assert.equal(without.text(), "MSG greet.world 1 5\r\nhello\r\n");
+  const frame = /^HMSG greet\.world 1 (\d+) (\d+)\r\n(NATS\/1\.0\r\n[\s\S]*\r\n\r\n)hello\r\n$/.exec(withHeaders.text());
+  assert.ok(frame !== null, withHeaders.text());
+  const block = frame[3] as string;
+  assert.equal(Number(frame[1]), block.length, "header length");
+  assert.equal(Number(frame[2]), block.length + 5, "total length");
+  assert.match(block, /\r\nNats-Msg-Id: m-1\r\n/);
 });
 
 test("HTTP publish to a stream subject answers with the durable publish ack; Nats-Msg-Id and the CloudEvents id deduplicate; expectations are checked", async (t) => {
