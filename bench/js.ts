@@ -89,10 +89,10 @@ async function addStream(port: number, name: string, subject: string, storage: "
   await nc.close();
 }
 
-/** CPU seconds used so far by a process's main thread, or with `whole` by all its threads (Linux /proc; 0 elsewhere). */
-function mainThreadCpu(pid: number | undefined, whole = false): number {
+/** CPU seconds used so far by a process's main thread, or by all its threads (Linux /proc; 0 elsewhere). */
+function cpuSeconds(pid: number | undefined, threads: "main" | "all"): number {
   try {
-    const f = readFileSync(whole ? `/proc/${pid}/stat` : `/proc/${pid}/task/${pid}/stat`, "latin1");
+    const f = readFileSync(threads === "all" ? `/proc/${pid}/stat` : `/proc/${pid}/task/${pid}/stat`, "latin1");
     const after = f.slice(f.lastIndexOf(")") + 2).split(" ");
     return (Number(after[11]) + Number(after[12])) / 100;
   } catch {
@@ -115,11 +115,11 @@ async function publishRate(t: Target, size: number, storage: "file" | "memory" =
   settle();
   if (WARMUP_SECONDS > 0) await child("gen.js", { role: "jspub", port: t.port, subject: `bench.js.${name}`, size, seconds: WARMUP_SECONDS, window: 256 });
   const before = await syncCounters(t.monitor);
-  const cpu0 = mainThreadCpu(t.proc.pid);
-  const otherCpu0 = mainThreadCpu(other?.proc.pid, true);
+  const cpu0 = cpuSeconds(t.proc.pid, "main");
+  const otherCpu0 = cpuSeconds(other?.proc.pid, "all");
   const r = await child("gen.js", { role: "jspub", port: t.port, subject: `bench.js.${name}`, size, seconds: SECONDS, window: 256 });
-  const cpu = mainThreadCpu(t.proc.pid) - cpu0;
-  const otherCpu = mainThreadCpu(other?.proc.pid, true) - otherCpu0;
+  const cpu = cpuSeconds(t.proc.pid, "main") - cpu0;
+  const otherCpu = cpuSeconds(other?.proc.pid, "all") - otherCpu0;
   const after = await syncCounters(t.monitor);
   const acked = r["acked"] as number;
   if (notes !== undefined && acked > 0) {
@@ -149,6 +149,19 @@ async function consumeRates(t: Target): Promise<{ ack: number; fetch: number }> 
   const a = await child("js-consume.js", { port: t.port, stream: name, mode: "consume-ack", count: CONSUME_COUNT });
   const f = await child("js-consume.js", { port: t.port, stream: name, mode: "fetch-noack", count: CONSUME_COUNT });
   return { ack: (a["got"] as number) / (a["seconds"] as number), fetch: (f["got"] as number) / (f["seconds"] as number) };
+}
+
+/**
+ * Run pair `r` of a row: nats-server first in even pairs, cuebus first in odd ones, so drift
+ * within a pair favours neither. Returns [nats-server's result, cuebus's].
+ */
+async function inTurn<T>(r: number, nats: () => Promise<T>, cuebus: () => Promise<T>): Promise<[T, T]> {
+  if (r % 2 === 0) {
+    const a = await nats();
+    return [a, await cuebus()];
+  }
+  const b = await cuebus();
+  return [await nats(), b];
 }
 
 function median(xs: number[]): number {
@@ -188,10 +201,13 @@ async function main(): Promise<void> {
     const notes: string[] = [];
     for (let r = 0; r < REPEAT; r++) {
       if (storage === "file") near.push(fsyncRate(dir, 1));
-      // Which server goes first alternates from pair to pair, so drift within a pair favours neither.
-      if (r % 2 === 0) a.push(await publishRate(nats, size, storage));
-      b.push(await publishRate(cuebus, size, storage, notes, nats));
-      if (r % 2 === 1) a.push(await publishRate(nats, size, storage));
+      const [x, y] = await inTurn(
+        r,
+        () => publishRate(nats, size, storage),
+        () => publishRate(cuebus, size, storage, notes, nats),
+      );
+      a.push(x);
+      b.push(y);
     }
     runNotes.push(`${scenario}, cuebus per run: ${notes.join("; ")}`);
     probes.push(...near);
@@ -209,9 +225,13 @@ async function main(): Promise<void> {
       const na: Array<{ ack: number; fetch: number }> = [];
       const cu: Array<{ ack: number; fetch: number }> = [];
       for (let r = 0; r < REPEAT; r++) {
-        if (r % 2 === 0) na.push(await consumeRates(nats));
-        cu.push(await consumeRates(cuebus));
-        if (r % 2 === 1) na.push(await consumeRates(nats));
+        const [x, y] = await inTurn(
+          r,
+          () => consumeRates(nats),
+          () => consumeRates(cuebus),
+        );
+        na.push(x);
+        cu.push(y);
       }
       for (const kind of ["ack", "fetch"] as const) {
         const ratios = na.map((x, i) => ((cu[i] as { ack: number; fetch: number })[kind] / x[kind]).toFixed(2)).join(" ");

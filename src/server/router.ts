@@ -54,8 +54,9 @@ export class Router {
    * delivered as two pieces rather than joined into a new buffer.
    */
   publish(from: Publisher, route: string, reply: string, hdrBytes: number, payload: Buffer, shown: string = route, head: Buffer | null = null): number {
+    const size = head === null ? payload.length : hdrBytes + payload.length;
     this.inMsgs++;
-    this.inBytes += head === null ? payload.length : hdrBytes + payload.length;
+    this.inBytes += size;
     const subject = shown;
     const r = this.index.match(route);
     const noEcho = from.opts !== undefined && !from.opts.echo;
@@ -64,7 +65,7 @@ export class Router {
     for (let i = 0; i < plain.length; i++) {
       const sub = plain[i] as Subscription;
       if (noEcho && sub.client.cid === from.cid) continue;
-      this.deliverTo(sub, subject, reply, hdrBytes, payload, head);
+      this.deliverTo(sub, subject, reply, hdrBytes, payload, head, size);
       n++;
     }
     const queues = r.queues;
@@ -72,7 +73,7 @@ export class Router {
       const group = queues[q] as Subscription[];
       const sub = this.pick(group, noEcho ? from.cid : -1);
       if (sub === null) continue;
-      this.deliverTo(sub, subject, reply, hdrBytes, payload, head);
+      this.deliverTo(sub, subject, reply, hdrBytes, payload, head, size);
       n++;
     }
     return n;
@@ -89,10 +90,11 @@ export class Router {
     return null;
   }
 
-  private deliverTo(sub: Subscription, subject: string, reply: string, hdrBytes: number, payload: Buffer, head: Buffer | null): void {
+  /** `size`: the message's bytes, header block included. */
+  private deliverTo(sub: Subscription, subject: string, reply: string, hdrBytes: number, payload: Buffer, head: Buffer | null, size: number): void {
     const client: Deliverer = sub.client;
     this.outMsgs++;
-    this.outBytes += head === null ? payload.length : hdrBytes + payload.length;
+    this.outBytes += size;
     sub.delivered++;
     client.deliver(sub, subject, reply, hdrBytes, payload, head);
     if (sub.max > 0 && sub.delivered >= sub.max) this.onAutoUnsub(sub);
