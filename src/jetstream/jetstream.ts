@@ -1,4 +1,4 @@
-import { mkdir, readFile, readdir, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { FileStore } from "../stores/file/file-store.js";
@@ -6,7 +6,8 @@ import { MemoryStore } from "../stores/memory/memory-store.js";
 import type { PurgeRequest, StoredMsg, StreamStore } from "../stores/types.js";
 import { AdvisorySubjects, advisoryBody } from "./advisories.js";
 import type { Bus } from "./bus.js";
-import { Consumer, type ConsumerHooks, type ConsumerState, type DeadLetterReason } from "./consumer.js";
+import { Consumer, type ConsumerHooks, type DeadLetterReason } from "./consumer.js";
+import { ConsumerFiles } from "./consumer-files.js";
 import { DEAD_LETTER_METADATA_KEY, checkConsumerUpdate, normalizeConsumerConfig, subjectsIntersect, type ConsumerConfig } from "./consumer-config.js";
 import { DEAD_LETTER_REPLAY_PREFIX, deadLetterHeaders, replayHeaders } from "./dead-letter.js";
 import { handleDirectGet } from "./direct-get.js";
@@ -18,8 +19,6 @@ import { handleApi } from "./api/router.js";
 import type { ConsumerAction } from "./api/context.js";
 import { writeDecimal } from "../util/decimal.js";
 
-/** How long consumer state may stay unwritten after a change (acks are at-least-once across a crash). */
-export const CONSUMER_STATE_FLUSH_MS = 50;
 
 /** JetStream options. */
 export interface JetStreamOptions {
@@ -59,16 +58,17 @@ export class JetStream implements ConsumerHooks {
   private unsubApi: (() => void) | null = null;
   private unsubDirect: (() => void) | null = null;
   private unsubReplay: (() => void) | null = null;
-  private readonly dirty = new Set<Consumer>();
-  private flushTimer: NodeJS.Timeout | null = null;
-  private flushing: Promise<void> = Promise.resolve();
+  /** Durable consumers' config and state on disk. */
+  private readonly consumerFiles: ConsumerFiles;
 
   private readonly flushBus = (): void => this.bus.flush();
 
   constructor(
     readonly bus: Bus,
     readonly opts: JetStreamOptions,
-  ) {}
+  ) {
+    this.consumerFiles = new ConsumerFiles(this.root, (c) => this.streams.get(c.stream.name)?.consumers.get(c.name) === c);
+  }
 
   private get root(): string {
     return join(this.opts.storeDir, "jetstream");
@@ -248,11 +248,10 @@ export class JetStream implements ConsumerHooks {
     if (entry.expiry !== null) clearInterval(entry.expiry);
     for (const c of entry.consumers.values()) {
       c.stop(true);
-      this.dirty.delete(c);
+      await this.consumerFiles.forget(c);
     }
     entry.consumers.clear();
     this.streams.delete(name);
-    await this.flushing;
     await entry.stream.store.close();
     await rm(join(this.root, name), { recursive: true, force: true });
     return true;
@@ -294,7 +293,7 @@ export class JetStream implements ConsumerHooks {
         if (JSON.stringify(existing.config) === JSON.stringify(cfg)) return existing;
         if (action === "create") return jsError("ConsumerAlreadyExists");
         existing.config = cfg;
-        await this.persistConsumer(e, existing);
+        await this.consumerFiles.save(existing);
         existing.kick();
         return existing;
       }
@@ -323,7 +322,7 @@ export class JetStream implements ConsumerHooks {
     const c = new Consumer(e.stream, cfg, name, new Date(), this.bus, this, null);
     await c.selectStart();
     try {
-      await this.persistConsumer(e, c);
+      await this.consumerFiles.save(c);
     } catch (err) {
       return jsError("ConsumerStoreFailed", { err: err instanceof Error ? err.message : String(err) });
     }
@@ -340,84 +339,31 @@ export class JetStream implements ConsumerHooks {
     if (e === undefined || c === undefined) return false;
     c.stop(true);
     e.consumers.delete(name);
-    this.dirty.delete(c);
-    await this.flushing;
-    await rm(this.consumerDir(streamName, name), { recursive: true, force: true });
+    await this.consumerFiles.remove(c);
     this.advisory(`${AdvisorySubjects.deleted}.${streamName}.${name}`, advisoryBody("consumer_action", streamName, name, { action: "delete" }));
     return true;
   }
 
-  private consumerDir(stream: string, name: string): string {
-    return join(this.root, stream, "obs", name);
-  }
-
-  /** Durable consumers of file streams keep config and state on disk. */
-  private persists(e: StreamEntry, c: Consumer): boolean {
-    return e.stream.config.storage === "file" && c.durable && c.config.mem_storage !== true;
-  }
-
-  private async persistConsumer(e: StreamEntry, c: Consumer): Promise<void> {
-    if (!this.persists(e, c)) return;
-    const dir = this.consumerDir(e.stream.name, c.name);
-    await mkdir(dir, { recursive: true });
-    await writeAtomic(join(dir, "meta.json"), JSON.stringify({ config: c.config, created: c.created.toISOString() }));
-    await writeAtomic(join(dir, "state.json"), JSON.stringify(c.state()));
-  }
-
+  /** Serve again the consumers a recovered stream left on disk. */
   private async recoverConsumers(streamName: string): Promise<void> {
     const e = this.streams.get(streamName) as StreamEntry;
-    let names: string[];
-    try {
-      names = await readdir(join(this.root, streamName, "obs"));
-    } catch {
-      return;
-    }
-    for (const name of names) {
-      const dir = this.consumerDir(streamName, name);
+    for (const saved of await this.consumerFiles.list(streamName)) {
       try {
-        const meta = JSON.parse(await readFile(join(dir, "meta.json"), "utf8")) as { config: unknown; created: string };
-        const cfg = normalizeConsumerConfig(meta.config, e.stream.config);
+        const cfg = normalizeConsumerConfig(saved.config, e.stream.config);
         if ("err_code" in cfg) continue;
-        let state: ConsumerState | null = null;
-        try {
-          state = JSON.parse(await readFile(join(dir, "state.json"), "utf8")) as ConsumerState;
-        } catch {
-          state = null;
-        }
-        const c = new Consumer(e.stream, cfg, name, new Date(meta.created), this.bus, this, state);
-        if (state === null) await c.selectStart();
-        e.consumers.set(name, c);
+        const c = new Consumer(e.stream, cfg, saved.name, saved.created, this.bus, this, saved.state);
+        if (saved.state === null) await c.selectStart();
+        e.consumers.set(saved.name, c);
         c.start();
       } catch {
-        // A consumer whose files cannot be read is left on disk and not served.
+        // A consumer whose files cannot be used is left on disk and not served.
       }
     }
   }
 
   /** ConsumerHooks: remember to write this consumer's state soon. */
   changed(c: Consumer): void {
-    if (!c.durable) return;
-    this.dirty.add(c);
-    if (this.flushTimer === null) {
-      this.flushTimer = setTimeout(() => {
-        this.flushTimer = null;
-        this.flushing = this.flushing.then(() => this.flushDirty());
-      }, CONSUMER_STATE_FLUSH_MS);
-    }
-  }
-
-  private async flushDirty(): Promise<void> {
-    const list = [...this.dirty];
-    this.dirty.clear();
-    for (const c of list) {
-      const e = this.streams.get(c.stream.name);
-      if (e === undefined || e.consumers.get(c.name) !== c || !this.persists(e, c)) continue;
-      try {
-        await writeAtomic(join(this.consumerDir(c.stream.name, c.name), "state.json"), JSON.stringify(c.state()));
-      } catch {
-        // The directory went away with a delete racing this write; nothing to keep.
-      }
-    }
+    this.consumerFiles.changed(c);
   }
 
   /** ConsumerHooks: an ephemeral consumer nobody uses any more. */
@@ -502,11 +448,8 @@ export class JetStream implements ConsumerHooks {
     this.unsubApi?.();
     this.unsubDirect?.();
     this.unsubReplay?.();
-    if (this.flushTimer !== null) clearTimeout(this.flushTimer);
-    this.flushTimer = null;
     for (const e of this.streams.values()) for (const c of e.consumers.values()) c.stop(false);
-    await this.flushing;
-    await this.flushDirty();
+    await this.consumerFiles.close();
     for (const e of this.streams.values()) {
       for (const u of e.unsubscribe) u();
       if (e.expiry !== null) clearInterval(e.expiry);
@@ -524,11 +467,4 @@ function filtersOf(c: ConsumerConfig): string[] {
 function reorder(c: ConsumerConfig): ConsumerConfig {
   const { durable_name, name, ...rest } = c;
   return { ...(durable_name !== undefined ? { durable_name } : {}), ...(name !== undefined ? { name } : {}), ...rest } as ConsumerConfig;
-}
-
-/** Write a file so that a crash leaves the old or the new content, never a torn one. */
-async function writeAtomic(path: string, text: string): Promise<void> {
-  const tmp = `${path}.tmp`;
-  await writeFile(tmp, text);
-  await rename(tmp, path);
 }
