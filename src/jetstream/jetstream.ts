@@ -19,7 +19,6 @@ import { handleApi } from "./api/router.js";
 import type { ConsumerAction } from "./api/context.js";
 import { writeDecimal } from "../util/decimal.js";
 
-
 /** JetStream options. */
 export interface JetStreamOptions {
   /** Where file streams live: `<storeDir>/jetstream/<stream>/`. */
