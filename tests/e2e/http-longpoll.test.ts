@@ -18,9 +18,10 @@ interface Env {
 
 async function setup(t: TestContext, extra: Partial<ServerOptions> = {}, natsAuth: { user?: string; pass?: string } = {}): Promise<Env> {
   const storeDir = await mkdtemp(join(tmpdir(), "cuebus-lp-"));
-  t.after(() => rm(storeDir, { recursive: true, force: true }));
   const server = await startServer({ port: 0, httpPort: 0, host: "127.0.0.1", jetstream: { storeDir }, ...extra });
   t.after(() => server.close());
+  // Hooks run in the order registered: the store goes once the server has stopped writing to it.
+  t.after(() => rm(storeDir, { recursive: true, force: true }));
   const nc = await connect({ servers: server.url, ...natsAuth });
   t.after(() => nc.close());
   const jsm = await jetstreamManager(nc);

@@ -295,7 +295,12 @@ test("webhooks: the allow-list refuses targets outside it with 403", async (t) =
 
 test("webhooks: from the config file, through loadOptions, delivering /events bodies", async (t) => {
   const dir = await mkdtemp(join(tmpdir(), "cuebus-whc-"));
-  t.after(() => rm(dir, { recursive: true, force: true }));
+  let server: { close(): Promise<void> } | null = null;
+  // One hook, so the store goes only after the server has stopped writing to it (hooks run in the order registered).
+  t.after(async () => {
+    await server?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
   const rx = await receiver(t, () => 200);
   const conf = join(dir, "cuebus.conf");
   await writeFile(
@@ -312,9 +317,9 @@ webhooks: [
   assert.equal(o.webhooks?.[0]?.name, "svc");
   assert.deepEqual(o.unknownKeys, []);
   assert.deepEqual(loadOptions(["-c", conf, "--webhook_allow", "10.0.0.0/8, hooks.example.com"]).webhookAllow, ["10.0.0.0/8", "hooks.example.com"], "the flag overrides the file");
-  const server = await startServer({ port: 0, httpPort: 0, jetstream: { storeDir: o.storeDir }, http: { webhooks: o.webhooks, webhookAllow: o.webhookAllow } });
-  t.after(() => server.close());
-  const base = server.httpUrl as string;
+  const started = await startServer({ port: 0, httpPort: 0, jetstream: { storeDir: o.storeDir }, http: { webhooks: o.webhooks, webhookAllow: o.webhookAllow } });
+  server = started;
+  const base = started.httpUrl as string;
   const ev = { type: "OrderPlaced", data: { id: "o-1", items: [1, 2] } };
   const p = await call("POST", `${base}/events`, ev);
   assert.equal(p.status, 200);

@@ -33,14 +33,15 @@ test("official Go client (nats.go): pub/sub with headers, request/reply, no-resp
 
 test("official Go client (nats.go JetStreamContext): stream, dedup, pull fetch + acks, durable push, KV", async (t) => {
   const dir = await mkdtemp(join(tmpdir(), "cuebus-gojs-"));
+  const server = await startServer({ port: 0, jetstream: { storeDir: join(dir, "store") } });
+  t.after(() => server.close());
+  // Hooks run in the order registered: the dir goes once the server has stopped writing to it.
   t.after(() => rm(dir, { recursive: true, force: true }));
   const bin = join(dir, "jsround");
   await run("go", ["build", "-o", bin, goJsSource], {
     env: { ...goEnv, GOCACHE: join(dir, "cache") },
     timeout: 240_000,
   });
-  const server = await startServer({ port: 0, jetstream: { storeDir: join(dir, "store") } });
-  t.after(() => server.close());
   const { stdout } = await run(bin, [server.url], { timeout: 30_000 });
   assert.equal(stdout.trim(), "ok");
 });
