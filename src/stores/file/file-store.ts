@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { MemoryStore } from "../memory/memory-store.js";
 import { NoLimits, fileStoredSize, nowNs, type PurgeRequest, type StoreLimits, type StoredMsg } from "../types.js";
 import { RecordType, decodeRecord, encodeRecord, viewRecord } from "./record.js";
+import { ReadAhead } from "./read-ahead.js";
 import { SegmentWindow, recoverSegments, segmentName, syncDir, writeAll, writeAllDurable, type Segment, type StoreDamage } from "./segment-io.js";
 
 export type { StoreDamage } from "./segment-io.js";
@@ -88,6 +89,7 @@ export class FileStore extends MemoryStore {
   private cachedHead = 0;
   private cachedBytes = 0;
   private readonly readers = new Map<Segment, Promise<FileHandle>>();
+  private readonly readAhead = new ReadAhead((seg) => this.reader(seg));
   private waiters: Waiter[] = [];
   /** A batch is being written (the next one waits for it, then overlaps its sync). */
   private writing = false;
@@ -209,16 +211,20 @@ export class FileStore extends MemoryStore {
     }
   }
 
-  private async readEntry(e: FileEntry): Promise<StoredMsg | null> {
-    const seg = e.seg as Segment;
+  /** A read handle on a segment, opened once. */
+  private reader(seg: Segment): Promise<FileHandle> {
     let fh = this.readers.get(seg);
     if (fh === undefined) {
       fh = open(seg.path, "r");
       this.readers.set(seg, fh);
     }
-    const buf = Buffer.allocUnsafe(e.len);
-    const { bytesRead } = await (await fh).read(buf, 0, e.len, e.off);
-    const r = bytesRead === e.len ? decodeRecord(buf, 0, false) : "short";
+    return fh;
+  }
+
+  private async readEntry(e: FileEntry): Promise<StoredMsg | null> {
+    const seg = e.seg as Segment;
+    const buf = await this.readAhead.read(seg, e.off, e.len);
+    const r = buf.length === e.len ? decodeRecord(buf, 0, false) : "short";
     if (typeof r !== "string" && r.seq === e.seq) return r;
     // Changed on disk since it was written or recovered: report it, never serve it, forget it.
     this.damage.push({ segment: seg.path.slice(this.opts.dir.length + 1), offset: e.off, bytes: e.len, kind: "corrupt" });
@@ -403,7 +409,6 @@ export class FileStore extends MemoryStore {
       }
       off += (bufs[i] as Buffer).length;
     }
-    cur.size += bytes;
     cur.lastSeq = this.lastSeq;
     if (this.sync === "always") {
       const observe = this.opts.observeSyncSeconds;
@@ -414,6 +419,8 @@ export class FileStore extends MemoryStore {
       // Into the page cache, on the event loop: tens of microseconds for a batch.
       writeAll(fh.fd, bufs, bytes);
     }
+    // Only once the bytes are written: readers (read-ahead, scans) never read past the size.
+    cur.size += bytes;
   }
 
   /** The segment's append handle: O_DSYNC under `sync: always`, so each write is durable on return. */
@@ -462,6 +469,7 @@ export class FileStore extends MemoryStore {
       const seg = this.segments[0] as Segment;
       if (seg.lastSeq >= first) break;
       this.segments.shift();
+      this.readAhead.forget(seg);
       const r = this.readers.get(seg);
       this.readers.delete(seg);
       if (r !== undefined) await r.then((h) => h.close()).catch(() => {});
@@ -481,6 +489,7 @@ export class FileStore extends MemoryStore {
     await this.fh?.datasync().catch(() => {});
     await this.fh?.close();
     this.fh = null;
+    this.readAhead.clear();
     for (const r of this.readers.values()) await r.then((h) => h.close()).catch(() => {});
     this.readers.clear();
   }

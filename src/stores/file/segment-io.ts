@@ -65,6 +65,18 @@ function unwritten(bufs: Buffer[], written: number): Buffer[] {
   return rest;
 }
 
+/** Bytes [off, off + len) of a file, read until all are in (a read can stop short); shorter only at its end. */
+export async function readFully(fh: FileHandle, off: number, len: number): Promise<Buffer> {
+  const buf = Buffer.allocUnsafe(len);
+  let got = 0;
+  while (got < len) {
+    const { bytesRead } = await fh.read(buf, got, len - got, off + got);
+    if (bytesRead === 0) break;
+    got += bytesRead;
+  }
+  return got === len ? buf : buf.subarray(0, got);
+}
+
 /**
  * A moving window over one segment file for recovery: holds up to a chunk (or one record, if
  * larger) and reads forward as decoding moves on.
@@ -83,17 +95,9 @@ export class SegmentWindow {
   private async ensure(off: number, n: number): Promise<boolean> {
     if (off + n > this.size) return false;
     if (off >= this.start && off + n <= this.start + this.buf.length) return true;
-    const len = Math.min(Math.max(n, this.chunk), this.size - off);
-    const buf = Buffer.allocUnsafe(len);
-    let got = 0;
-    while (got < len) {
-      const { bytesRead } = await this.fh.read(buf, got, len - got, off + got);
-      if (bytesRead === 0) break;
-      got += bytesRead;
-    }
-    this.buf = buf.subarray(0, got);
+    this.buf = await readFully(this.fh, off, Math.min(Math.max(n, this.chunk), this.size - off));
     this.start = off;
-    return got >= n;
+    return this.buf.length >= n;
   }
 
   /** The record at `off`; `short` when the file ends inside it, `corrupt` when it does not check out. */

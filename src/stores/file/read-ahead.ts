@@ -1,0 +1,72 @@
+import type { FileHandle } from "node:fs/promises";
+import { readFully, type Segment } from "./segment-io.js";
+
+/**
+ * How much of a segment one disk read brings in when a message is no longer in the tail cache: a
+ * consumer replaying history then costs one read per stretch instead of one per message.
+ */
+export const READ_AHEAD_BYTES = 256 * 1024;
+/**
+ * Stretches a store keeps (a few consumers replaying different parts at once); the least
+ * recently used goes first. READ_AHEAD_WINDOWS * READ_AHEAD_BYTES bounds the memory per store.
+ */
+export const READ_AHEAD_WINDOWS = 4;
+
+interface Stretch {
+  readonly seg: Segment;
+  readonly start: number;
+  /** End of the bytes asked for; the read may come back shorter. */
+  readonly end: number;
+  readonly bytes: Promise<Buffer>;
+}
+
+/**
+ * Recently read stretches of segment files. A stretch only ever covers bytes the store had fully
+ * written when it was read (`seg.size` grows after a write completes), and segments are append-only,
+ * so a stretch never goes stale; it goes when its segment is dropped or newer stretches push it out.
+ * Concurrent readers of one stretch share its read.
+ */
+export class ReadAhead {
+  private stretches: Stretch[] = [];
+
+  constructor(private readonly handle: (seg: Segment) => Promise<FileHandle>) {}
+
+  /** Bytes [off, off + len) of `seg`; shorter only when the file is. */
+  async read(seg: Segment, off: number, len: number): Promise<Buffer> {
+    const list = this.stretches;
+    for (let i = 0; i < list.length; i++) {
+      const s = list[i] as Stretch;
+      if (s.seg !== seg || off < s.start || off + len > s.end) continue;
+      if (i > 0) {
+        list.splice(i, 1);
+        list.unshift(s);
+      }
+      const buf = await s.bytes;
+      const at = off - s.start;
+      if (at + len <= buf.length) return buf.subarray(at, at + len);
+      break; // the stretch came back short: read the record on its own
+    }
+    if (len >= READ_AHEAD_BYTES) return readFully(await this.handle(seg), off, len);
+    const end = Math.max(off + len, Math.min(off + READ_AHEAD_BYTES, seg.size));
+    const s: Stretch = { seg, start: off, end, bytes: this.handle(seg).then((fh) => readFully(fh, off, end - off)) };
+    // A failed read is not kept: the next reader tries again (and gets the error itself).
+    s.bytes.catch(() => this.drop((x) => x === s));
+    list.unshift(s);
+    if (list.length > READ_AHEAD_WINDOWS) list.pop();
+    const buf = await s.bytes;
+    return buf.subarray(0, Math.min(len, buf.length));
+  }
+
+  /** Forget a segment's stretches (it is being unlinked). */
+  forget(seg: Segment): void {
+    this.drop((s) => s.seg === seg);
+  }
+
+  clear(): void {
+    this.stretches = [];
+  }
+
+  private drop(which: (s: Stretch) => boolean): void {
+    this.stretches = this.stretches.filter((s) => !which(s));
+  }
+}
