@@ -31,6 +31,11 @@ const PRIME_SECONDS = Number(process.env["BENCH_JS_PRIME_SECONDS"] ?? 4);
 const REPEAT = Math.max(1, Number(process.env["BENCH_JS_REPEAT"] ?? 5));
 /** Messages pre-filled for the consume runs (0 skips them). */
 const CONSUME_COUNT = Number(process.env["BENCH_JS_CONSUME"] ?? 100_000);
+/**
+ * 1 KiB messages pre-filled for the replay run (0 skips it): 50,000 are about 52 MB, far more than
+ * cuebus keeps in its tail cache (8 MiB), so the fetch reads them back from the segment files.
+ */
+const REPLAY_COUNT = Number(process.env["BENCH_JS_REPLAY"] ?? 50_000);
 
 function start(name: string, cmd: string, args: (port: number) => string[]): Promise<Target> {
   return startTarget(name, cmd, args, /Server is ready/);
@@ -151,6 +156,16 @@ async function consumeRates(t: Target): Promise<{ ack: number; fetch: number }> 
   return { ack: (a["got"] as number) / (a["seconds"] as number), fetch: (f["got"] as number) / (f["seconds"] as number) };
 }
 
+/** Fetch (no acks) of REPLAY_COUNT 1 KiB messages, most of them older than what a server keeps in memory. */
+async function replayRate(t: Target): Promise<number> {
+  const name = `REPLAY_${Date.now()}`;
+  await addStream(t.port, name, `bench.jr.${name}`);
+  await child("gen.js", { role: "jspub", port: t.port, subject: `bench.jr.${name}`, size: 1024, seconds: 120, window: 256, count: REPLAY_COUNT });
+  settle();
+  const f = await child("js-consume.js", { port: t.port, stream: name, mode: "fetch-noack", count: REPLAY_COUNT });
+  return (f["got"] as number) / (f["seconds"] as number);
+}
+
 /**
  * Run pair `r` of a row: nats-server first in even pairs, cuebus first in odd ones, so drift
  * within a pair favours neither. Returns [nats-server's result, cuebus's].
@@ -238,6 +253,21 @@ async function main(): Promise<void> {
         const scenario = kind === "ack" ? `pull consume + explicit ack (${CONSUME_COUNT})` : `fetch, no ack (${CONSUME_COUNT})`;
         row(scenario, median(na.map((x) => x[kind])), median(cu.map((x) => x[kind])), ">= 0.7x", ratios);
       }
+    }
+    if (REPLAY_COUNT > 0) {
+      const na: number[] = [];
+      const cu: number[] = [];
+      for (let r = 0; r < REPEAT; r++) {
+        const [x, y] = await inTurn(
+          r,
+          () => replayRate(nats),
+          () => replayRate(cuebus),
+        );
+        na.push(x);
+        cu.push(y);
+      }
+      const ratios = na.map((x, i) => ((cu[i] as number) / x).toFixed(2)).join(" ");
+      row(`replay from disk: fetch, no ack, 1 KiB (${REPLAY_COUNT})`, median(na), median(cu), ">= 0.7x", ratios);
     }
   } finally {
     for (const t of [nats, cuebus]) t.proc.kill("SIGKILL");
