@@ -159,8 +159,7 @@ export class FileStore extends MemoryStore {
     for (let s = this.state().firstSeq; s < seq && this.count > 0; s = this.state().firstSeq) this.drop(s);
     if (this.lastSeq < seq - 1) this.lastSeq = seq - 1;
     if (this.count === 0) {
-      this.msgs = [];
-      this.base = this.lastSeq + 1;
+      this.resetMsgs(this.lastSeq + 1);
     }
   }
 

@@ -1,4 +1,5 @@
 import { subjectMatches } from "../../subjects/validate.js";
+import { SeqList } from "./seq-list.js";
 import {
   NoLimits,
   StoreLimitError,
@@ -24,17 +25,8 @@ function copyOf(b: Buffer): Buffer {
   return c;
 }
 
-/** First index in the sorted array `a` whose value is >= `v`. */
-function lowerBound(a: number[], v: number): number {
-  let lo = 0;
-  let hi = a.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if ((a[mid] as number) < v) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
+/** Leading holes `msgs` keeps before it is cut (and only once they are half of it): dropping the oldest stays O(1). */
+export const LEADING_HOLES_COMPACT_MIN = 1024;
 
 /**
  * The reference store: messages in a sequence-indexed array (holes for deletes) and a per-subject
@@ -44,11 +36,13 @@ export class MemoryStore implements StreamStore {
   /** msgs[i] holds sequence base + i. */
   protected msgs: Array<StoredMsg | undefined> = [];
   protected base = 1;
+  /** No message below msgs[lead]: where the search for the first one starts. */
+  private lead = 0;
   protected lastSeq = 0;
   protected lastTimeNs = 0n;
   protected count = 0;
   protected bytes = 0;
-  protected readonly bySubject = new Map<string, number[]>();
+  protected readonly bySubject = new Map<string, SeqList>();
   protected limits: StoreLimits;
   protected durableListener: DurableListener | null = null;
 
@@ -114,7 +108,7 @@ export class MemoryStore implements StreamStore {
     this.bytes += this.sizeOfMsg(m);
     let list = this.bySubject.get(m.subject);
     if (list === undefined) {
-      list = [];
+      list = new SeqList();
       this.bySubject.set(m.subject, list);
     }
     list.push(m.seq);
@@ -125,15 +119,25 @@ export class MemoryStore implements StreamStore {
     const l = this.limits;
     if (l.maxMsgsPerSubject > 0) {
       const list = this.bySubject.get(subject);
-      while (list !== undefined && list.length > l.maxMsgsPerSubject) this.drop(list[0] as number);
+      while (list !== undefined && list.length > l.maxMsgsPerSubject) this.drop(list.at(0));
     }
     while (l.maxMsgs > 0 && this.count > l.maxMsgs) this.drop(this.firstSeq());
     while (l.maxBytes > 0 && this.bytes > l.maxBytes && this.count > 0) this.drop(this.firstSeq());
   }
 
   protected firstSeq(): number {
-    for (let i = 0; i < this.msgs.length; i++) if (this.msgs[i] !== undefined) return this.base + i;
-    return this.lastSeq + 1;
+    const msgs = this.msgs;
+    let i = this.lead;
+    while (i < msgs.length && msgs[i] === undefined) i++;
+    this.lead = i;
+    return i < msgs.length ? this.base + i : this.lastSeq + 1;
+  }
+
+  /** Start the sequence-indexed array afresh at `base` (empty store). */
+  protected resetMsgs(base: number): void {
+    this.msgs = [];
+    this.base = base;
+    this.lead = 0;
   }
 
   /** Remove one message from memory; returns it, or null when absent. */
@@ -146,16 +150,19 @@ export class MemoryStore implements StreamStore {
     this.bytes -= this.sizeOfMsg(m);
     const list = this.bySubject.get(m.subject);
     if (list !== undefined) {
-      const j = lowerBound(list, seq);
-      if (list[j] === seq) list.splice(j, 1);
+      list.remove(seq);
       if (list.length === 0) this.bySubject.delete(m.subject);
     }
-    // Trim leading holes so the array does not grow without bound.
-    let k = 0;
-    while (k < this.msgs.length && this.msgs[k] === undefined) k++;
-    if (k > 0 && (k > 1024 || k === this.msgs.length)) {
-      this.msgs = this.msgs.slice(k);
-      this.base += k;
+    // Cut leading holes so the array does not grow without bound; only once they are half of it,
+    // so dropping the oldest message one at a time costs O(1) on average.
+    if (i === this.lead) {
+      const k = this.firstSeq() - this.base;
+      if (k >= this.msgs.length) this.resetMsgs(this.base + this.msgs.length);
+      else if (k >= LEADING_HOLES_COMPACT_MIN && k * 2 >= this.msgs.length) {
+        this.msgs = this.msgs.slice(k);
+        this.base += k;
+        this.lead = 0;
+      }
     }
     return m;
   }
@@ -190,10 +197,10 @@ export class MemoryStore implements StreamStore {
     if (isLiteral(filter)) {
       const list = this.bySubject.get(filter);
       if (list === undefined) return null;
-      const j = lowerBound(list, start);
-      return j < list.length ? (this.msgs[(list[j] as number) - this.base] ?? null) : null;
+      const j = list.lowerBound(start);
+      return j < list.length ? (this.msgs[list.at(j) - this.base] ?? null) : null;
     }
-    for (let i = start - this.base; i < this.msgs.length; i++) {
+    for (let i = Math.max(start - this.base, this.lead); i < this.msgs.length; i++) {
       const m = this.msgs[i];
       if (m !== undefined && matchesFilter(filter, m.subject)) return m;
     }
@@ -204,7 +211,7 @@ export class MemoryStore implements StreamStore {
     if (isLiteral(filter)) {
       const list = this.bySubject.get(filter);
       for (let j = (list?.length ?? 0) - 1; list !== undefined && j >= 0; j--) {
-        const e = this.msgs[(list[j] as number) - this.base];
+        const e = this.msgs[list.at(j) - this.base];
         const m = e === undefined ? null : await this.materialize(e);
         if (m !== null) return m;
       }
@@ -228,8 +235,7 @@ export class MemoryStore implements StreamStore {
     for (const seq of victims) this.drop(seq);
     if (req.filter === undefined && req.seq === undefined && req.keep === undefined) {
       // A full purge moves the first sequence past the last (nats-server: first = last + 1).
-      this.msgs = [];
-      this.base = this.lastSeq + 1;
+      this.resetMsgs(this.lastSeq + 1);
     }
     return victims.length;
   }
@@ -238,7 +244,7 @@ export class MemoryStore implements StreamStore {
   protected purgeVictims(req: PurgeRequest): number[] {
     const filter = req.filter ?? "";
     let seqs: number[] = [];
-    for (const [subject, list] of this.bySubject) if (matchesFilter(filter, subject)) seqs.push(...list);
+    for (const [subject, list] of this.bySubject) if (matchesFilter(filter, subject)) list.appendTo(seqs);
     seqs.sort((a, b) => a - b);
     if (req.seq !== undefined && req.seq > 0) seqs = seqs.filter((s) => s < (req.seq as number));
     if (req.keep !== undefined && req.keep > 0) seqs = seqs.slice(0, Math.max(0, seqs.length - req.keep));
@@ -246,7 +252,7 @@ export class MemoryStore implements StreamStore {
   }
 
   async seqForTime(timeNs: bigint): Promise<number> {
-    for (let i = 0; i < this.msgs.length; i++) {
+    for (let i = this.lead; i < this.msgs.length; i++) {
       const m = this.msgs[i];
       if (m !== undefined && m.timeNs >= timeNs) return m.seq;
     }
@@ -262,7 +268,7 @@ export class MemoryStore implements StreamStore {
   numPending(filter: string, fromSeq: number): number {
     let n = 0;
     for (const [subject, list] of this.bySubject) {
-      if (matchesFilter(filter, subject)) n += list.length - lowerBound(list, fromSeq);
+      if (matchesFilter(filter, subject)) n += list.length - list.lowerBound(fromSeq);
     }
     return n;
   }

@@ -169,6 +169,41 @@ export function storeConformance(name: string, factory: StoreFactory): void {
       assert.equal(s.state().firstSeq, 7);
     }));
 
+  test(`${name}: a long run of limit drops (past the index's compaction points) keeps every answer right`, () =>
+    withStore({ maxMsgs: 1500 }, async (s) => {
+      // 6000 appends, three of four on one subject; the oldest are dropped one at a time.
+      const subj = (q: number): string => (q % 4 === 0 ? "lim.b" : "lim.a");
+      for (let q = 1; q <= 6000; q++) s.appendNoWait(subj(q), null, b(`m${q}`), BigInt(q) * 1_000_000n);
+      await s.append("lim.a", null, b("m6001"), 6001n * 1_000_000n);
+      const deleted = [4600, 5001, 5002, 6001];
+      for (const q of deleted) assert.equal(await s.remove(q), true);
+      const kept = Array.from({ length: 1500 }, (_, i) => 4502 + i).filter((q) => !deleted.includes(q));
+      const st = s.state();
+      assert.equal(st.messages, kept.length);
+      assert.equal(st.firstSeq, 4502);
+      assert.equal(st.lastSeq, 6001);
+      assert.equal(st.numDeleted, deleted.length);
+      const seen: number[] = [];
+      for (let m = await s.loadNext("lim.a", 1); m !== null; m = await s.loadNext("lim.a", m.seq + 1)) seen.push(m.seq);
+      assert.deepEqual(seen, kept.filter((q) => subj(q) === "lim.a"));
+      assert.equal((await s.loadNext(">", 1))?.seq, 4502);
+      assert.equal((await s.loadLast("lim.a"))?.seq, 5999);
+      assert.equal((await s.loadLast("lim.b"))?.seq, 6000);
+      assert.equal(s.numPending("lim.b", 5500), kept.filter((q) => q >= 5500 && subj(q) === "lim.b").length);
+      assert.deepEqual([...s.subjects(">")].sort(), [
+        ["lim.a", kept.filter((q) => subj(q) === "lim.a").length],
+        ["lim.b", kept.filter((q) => subj(q) === "lim.b").length],
+      ]);
+      assert.equal(await s.seqForTime(4000n * 1_000_000n), 4502);
+      assert.equal(await s.purge({ filter: "lim.b", keep: 10 }), kept.filter((q) => subj(q) === "lim.b").length - 10);
+      assert.equal((await s.loadNext("lim.b", 1))?.seq, 5964);
+      const left = s.state().messages;
+      assert.equal(await s.purge(), left);
+      assert.equal(s.state().firstSeq, 6002);
+      assert.equal(await s.append("lim.a", null, b("after")), 6002);
+      assert.equal((await s.loadNext(">", 1))?.data.toString(), "after");
+    }));
+
   if (factory.reopen !== undefined) {
     const reopen = factory.reopen;
     test(`${name}: everything survives a reopen, deletes included`, async () => {
