@@ -144,7 +144,7 @@ export class FileStore extends MemoryStore {
   private apply(type: number, seq: number, timeNs: bigint, subject: string, seg: Segment, off: number, len: number, headers: Buffer | null, data: Buffer): void {
     if (type === RecordType.MSG) {
       if (seq > this.lastSeq) {
-        const entry: FileEntry = { seq, subject, timeNs, headers: null, data: EMPTY, size: fileStoredSize(subject, headers, data), seg, off, len, rec: null };
+        const entry: FileEntry = { seq, subject: this.shared(subject), timeNs, headers: null, data: EMPTY, size: fileStoredSize(subject, headers, data), seg, off, len, rec: null };
         this.insert(entry);
       }
     } else if (type === RecordType.DELETE) {
@@ -265,7 +265,7 @@ export class FileStore extends MemoryStore {
     this.checkDiscardNew(size);
     // The record is the one copy of the caller's bytes (they may be slices of a socket read).
     const rec = encodeRecord(RecordType.MSG, seq, timeNs, subject, headers, data);
-    const entry: FileEntry = { seq, subject, timeNs, headers: null, data: EMPTY, size, seg: null, off: 0, len: rec.length, rec };
+    const entry: FileEntry = { seq, subject: this.shared(subject), timeNs, headers: null, data: EMPTY, size, seg: null, off: 0, len: rec.length, rec };
     this.pending.push(rec);
     this.pendingEntries.push(entry);
     this.pendingBytes += rec.length;

@@ -60,7 +60,7 @@ export class MemoryStore implements StreamStore {
     this.checkDiscardNew(size);
     const seq = this.lastSeq + 1;
     // The caller's buffers may be slices of a socket read: keep copies.
-    this.insert({ seq, subject, timeNs, headers: headers === null ? null : copyOf(headers), data: copyOf(data) });
+    this.insert({ seq, subject: this.shared(subject), timeNs, headers: headers === null ? null : copyOf(headers), data: copyOf(data) });
     this.enforceAfterAppend(subject);
     return seq;
   }
@@ -97,6 +97,14 @@ export class MemoryStore implements StreamStore {
     if (l.maxBytes > 0 && this.bytes + size > l.maxBytes) throw new StoreLimitError("maximum bytes exceeded");
   }
 
+  /**
+   * The subject string already held for this subject, if any: a stored message keeps that one
+   * rather than the fresh string its publish was parsed into (millions of messages, a few subjects).
+   */
+  protected shared(subject: string): string {
+    return this.bySubject.get(subject)?.subject ?? subject;
+  }
+
   /** Put a message in place (also used by stores that recover from disk). */
   protected insert(m: StoredMsg): void {
     if (this.count === 0 && this.msgs.length === 0) this.base = m.seq;
@@ -108,7 +116,7 @@ export class MemoryStore implements StreamStore {
     this.bytes += this.sizeOfMsg(m);
     let list = this.bySubject.get(m.subject);
     if (list === undefined) {
-      list = new SeqList();
+      list = new SeqList(m.subject);
       this.bySubject.set(m.subject, list);
     }
     list.push(m.seq);

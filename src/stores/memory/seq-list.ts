@@ -11,6 +11,9 @@ export class SeqList {
   private a: number[] = [];
   private head = 0;
 
+  /** `subject`: the one string every stored message of this subject shares (not one per message). */
+  constructor(readonly subject: string) {}
+
   get length(): number {
     return this.a.length - this.head;
   }

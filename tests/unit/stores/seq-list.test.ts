@@ -11,7 +11,7 @@ const contents = (l: SeqList): number[] => {
 };
 
 test("seq-list: removing from the front, past each compaction, keeps the rest exactly; lowerBound and middle removals agree with an array", () => {
-  const l = new SeqList();
+  const l = new SeqList("s");
   let model: number[] = [];
   const n = SEQ_LIST_COMPACT_MIN * 6;
   for (let q = 1; q <= n; q++) {
