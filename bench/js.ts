@@ -29,6 +29,12 @@ const WARMUP_SECONDS = Number(process.env["BENCH_WARMUP_SECONDS"] ?? 1);
 const PRIME_SECONDS = Number(process.env["BENCH_JS_PRIME_SECONDS"] ?? 4);
 /** Publish runs per server and scenario, alternating servers; the table gives the medians. */
 const REPEAT = Math.max(1, Number(process.env["BENCH_JS_REPEAT"] ?? 5));
+/**
+ * max_msgs of the stream in the at-the-limit publish row, filled to it before the run (0 skips the
+ * row). Before 2026-12-01 cuebus dropped the oldest message of a subject in time proportional to
+ * the messages held (4.4k publishes/s at 500,000).
+ */
+const LIMIT_MSGS = Number(process.env["BENCH_JS_LIMIT"] ?? 200_000);
 /** Messages pre-filled for the consume runs (0 skips them). */
 const CONSUME_COUNT = Number(process.env["BENCH_JS_CONSUME"] ?? 100_000);
 /**
@@ -87,10 +93,10 @@ function fsyncRate(dir: string, seconds: number): number {
   return n / s;
 }
 
-async function addStream(port: number, name: string, subject: string, storage: "file" | "memory" = "file"): Promise<void> {
+async function addStream(port: number, name: string, subject: string, storage: "file" | "memory" = "file", maxMsgs = 0): Promise<void> {
   const nc = await connect({ port });
   const jsm = await jetstreamManager(nc);
-  await jsm.streams.add({ name, subjects: [subject], storage: storage === "file" ? StorageType.File : StorageType.Memory });
+  await jsm.streams.add({ name, subjects: [subject], storage: storage === "file" ? StorageType.File : StorageType.Memory, ...(maxMsgs > 0 ? { max_msgs: maxMsgs } : {}) });
   await nc.close();
 }
 
@@ -113,10 +119,15 @@ async function syncCounters(monitor: number | undefined): Promise<{ batches: num
   return { batches: num("cuebus_fsync_duration_seconds_count"), seconds: num("cuebus_fsync_duration_seconds_sum") };
 }
 
-/** One measured publish run; `note` gets what bounds it (cuebus: batches, their write time, main-thread CPU). */
-async function publishRate(t: Target, size: number, storage: "file" | "memory" = "file", notes?: string[], other?: Target): Promise<number> {
+/**
+ * One measured publish run; `note` gets what bounds it (cuebus: batches, their write time,
+ * main-thread CPU). With `maxMsgs`, the stream is first filled to that limit, so every publish of
+ * the run also drops the oldest message.
+ */
+async function publishRate(t: Target, size: number, storage: "file" | "memory" = "file", notes?: string[], other?: Target, maxMsgs = 0): Promise<number> {
   const name = `PUB${size}_${Date.now()}`;
-  await addStream(t.port, name, `bench.js.${name}`, storage);
+  await addStream(t.port, name, `bench.js.${name}`, storage, maxMsgs);
+  if (maxMsgs > 0) await child("gen.js", { role: "jspub", port: t.port, subject: `bench.js.${name}`, size, seconds: 120, window: 256, count: maxMsgs });
   settle();
   if (WARMUP_SECONDS > 0) await child("gen.js", { role: "jspub", port: t.port, subject: `bench.js.${name}`, size, seconds: WARMUP_SECONDS, window: 256 });
   const before = await syncCounters(t.monitor);
@@ -209,7 +220,7 @@ async function main(): Promise<void> {
     });
   };
   /** REPEAT runs of each server in turn (this machine's disk and cores drift by tens of percent within a minute). */
-  const publishRow = async (scenario: string, size: number, storage: "file" | "memory", target: string): Promise<void> => {
+  const publishRow = async (scenario: string, size: number, storage: "file" | "memory", target: string, maxMsgs = 0): Promise<void> => {
     const a: number[] = [];
     const b: number[] = [];
     const near: number[] = [];
@@ -218,8 +229,8 @@ async function main(): Promise<void> {
       if (storage === "file") near.push(fsyncRate(dir, 1));
       const [x, y] = await inTurn(
         r,
-        () => publishRate(nats, size, storage),
-        () => publishRate(cuebus, size, storage, notes, nats),
+        () => publishRate(nats, size, storage, undefined, undefined, maxMsgs),
+        () => publishRate(cuebus, size, storage, notes, nats, maxMsgs),
       );
       a.push(x);
       b.push(y);
@@ -235,6 +246,8 @@ async function main(): Promise<void> {
     }
     // The same load on memory streams (no disk on either side): what the rest of the path costs.
     await publishRow("memory-stream publish 16 B, 256 in flight (no disk)", 16, "memory", "reference");
+    // A stream at its limit: every publish also drops the oldest message (retention's steady state).
+    if (LIMIT_MSGS > 0) await publishRow(`durable publish 16 B into a stream at max_msgs ${LIMIT_MSGS}`, 16, "file", "reference", LIMIT_MSGS);
     if (CONSUME_COUNT > 0) {
       // Like the publish rows: REPEAT runs, the servers taking turns, each on a freshly filled stream.
       const na: Array<{ ack: number; fetch: number }> = [];
