@@ -49,15 +49,29 @@ export function hasWildcard(subject: string): boolean {
   return false;
 }
 
-/** Does `pattern` (which may hold wildcards) match the literal `subject`? */
+/**
+ * Does `pattern` (which may hold wildcards) match the literal `subject`? Walks both strings token by
+ * token without splitting them: stores call it for every message a wildcard filter scans.
+ */
 export function subjectMatches(pattern: string, subject: string): boolean {
-  const p = pattern.split(".");
-  const s = subject.split(".");
-  for (let i = 0; i < p.length; i++) {
-    const pt = p[i];
-    if (pt === ">") return s.length > i;
-    if (i >= s.length) return false;
-    if (pt !== "*" && pt !== s[i]) return false;
+  const pn = pattern.length;
+  const sn = subject.length;
+  let pi = 0;
+  let si = 0; // sn + 1 once the subject has no tokens left
+  for (;;) {
+    let pe = pattern.indexOf(".", pi);
+    if (pe === -1) pe = pn;
+    const pl = pe - pi;
+    if (pl === 1 && pattern.charCodeAt(pi) === 62) return si <= sn; // `>`: one or more tokens left
+    if (si > sn) return false;
+    let se = subject.indexOf(".", si);
+    if (se === -1) se = sn;
+    if (pl !== 1 || pattern.charCodeAt(pi) !== 42) {
+      if (se - si !== pl) return false;
+      for (let k = 0; k < pl; k++) if (pattern.charCodeAt(pi + k) !== subject.charCodeAt(si + k)) return false;
+    }
+    if (pe === pn) return se === sn;
+    pi = pe + 1;
+    si = se === sn ? sn + 1 : se + 1;
   }
-  return p.length === s.length;
 }

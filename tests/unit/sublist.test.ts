@@ -109,3 +109,28 @@ test("sublist.match agrees with a naive matcher (property)", () => {
     { numRuns: 300 },
   );
 });
+
+test("subjectMatches (walking tokens in place) agrees with a split-based matcher (property)", () => {
+  const tok = fc.constantFrom("a", "b", "ab", "ba", "dd", "*", ">", "aa");
+  const anyPattern = fc.array(tok, { minLength: 1, maxLength: 5 }).map((t) => t.join("."));
+  const anySubject = fc.array(fc.constantFrom("a", "b", "ab", "ba", "dd", "aa", "*", ">"), { minLength: 1, maxLength: 5 }).map((t) => t.join("."));
+  fc.assert(
+    fc.property(anyPattern, anySubject, (p, s) => {
+      assert.equal(subjectMatches(p, s), refMatch(p, s), `${p} vs ${s}`);
+    }),
+    { numRuns: 5000 },
+  );
+  for (const [p, s, want] of [
+    [">", "a", true],
+    ["a.>", "a", false],
+    ["a.>", "a.b.c", true],
+    ["a.*", "a.b.c", false],
+    ["*.b", "a.b", true],
+    ["a.b", "a.bc", false],
+    ["a.bc", "a.b", false],
+    ["a", "a.b", false],
+    ["a.b", "a", false],
+  ] as const) {
+    assert.equal(subjectMatches(p, s), want, `${p} vs ${s}`);
+  }
+});
