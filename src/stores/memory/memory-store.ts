@@ -25,6 +25,8 @@ function copyOf(b: Buffer): Buffer {
   return c;
 }
 
+/** Wildcard filters whose match-everything answer a store remembers (consumers' filters, typically few). */
+export const FILTERS_REMEMBERED = 16;
 /** Leading holes `msgs` keeps before it is cut (and only once they are half of it): dropping the oldest stays O(1). */
 export const LEADING_HOLES_COMPACT_MIN = 1024;
 
@@ -43,6 +45,13 @@ export class MemoryStore implements StreamStore {
   protected count = 0;
   protected bytes = 0;
   protected readonly bySubject = new Map<string, SeqList>();
+  /**
+   * Wildcard filters numPending was asked about, and whether every subject held matches each: kept
+   * true or made false as subjects arrive, forgotten (when false) as subjects go. A consumer whose
+   * filter takes in the whole stream (a KV watcher's `$KV.b.>`) is then counted by sequence, not
+   * over every key.
+   */
+  private readonly filterCoversAll = new Map<string, boolean>();
   protected limits: StoreLimits;
   protected durableListener: DurableListener | null = null;
 
@@ -118,6 +127,7 @@ export class MemoryStore implements StreamStore {
     if (list === undefined) {
       list = new SeqList(m.subject);
       this.bySubject.set(m.subject, list);
+      for (const [f, all] of this.filterCoversAll) if (all && !matchesFilter(f, m.subject)) this.filterCoversAll.set(f, false);
     }
     list.push(m.seq);
   }
@@ -159,7 +169,10 @@ export class MemoryStore implements StreamStore {
     const list = this.bySubject.get(m.subject);
     if (list !== undefined) {
       list.remove(seq);
-      if (list.length === 0) this.bySubject.delete(m.subject);
+      if (list.length === 0) {
+        this.bySubject.delete(m.subject);
+        for (const [f, all] of this.filterCoversAll) if (!all) this.filterCoversAll.delete(f);
+      }
     }
     // Cut leading holes so the array does not grow without bound; only once they are half of it,
     // so dropping the oldest message one at a time costs O(1) on average.
@@ -274,11 +287,61 @@ export class MemoryStore implements StreamStore {
   }
 
   numPending(filter: string, fromSeq: number): number {
+    if (isLiteral(filter)) {
+      const list = this.bySubject.get(filter);
+      return list === undefined ? 0 : list.length - list.lowerBound(fromSeq);
+    }
+    if (this.matchesAll(filter)) return this.countFrom(fromSeq);
     let n = 0;
     for (const [subject, list] of this.bySubject) {
       if (matchesFilter(filter, subject)) n += list.length - list.lowerBound(fromSeq);
     }
     return n;
+  }
+
+  /** Does every subject held match `filter`? (Remembered per filter; see filterCoversAll.) */
+  private matchesAll(filter: string): boolean {
+    let all = this.filterCoversAll.get(filter);
+    if (all === undefined) {
+      all = true;
+      for (const subject of this.bySubject.keys()) {
+        if (!matchesFilter(filter, subject)) {
+          all = false;
+          break;
+        }
+      }
+      if (this.filterCoversAll.size >= FILTERS_REMEMBERED) this.filterCoversAll.clear();
+      this.filterCoversAll.set(filter, all);
+    }
+    return all;
+  }
+
+  /**
+   * Messages at or above `seq`, whatever their subject. Without holes, arithmetic; with holes (a
+   * KV bucket deletes each key's previous value), a count over whichever side of `seq` is shorter,
+   * or over the subjects when there are fewer of those: a consumer at the tail costs next to nothing.
+   */
+  private countFrom(seq: number): number {
+    if (this.count === 0 || seq > this.lastSeq) return 0;
+    const first = this.firstSeq();
+    if (seq <= first) return this.count;
+    if (this.lastSeq - first + 1 === this.count) return this.lastSeq - seq + 1;
+    const at = seq - this.base;
+    const above = this.msgs.length - at;
+    const below = at - this.lead;
+    if (this.bySubject.size < Math.min(above, below)) {
+      let n = 0;
+      for (const list of this.bySubject.values()) n += list.length - list.lowerBound(seq);
+      return n;
+    }
+    const msgs = this.msgs;
+    let n = 0;
+    if (above <= below) {
+      for (let i = at; i < msgs.length; i++) if (msgs[i] !== undefined) n++;
+      return n;
+    }
+    for (let i = this.lead; i < at; i++) if (msgs[i] !== undefined) n++;
+    return this.count - n;
   }
 
   async setLimits(limits: StoreLimits): Promise<void> {

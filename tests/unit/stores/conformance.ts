@@ -204,6 +204,36 @@ export function storeConformance(name: string, factory: StoreFactory): void {
       assert.equal((await s.loadNext(">", 1))?.data.toString(), "after");
     }));
 
+  test(`${name}: numPending agrees with counting loadNext, as subjects come and go and holes appear`, () =>
+    withStore({ maxMsgsPerSubject: 2 }, async (s) => {
+      const brute = async (filter: string, from: number): Promise<number> => {
+        let n = 0;
+        for (let m = await s.loadNext(filter, from); m !== null; m = await s.loadNext(filter, m.seq + 1)) n++;
+        return n;
+      };
+      const filters = ["", ">", "kv.>", "kv.*", "kv.k1", "kv.k1.x", "other.>", "*.k2"];
+      const check = async (when: string): Promise<void> => {
+        const { firstSeq: first, lastSeq: last } = s.state();
+        for (const f of filters) {
+          for (const from of [0, 1, 3, first, first + 1, first + 2, Math.floor((first + last) / 2), Math.floor(last / 2), last - 1, last, last + 1]) {
+            assert.equal(s.numPending(f, from), await brute(f, from), `${when}: numPending(${JSON.stringify(f)}, ${from})`);
+          }
+        }
+      };
+      await check("empty");
+      // A KV-like run: each key keeps its newest two values, so older ones leave holes.
+      for (let i = 0; i < 60; i++) await s.append(`kv.k${i % 7}`, null, b(`v${i}`));
+      await check("kv only");
+      await s.append("other.x", null, b("o"));
+      await check("a subject outside kv.>");
+      for (let i = 0; i < 3; i++) await s.append(`kv.k${i}`, null, b(`w${i}`));
+      await check("more kv");
+      assert.equal(await s.purge({ filter: "other.>" }), 1);
+      await check("the outside subject gone");
+      await s.remove(s.state().lastSeq);
+      await check("the last removed");
+    }));
+
   if (factory.reopen !== undefined) {
     const reopen = factory.reopen;
     test(`${name}: everything survives a reopen, deletes included`, async () => {
