@@ -4,7 +4,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connect, headers as natsHeaders, nanos, type NatsConnection } from "@nats-io/transport-node";
-import { AckPolicy, jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
+import { AckPolicy, ReplayPolicy, jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
 import { startServer, type ServerOptions } from "../../src/index.js";
 import { LONG_POLL_MAX_BATCH, LONG_POLL_MAX_WAIT_MS } from "../../src/gateway/long-poll.js";
 import { waitFor } from "../helpers/wait.js";
@@ -251,6 +251,25 @@ test("a long poll whose client leaves hands its messages back for redelivery at 
   const r = await poll(base, "gone", "wait_ms=2000");
   assert.equal(r.messages[0]?.data, "kept");
   assert.equal(r.messages[0]?.deliveries, 1, "the message was not swallowed by the gone request");
+});
+
+test("a long poll whose client leaves after some messages came naks them: redelivered at once, not after ack_wait", async (t) => {
+  const { base, js, jsm } = await setup(t);
+  // Replay "original" holds the second message back for the 1.5 s that separated the two
+  // publishes: the poll then holds the first one and is still open when its client goes.
+  await js.publish("jobs.left", "first");
+  await new Promise((r) => setTimeout(r, 1500));
+  await js.publish("jobs.left", "second");
+  await jsm.consumers.add("JOBS", { durable_name: "left", ack_policy: AckPolicy.Explicit, ack_wait: nanos(60_000), filter_subject: "jobs.left", replay_policy: ReplayPolicy.Original });
+  const ac = new AbortController();
+  const started = fetch(`${base}/v1/streams/JOBS/consumers/left/next?batch=2&wait_ms=20000`, { signal: ac.signal }).catch(() => null);
+  await waitFor(async () => (await jsm.consumers.info("JOBS", "left")).num_ack_pending === 1, 5000, "the first message handed to the poll");
+  ac.abort();
+  await started;
+  // Naked: delivered a second time at once (ack_wait is a minute).
+  const again = await poll(base, "left", "batch=1&wait_ms=5000");
+  assert.equal(again.messages[0]?.data, "first");
+  assert.equal(again.messages[0]?.deliveries, 2);
 });
 
 test("without JetStream, long polling is a 503 and acks find no consumer", async (t) => {
