@@ -55,14 +55,28 @@ export interface FileStoreOptions {
 /**
  * What the store keeps in memory for one message: where its record is, not its payload. The
  * record itself is kept (`rec`) until it is written and then only while it is in the tail cache.
- * `headers`/`data` stay empty: entries are never returned, `materialize` reads the record.
+ * `headers`/`data` are always empty (entries are never returned, `materialize` reads the record),
+ * so they are getters on the prototype rather than two more fields in each of millions of entries.
  */
-interface FileEntry extends StoredMsg {
-  readonly size: number;
-  seg: Segment | null;
-  off: number;
-  readonly len: number;
-  rec: Buffer | null;
+class FileEntry implements StoredMsg {
+  constructor(
+    readonly seq: number,
+    readonly subject: string,
+    readonly timeNs: bigint,
+    readonly size: number,
+    public seg: Segment | null,
+    public off: number,
+    readonly len: number,
+    public rec: Buffer | null,
+  ) {}
+
+  get headers(): null {
+    return null;
+  }
+
+  get data(): Buffer {
+    return EMPTY;
+  }
 }
 
 interface Waiter {
@@ -144,7 +158,7 @@ export class FileStore extends MemoryStore {
   private apply(type: number, seq: number, timeNs: bigint, subject: string, seg: Segment, off: number, len: number, headers: Buffer | null, data: Buffer): void {
     if (type === RecordType.MSG) {
       if (seq > this.lastSeq) {
-        const entry: FileEntry = { seq, subject: this.shared(subject), timeNs, headers: null, data: EMPTY, size: fileStoredSize(subject, headers, data), seg, off, len, rec: null };
+        const entry = new FileEntry(seq, this.shared(subject), timeNs, fileStoredSize(subject, headers, data), seg, off, len, null);
         this.insert(entry);
       }
     } else if (type === RecordType.DELETE) {
@@ -265,7 +279,7 @@ export class FileStore extends MemoryStore {
     this.checkDiscardNew(size);
     // The record is the one copy of the caller's bytes (they may be slices of a socket read).
     const rec = encodeRecord(RecordType.MSG, seq, timeNs, subject, headers, data);
-    const entry: FileEntry = { seq, subject: this.shared(subject), timeNs, headers: null, data: EMPTY, size, seg: null, off: 0, len: rec.length, rec };
+    const entry = new FileEntry(seq, this.shared(subject), timeNs, size, null, 0, rec.length, rec);
     this.pending.push(rec);
     this.pendingEntries.push(entry);
     this.pendingBytes += rec.length;
