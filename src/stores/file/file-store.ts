@@ -216,7 +216,7 @@ export class FileStore extends MemoryStore {
           fh = await open(seg.path, "r");
           win = new SegmentWindow(fh, seg.size, this.opts.recoveryChunkBytes ?? RECOVERY_CHUNK_BYTES);
         }
-        const r = await win.decodeAt(e.off);
+        const r = win.decodeLoaded(e.off) ?? (await win.decodeAt(e.off));
         if (typeof r !== "string" && r.seq === e.seq && r.type === RecordType.MSG) fn(r);
       }
     } finally {

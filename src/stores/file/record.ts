@@ -108,18 +108,53 @@ export function decodeRecord(buf: Buffer, pos: number, copy = true): DecodedReco
   const d = buf.readUInt32LE(pos + 27);
   if (RECORD_OVERHEAD_BYTES + s + h + d !== len + 4) return "corrupt";
   if (crc32c(buf, pos + 4, end - 4) !== buf.readUInt32LE(end - 4)) return "corrupt";
-  const seq = Number(buf.readBigUInt64LE(pos + 5));
+  const seq = buf.readUInt32LE(pos + 5) + buf.readUInt32LE(pos + 9) * 0x1_0000_0000;
   const o = pos + 31;
   return {
     type,
     seq,
-    timeNs: buf.readBigInt64LE(pos + 13),
-    subject: buf.toString("utf8", o, o + s),
+    timeNs: decodedTime(buf.readUInt32LE(pos + 13), buf.readInt32LE(pos + 17)),
+    subject: decodedSubject(buf, o, o + s),
     // With `copy`, the result does not pin `buf` (a whole segment read at recovery).
     headers: h === 0 ? null : copy ? Buffer.from(buf.subarray(o + s, o + s + h)) : buf.subarray(o + s, o + s + h),
     data: copy ? Buffer.from(buf.subarray(o + s + h, o + s + h + d)) : buf.subarray(o + s + h, o + s + h + d),
     size: len + 4,
   };
+}
+
+/** The last time decoded, as its two halves: records written within one millisecond share one BigInt. */
+let decodedLo = -1;
+let decodedHi = 0;
+let decodedNs = 0n;
+
+function decodedTime(lo: number, hi: number): bigint {
+  if (lo !== decodedLo || hi !== decodedHi) {
+    decodedLo = lo;
+    decodedHi = hi;
+    decodedNs = (BigInt(hi) << 32n) | BigInt(lo);
+  }
+  return decodedNs;
+}
+
+/** The last subject decoded and its bytes: a run of records on one subject shares one string. */
+let lastSubject = "";
+let lastSubjectBytes: Buffer = Buffer.alloc(0);
+
+function decodedSubject(buf: Buffer, start: number, end: number): string {
+  const n = end - start;
+  if (n === lastSubjectBytes.length) {
+    let same = true;
+    for (let i = 0; i < n; i++) {
+      if (buf[start + i] !== lastSubjectBytes[i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return lastSubject;
+  }
+  lastSubject = buf.toString("utf8", start, end);
+  lastSubjectBytes = Buffer.from(buf.subarray(start, end));
+  return lastSubject;
 }
 
 /**

@@ -100,8 +100,24 @@ export class SegmentWindow {
     return this.buf.length >= n;
   }
 
+  /**
+   * The record at `off` when the window already holds all of it (or its length field is bad:
+   * `corrupt`); null when bytes must be read first (then `decodeAt`). No promise per record for
+   * the records of a chunk already read.
+   */
+  decodeLoaded(off: number): DecodedRecord | "short" | "corrupt" | null {
+    const at = off - this.start;
+    if (at < 0 || at + 4 > this.buf.length) return null;
+    const len = this.buf.readUInt32LE(at);
+    if (len < RECORD_OVERHEAD_BYTES - 4 || len > MAX_RECORD_BYTES) return "corrupt";
+    if (at + 4 + len > this.buf.length) return null;
+    return decodeRecord(this.buf, at, false);
+  }
+
   /** The record at `off`; `short` when the file ends inside it, `corrupt` when it does not check out. */
   async decodeAt(off: number): Promise<DecodedRecord | "short" | "corrupt"> {
+    const loaded = this.decodeLoaded(off);
+    if (loaded !== null) return loaded;
     if (!(await this.ensure(off, 4))) return "short";
     const len = this.buf.readUInt32LE(off - this.start);
     if (len < RECORD_OVERHEAD_BYTES - 4 || len > MAX_RECORD_BYTES) return "corrupt";
@@ -144,7 +160,7 @@ export async function recoverSegments(dir: string, chunk: number, damage: StoreD
       const last = i === names.length - 1;
       let pos = 0;
       while (pos < size) {
-        const r = await win.decodeAt(pos);
+        const r = win.decodeLoaded(pos) ?? (await win.decodeAt(pos));
         if (typeof r !== "string") {
           apply(r, seg, pos);
           seg.lastSeq = Math.max(seg.lastSeq, r.seq);

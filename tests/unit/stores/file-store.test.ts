@@ -321,6 +321,31 @@ test("file store: replay from disk (read in stretches) serves every message inta
   await again.close();
 });
 
+test("file store: times and subjects read back exactly, whether records share them or not", async () => {
+  const s = await fresh();
+  const t0 = 1_700_000_000_123_456_789n;
+  const rows: Array<[string, bigint]> = [
+    ["t.a", t0],
+    ["t.a", t0],
+    ["t.b", t0],
+    ["t.b", t0 + 1n],
+    ["t.é", t0 + 1n],
+    ["t.a", 2n ** 62n + 7n],
+    ["t.a", 2n ** 62n + 7n + 2n ** 32n],
+    ["t.ab", 5n],
+    ["t.a", t0],
+  ];
+  for (const [subject, time] of rows) await s.append(subject, null, Buffer.from(subject), time);
+  const dir = dirOf.get(s) as string;
+  await s.close();
+  const again = await FileStore.open({ dir });
+  const got: Array<[string, bigint]> = [];
+  for (let m = await again.loadNext(">", 1); m !== null; m = await again.loadNext(">", m.seq + 1)) got.push([m.subject, m.timeNs]);
+  assert.deepEqual(got, rows);
+  assert.equal(again.state().lastTimeNs, t0);
+  await again.close();
+});
+
 test("file store: a record corrupted on disk after open is detected when read, not served, and reported", async () => {
   const s = await fresh();
   const filler = Buffer.alloc(TAIL_CACHE_BYTES / 4, 7);
