@@ -26,6 +26,12 @@ export const EAGER_BATCH_BYTES = 64 * 1024;
 export const EAGER_BATCH_RECORDS = 128;
 /** Recently written records kept in memory so consumers reading the tail do not read the disk. */
 export const TAIL_CACHE_BYTES = 8 * 1024 * 1024;
+/**
+ * Batches on their way to the disk at once, each one durable write at its own offset: a batch need
+ * not wait for the one before it to reach the disk, only to be acknowledged (acks go in order).
+ * Two let the halves of a window of 256 publishes be on the disk together.
+ */
+export const MAX_WRITES_IN_FLIGHT = 2;
 
 /**
  * `always` (default): every batch of appends is on disk before any of them is acknowledged (group
@@ -105,8 +111,14 @@ export class FileStore extends MemoryStore {
   private readonly readers = new Map<Segment, Promise<FileHandle>>();
   private readonly readAhead = new ReadAhead((seg) => this.reader(seg));
   private waiters: Waiter[] = [];
-  /** A batch is being written (the next one waits for it, then overlaps its sync). */
-  private writing = false;
+  /** Durable writes on the disk now (at most MAX_WRITES_IN_FLIGHT). */
+  private writes = 0;
+  /** Where the next batch goes in the current segment (ahead of its size while writes are in flight). */
+  private writeEnd = 0;
+  /** Offsets in the current segment of the batches whose write has not returned, oldest first. */
+  private unfinished: number[] = [];
+  /** The last batch opened with a batch record while another was in flight: the next one gets one too. */
+  private marked = false;
   private scheduled = false;
   /** Batches written or being written and not yet acknowledged. */
   private inflight = 0;
@@ -152,7 +164,10 @@ export class FileStore extends MemoryStore {
     this.lastFirst = this.state().firstSeq;
     this.durableSeq = this.lastSeq;
     const cur = this.segments[this.segments.length - 1];
-    if (cur !== undefined) this.fh = await this.openAppend(cur.path);
+    if (cur !== undefined) {
+      this.fh = await this.openAppend(cur.path);
+      this.writeEnd = cur.size;
+    }
   }
 
   private apply(type: number, seq: number, timeNs: bigint, subject: string, seg: Segment, off: number, len: number, headers: Buffer | null, data: Buffer): void {
@@ -286,7 +301,7 @@ export class FileStore extends MemoryStore {
     this.insert(entry);
     this.enforceAfterAppend(subject);
     this.noteFirst();
-    if (this.writing) return seq; // the batch being written starts the next one when it is done
+    if (this.writes >= MAX_WRITES_IN_FLIGHT) return seq; // a write that ends starts the next batch
     if (this.pendingBytes >= EAGER_BATCH_BYTES || this.pending.length >= EAGER_BATCH_RECORDS) this.startBatch();
     else this.schedule();
     return seq;
@@ -331,10 +346,11 @@ export class FileStore extends MemoryStore {
   }
 
   /**
-   * Wait until everything appended so far is on disk. Group commit: one batch is written at a
-   * time, and the appends that arrive while it is being written form the next batch, one write
-   * for all of them. Under `sync: always` that write is durable when it returns (O_DSYNC, on the
-   * thread pool, so the event loop goes on parsing meanwhile); batches end in order.
+   * Wait until everything appended so far is on disk. Group commit: the appends that arrive while
+   * batches are being written form the next batch, one write for all of them; up to
+   * MAX_WRITES_IN_FLIGHT batches are written at once, each at its own offset. Under `sync: always`
+   * a write is durable when it returns (O_DSYNC, on the thread pool, so the event loop goes on
+   * parsing meanwhile); batches end, and are acknowledged, in order.
    */
   private commit(): Promise<void> {
     if (this.pending.length === 0 && this.inflight === 0) return Promise.resolve();
@@ -346,7 +362,7 @@ export class FileStore extends MemoryStore {
 
   /** Start a batch once this event loop turn has queued what it will. */
   private schedule(): void {
-    if (this.scheduled || this.writing) return;
+    if (this.scheduled || this.writes >= MAX_WRITES_IN_FLIGHT) return;
     this.scheduled = true;
     setImmediate(this.startBatchNow);
   }
@@ -355,8 +371,16 @@ export class FileStore extends MemoryStore {
 
   private startBatch(): void {
     this.scheduled = false;
-    if (this.writing || (this.waiters.length === 0 && this.pending.length === 0)) return;
+    if (this.writes >= MAX_WRITES_IN_FLIGHT) return;
+    // Once overlapping writes have all returned, one more batch record closes them off even with
+    // nothing to append, so that damage found later in their bytes is not taken for a write
+    // that never finished (see unfinishedWrite in segment-io).
+    const closing = this.marked && this.writes === 0 && this.pending.length === 0 && this.writeError === null;
+    if (this.waiters.length === 0 && this.pending.length === 0 && !closing) return;
+    // A new segment is started only with no write in flight: the last write to end starts it.
+    if (this.writes > 0 && this.needsNewSegment(this.bytesPending())) return;
     const batchSeq = this.lastSeq;
+    const records = this.pending.length;
     const bufs = this.pending;
     const entries = this.pendingEntries;
     const waiters = this.waiters;
@@ -364,24 +388,33 @@ export class FileStore extends MemoryStore {
     this.pendingEntries = [];
     this.pendingBytes = 0;
     this.waiters = [];
-    this.writing = true;
+    this.writes++;
     this.inflight++;
+    let holding = true;
+    const release = (): void => {
+      if (holding) {
+        holding = false;
+        this.writes--;
+      }
+    };
     const previous = this.lastBatch;
     const done = (async (): Promise<void> => {
       try {
         if (this.writeError !== null) throw this.writeError;
-        if (bufs.length > 0) await this.writeBatch(bufs, entries);
-        this.writing = false;
+        const written = records > 0 || closing ? await this.writeBatch(bufs, entries) : null;
+        release();
         this.startBatch();
-        // An empty batch (a caller waiting for what is already in flight) waits for the one before.
-        if (bufs.length === 0) await previous;
+        // Batches end in order: none is acknowledged before every batch started before it.
+        await previous;
+        if (this.writeError !== null) throw this.writeError;
+        if (written !== null && written.end > written.seg.size) written.seg.size = written.end;
         this.cacheTail(entries);
         if (batchSeq > this.durableSeq) this.durableSeq = batchSeq;
         for (const w of waiters) w.resolve();
-        if (bufs.length > 0) this.durableListener?.(this.durableSeq, null);
+        if (records > 0) this.durableListener?.(this.durableSeq, null);
         void this.dropDeadSegments();
       } catch (err) {
-        this.writing = false;
+        release();
         const e = this.fail(err);
         for (const w of waiters) w.reject(e);
         this.durableListener?.(batchSeq, e);
@@ -393,27 +426,60 @@ export class FileStore extends MemoryStore {
     this.lastBatch = done;
   }
 
+  private bytesPending(): number {
+    let bytes = 0;
+    for (const b of this.pending) bytes += b.length;
+    return bytes;
+  }
+
+  private needsNewSegment(bytes: number): boolean {
+    const cur = this.segments[this.segments.length - 1];
+    return cur === undefined || this.fh === null || (this.writeEnd > 0 && this.writeEnd + bytes > this.segmentMax);
+  }
+
   /**
-   * Write one batch at the end of the current segment (rolling to a new one when full). Under
-   * `sync: always` the write is durable when this resolves; under `interval` it is in the OS.
+   * Write one batch at the end of the current segment (rolling to a new one when full, which
+   * happens only with no other write in flight). Its place is taken before the first await, so
+   * batches started in turn lie in the file in turn. Under `sync: always` the write is durable
+   * when this resolves; under `interval` it is in the OS. The segment's size, which readers
+   * trust, is moved by the caller once every earlier batch has ended too.
    */
-  private async writeBatch(bufs: Buffer[], entries: Array<FileEntry | null>): Promise<void> {
+  private async writeBatch(bufs: Buffer[], entries: Array<FileEntry | null>): Promise<{ seg: Segment; end: number }> {
     let bytes = 0;
     for (const b of bufs) bytes += b.length;
-    let cur = this.segments[this.segments.length - 1];
-    if (cur === undefined || this.fh === null || (cur.size > 0 && cur.size + bytes > this.segmentMax)) {
-      // Close the old segment (under `interval`, after its own sync).
+    let cur = this.segments[this.segments.length - 1] as Segment;
+    let opening: Promise<void> | null = null;
+    if (this.needsNewSegment(bytes)) {
       const old = this.fh;
-      if (old !== null) await old.datasync().then(() => old.close());
+      const last = this.segments[this.segments.length - 1];
       // Names must sort in creation order: never reuse the previous segment's number.
-      const id = Math.max(this.lastSeq, (cur?.firstSeq ?? 0) + 1);
+      const id = Math.max(this.lastSeq, (last?.firstSeq ?? 0) + 1);
       cur = { path: join(this.opts.dir, segmentName(id)), firstSeq: id, lastSeq: 0, size: 0 };
       this.segments.push(cur);
-      this.fh = await this.openAppend(cur.path);
-      await syncDir(this.opts.dir);
+      this.writeEnd = 0;
+      this.unfinished = [];
+      this.marked = false;
+      this.fh = null;
+      const seg = cur;
+      opening = (async (): Promise<void> => {
+        // Close the old segment (under `interval`, after its own sync).
+        if (old !== null) await old.datasync().then(() => old.close());
+        this.fh = await this.openAppend(seg.path);
+        await syncDir(this.opts.dir);
+      })();
     }
-    const fh = this.fh;
-    let off = cur.size;
+    const start = this.writeEnd;
+    // Opened with a batch record while another batch is in flight, and once more just after (see
+    // RecordType.BATCH): it tells recovery how far the segment was durable when this was written.
+    const overlapping = this.unfinished.length > 0;
+    if (overlapping || this.marked) {
+      const rec = encodeRecord(RecordType.BATCH, overlapping ? (this.unfinished[0] as number) : start, 0n, "", null, EMPTY);
+      bufs.unshift(rec);
+      entries.unshift(null);
+      bytes += rec.length;
+    }
+    this.marked = overlapping;
+    let off = start;
     for (let i = 0; i < bufs.length; i++) {
       const e = entries[i];
       if (e !== null && e !== undefined) {
@@ -422,23 +488,32 @@ export class FileStore extends MemoryStore {
       }
       off += (bufs[i] as Buffer).length;
     }
+    this.writeEnd = off;
     cur.lastSeq = this.lastSeq;
-    if (this.sync === "always") {
-      const observe = this.opts.observeSyncSeconds;
-      const startedNs = observe === undefined ? 0n : process.hrtime.bigint();
-      await writeAllDurable(fh, bufs, bytes);
-      if (observe !== undefined) observe(Number(process.hrtime.bigint() - startedNs) / 1e9);
-    } else {
-      // Into the page cache, on the event loop: tens of microseconds for a batch.
-      writeAll(fh.fd, bufs, bytes);
+    this.unfinished.push(start);
+    try {
+      if (opening !== null) await opening;
+      const fh = this.fh as FileHandle | null;
+      if (fh === null) throw new Error("segment not open");
+      if (this.sync === "always") {
+        const observe = this.opts.observeSyncSeconds;
+        const startedNs = observe === undefined ? 0n : process.hrtime.bigint();
+        await writeAllDurable(fh, bufs, bytes, start);
+        if (observe !== undefined) observe(Number(process.hrtime.bigint() - startedNs) / 1e9);
+      } else {
+        // Into the page cache, on the event loop: tens of microseconds for a batch.
+        writeAll(fh.fd, bufs, bytes);
+      }
+    } finally {
+      const i = cur === this.segments[this.segments.length - 1] ? this.unfinished.indexOf(start) : -1;
+      if (i !== -1) this.unfinished.splice(i, 1);
     }
-    // Only once the bytes are written: readers (read-ahead, scans) never read past the size.
-    cur.size += bytes;
+    return { seg: cur, end: off };
   }
 
   /** The segment's append handle: O_DSYNC under `sync: always`, so each write is durable on return. */
   private openAppend(path: string): Promise<FileHandle> {
-    return open(path, this.sync === "always" ? constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND | constants.O_DSYNC : "a");
+    return open(path, this.sync === "always" ? constants.O_WRONLY | constants.O_CREAT | constants.O_DSYNC : "a");
   }
 
   /** Keep the newest written records cached up to TAIL_CACHE_BYTES; older ones are read from disk. */
@@ -499,6 +574,8 @@ export class FileStore extends MemoryStore {
   override async close(): Promise<void> {
     if (this.syncTimer !== null) clearInterval(this.syncTimer);
     await this.commit().catch(() => {});
+    // Batches started meanwhile (the closing batch record of overlapping writes) end first.
+    while (this.inflight > 0) await this.lastBatch;
     await this.fh?.datasync().catch(() => {});
     await this.fh?.close();
     this.fh = null;

@@ -7,7 +7,7 @@ import { lastSlabView, slabAlloc } from "../../util/slab.js";
  * | offset | size | field                                                    |
  * |--------|------|----------------------------------------------------------|
  * | 0      | 4    | `len`: bytes after this field (type through crc)         |
- * | 4      | 1    | type: 1 message, 2 delete (tombstone), 3 first-sequence  |
+ * | 4      | 1    | type: 1 message, 2 delete, 3 first-sequence, 4 batch     |
  * | 5      | 8    | sequence (u64)                                           |
  * | 13     | 8    | time, ns since the epoch (i64)                           |
  * | 21     | 2    | subject length S                                         |
@@ -20,8 +20,12 @@ import { lastSlabView, slabAlloc } from "../../util/slab.js";
  *
  * A delete record names the sequence removed; a first-sequence record says every sequence below
  * its own is gone (purge, limits), and carries the last sequence forward across an empty stream.
+ * A batch record opens a batch written while another was still on its way to the disk (and the
+ * batch after such a one); in the sequence field it holds the offset in its segment below which
+ * every byte was durable when the batch was written. Recovery uses it to tell a write that never
+ * finished (bytes after it missing while a later batch landed) from damage to durable bytes.
  */
-export const RecordType = { MSG: 1, DELETE: 2, FIRST: 3 } as const;
+export const RecordType = { MSG: 1, DELETE: 2, FIRST: 3, BATCH: 4 } as const;
 export type RecordTypeValue = (typeof RecordType)[keyof typeof RecordType];
 
 /** Fixed bytes of a record besides subject, headers and payload. */
@@ -102,7 +106,7 @@ export function decodeRecord(buf: Buffer, pos: number, copy = true): DecodedReco
   const end = pos + 4 + len;
   if (end > buf.length) return "short";
   const type = buf[pos + 4];
-  if (type !== RecordType.MSG && type !== RecordType.DELETE && type !== RecordType.FIRST) return "corrupt";
+  if (type !== RecordType.MSG && type !== RecordType.DELETE && type !== RecordType.FIRST && type !== RecordType.BATCH) return "corrupt";
   const s = buf.readUInt16LE(pos + 21);
   const h = buf.readUInt32LE(pos + 23);
   const d = buf.readUInt32LE(pos + 27);

@@ -1,7 +1,7 @@
 import { writevSync } from "node:fs";
 import { open, readdir, truncate, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
-import { MAX_RECORD_BYTES, RECORD_OVERHEAD_BYTES, decodeRecord, type DecodedRecord } from "./record.js";
+import { MAX_RECORD_BYTES, RECORD_OVERHEAD_BYTES, RecordType, decodeRecord, type DecodedRecord } from "./record.js";
 
 /** Segment file I/O for the file store: whole writes, recovery, directory sync. */
 
@@ -43,12 +43,14 @@ export function writeAll(fd: number, bufs: Buffer[], bytes: number): void {
  * writev on the thread pool until every byte of `bufs` is written: on a handle opened O_DSYNC,
  * durable when this resolves.
  */
-export async function writeAllDurable(fh: FileHandle, bufs: Buffer[], bytes: number): Promise<void> {
+export async function writeAllDurable(fh: FileHandle, bufs: Buffer[], bytes: number, position: number): Promise<void> {
   let rest = bufs;
   let left = bytes;
+  let at = position;
   for (;;) {
-    const { bytesWritten } = await fh.writev(rest);
+    const { bytesWritten } = await fh.writev(rest, at);
     left -= bytesWritten;
+    at += bytesWritten;
     if (left <= 0) return;
     if (bytesWritten === 0) throw new Error("write made no progress");
     rest = unwritten(rest, bytesWritten);
@@ -141,10 +143,34 @@ export class SegmentWindow {
 }
 
 /**
+ * Whether damage at `at` in the last segment is a write that never finished rather than damage to
+ * durable bytes: some batch record after it (from `from` on) says the segment was durable only
+ * below `at` when its batch was written, and none says more. Batches are acknowledged in order, so
+ * nothing at or after `at` was acknowledged: a later batch reached the disk, an earlier one did not.
+ */
+async function unfinishedWrite(win: SegmentWindow, size: number, at: number, from: number): Promise<boolean> {
+  let marked = false;
+  for (let pos = from; pos !== -1 && pos < size; ) {
+    const r = win.decodeLoaded(pos) ?? (await win.decodeAt(pos));
+    if (typeof r === "string") {
+      pos = await win.resync(pos + 1);
+      continue;
+    }
+    if (r.type === RecordType.BATCH) {
+      if (r.seq > at) return false;
+      marked = true;
+    }
+    pos += r.size;
+  }
+  return marked;
+}
+
+/**
  * Read every segment in `dir`, oldest first, in windows of `chunk` bytes (never a whole segment at
  * once), handing each intact record to `apply`. Damage is pushed to `damage`, never applied: bytes
  * between intact records are skipped as corrupt, and a damaged end of the last segment (a write
- * torn by a crash) is truncated away so appends continue after the last intact record.
+ * torn by a crash, or batches after one that never finished: see unfinishedWrite) is truncated
+ * away so appends continue after the last intact record.
  */
 export async function recoverSegments(dir: string, chunk: number, damage: StoreDamage[], apply: (r: DecodedRecord, seg: Segment, off: number) => void): Promise<Segment[]> {
   const names = (await readdir(dir)).filter((n) => n.endsWith(".seg")).sort();
@@ -162,15 +188,17 @@ export async function recoverSegments(dir: string, chunk: number, damage: StoreD
       while (pos < size) {
         const r = win.decodeLoaded(pos) ?? (await win.decodeAt(pos));
         if (typeof r !== "string") {
-          apply(r, seg, pos);
-          seg.lastSeq = Math.max(seg.lastSeq, r.seq);
+          if (r.type !== RecordType.BATCH) {
+            apply(r, seg, pos);
+            seg.lastSeq = Math.max(seg.lastSeq, r.seq);
+          }
           pos += r.size;
           continue;
         }
         // Look for the next intact record; what lies between is damage.
         const next = await win.resync(pos + 1);
-        if (next === -1) {
-          damage.push({ segment: name, offset: pos, bytes: size - pos, kind: r === "short" && last ? "torn-tail" : "corrupt" });
+        if (next === -1 || (last && (await unfinishedWrite(win, size, pos, next)))) {
+          damage.push({ segment: name, offset: pos, bytes: size - pos, kind: last && (r === "short" || next !== -1) ? "torn-tail" : "corrupt" });
           if (last) {
             await truncate(path, pos);
             seg.size = pos;

@@ -4,7 +4,8 @@ import { mkdtemp, open, readdir, readFile, rm, writeFile } from "node:fs/promise
 import { constants } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { EAGER_BATCH_BYTES, EAGER_BATCH_RECORDS, FileStore, TAIL_CACHE_BYTES } from "../../../src/stores/file/file-store.js";
+import { EAGER_BATCH_BYTES, EAGER_BATCH_RECORDS, FileStore, MAX_WRITES_IN_FLIGHT, TAIL_CACHE_BYTES } from "../../../src/stores/file/file-store.js";
+import { RecordType, decodeRecord } from "../../../src/stores/file/record.js";
 import type { StoreLimits, StreamStore } from "../../../src/stores/types.js";
 import { storeConformance } from "./conformance.js";
 
@@ -158,6 +159,38 @@ test("file store: write errors are sticky", async () => {
   await assert.rejects(s.append("a", null, Buffer.from("3")), "later writes fail fast with the same error");
 });
 
+test("file store: a write that fails while another is in flight fails both batches and every later write, and the store stays idle", { timeout: 10_000 }, async (t) => {
+  const s = await fresh();
+  await s.append("e", null, Buffer.from("kept"));
+  const probe = await open(join(tmpdir(), `cuebus-probe-e-${process.pid}`), "w");
+  type Handle = { writev(bufs: Buffer[], pos?: number): Promise<{ bytesWritten: number }> };
+  const proto = Object.getPrototypeOf(probe) as Handle;
+  await probe.close();
+  const original = proto.writev;
+  let calls = 0;
+  proto.writev = async function (): Promise<{ bytesWritten: number }> {
+    calls++;
+    await new Promise((r) => setTimeout(r, 5));
+    throw Object.assign(new Error("EIO: i/o error, write"), { code: "EIO" });
+  };
+  t.after(() => {
+    proto.writev = original;
+  });
+  const burst = Array.from({ length: EAGER_BATCH_RECORDS * 2 }, (_, i) => s.append("e", null, Buffer.from(`lost-${i}`)));
+  const results = await Promise.allSettled(burst);
+  assert.ok(results.every((r) => r.status === "rejected" && /EIO/.test(String(r.reason))), "every append of both batches fails");
+  assert.equal(calls, 2, "two batches were on their way at once");
+  await assert.rejects(s.append("e", null, Buffer.from("later")), /EIO/);
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(calls, 2, "no write tried after the error");
+  // Nothing left counted as on its way: a failed store must not keep starting batches (closing
+  // batch records included), which once recursed until the stack ran out.
+  const counters = s as unknown as { writes: number; inflight: number };
+  assert.deepEqual([counters.writes, counters.inflight], [0, 0]);
+  proto.writev = original;
+  await s.close();
+});
+
 test("file store: group commit resolves many concurrent appends in order", async () => {
   const s = await fresh();
   const seqs = await Promise.all(Array.from({ length: 500 }, (_, i) => s.append("g", null, Buffer.from(String(i)))));
@@ -188,24 +221,34 @@ test("file store: a burst larger than one eager batch, across a segment roll, is
   await store.close();
 });
 
-test("file store: nothing is acknowledged before the O_DSYNC write that holds it has returned", async (t) => {
+test("file store: nothing is acknowledged before the O_DSYNC writes that hold it, and every one before, have returned", async (t) => {
   // Watch every write of a segment: on a handle opened O_DSYNC, what it wrote is durable once it
-  // returns (one write in flight at a time, appending: the file size then is what is durable).
+  // returns. Writes go at explicit offsets, up to MAX_WRITES_IN_FLIGHT at once, so what is durable
+  // is the stretch from offset 0 that returned writes cover without a gap.
   const probe = await open(join(tmpdir(), `cuebus-probe-${process.pid}`), "w");
-  type Handle = { fd: number; stat(): Promise<{ size: number }>; writev(bufs: Buffer[], pos?: number): Promise<{ bytesWritten: number }> };
+  type Handle = { fd: number; writev(bufs: Buffer[], pos?: number): Promise<{ bytesWritten: number }> };
   const proto = Object.getPrototypeOf(probe) as Handle;
   await probe.close();
   const original = proto.writev;
+  const returned = new Map<number, number>();
   let durable = 0;
   let syncs = 0;
+  let inFlight = 0;
+  let mostInFlight = 0;
   const notDsync: number[] = [];
+  const noOffset: number[] = [];
   proto.writev = async function (this: Handle, bufs: Buffer[], pos?: number): Promise<{ bytesWritten: number }> {
     // The flags the kernel holds for this descriptor (octal): O_DSYNC must be among them.
     const flags = Number.parseInt(/flags:\s*(\d+)/.exec(await readFile(`/proc/self/fdinfo/${this.fd}`, "utf8"))?.[1] ?? "0", 8);
     if ((flags & constants.O_DSYNC) === 0) notDsync.push(this.fd);
+    if (typeof pos !== "number") noOffset.push(this.fd);
+    inFlight++;
+    mostInFlight = Math.max(mostInFlight, inFlight);
     const r = await original.call(this, bufs, pos);
+    inFlight--;
     syncs++;
-    durable = Math.max(durable, (await this.stat()).size);
+    returned.set(pos as number, (pos as number) + r.bytesWritten);
+    while (returned.has(durable)) durable = returned.get(durable) as number;
     return r;
   };
   t.after(() => {
@@ -218,20 +261,26 @@ test("file store: nothing is acknowledged before the O_DSYNC write that holds it
     return e.off + e.len;
   };
   const violations: string[] = [];
+  let told = 0;
   s.setDurableListener((seq, err) => {
     assert.equal(err, null);
-    if (durable < endOf(seq)) violations.push(`listener told ${seq} before it was synced`);
+    if (durable < endOf(seq)) violations.push(`listener told ${seq} before it and all before it were synced`);
+    if (seq < told) violations.push(`listener told ${seq} after ${told}`);
+    told = seq;
   });
   // Bursts of small and large records: crosses EAGER_BATCH_RECORDS and EAGER_BATCH_BYTES, through both entry points.
   for (let round = 0; round < 4; round++) {
     const burst: Array<Promise<void>> = [];
+    let resolved = 0;
     for (let i = 0; i < EAGER_BATCH_RECORDS * 2 + 7; i++) {
       const data = Buffer.alloc(i % 5 === 0 ? 2048 : 16, i);
       if (i % 2 === 0) s.appendNoWait("d.x", null, data, 0n);
       else
         burst.push(
           s.append("d.y", null, data).then((seq) => {
-            if (durable < endOf(seq)) violations.push(`append ${seq} resolved before it was synced`);
+            if (durable < endOf(seq)) violations.push(`append ${seq} resolved before it and all before it were synced`);
+            if (seq < resolved) violations.push(`append ${seq} resolved after ${resolved}`);
+            resolved = seq;
           }),
         );
     }
@@ -239,9 +288,100 @@ test("file store: nothing is acknowledged before the O_DSYNC write that holds it
   }
   assert.deepEqual(violations, []);
   assert.deepEqual(notDsync, [], "every segment write goes through an O_DSYNC handle");
+  assert.deepEqual(noOffset, [], "every segment write names its offset");
+  assert.equal(mostInFlight, MAX_WRITES_IN_FLIGHT, "batches overlapped on their way to the disk");
   assert.equal((await readdir(dirOf.get(s) as string)).length, 1, "one segment");
   assert.ok(syncs >= 4, `durable writes: ${syncs}`);
   assert.ok(syncs < s.state().messages / 8, `group commit: ${syncs} durable writes for ${s.state().messages} appends`);
+});
+
+/** The records of a segment file as written: type, the sequence field, offset and size. */
+function recordsOf(bytes: Buffer): Array<{ type: number; seq: number; off: number; size: number }> {
+  const out: Array<{ type: number; seq: number; off: number; size: number }> = [];
+  for (let off = 0; off < bytes.length; ) {
+    const r = decodeRecord(bytes, off);
+    assert.ok(typeof r !== "string", `record at ${off}`);
+    out.push({ type: r.type, seq: r.seq, off, size: r.size });
+    off += r.size;
+  }
+  return out;
+}
+
+/**
+ * A store that wrote one message alone, then two batches at once (each EAGER_BATCH_RECORDS
+ * messages: the second opens with a batch record while the first is on its way to the disk), then
+ * closed: its segment's bytes and where the overlapping batches lie.
+ */
+async function overlappedSegment(): Promise<{ dir: string; seg: string; bytes: Buffer; first: number; second: number; closer: number }> {
+  const s = await fresh();
+  await s.append("o.alone", null, Buffer.from("before"));
+  const burst: Array<Promise<number>> = [];
+  for (let i = 0; i < EAGER_BATCH_RECORDS * 2; i++) burst.push(s.append(`o.${i % 4}`, null, Buffer.from(`m-${i}`)));
+  await Promise.all(burst);
+  await s.close();
+  const dir = dirOf.get(s) as string;
+  const [name] = await readdir(dir);
+  const seg = join(dir, name as string);
+  const bytes = await readFile(seg);
+  const batches = recordsOf(bytes).filter((r) => r.type === RecordType.BATCH);
+  // The second batch says where the first began: only that was not yet known durable.
+  assert.equal(batches.length, 2, "a batch record opening the overlapping batch, one closing the overlap");
+  const [open2, closer] = batches as unknown as [{ seq: number; off: number }, { seq: number; off: number }];
+  assert.ok(open2.seq < open2.off, "the second batch was written while the first was in flight");
+  assert.equal(closer.seq, closer.off, "once both returned, everything before the closing record was durable");
+  return { dir, seg, bytes, first: open2.seq, second: open2.off, closer: closer.off };
+}
+
+test("file store: a batch that never reached the disk while the one after it did is cut off at recovery; nothing after it is served", async () => {
+  const { dir, seg, bytes, first, second, closer } = await overlappedSegment();
+  const { store: good, msgs: original } = await served(dir);
+  assert.equal(original.size, 1 + EAGER_BATCH_RECORDS * 2);
+  assert.deepEqual(good.damage, []);
+  await good.close();
+  const recs = recordsOf(bytes);
+  const msgEnd = (off: number): number => recs.filter((r) => r.type === RecordType.MSG && r.off + r.size <= off).length;
+  // Killed before the closing record: the first batch lost entirely (a hole of zeros the later
+  // write left), or only its end (torn inside a record, or on a record boundary).
+  const middle = recs.find((r) => r.off > (first + second) / 2) as { off: number };
+  for (const lostFrom of [first, first + 3, middle.off, second - 1]) {
+    const crashed = Buffer.from(bytes.subarray(0, closer));
+    crashed.fill(0, lostFrom, second);
+    await writeFile(seg, crashed);
+    const { store, msgs } = await served(dir);
+    const kept = msgEnd(lostFrom);
+    assert.deepEqual([...msgs.keys()], Array.from({ length: kept }, (_, i) => i + 1), `lost from ${lostFrom}: the records before it, and no later one`);
+    for (const [seq, text] of msgs) assert.equal(text, original.get(seq));
+    const at = (recs.find((r) => r.off + r.size > lostFrom) as { off: number }).off;
+    assert.deepEqual(store.damage, [{ segment: seg.slice(dir.length + 1), offset: at, bytes: closer - at, kind: "torn-tail" }]);
+    // Cut away: the next append continues the sequence on a clean tail, and nothing is reported again.
+    assert.equal(await store.append("o.after", null, Buffer.from("next")), kept + 1);
+    await store.close();
+    const { store: again, msgs: after } = await served(dir);
+    assert.deepEqual(again.damage, []);
+    assert.equal(after.size, kept + 1);
+    await again.close();
+  }
+});
+
+test("file store: damage to overlapping batches that both returned is reported as corrupt and skipped, never taken for an unfinished write", async () => {
+  const { dir, seg, bytes, first, second } = await overlappedSegment();
+  const { store: good, msgs: original } = await served(dir);
+  await good.close();
+  const recs = recordsOf(bytes);
+  // One byte of a message record in the first batch, in the second, and the second's batch record.
+  for (const target of [recs.find((r) => r.off > first + 100), recs.find((r) => r.off > second + 100), recs.find((r) => r.off === second)]) {
+    const t = target as { off: number; size: number; type: number; seq: number };
+    const damaged = Buffer.from(bytes);
+    damaged[t.off + t.size - 6] = (damaged[t.off + t.size - 6] as number) ^ 0x40;
+    await writeFile(seg, damaged);
+    const { store, msgs } = await served(dir);
+    const lost = t.type === RecordType.MSG ? 1 : 0;
+    assert.equal(msgs.size, original.size - lost, `damage at ${t.off}: every other message served`);
+    for (const [seq, text] of msgs) assert.equal(text, original.get(seq));
+    if (lost === 1) assert.ok(!msgs.has(t.seq));
+    assert.deepEqual(store.damage, [{ segment: seg.slice(dir.length + 1), offset: t.off, bytes: t.size, kind: "corrupt" }]);
+    await store.close();
+  }
 });
 
 test("file store: segments roll over and whole segments are dropped by limits", async () => {
