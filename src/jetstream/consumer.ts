@@ -44,6 +44,17 @@ interface Pending {
 const ACK_DELAY_MS = 1;
 
 /**
+ * Deliveries in one go before the delivery loop lets the event loop turn (and so the connection be
+ * written to): a pull request for 1,000 messages then reaches the client in parts it can start on
+ * while the rest is produced, not in one write after the last, and other connections are not kept
+ * waiting behind a long run.
+ */
+export const DELIVERIES_PER_TURN = 256;
+
+/** Resolves on the next turn of the event loop, after the writes queued in this one. */
+const nextTurn = (): Promise<void> => new Promise<void>((r) => setImmediate(r));
+
+/**
  * One consumer of a stream: its position, pending acknowledgements, redelivery, and delivery to a
  * push subject or to waiting pull requests. Behaviour follows nats-server's `consumer.go`
  * (ADR-9/13/15); the code is our own. Everything runs on the event loop: no locks, one delivery
@@ -333,8 +344,14 @@ export class Consumer {
     // num_pending for the ack subjects: counted once per run (a scan of the store's subjects),
     // then kept by decrementing, as nats-server caches it.
     let pendingCount = -1;
+    let inTurn = 0;
     while (!this.closed && this.canDeliver()) {
       this.again = false;
+      if (++inTurn > DELIVERIES_PER_TURN) {
+        inTurn = 1;
+        await nextTurn();
+        if (this.closed || !this.canDeliver()) break;
+      }
       const next = await this.nextMsg();
       if (this.closed) return;
       if (next === null) {

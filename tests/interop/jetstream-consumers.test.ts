@@ -3,9 +3,10 @@ import assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { connect, createInbox, type NatsConnection } from "@nats-io/transport-node";
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type JsMsg } from "@nats-io/jetstream";
 import { startServer, type Server } from "../../src/index.js";
+import { DELIVERIES_PER_TURN } from "../../src/jetstream/consumer.js";
 
 interface Env {
   nc: NatsConnection;
@@ -458,4 +459,48 @@ test("max_waiting: one pull request too many is refused with 409", async (t) => 
   nc.publish("$JS.API.CONSUMER.MSG.NEXT.W.c", JSON.stringify({ batch: 1, expires: 500_000_000 }), { reply: `${inbox}.2` });
   await new Promise((r) => setTimeout(r, 800));
   assert.deepEqual(statuses.sort(), ["408 Request Timeout", "409 Exceeded MaxWaiting"]);
+});
+
+test("a pull request for more than one turn's deliveries is filled whole, in order, and its max_bytes holds across turns", async (t) => {
+  const { nc } = await setup(t);
+  const jsm = await jetstreamManager(nc);
+  await jsm.streams.add({ name: "LONG", subjects: ["long.>"] });
+  const js = jetstream(nc);
+  const n = DELIVERIES_PER_TURN * 4 + 17;
+  await Promise.all(Array.from({ length: n }, (_, i) => js.publish(`long.${i % 3}`, `m${i + 1}`)));
+  await jsm.consumers.add("LONG", { durable_name: "reader", ack_policy: AckPolicy.None });
+  const upTo = (from: number, to: number): number[] => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+  // Two and a half turns' worth in one fetch: every message once, in order.
+  const first = DELIVERIES_PER_TURN * 2 + DELIVERIES_PER_TURN / 2;
+  const fetched: number[] = [];
+  for await (const m of await (await js.consumers.get("LONG", "reader")).fetch({ max_messages: first, expires: 5000 })) {
+    assert.equal(m.string(), `m${m.seq}`);
+    fetched.push(m.seq);
+  }
+  assert.deepEqual(fetched, upTo(1, first));
+  // A raw request (the client's fetch caps a max_bytes request at 100 messages) with bytes for about
+  // a turn and a half: it ends with the 409 there, and the next request goes on from the very next
+  // message (nothing skipped or repeated at a turn's edge).
+  const pull = async (req: object): Promise<{ seqs: number[]; status: string }> => {
+    const inbox = createInbox();
+    const seqs: number[] = [];
+    const sub = nc.subscribe(inbox);
+    nc.publish("$JS.API.CONSUMER.MSG.NEXT.LONG.reader", JSON.stringify(req), { reply: inbox });
+    for await (const m of sub) {
+      const code = m.headers?.code ?? 0;
+      if (code !== 0) {
+        sub.unsubscribe();
+        return { seqs, status: `${code} ${m.headers?.description ?? ""}` };
+      }
+      seqs.push(Number(m.string().slice(1)));
+    }
+    return { seqs, status: "" };
+  };
+  const byBytes = await pull({ batch: n, max_bytes: DELIVERIES_PER_TURN * 1.5 * 50, expires: 2_000_000_000 });
+  assert.equal(byBytes.status.toLowerCase(), "409 message size exceeds maxbytes", `after ${byBytes.seqs.length}`);
+  assert.ok(byBytes.seqs.length > DELIVERIES_PER_TURN && byBytes.seqs.length < n - first, `max_bytes stopped after ${byBytes.seqs.length}`);
+  assert.deepEqual(byBytes.seqs, upTo(first + 1, first + byBytes.seqs.length));
+  const rest = await pull({ batch: n, expires: 500_000_000 });
+  assert.equal(rest.status, "408 Request Timeout");
+  assert.deepEqual(rest.seqs, upTo(first + byBytes.seqs.length + 1, n));
 });
