@@ -511,7 +511,7 @@ export class FileStore extends MemoryStore {
     return { seg: cur, end: off };
   }
 
-  /** The segment's append handle: O_DSYNC under `sync: always`, so each write is durable on return. */
+  /** The segment's write handle: O_DSYNC under `sync: always` (each write, at its own offset, is durable on return); appending under `interval`. */
   private openAppend(path: string): Promise<FileHandle> {
     return open(path, this.sync === "always" ? constants.O_WRONLY | constants.O_CREAT | constants.O_DSYNC : "a");
   }
