@@ -238,12 +238,12 @@ test("file store: nothing is acknowledged before the O_DSYNC writes that hold it
   const notDsync: number[] = [];
   const noOffset: number[] = [];
   proto.writev = async function (this: Handle, bufs: Buffer[], pos?: number): Promise<{ bytesWritten: number }> {
+    inFlight++;
+    mostInFlight = Math.max(mostInFlight, inFlight);
     // The flags the kernel holds for this descriptor (octal): O_DSYNC must be among them.
     const flags = Number.parseInt(/flags:\s*(\d+)/.exec(await readFile(`/proc/self/fdinfo/${this.fd}`, "utf8"))?.[1] ?? "0", 8);
     if ((flags & constants.O_DSYNC) === 0) notDsync.push(this.fd);
     if (typeof pos !== "number") noOffset.push(this.fd);
-    inFlight++;
-    mostInFlight = Math.max(mostInFlight, inFlight);
     const r = await original.call(this, bufs, pos);
     inFlight--;
     syncs++;
