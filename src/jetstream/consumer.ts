@@ -43,6 +43,13 @@ interface Pending {
 
 const ACK_DELAY_MS = 1;
 
+/** A message to deliver, its delivery count, and where it came from (to put it back). */
+interface Next {
+  msg: StoredMsg;
+  dc: number;
+  from: "rdq" | "lss" | "stream";
+}
+
 /**
  * Deliveries in one go before the delivery loop lets the event loop turn (and so the connection be
  * written to): a pull request for 1,000 messages then reaches the client in parts it can start on
@@ -352,8 +359,12 @@ export class Consumer {
         await nextTurn();
         if (this.closed || !this.canDeliver()) break;
       }
-      const next = await this.nextMsg();
-      if (this.closed) return;
+      // Without a promise when the store has the message at hand (the common case).
+      let next = this.nextNow();
+      if (next === undefined) {
+        next = await this.nextMsg();
+        if (this.closed) return;
+      }
       if (next === null) {
         eos = true;
         break;
@@ -413,7 +424,7 @@ export class Consumer {
   }
 
   /** The next message to deliver: redeliveries first, then the skip list, then the stream. */
-  private async nextMsg(): Promise<{ msg: StoredMsg; dc: number; from: "rdq" | "lss" | "stream" } | null> {
+  private async nextMsg(): Promise<Next | null> {
     const store = this.stream.store;
     while (this.rdq.length > 0) {
       const seq = this.rdq.shift() as number;
@@ -440,7 +451,7 @@ export class Consumer {
       }
       return { msg: m, dc, from: "rdq" };
     }
-    if (this.explicitish && (this.config.max_ack_pending ?? 0) > 0 && this.pending.size >= (this.config.max_ack_pending as number)) return null;
+    if (this.ackPendingFull()) return null;
     while (this.lss !== null) {
       const seq = this.lss.shift() as number;
       if (this.lss.length === 0) {
@@ -450,7 +461,28 @@ export class Consumer {
       const m = await store.load(seq);
       if (m !== null) return { msg: m, dc: 1, from: "lss" };
     }
-    const m = await this.loadNextMatching(this.sseq);
+    return this.fromStream(await this.loadNextMatching(this.sseq));
+  }
+
+  /**
+   * nextMsg without waiting, in its common case (no redeliveries, no skip list, one filter, the
+   * message in memory); undefined when only nextMsg can tell.
+   */
+  private nextNow(): Next | null | undefined {
+    if (this.rdq.length > 0) return undefined;
+    if (this.ackPendingFull()) return null;
+    if (this.lss !== null || this.filters.length > 1) return undefined;
+    const m = this.stream.store.loadNextNow(this.filters[0] ?? "", this.sseq);
+    return m === undefined ? undefined : this.fromStream(m);
+  }
+
+  private ackPendingFull(): boolean {
+    const max = this.config.max_ack_pending ?? 0;
+    return this.explicitish && max > 0 && this.pending.size >= max;
+  }
+
+  /** The next message from the stream itself (`m`: the first at or after sseq that the filter takes). */
+  private fromStream(m: StoredMsg | null): Next | null {
     const durable = this.stream.durableSeq;
     if (m === null || m.seq > durable) {
       // Nothing (durable) to deliver: skip what the filter does not want, up to the durable end.

@@ -98,6 +98,12 @@ export interface StreamStore {
   load(seq: number): Promise<StoredMsg | null>;
   /** The first message with sequence >= `fromSeq` whose subject matches `filter` ("" or ">" = any). */
   loadNext(filter: string, fromSeq: number): Promise<StoredMsg | null>;
+  /**
+   * loadNext's answer when the store has it without waiting (in memory, or in bytes already read);
+   * undefined when it would have to read. Consumers take this path for every message they can, so
+   * a delivery costs no promise.
+   */
+  loadNextNow(filter: string, fromSeq: number): StoredMsg | null | undefined;
   /** The last message whose subject matches `filter`. */
   loadLast(filter: string): Promise<StoredMsg | null>;
   /**

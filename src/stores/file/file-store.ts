@@ -250,11 +250,23 @@ export class FileStore extends MemoryStore {
   }
 
   private async readEntry(e: FileEntry): Promise<StoredMsg | null> {
-    const seg = e.seg as Segment;
-    const buf = await this.readAhead.read(seg, e.off, e.len);
+    return this.checked(e, await this.readAhead.read(e.seg as Segment, e.off, e.len));
+  }
+
+  /** From the tail cache or from bytes already read back (no waiting); undefined when a read is needed. */
+  protected override materializeNow(m: StoredMsg): StoredMsg | null | undefined {
+    const e = m as FileEntry;
+    if (e.rec !== null) return viewRecord(e.rec, e.seq, e.timeNs, e.subject);
+    const buf = this.readAhead.peek(e.seg as Segment, e.off, e.len);
+    return buf === null ? undefined : this.checked(e, buf);
+  }
+
+  /** The record read back for `e`, if it checks out; else reported, dropped from the index, and null. */
+  private checked(e: FileEntry, buf: Buffer): StoredMsg | null {
     const r = buf.length === e.len ? decodeRecord(buf, 0, false) : "short";
     if (typeof r !== "string" && r.seq === e.seq) return r;
     // Changed on disk since it was written or recovered: report it, never serve it, forget it.
+    const seg = e.seg as Segment;
     this.damage.push({ segment: seg.path.slice(this.opts.dir.length + 1), offset: e.off, bytes: e.len, kind: "corrupt" });
     if (this.msgs[e.seq - this.base] === e) this.drop(e.seq);
     return null;

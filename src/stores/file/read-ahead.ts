@@ -18,6 +18,8 @@ interface Stretch {
   /** End of the bytes asked for; the read may come back shorter. */
   readonly end: number;
   readonly bytes: Promise<Buffer>;
+  /** The bytes once the read has come back. */
+  loaded: Buffer | null;
 }
 
 /**
@@ -48,13 +50,34 @@ export class ReadAhead {
     }
     if (len >= READ_AHEAD_BYTES) return readFully(await this.handle(seg), off, len);
     const end = Math.max(off + len, Math.min(off + READ_AHEAD_BYTES, seg.size));
-    const s: Stretch = { seg, start: off, end, bytes: this.handle(seg).then((fh) => readFully(fh, off, end - off)) };
+    const s: Stretch = { seg, start: off, end, bytes: this.handle(seg).then((fh) => readFully(fh, off, end - off)), loaded: null };
+    void s.bytes.then((b) => (s.loaded = b), () => {});
     // A failed read is not kept: the next reader tries again (and gets the error itself).
     s.bytes.catch(() => this.drop((x) => x === s));
     list.unshift(s);
     if (list.length > READ_AHEAD_WINDOWS) list.pop();
     const buf = await s.bytes;
     return buf.subarray(0, Math.min(len, buf.length));
+  }
+
+  /**
+   * Bytes [off, off + len) of `seg` when a stretch already read holds all of them, else null (then
+   * `read`). A stretch peeked becomes the most recently used, as one read does.
+   */
+  peek(seg: Segment, off: number, len: number): Buffer | null {
+    const list = this.stretches;
+    for (let i = 0; i < list.length; i++) {
+      const s = list[i] as Stretch;
+      const b = s.loaded;
+      if (b === null || s.seg !== seg || off < s.start || off + len > s.start + b.length) continue;
+      if (i > 0) {
+        list.splice(i, 1);
+        list.unshift(s);
+      }
+      const at = off - s.start;
+      return b.subarray(at, at + len);
+    }
+    return null;
   }
 
   /** Forget a segment's stretches (it is being unlinked). */

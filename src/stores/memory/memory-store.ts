@@ -93,6 +93,11 @@ export class MemoryStore implements StreamStore {
     return m;
   }
 
+  /** materialize when that needs no waiting; undefined when it would (file store: a read). */
+  protected materializeNow(m: StoredMsg): StoredMsg | null | undefined {
+    return m;
+  }
+
   /** What one message counts for in `bytes` and `max_bytes`. */
   protected sizeOf(subject: string, headers: Buffer | null, data: Buffer): number {
     return storedSize(subject, headers, data);
@@ -198,6 +203,16 @@ export class MemoryStore implements StreamStore {
       const e = this.findNext(filter, from);
       if (e === null) return null;
       const m = await this.materialize(e);
+      if (m !== null) return m;
+      from = e.seq + 1;
+    }
+  }
+
+  loadNextNow(filter: string, fromSeq: number): StoredMsg | null | undefined {
+    for (let from = fromSeq; ; ) {
+      const e = this.findNext(filter, from);
+      if (e === null) return null;
+      const m = this.materializeNow(e);
       if (m !== null) return m;
       from = e.seq + 1;
     }

@@ -486,6 +486,36 @@ test("file store: times and subjects read back exactly, whether records share th
   await again.close();
 });
 
+test("file store: after a read brings a stretch in, the messages in it are served without waiting, checked like any read", async () => {
+  const s = await fresh();
+  for (let i = 1; i <= 20; i++) await s.append("r", null, Buffer.from(`replay-${i}`));
+  const dir = dirOf.get(s) as string;
+  await s.close();
+  const [name] = await readdir(dir);
+  const seg = join(dir, name as string);
+  // Damage message 7 on disk; a reopen reads only the index, so nothing is cached but the records' places.
+  const bytes = await readFile(seg);
+  const at = bytes.indexOf("replay-7");
+  bytes[at] = (bytes[at] as number) ^ 0x01;
+  const reopened = await FileStore.open({ dir });
+  await writeFile(seg, bytes);
+  try {
+    assert.equal(reopened.loadNextNow(">", 1), undefined, "nothing read yet: the caller must wait for a read");
+    assert.equal((await reopened.loadNext(">", 1))?.data.toString(), "replay-1");
+    // That read brought the stretch holding the rest: each next one now comes at once.
+    const got: string[] = [];
+    for (let m = reopened.loadNextNow(">", 2); m !== null && m !== undefined; m = reopened.loadNextNow(">", m.seq + 1)) got.push(m.data.toString());
+    assert.deepEqual(got, [2, 3, 4, 5, 6, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20].map((i) => `replay-${i}`), "every intact one, the damaged one skipped");
+    assert.deepEqual(
+      reopened.damage.map((d) => d.kind),
+      ["corrupt"],
+    );
+    assert.equal(await reopened.load(7), null, "dropped from the index");
+  } finally {
+    await reopened.close();
+  }
+});
+
 test("file store: a record corrupted on disk after open is detected when read, not served, and reported", async () => {
   const s = await fresh();
   const filler = Buffer.alloc(TAIL_CACHE_BYTES / 4, 7);
