@@ -102,7 +102,7 @@ test("accept on a file store: a failed batch answers each of its publishes with 
   await until(() => acks.length === 1);
   // Take the segment directory away and force a new segment: the next write fails.
   await rm(dir, { recursive: true, force: true });
-  const forced = store as unknown as { fh: { close(): Promise<void> } | null };
+  const forced = (store as unknown as { writer: { fh: { close(): Promise<void> } | null } }).writer;
   await forced.fh?.close();
   forced.fh = null;
   for (let i = 0; i < 5; i++) stream.accept("s.a", `r.${i}`, null, Buffer.from("x"));

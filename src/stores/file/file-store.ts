@@ -1,11 +1,10 @@
-import { constants } from "node:fs";
 import { mkdir, open, unlink, type FileHandle } from "node:fs/promises";
-import { join } from "node:path";
 import { MemoryStore } from "../memory/memory-store.js";
 import { NoLimits, fileStoredSize, nowNs, type PurgeRequest, type StoreLimits, type StoredMsg } from "../types.js";
 import { RecordType, decodeRecord, encodeRecord, viewRecord } from "./record.js";
 import { ReadAhead } from "./read-ahead.js";
-import { SegmentWindow, recoverSegments, segmentName, syncDir, writeAll, writeAllDurable, type Segment, type StoreDamage } from "./segment-io.js";
+import { SegmentWriter } from "./segment-writer.js";
+import { SegmentWindow, recoverSegments, type Segment, type StoreDamage } from "./segment-io.js";
 
 export type { StoreDamage } from "./segment-io.js";
 
@@ -99,8 +98,9 @@ interface Waiter {
 export class FileStore extends MemoryStore {
   readonly damage: StoreDamage[] = [];
   private readonly segments: Segment[] = [];
-  private fh: FileHandle | null = null;
+  private readonly writer: SegmentWriter;
   private pending: Buffer[] = [];
+  /** Bytes of the pending buffers. */
   private pendingBytes = 0;
   /** The entry of each pending buffer (null for tombstones). */
   private pendingEntries: Array<FileEntry | null> = [];
@@ -111,14 +111,8 @@ export class FileStore extends MemoryStore {
   private readonly readers = new Map<Segment, Promise<FileHandle>>();
   private readonly readAhead = new ReadAhead((seg) => this.reader(seg));
   private waiters: Waiter[] = [];
-  /** Durable writes on the disk now (at most MAX_WRITES_IN_FLIGHT). */
+  /** Batches started and not yet past their durable write (at most MAX_WRITES_IN_FLIGHT). */
   private writes = 0;
-  /** Where the next batch goes in the current segment (ahead of its size while writes are in flight). */
-  private writeEnd = 0;
-  /** Offsets in the current segment of the batches whose write has not returned, oldest first. */
-  private unfinished: number[] = [];
-  /** The last batch opened with a batch record while another was in flight: the next one gets one too. */
-  private marked = false;
   private scheduled = false;
   /** Batches written or being written and not yet acknowledged. */
   private inflight = 0;
@@ -131,12 +125,17 @@ export class FileStore extends MemoryStore {
   private lastFirst = 0;
   private syncTimer: NodeJS.Timeout | null = null;
   private readonly sync: SyncMode;
-  private readonly segmentMax: number;
 
   private constructor(private readonly opts: FileStoreOptions) {
     super(opts.limits ?? NoLimits);
     this.sync = opts.sync ?? "always";
-    this.segmentMax = opts.segmentMaxBytes ?? SEGMENT_MAX_BYTES;
+    this.writer = new SegmentWriter({
+      dir: opts.dir,
+      sync: this.sync,
+      segmentMax: opts.segmentMaxBytes ?? SEGMENT_MAX_BYTES,
+      segments: this.segments,
+      observeSyncSeconds: opts.observeSyncSeconds,
+    });
   }
 
   /** Open (or create) the store in `opts.dir`, recovering what is on disk. */
@@ -146,7 +145,7 @@ export class FileStore extends MemoryStore {
     await s.recover();
     if (s.sync === "interval") {
       s.syncTimer = setInterval(() => {
-        void s.fh?.datasync().catch((err: unknown) => s.fail(err));
+        void s.writer.datasync().catch((err: unknown) => s.fail(err));
       }, opts.syncIntervalMs ?? 1000);
       s.syncTimer.unref();
     }
@@ -163,11 +162,7 @@ export class FileStore extends MemoryStore {
     this.recovering = false;
     this.lastFirst = this.state().firstSeq;
     this.durableSeq = this.lastSeq;
-    const cur = this.segments[this.segments.length - 1];
-    if (cur !== undefined) {
-      this.fh = await this.openAppend(cur.path);
-      this.writeEnd = cur.size;
-    }
+    await this.writer.resume();
   }
 
   private apply(type: number, seq: number, timeNs: bigint, subject: string, seg: Segment, off: number, len: number, headers: Buffer | null, data: Buffer): void {
@@ -276,8 +271,7 @@ export class FileStore extends MemoryStore {
     const wasFirst = !this.recovering && this.count > 0 && seq === this.firstSeq();
     const m = super.drop(seq);
     if (m !== null && !this.recovering && !wasFirst) {
-      this.pending.push(encodeRecord(RecordType.DELETE, seq, 0n, "", null, EMPTY));
-      this.pendingEntries.push(null);
+      this.queue(encodeRecord(RecordType.DELETE, seq, 0n, "", null, EMPTY), null);
     }
     return m;
   }
@@ -287,8 +281,7 @@ export class FileStore extends MemoryStore {
     const first = this.count === 0 ? this.lastSeq + 1 : this.firstSeq();
     if (first !== this.lastFirst) {
       this.lastFirst = first;
-      this.pending.push(encodeRecord(RecordType.FIRST, first, 0n, "", null, EMPTY));
-      this.pendingEntries.push(null);
+      this.queue(encodeRecord(RecordType.FIRST, first, 0n, "", null, EMPTY), null);
     }
   }
 
@@ -307,9 +300,7 @@ export class FileStore extends MemoryStore {
     // The record is the one copy of the caller's bytes (they may be slices of a socket read).
     const rec = encodeRecord(RecordType.MSG, seq, timeNs, subject, headers, data);
     const entry = new FileEntry(seq, this.shared(subject), timeNs, size, null, 0, rec.length, rec);
-    this.pending.push(rec);
-    this.pendingEntries.push(entry);
-    this.pendingBytes += rec.length;
+    this.queue(rec, entry);
     this.insert(entry);
     this.enforceAfterAppend(subject);
     this.noteFirst();
@@ -317,6 +308,13 @@ export class FileStore extends MemoryStore {
     if (this.pendingBytes >= EAGER_BATCH_BYTES || this.pending.length >= EAGER_BATCH_RECORDS) this.startBatch();
     else this.schedule();
     return seq;
+  }
+
+  /** A record for the next batch, and the entry told where it lands (null for tombstones and the like). */
+  private queue(rec: Buffer, entry: FileEntry | null): void {
+    this.pending.push(rec);
+    this.pendingEntries.push(entry);
+    this.pendingBytes += rec.length;
   }
 
   override durableSequence(): number {
@@ -387,12 +385,13 @@ export class FileStore extends MemoryStore {
     // Once overlapping writes have all returned, one more batch record closes them off even with
     // nothing to append, so that damage found later in their bytes is not taken for a write
     // that never finished (see unfinishedWrite in segment-io).
-    const closing = this.marked && this.writes === 0 && this.pending.length === 0 && this.writeError === null;
+    const closing = this.writer.needsClosing && this.writes === 0 && this.pending.length === 0 && this.writeError === null;
     if (this.waiters.length === 0 && this.pending.length === 0 && !closing) return;
     // A new segment is started only with no write in flight: the last write to end starts it.
-    if (this.writes > 0 && this.needsNewSegment(this.bytesPending())) return;
+    if (this.writes > 0 && this.writer.needsNewSegment(this.pendingBytes)) return;
     const batchSeq = this.lastSeq;
     const records = this.pending.length;
+    const bytes = this.pendingBytes;
     const bufs = this.pending;
     const entries = this.pendingEntries;
     const waiters = this.waiters;
@@ -413,7 +412,7 @@ export class FileStore extends MemoryStore {
     const done = (async (): Promise<void> => {
       try {
         if (this.writeError !== null) throw this.writeError;
-        const written = records > 0 || closing ? await this.writeBatch(bufs, entries) : null;
+        const written = records > 0 || closing ? await this.writer.write(bufs, entries, bytes, this.lastSeq) : null;
         release();
         this.startBatch();
         // Batches end in order: none is acknowledged before every batch started before it.
@@ -436,96 +435,6 @@ export class FileStore extends MemoryStore {
       }
     })();
     this.lastBatch = done;
-  }
-
-  private bytesPending(): number {
-    let bytes = 0;
-    for (const b of this.pending) bytes += b.length;
-    return bytes;
-  }
-
-  private needsNewSegment(bytes: number): boolean {
-    const cur = this.segments[this.segments.length - 1];
-    return cur === undefined || this.fh === null || (this.writeEnd > 0 && this.writeEnd + bytes > this.segmentMax);
-  }
-
-  /**
-   * Write one batch at the end of the current segment (rolling to a new one when full, which
-   * happens only with no other write in flight). Its place is taken before the first await, so
-   * batches started in turn lie in the file in turn. Under `sync: always` the write is durable
-   * when this resolves; under `interval` it is in the OS. The segment's size, which readers
-   * trust, is moved by the caller once every earlier batch has ended too.
-   */
-  private async writeBatch(bufs: Buffer[], entries: Array<FileEntry | null>): Promise<{ seg: Segment; end: number }> {
-    let bytes = 0;
-    for (const b of bufs) bytes += b.length;
-    let cur = this.segments[this.segments.length - 1] as Segment;
-    let opening: Promise<void> | null = null;
-    if (this.needsNewSegment(bytes)) {
-      const old = this.fh;
-      const last = this.segments[this.segments.length - 1];
-      // Names must sort in creation order: never reuse the previous segment's number.
-      const id = Math.max(this.lastSeq, (last?.firstSeq ?? 0) + 1);
-      cur = { path: join(this.opts.dir, segmentName(id)), firstSeq: id, lastSeq: 0, size: 0 };
-      this.segments.push(cur);
-      this.writeEnd = 0;
-      this.unfinished = [];
-      this.marked = false;
-      this.fh = null;
-      const seg = cur;
-      opening = (async (): Promise<void> => {
-        // Close the old segment (under `interval`, after its own sync).
-        if (old !== null) await old.datasync().then(() => old.close());
-        this.fh = await this.openAppend(seg.path);
-        await syncDir(this.opts.dir);
-      })();
-    }
-    const start = this.writeEnd;
-    // Opened with a batch record while another batch is in flight, and once more just after (see
-    // RecordType.BATCH): it tells recovery how far the segment was durable when this was written.
-    const overlapping = this.unfinished.length > 0;
-    if (overlapping || this.marked) {
-      const rec = encodeRecord(RecordType.BATCH, overlapping ? (this.unfinished[0] as number) : start, 0n, "", null, EMPTY);
-      bufs.unshift(rec);
-      entries.unshift(null);
-      bytes += rec.length;
-    }
-    this.marked = overlapping;
-    let off = start;
-    for (let i = 0; i < bufs.length; i++) {
-      const e = entries[i];
-      if (e !== null && e !== undefined) {
-        e.seg = cur;
-        e.off = off;
-      }
-      off += (bufs[i] as Buffer).length;
-    }
-    this.writeEnd = off;
-    cur.lastSeq = this.lastSeq;
-    this.unfinished.push(start);
-    try {
-      if (opening !== null) await opening;
-      const fh = this.fh as FileHandle | null;
-      if (fh === null) throw new Error("segment not open");
-      if (this.sync === "always") {
-        const observe = this.opts.observeSyncSeconds;
-        const startedNs = observe === undefined ? 0n : process.hrtime.bigint();
-        await writeAllDurable(fh, bufs, bytes, start);
-        if (observe !== undefined) observe(Number(process.hrtime.bigint() - startedNs) / 1e9);
-      } else {
-        // Into the page cache, on the event loop: tens of microseconds for a batch.
-        writeAll(fh.fd, bufs, bytes);
-      }
-    } finally {
-      const i = cur === this.segments[this.segments.length - 1] ? this.unfinished.indexOf(start) : -1;
-      if (i !== -1) this.unfinished.splice(i, 1);
-    }
-    return { seg: cur, end: off };
-  }
-
-  /** The segment's write handle: O_DSYNC under `sync: always` (each write, at its own offset, is durable on return); appending under `interval`. */
-  private openAppend(path: string): Promise<FileHandle> {
-    return open(path, this.sync === "always" ? constants.O_WRONLY | constants.O_CREAT | constants.O_DSYNC : "a");
   }
 
   /** Keep the newest written records cached up to TAIL_CACHE_BYTES; older ones are read from disk. */
@@ -588,9 +497,7 @@ export class FileStore extends MemoryStore {
     await this.commit().catch(() => {});
     // Batches started meanwhile (the closing batch record of overlapping writes) end first.
     while (this.inflight > 0) await this.lastBatch;
-    await this.fh?.datasync().catch(() => {});
-    await this.fh?.close();
-    this.fh = null;
+    await this.writer.close();
     this.readAhead.clear();
     for (const r of this.readers.values()) await r.then((h) => h.close()).catch(() => {});
     this.readers.clear();

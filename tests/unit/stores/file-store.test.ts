@@ -152,7 +152,7 @@ test("file store: write errors are sticky", async () => {
   await s.append("a", null, Buffer.from("1"));
   await rm(dirOf.get(s) as string, { recursive: true, force: true });
   // Force a new segment so the missing directory is hit.
-  const forced = s as unknown as { segments: unknown[]; fh: { close(): Promise<void> } | null };
+  const forced = (s as unknown as { writer: { fh: { close(): Promise<void> } | null } }).writer;
   await forced.fh?.close();
   forced.fh = null;
   await assert.rejects(s.append("a", null, Buffer.from("2")));
