@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { InternalClient } from "../server/internal-client.js";
 import { parseHeaders, type HeaderBlock } from "../protocol/headers.js";
 import { HttpError } from "./http-util.js";
+import { clampTimerMs } from "../util/timer.js";
 
 /**
  * Pull replies go to subjects outside any bus wildcard: while a reader listens on its own inbox
@@ -72,7 +73,7 @@ export class GatewayBus {
       const timer = setTimeout(() => {
         this.pending.delete(token);
         reject(new HttpError(504, `no reply from "${subject}" within ${timeoutMs} ms`));
-      }, timeoutMs);
+      }, clampTimerMs(timeoutMs));
       this.pending.set(token, { resolve, reject, timer });
       const n = this.client.publish(subject, this.inboxPrefix + token, headers, data);
       if (n === 0 && this.pending.delete(token)) {

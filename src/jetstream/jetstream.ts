@@ -18,6 +18,7 @@ import { normalizeStreamConfig, sameConfig, type StreamConfig } from "./stream-c
 import { handleApi } from "./api/router.js";
 import type { ConsumerAction } from "./api/context.js";
 import { writeDecimal } from "../util/decimal.js";
+import { clampTimerMs } from "../util/timer.js";
 
 /** JetStream options. */
 export interface JetStreamOptions {
@@ -154,7 +155,7 @@ export class JetStream implements ConsumerHooks {
     const every = Math.min(EXPIRY_CHECK_MAX_MS, Math.max(EXPIRY_CHECK_MIN_MS, maxAgeMs / 4));
     entry.expiry = setInterval(() => {
       entry.stream.store.expire().catch(() => 0);
-    }, every);
+    }, clampTimerMs(every));
     entry.expiry.unref();
   }
 

@@ -5,6 +5,7 @@ import { RecordType, decodeRecord, encodeRecord, viewRecord } from "./record.js"
 import { ReadAhead } from "./read-ahead.js";
 import { SegmentWriter } from "./segment-writer.js";
 import { SegmentWindow, recoverSegments, type Segment, type StoreDamage } from "./segment-io.js";
+import { clampTimerMs } from "../../util/timer.js";
 
 export type { StoreDamage } from "./segment-io.js";
 
@@ -146,7 +147,7 @@ export class FileStore extends MemoryStore {
     if (s.sync === "interval") {
       s.syncTimer = setInterval(() => {
         void s.writer.datasync().catch((err: unknown) => s.fail(err));
-      }, opts.syncIntervalMs ?? 1000);
+      }, clampTimerMs(opts.syncIntervalMs ?? 1000));
       s.syncTimer.unref();
     }
     return s;
