@@ -42,6 +42,15 @@ interface StreamEntry {
 const ACK_TAIL_BYTES = 64;
 const ACK_DUPLICATE_TAIL = Buffer.from(`,"duplicate": true}`);
 
+/**
+ * `$JS.API` requests handled at once, at most, and the bytes of their bodies: nats-server bounds
+ * its API queue the same way (`request_queue_limit`, default 10,000) and drops requests past it
+ * unanswered (the client times out and retries). A client sending requests faster than the
+ * store can write them would otherwise grow the backlog, and the server's memory, without end.
+ */
+export const MAX_API_REQUESTS_IN_FLIGHT = 10_000;
+export const MAX_API_BYTES_IN_FLIGHT = 64 * 1024 * 1024;
+
 /** How often a stream with max_age checks for expired messages, at most and at least. */
 const EXPIRY_CHECK_MIN_MS = 50;
 const EXPIRY_CHECK_MAX_MS = 1000;
@@ -51,6 +60,12 @@ export class JetStream implements ConsumerHooks {
   readonly streams = new Map<string, StreamEntry>();
   apiTotal = 0;
   apiErrors = 0;
+  /** `$JS.API` requests dropped because MAX_API_REQUESTS_IN_FLIGHT (or its bytes) was reached. */
+  apiDropped = 0;
+  private apiInFlight = 0;
+  private apiBytesInFlight = 0;
+  /** Consumers being created, by stream and name: a second create of one name waits for the first. */
+  private readonly consumersCreating = new Map<string, Promise<unknown>>();
   /** Told the duration of every durable batch write of the file streams (set by `/metrics`; null = not timed). */
   fsyncObserver: ((seconds: number) => void) | null = null;
   /** One function for every file store, so a store opened before the observer is set still reports to it. */
@@ -117,14 +132,26 @@ export class JetStream implements ConsumerHooks {
     this.unsubApi = this.bus.subscribe("$JS.API.>", "", (subject, reply, _h, data) => {
       // Pull requests and direct gets have subscriptions of their own.
       if (reply === "" || subject.startsWith("$JS.API.CONSUMER.MSG.NEXT.") || subject.startsWith("$JS.API.DIRECT.GET.")) return;
+      if (this.apiInFlight >= MAX_API_REQUESTS_IN_FLIGHT || this.apiBytesInFlight + data.length > MAX_API_BYTES_IN_FLIGHT) {
+        this.apiDropped++;
+        return;
+      }
       const body = Buffer.from(data);
+      this.apiInFlight++;
+      this.apiBytesInFlight += body.length;
+      const done = (): void => {
+        this.apiInFlight--;
+        this.apiBytesInFlight -= body.length;
+      };
       handleApi(this, subject, body).then(
         (res) => {
+          done();
           this.apiTotal++;
           if ("error" in res) this.apiErrors++;
           this.bus.publish(reply, "", null, Buffer.from(JSON.stringify(res)));
         },
         (err: unknown) => {
+          done();
           this.apiErrors++;
           const e = jsError("BadRequest");
           e.description = err instanceof Error ? err.message : String(err);
@@ -280,8 +307,26 @@ export class JetStream implements ConsumerHooks {
 
   // ---- consumers ----------------------------------------------------------------------------
 
-  /** CONSUMER.CREATE in all its forms: a new consumer, or an allowed update of an existing one. */
+  /**
+   * CONSUMER.CREATE in all its forms: a new consumer, or an allowed update of an existing one.
+   * Creates of one name run one after the other: two at once would both start a consumer, and
+   * the one not kept under the name would stay subscribed (and delivering) for good.
+   */
   async createConsumer(streamName: string, cfg: ConsumerConfig, action: ConsumerAction): Promise<Consumer | JsApiError> {
+    const named = cfg.durable_name ?? cfg.name ?? "";
+    if (named === "") return this.createConsumerNow(streamName, cfg, action);
+    const key = `${streamName}\u0000${named}`;
+    for (let busy = this.consumersCreating.get(key); busy !== undefined; busy = this.consumersCreating.get(key)) await busy.catch(() => {});
+    const p = this.createConsumerNow(streamName, cfg, action);
+    this.consumersCreating.set(key, p);
+    try {
+      return await p;
+    } finally {
+      if (this.consumersCreating.get(key) === p) this.consumersCreating.delete(key);
+    }
+  }
+
+  private async createConsumerNow(streamName: string, cfg: ConsumerConfig, action: ConsumerAction): Promise<Consumer | JsApiError> {
     const e = this.streams.get(streamName);
     if (e === undefined) return jsError("StreamNotFound");
     const sc = e.stream.config;
@@ -326,6 +371,12 @@ export class JetStream implements ConsumerHooks {
     } catch (err) {
       return jsError("ConsumerStoreFailed", { err: err instanceof Error ? err.message : String(err) });
     }
+    if (this.streams.get(streamName) !== e) {
+      // The stream was deleted (or deleted and made again) while this one was being set up: a
+      // consumer started now would be subscribed for good to a stream nobody can reach.
+      await this.consumerFiles.remove(c).catch(() => {});
+      return jsError("StreamNotFound");
+    }
     e.consumers.set(name, c);
     c.start();
     this.advisory(`${AdvisorySubjects.created}.${streamName}.${name}`, advisoryBody("consumer_action", streamName, name, { action: "create" }));
@@ -368,7 +419,9 @@ export class JetStream implements ConsumerHooks {
 
   /** ConsumerHooks: an ephemeral consumer nobody uses any more. */
   inactive(c: Consumer): void {
-    void this.deleteConsumer(c.stream.name, c.name);
+    // One no longer served under its name (its stream went away) only has to stop.
+    if (this.streams.get(c.stream.name)?.consumers.get(c.name) !== c) c.stop(true);
+    else void this.deleteConsumer(c.stream.name, c.name);
   }
 
   /** ConsumerHooks: interest and work-queue retention remove what every interested consumer acknowledged. */
