@@ -41,9 +41,9 @@ const CONSUMERS_DIR = "obs";
 export interface CatalogDamage {
   /** The stream the file belongs to (the directory name). */
   stream: string;
-  /** The consumer, when the file is a consumer's. */
+  /** The consumer, when the file is a consumer's; `*` when the stream's consumers directory cannot be read. */
   consumer?: string;
-  /** Absolute path of the damaged file. */
+  /** Absolute path of the damaged file (or of the directory that cannot be read). */
   file: string;
   /** Why it could not be used (`not JSON: ...`, `wrong shape: ...`, a read error). */
   reason: string;
@@ -104,6 +104,28 @@ function metaOf(v: unknown): { config: unknown; created: Date } | string {
   return { config: m["config"], created };
 }
 
+/**
+ * A stream's or consumer's directory: its meta.json as read (with its path), or the file and why it
+ * cannot be used; null when the directory held nothing (an interrupted create from before writes
+ * were atomic) and has been removed.
+ */
+async function readMetaDir(dir: string): Promise<{ meta: { config: unknown; created: Date }; file: string } | { file: string; reason: string } | null> {
+  const file = join(dir, META_FILE);
+  let inside;
+  try {
+    inside = await sweep(dir);
+  } catch (err) {
+    return { file: dir, reason: `cannot be read: ${(err as Error).message}` };
+  }
+  const r = await readJson(file, MAX_META_FILE_BYTES);
+  if (!r.ok) {
+    if (r.missing && inside.length === 0 && (await rmdir(dir).then(() => true, () => false))) return null;
+    return { file, reason: r.reason };
+  }
+  const meta = metaOf(r.value);
+  return typeof meta === "string" ? { file, reason: meta } : { meta, file };
+}
+
 function metaText(config: unknown, created: Date): string {
   return JSON.stringify({ config, created: created.toISOString() });
 }
@@ -160,18 +182,10 @@ export class FileCatalog {
     const out: CatalogListing<StoredStream> = { entries: [], damage: [] };
     for (const d of await sweep(this.root)) {
       if (!d.isDir) continue;
-      const dir = this.streamDir(d.name);
-      const file = join(dir, META_FILE);
-      const inside = await sweep(dir);
-      const r = await readJson(file, MAX_META_FILE_BYTES);
-      if (!r.ok) {
-        if (r.missing && inside.length === 0 && (await rmdir(dir).then(() => true, () => false))) continue;
-        out.damage.push({ stream: d.name, file, reason: r.reason });
-        continue;
-      }
-      const meta = metaOf(r.value);
-      if (typeof meta === "string") out.damage.push({ stream: d.name, file, reason: meta });
-      else out.entries.push({ name: d.name, ...meta, file });
+      const r = await readMetaDir(this.streamDir(d.name));
+      if (r === null) continue;
+      if ("reason" in r) out.damage.push({ stream: d.name, ...r });
+      else out.entries.push({ name: d.name, ...r.meta, file: r.file });
     }
     return out;
   }
@@ -202,29 +216,29 @@ export class FileCatalog {
   /** A stream's durable consumers on disk, after removing leftovers; damaged ones are reported, not returned. */
   async consumers(stream: string): Promise<CatalogListing<StoredConsumer>> {
     const out: CatalogListing<StoredConsumer> = { entries: [], damage: [] };
-    for (const d of await sweep(join(this.streamDir(stream), CONSUMERS_DIR))) {
+    const obs = join(this.streamDir(stream), CONSUMERS_DIR);
+    let list;
+    try {
+      list = await sweep(obs);
+    } catch (err) {
+      out.damage.push({ stream, consumer: "*", file: obs, reason: `cannot be read: ${(err as Error).message}` });
+      return out;
+    }
+    for (const d of list) {
       if (!d.isDir) continue;
-      const dir = this.consumerDir(stream, d.name);
-      const metaFile = join(dir, META_FILE);
-      const stateFile = join(dir, STATE_FILE);
-      const inside = await sweep(dir);
-      const r = await readJson(metaFile, MAX_META_FILE_BYTES);
-      if (!r.ok) {
-        if (r.missing && inside.length === 0 && (await rmdir(dir).then(() => true, () => false))) continue;
-        out.damage.push({ stream, consumer: d.name, file: metaFile, reason: r.reason });
+      const r = await readMetaDir(this.consumerDir(stream, d.name));
+      if (r === null) continue;
+      if ("reason" in r) {
+        out.damage.push({ stream, consumer: d.name, ...r });
         continue;
       }
-      const meta = metaOf(r.value);
-      if (typeof meta === "string") {
-        out.damage.push({ stream, consumer: d.name, file: metaFile, reason: meta });
-        continue;
-      }
+      const stateFile = join(this.consumerDir(stream, d.name), STATE_FILE);
       const s = await readJson(stateFile, MAX_STATE_FILE_BYTES);
       if (!s.ok && !s.missing) {
         out.damage.push({ stream, consumer: d.name, file: stateFile, reason: s.reason });
         continue;
       }
-      out.entries.push({ name: d.name, ...meta, state: s.ok ? s.value : null, metaFile, stateFile });
+      out.entries.push({ name: d.name, ...r.meta, state: s.ok ? s.value : null, metaFile: r.file, stateFile });
     }
     return out;
   }
