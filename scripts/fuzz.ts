@@ -6,7 +6,7 @@
  * RSS at the start, peak and end, process warnings, and the clean stop and restart on the same
  * store (every file stream loads and reads back). Exits 1 when the server crashed, warned, or the
  * store did not load. FUZZ_NODE_ARGS passes flags to the server's node (e.g.
- * `--heapsnapshot-signal=SIGUSR2`); FUZZ_KEEP=1 keeps the store directory.
+ * `--heapsnapshot-signal=SIGPWR`); FUZZ_KEEP=1 keeps the store directory.
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -24,11 +24,11 @@ async function main(): Promise<void> {
   console.log(`fuzz: ${frames} frames, seed ${seed}, ${connections} connections, store ${dir}`);
   try {
     // FUZZ_HEAP_AT=<sample numbers>: signal the server for a heap snapshot at those samples (with
-    // FUZZ_NODE_ARGS=--heapsnapshot-signal=SIGUSR2; the file lands in the working directory).
+    // FUZZ_NODE_ARGS=--heapsnapshot-signal=SIGPWR; SIGUSR2 is lame-duck mode; the file lands in the working directory).
     const heapAt = new Set((process.env["FUZZ_HEAP_AT"] ?? "").split(",").filter((x) => x !== "").map(Number));
     let n = 0;
     const onSample = (pid: number): void => {
-      if (heapAt.has(++n)) process.kill(pid, "SIGUSR2");
+      if (heapAt.has(++n)) process.kill(pid, "SIGPWR");
     };
     const sampleMs = Number(process.env["FUZZ_SAMPLE_MS"] ?? 10_000);
     const r = await fuzzRun({ dir, frames, seed, connections, nodeArgs, sampleMs, onSample, log: (l) => console.log(l) });
@@ -39,7 +39,8 @@ async function main(): Promise<void> {
     console.log(`frames: ${r.frames} read by the server (${r.framesWritten} written) in ${(r.elapsedMs / 1000).toFixed(1)} s, ${Math.round((r.frames * 1000) / r.elapsedMs)} frames/s overall`);
     console.log(`frames/s: start ${avg(head)} (first ${head.length} samples), end ${avg(tail)} (last ${tail.length} samples)`);
     console.log(`RSS: start ${(r.rssStartBytes / MiB).toFixed(1)} MiB, peak ${(r.rssPeakBytes / MiB).toFixed(1)} MiB, end ${(r.rssEndBytes / MiB).toFixed(1)} MiB`);
-    console.log(`connections opened: ${r.connectionsOpened}`);
+    console.log(`connections opened: ${r.connectionsOpened}; frames lost in flight on closed connections: ${r.framesLost}`);
+    for (const [why, n] of [...r.closes].sort((a, b) => b[1] - a[1]).slice(0, 12)) console.log(`  closed ${n} x ${why}`);
     const errs = [...r.errs].sort((a, b) => b[1] - a[1]).slice(0, 12);
     for (const [e, n] of errs) console.log(`  ${n} x ${e}`);
     console.log(`warnings: ${r.warningCount}`);

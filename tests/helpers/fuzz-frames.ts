@@ -84,6 +84,8 @@ const KIND_WEIGHTS = [
 /** A reproducible frame stream for one connection. */
 export class FrameFuzzer {
   private replyN = 0;
+  /** The last CONNECT announced headers: HPUB without them closes the connection (as nats-server does). */
+  private headers = false;
   private readonly replyPrefix: string;
 
   /** `conn`: the connection's number (its reply subjects and push inboxes). */
@@ -97,15 +99,24 @@ export class FrameFuzzer {
   /** The CONNECT that opens a connection: mostly a valid one with headers. */
   connect(): FuzzFrame {
     const rng = this.rng;
-    const o: Record<string, JsonLike> = { verbose: rng.chance(0.05), pedantic: rng.chance(0.1), headers: rng.chance(0.9), no_responders: rng.chance(0.5), protocol: 1 };
+    this.headers = rng.chance(0.9);
+    const o: Record<string, JsonLike> = { verbose: rng.chance(0.05), pedantic: rng.chance(0.1), headers: this.headers, no_responders: rng.chance(0.5), protocol: 1 };
     if (rng.chance(0.5)) o["name"] = `fuzz-${this.conn}`;
     if (rng.chance(0.3)) o["lang"] = rng.pick(["node", "go", ""]);
     if (rng.chance(0.3)) o["version"] = rng.pick(["3.3.1", "x", ""]);
     if (rng.chance(0.2)) o["echo"] = rng.chance(0.5);
-    if (rng.chance(0.05)) o[rng.pick(["protocol", "verbose", "headers", "user", "pass", "auth_token", "sig", "jwt", "unknown"])] = evilValue(rng);
-    if (rng.chance(0.05)) o["protocol"] = rng.pick([0, 2, -1, new RawJson("9223372036854775807")]);
+    // Wrong types or protocol versions may be refused (nats-server closes the connection).
+    let fatal = false;
+    if (rng.chance(0.05)) {
+      o[rng.pick(["protocol", "verbose", "headers", "user", "pass", "auth_token", "sig", "jwt", "unknown"])] = evilValue(rng);
+      fatal = true;
+    }
+    if (rng.chance(0.05)) {
+      o["protocol"] = rng.pick([0, 2, -1, new RawJson("9223372036854775807")]);
+      fatal = true;
+    }
     if (rng.chance(0.02)) return { bytes: Buffer.from(`CONNECT ${bodyText(rng, o, 1)}${CRLF}`), fatal: true };
-    return { bytes: Buffer.from(`CONNECT ${toJson(o)}${CRLF}`), fatal: false };
+    return { bytes: Buffer.from(`CONNECT ${toJson(o)}${CRLF}`), fatal };
   }
 
   /** SUB to the connection's reply subjects and push inboxes, sent after CONNECT. */
@@ -217,7 +228,7 @@ export class FrameFuzzer {
     const h = Buffer.from(this.headerBlock(), "utf8");
     const p = this.payload();
     const head = Buffer.from(`HPUB ${subject}${reply === "" ? "" : ` ${reply}`} ${h.length} ${h.length + p.length}${CRLF}`);
-    return { bytes: Buffer.concat([head, h, p, Buffer.from(CRLF)]), fatal: !h.toString("latin1").startsWith("NATS/1.0") };
+    return { bytes: Buffer.concat([head, h, p, Buffer.from(CRLF)]), fatal: !this.headers || !h.toString("latin1").startsWith("NATS/1.0") };
   }
 
   private line(text: string, fatal: boolean): FuzzFrame {

@@ -88,6 +88,8 @@ export interface FuzzResult {
   elapsedMs: number;
   connectionsOpened: number;
   errs: Map<string, number>;
+  closes: Map<string, number>;
+  framesLost: number;
   samples: FuzzSample[];
   rssStartBytes: number;
   rssPeakBytes: number;
@@ -178,6 +180,11 @@ class FuzzConn {
   private wake: (() => void) | null = null;
   /** Batch sizes: reproducible too, so the frames lost after a fatal one are the same each run. */
   private readonly batchRng: Rng;
+  /** A fatal frame waiting for the batches before it to be answered. */
+  private held: Buffer | null = null;
+  /** The last write carried a fatal frame; the last -ERR the server sent. */
+  private sentFatal = false;
+  private lastErr = "";
   alive = false;
   opened = 0;
 
@@ -193,16 +200,29 @@ class FuzzConn {
   async open(): Promise<FrameFuzzer> {
     this.inbuf = Buffer.alloc(0);
     this.inFlight.length = 0;
+    this.held = null;
+    this.sentFatal = false;
+    this.lastErr = "";
     const sock = tcpConnect(this.port, "127.0.0.1");
+    // Resets are expected (the server closes on bad frames); "close" follows every error.
+    sock.on("error", () => {});
     sock.setNoDelay(true);
     this.sock = sock;
     await new Promise<void>((res, rej) => {
-      sock.once("connect", () => res());
-      sock.once("error", rej);
+      const fail = (): void => rej(new Error("connection refused or reset"));
+      sock.once("close", fail);
+      sock.once("connect", () => {
+        sock.off("close", fail);
+        res();
+      });
     });
-    sock.on("error", () => {});
     sock.on("data", (d: Buffer) => this.onData(d));
     sock.on("close", () => {
+      if (this.alive) {
+        const why = this.sentFatal ? "after a fatal frame" : `unexpected, last ${this.lastErr === "" ? "no -ERR" : this.lastErr}`;
+        this.run.closes.set(why, (this.run.closes.get(why) ?? 0) + 1);
+        for (const n of this.inFlight) this.run.framesLost += n;
+      }
       this.alive = false;
       this.inFlight.length = 0;
       this.poke();
@@ -254,6 +274,7 @@ class FuzzConn {
       } else if (c0 === 0x2d /* - */) {
         const e = buf.toString("latin1", at, Math.min(eol, at + 80));
         this.run.errs.set(e, (this.run.errs.get(e) ?? 0) + 1);
+        this.lastErr = e;
       }
       at = next;
     }
@@ -274,6 +295,14 @@ class FuzzConn {
           continue;
         }
       }
+      if (this.sentFatal) {
+        // Nothing more until the server has answered (or closed on) the fatal frame.
+        if (this.inFlight.length > 0) {
+          await this.waitAnswer();
+          continue;
+        }
+        this.sentFatal = false;
+      }
       if (this.inFlight.length >= BATCHES_IN_FLIGHT) {
         await this.waitAnswer();
         continue;
@@ -281,19 +310,38 @@ class FuzzConn {
       const parts: Buffer[] = [];
       let n = 0;
       let sinceping = 0;
-      const want = 1 + this.batchRng.int(MAX_BATCH_FRAMES);
-      while (n < want && this.run.claim()) {
-        const f = fz.next();
-        parts.push(f.bytes);
-        n++;
-        sinceping++;
-        if (f.bytes.equals(PING)) {
-          this.inFlight.push(sinceping);
-          sinceping = 0;
+      if (this.held !== null) {
+        // A frame that may close the connection goes alone, once what was sent before is answered,
+        // so that only it (not the batches in flight) is lost when the server closes.
+        if (this.inFlight.length > 0) {
+          await this.waitAnswer();
+          continue;
         }
-        if (f.fatal) break;
+        parts.push(this.held);
+        this.held = null;
+        this.sentFatal = true;
+        n = sinceping = 1;
+      } else {
+        const want = 1 + this.batchRng.int(MAX_BATCH_FRAMES);
+        while (n < want && this.run.claim()) {
+          const f = fz.next();
+          if (f.fatal) {
+            this.held = f.bytes;
+            break;
+          }
+          parts.push(f.bytes);
+          n++;
+          sinceping++;
+          if (f.bytes.equals(PING)) {
+            this.inFlight.push(sinceping);
+            sinceping = 0;
+          }
+        }
       }
-      if (n === 0) break;
+      if (n === 0) {
+        if (this.held !== null) continue;
+        break;
+      }
       parts.push(PING);
       this.inFlight.push(sinceping);
       this.run.framesWritten += n;
@@ -334,6 +382,9 @@ class Runner {
   /** The run is over and the server is being stopped on purpose. */
   stopping = false;
   readonly errs = new Map<string, number>();
+  /** Why connections closed, and the frames in flight on them then. */
+  readonly closes = new Map<string, number>();
+  framesLost = 0;
 
   constructor(
     private readonly frames: number,
@@ -352,7 +403,7 @@ class Runner {
   }
 }
 
-async function snapshot(jsm: JetStreamManager): Promise<StreamSnapshot[]> {
+async function snapshotOnce(jsm: JetStreamManager): Promise<StreamSnapshot[]> {
   const out: StreamSnapshot[] = [];
   for await (const si of jsm.streams.list()) {
     const consumers: string[] = [];
@@ -367,6 +418,27 @@ async function snapshot(jsm: JetStreamManager): Promise<StreamSnapshot[]> {
     });
   }
   return out.sort((a, b) => (a.name < b.name ? -1 : 1));
+}
+
+/**
+ * The streams, once the requests the server had read when the run ended have been handled (API
+ * requests finish after their frames are read): two equal snapshots in a row, within SETTLE_MS.
+ */
+async function snapshot(jsm: JetStreamManager): Promise<StreamSnapshot[]> {
+  const until = Date.now() + SETTLE_MS;
+  let prev = "";
+  for (;;) {
+    let cur: StreamSnapshot[] | null = null;
+    try {
+      cur = await snapshotOnce(jsm);
+    } catch {
+      // A stream went away between the list and its consumers: look again.
+    }
+    const text = JSON.stringify(cur);
+    if (cur !== null && (text === prev || Date.now() > until)) return cur;
+    prev = text;
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }
 
 /** Read a stream's messages from first to last (up to READ_BACK_MAX); the count read. */
@@ -504,6 +576,8 @@ export async function fuzzRun(o: FuzzOptions): Promise<FuzzResult> {
     elapsedMs,
     connectionsOpened: runner.connectionsOpened,
     errs: runner.errs,
+    closes: runner.closes,
+    framesLost: runner.framesLost,
     samples,
     rssStartBytes,
     rssPeakBytes,
