@@ -115,6 +115,8 @@ export class FrameFuzzer {
       o["protocol"] = rng.pick([0, 2, -1, new RawJson("9223372036854775807")]);
       fatal = true;
     }
+    // nats-server refuses no_responders without headers (and closes).
+    if (o["no_responders"] === true && o["headers"] !== true) fatal = true;
     if (rng.chance(0.02)) return { bytes: Buffer.from(`CONNECT ${bodyText(rng, o, 1)}${CRLF}`), fatal: true };
     return { bytes: Buffer.from(`CONNECT ${toJson(o)}${CRLF}`), fatal };
   }
@@ -136,7 +138,7 @@ export class FrameFuzzer {
       case 3: {
         const subject = rng.chance(0.3) ? rng.pick(EDGE_SUBJECTS) : rng.chance(0.5) ? this.streamSubject() : `fzd.${rng.int(FUZZ_STREAMS)}.>`;
         const queue = rng.chance(0.2) ? ` ${rng.pick(["q", "q2", "a.b", ""])}` : "";
-        return this.line(`SUB ${subject}${queue} ${this.sid()}`, subject === "" || subject.includes(" "));
+        return this.line(`SUB ${subject}${queue} ${this.sid()}`, subject === "" || subject.includes(" ") || subject.includes("\t"));
       }
       case 4:
         return this.line(`UNSUB ${this.sid()}${rng.chance(0.3) ? ` ${rng.int(10)}` : ""}`, false);

@@ -232,7 +232,10 @@ class FuzzConn {
     // Each incarnation of a connection has its own reproducible frame stream.
     const fz = new FrameFuzzer(new Rng((this.seed ^ Math.imul(this.conn + 1, 0x9e3779b1) ^ Math.imul(this.opened, 0x85ebca6b)) >>> 0), this.conn);
     const c = fz.connect();
-    sock.write(Buffer.concat([c.bytes, fz.subscribeReplies()]));
+    // A CONNECT the server may refuse is waited on like any fatal frame (its PING answered or not).
+    sock.write(Buffer.concat([c.bytes, fz.subscribeReplies(), PING]));
+    this.inFlight.push(0);
+    this.sentFatal = c.fatal;
     return fz;
   }
 
