@@ -45,6 +45,8 @@ async function main(): Promise<void> {
     for (const [e, n] of errs) console.log(`  ${n} x ${e}`);
     console.log(`warnings: ${r.warningCount}`);
     for (const w of r.warnings) console.log(`  ${w}`);
+    console.log(`server log warnings and errors: ${r.logWarningCount}`);
+    for (const w of r.logWarnings) console.log(`  ${w}`);
     console.log(`crashed: ${r.crashed === "" ? "no" : r.crashed}`);
     const rs = r.restart;
     console.log(`stop: ${rs.stopExit} in ${rs.stopMs} ms; restart: ${rs.ok ? "ok" : `FAILED ${rs.error}`} in ${rs.startMs} ms`);
@@ -53,6 +55,7 @@ async function main(): Promise<void> {
     console.log(`streams after the restart: ${rs.after.length} (${rs.after.map((a) => `${a.name} ${a.messages} msgs`).join(", ")})`);
     if (rs.missing.length > 0) console.log(`missing: ${rs.missing.join(", ")}`);
     if (rs.unreadable.length > 0) console.log(`unreadable: ${rs.unreadable.join("; ")}`);
+    if (rs.changed.length > 0) console.log(`changed across the restart: ${rs.changed.join("; ")}`);
     if (rs.consumersLost.length > 0) console.log(`durable consumers not back: ${rs.consumersLost.join(", ")}`);
     if (r.crashed !== "" || r.warningCount > 0 || !rs.ok) process.exitCode = 1;
   } finally {

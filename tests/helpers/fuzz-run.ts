@@ -26,6 +26,8 @@ const MAX_BATCH_FRAMES = 32;
 const BATCHES_IN_FLIGHT = 4;
 /** How long the end of the run waits for the last PONGs, and a stop or start may take. */
 const SETTLE_MS = 30_000;
+/** How long the API's counters must stand still before the store is compared. */
+const API_QUIET_MS = 1000;
 /** Messages read back from each stream after the restart, at most. */
 const READ_BACK_MAX = 500;
 /** Warning lines kept for the report (all are counted). */
@@ -62,6 +64,8 @@ export interface StreamSnapshot {
   messages: number;
   firstSeq: number;
   lastSeq: number;
+  /** max_age in ns (0: none): messages may expire between the stop and the restart. */
+  maxAgeNs: number;
   consumers: string[];
 }
 
@@ -78,6 +82,8 @@ export interface RestartCheck {
   /** File streams missing after the restart, or whose messages could not be read. */
   missing: string[];
   unreadable: string[];
+  /** File streams whose last sequence or message count differ after the restart. */
+  changed: string[];
   /** Durable consumers of file streams that did not come back. */
   consumersLost: string[];
 }
@@ -96,6 +102,9 @@ export interface FuzzResult {
   rssEndBytes: number;
   warningCount: number;
   warnings: string[];
+  /** The server's [WRN]/[ERR] log lines (counted; the first few kept). */
+  logWarningCount: number;
+  logWarnings: string[];
   /** Why the server went away during the run (exit code or signal), or "". */
   crashed: string;
   restart: RestartCheck;
@@ -111,6 +120,9 @@ interface Child {
 class StderrWatch {
   count = 0;
   readonly kept: string[] = [];
+  /** The server's own [WRN] and [ERR] log lines. */
+  logCount = 0;
+  readonly logKept: string[] = [];
   tail = "";
   private partial = "";
 
@@ -122,6 +134,10 @@ class StderrWatch {
       if (/^\(node:\d+\) \[?\w*Warning\b/.test(l) || /^\(node:\d+\) \w+Warning:/.test(l)) {
         this.count++;
         if (this.kept.length < KEEP_WARNINGS) this.kept.push(l);
+      }
+      if (/\[(WRN|ERR)\]/.test(l)) {
+        this.logCount++;
+        if (this.logKept.length < KEEP_WARNINGS) this.logKept.push(l);
       }
       this.tail = (this.tail + l + "\n").slice(-4096);
     }
@@ -417,6 +433,7 @@ async function snapshotOnce(jsm: JetStreamManager): Promise<StreamSnapshot[]> {
       messages: si.state.messages,
       firstSeq: si.state.first_seq,
       lastSeq: si.state.last_seq,
+      maxAgeNs: si.config.max_age,
       consumers: consumers.sort(),
     });
   }
@@ -429,6 +446,17 @@ async function snapshotOnce(jsm: JetStreamManager): Promise<StreamSnapshot[]> {
  */
 async function snapshot(jsm: JetStreamManager): Promise<StreamSnapshot[]> {
   const until = Date.now() + SETTLE_MS;
+  // Requests the server read are handled in turn (one stream's after another's); wait until the
+  // API's counters stop moving but for this loop's own request, for a second.
+  let handled = -1;
+  let quietSince = Date.now();
+  while (Date.now() < until && Date.now() - quietSince < API_QUIET_MS) {
+    const a = (await jsm.getAccountInfo()).api;
+    const now = a.total + a.errors;
+    if (now !== handled + 1) quietSince = Date.now();
+    handled = now;
+    await new Promise((r) => setTimeout(r, 100));
+  }
   let prev = "";
   for (;;) {
     let cur: StreamSnapshot[] | null = null;
@@ -481,7 +509,7 @@ async function withClient<T>(port: number, fn: (nc: NatsConnection) => Promise<T
 
 /** Stop cleanly, start again on the same store, and compare what loads with what was there. */
 async function restartCheck(dir: string, c: Child, before: StreamSnapshot[], nodeArgs: string[], watch: StderrWatch): Promise<RestartCheck> {
-  const r: RestartCheck = { ok: false, error: "", stopMs: 0, stopExit: "", startMs: 0, before, after: [], missing: [], unreadable: [], consumersLost: [] };
+  const r: RestartCheck = { ok: false, error: "", stopMs: 0, stopExit: "", startMs: 0, before, after: [], missing: [], unreadable: [], changed: [], consumersLost: [] };
   const stop = await stopChild(c);
   r.stopMs = stop.ms;
   r.stopExit = stop.exit;
@@ -506,6 +534,11 @@ async function restartCheck(dir: string, c: Child, before: StreamSnapshot[], nod
           continue;
         }
         for (const d of b.consumers) if (!a.consumers.includes(d)) r.consumersLost.push(`${b.name}/${d}`);
+        // Nothing is lost across a clean stop; only max_age may have removed messages meanwhile.
+        const expired = b.maxAgeNs > 0 && a.messages < b.messages;
+        if (a.lastSeq !== b.lastSeq || (a.messages !== b.messages && !expired)) {
+          r.changed.push(`${b.name}: ${b.messages} msgs, last_seq ${b.lastSeq} -> ${a.messages} msgs, last_seq ${a.lastSeq}`);
+        }
         try {
           const n = await readBack(nc, a);
           if (n < Math.min(a.messages, READ_BACK_MAX)) r.unreadable.push(`${a.name}: read ${n} of ${a.messages}`);
@@ -519,7 +552,7 @@ async function restartCheck(dir: string, c: Child, before: StreamSnapshot[], nod
   }
   const end = await stopChild(again);
   if (end.exit !== "exit 0" && r.error === "") r.error = `second stop: ${end.exit}`;
-  r.ok = r.error === "" && r.stopExit === "exit 0" && r.missing.length === 0 && r.unreadable.length === 0;
+  r.ok = r.error === "" && r.stopExit === "exit 0" && r.missing.length === 0 && r.unreadable.length === 0 && r.changed.length === 0;
   return r;
 }
 
@@ -567,7 +600,7 @@ export async function fuzzRun(o: FuzzOptions): Promise<FuzzResult> {
   const rssEndBytes = samples[samples.length - 1]?.rssBytes ?? 0;
   let restart: RestartCheck;
   if (runner.serverGone) {
-    restart = { ok: false, error: `server gone during the run: ${crashed} ${watch.tail}`, stopMs: 0, stopExit: "", startMs: 0, before: [], after: [], missing: [], unreadable: [], consumersLost: [] };
+    restart = { ok: false, error: `server gone during the run: ${crashed} ${watch.tail}`, stopMs: 0, stopExit: "", startMs: 0, before: [], after: [], missing: [], unreadable: [], changed: [], consumersLost: [] };
   } else {
     const before = await withClient(child.port, async (nc) => snapshot(await jetstreamManager(nc, { timeout: 10_000 })));
     runner.stopping = true;
@@ -587,6 +620,8 @@ export async function fuzzRun(o: FuzzOptions): Promise<FuzzResult> {
     rssEndBytes,
     warningCount: watch.count,
     warnings: watch.kept,
+    logWarningCount: watch.logCount,
+    logWarnings: watch.logKept,
     crashed,
     restart,
   };
