@@ -109,3 +109,20 @@ test("jetstream: file streams and their messages survive a restart", async (t) =
   assert.equal((await jsm.streams.getMessage("KEEP", { seq: 20 }))?.string(), "m20");
   assert.equal((await jetstream(nc).publish("keep.1", "m21")).seq, 21);
 });
+
+test("a publish to a subject with an empty token is stored by no stream, as on nats-server (the official client sends no pedantic checks)", async (t) => {
+  const { url } = await setup(t);
+  const nc = await connect({ servers: url });
+  t.after(() => nc.close());
+  const jsm = await jetstreamManager(nc);
+  await jsm.streams.add({ name: "HT", subjects: ["ht.>"] });
+  for (const subject of ["ht.", "ht..x"]) nc.publish(subject, "lost");
+  nc.publish("ht.ok", "kept");
+  await nc.flush();
+  const si = await jsm.streams.info("HT");
+  assert.equal(si.state.messages, 1);
+  assert.equal((await jsm.streams.getMessage("HT", { seq: si.state.last_seq }))?.subject, "ht.ok");
+  // A request to such a subject finds no responder (503, which this client reports as JetStream
+  // not enabled), rather than a stream ack.
+  await assert.rejects(jetstream(nc).publish("ht.", "x"), /jetstream is not enabled/);
+});
