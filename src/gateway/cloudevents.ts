@@ -1,3 +1,4 @@
+import { parseJsonLimited } from "../util/json-depth.js";
 import { HttpError, parseJsonObject } from "./http-util.js";
 
 /**
@@ -93,11 +94,12 @@ export function toStructured(headers: Array<[string, string]>, data: Buffer): Re
   if (ct !== undefined) ev["datacontenttype"] = ct;
   if (data.length > 0) {
     if (ct === undefined || isJsonType(ct)) {
-      try {
-        ev["data"] = JSON.parse(data.toString("utf8"));
+      // The event goes out through JSON.stringify, which recurses: data nested past the limit
+      // (or not JSON after all) falls through to text or base64, losing nothing.
+      const parsed = parseJsonLimited(data);
+      if (parsed.ok) {
+        ev["data"] = parsed.value;
         return ev;
-      } catch {
-        // not JSON after all: fall through to text or base64
       }
     }
     const text = data.toString("utf8");

@@ -6,6 +6,7 @@ import type { BusReply } from "./bus-client.js";
 import { fromStructured, isStructured, toStructured, CE_STRUCTURED_TYPE } from "./cloudevents.js";
 import type { Gateway } from "./context.js";
 import { HttpError, MAX_HTTP_BODY_BYTES, answerError, collectBody, intParam, readBody, sendJson } from "./http-util.js";
+import { jsHttpError, type JsErrorReply } from "./js-status.js";
 import { forwardedHeaders, httpHeadersOf } from "./message-headers.js";
 import type { Route } from "./routes.js";
 
@@ -206,15 +207,19 @@ export interface PubAck {
   duplicate: boolean;
 }
 
-/** Read a stream's publish ack; its error becomes an HttpError with the stream's status and `err_code`. */
+/**
+ * Read a stream's publish ack; its error becomes an HttpError with the stream's `err_code` and the
+ * status `jsHttpStatus` gives it (a refused rollup, 500 in JetStream, is a 400 here).
+ */
 export function parsePubAck(reply: BusReply): PubAck {
-  let ack: { stream?: string; seq?: number; duplicate?: boolean; error?: { code?: number; err_code?: number; description?: string } };
+  let ack: { stream?: string; seq?: number; duplicate?: boolean; error?: JsErrorReply };
   try {
     ack = JSON.parse(reply.data.toString("utf8")) as typeof ack;
   } catch {
     throw new HttpError(502, "the stream's reply was not a publish ack");
   }
-  if (ack.error !== undefined) throw new HttpError(ack.error.code ?? 500, ack.error.description ?? "publish failed", ack.error.err_code);
+  if (typeof ack !== "object" || ack === null) throw new HttpError(502, "the stream's reply was not a publish ack");
+  if (ack.error !== undefined) throw jsHttpError(typeof ack.error === "object" && ack.error !== null ? ack.error : {}, "publish failed");
   return { stream: ack.stream ?? "", seq: ack.seq ?? 0, duplicate: ack.duplicate === true };
 }
 
