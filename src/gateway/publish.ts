@@ -1,12 +1,12 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { encodeHeaders, type HeaderBlock } from "../protocol/headers.js";
-import { isValidLiteralSubject } from "../subjects/validate.js";
 import { checkPublish } from "./auth.js";
 import type { BusReply } from "./bus-client.js";
-import { fromStructured, isStructured, toStructured, CE_STRUCTURED_TYPE } from "./cloudevents.js";
+import { checkBinary, fromStructured, isStructured, toStructured, CE_STRUCTURED_TYPE } from "./cloudevents.js";
 import type { Gateway } from "./context.js";
 import { HttpError, MAX_HTTP_BODY_BYTES, answerError, collectBody, intParam, readBody, sendJson } from "./http-util.js";
 import { jsHttpError, type JsErrorReply } from "./js-status.js";
+import { publishSubject } from "./subject-check.js";
 import { forwardedHeaders, httpHeadersOf } from "./message-headers.js";
 import type { Route } from "./routes.js";
 
@@ -35,7 +35,7 @@ export function publishRoutes(g: Gateway): Route[] {
       // Callbacks, not async/await: this is the HTTP publish hot path (bench/http.ts), and a core
       // publish needs no promise at all.
       handler: ({ req, res, params, query, who }) => {
-        const subject = literalSubject(params["subject"] as string);
+        const subject = publishSubject(params["subject"] as string, g.core.limits.maxControlLineBytes);
         checkPublish(who, subject);
         const timeoutMs = intParam(query, "timeout_ms", 1, MAX_REQUEST_TIMEOUT_MS, DEFAULT_REQUEST_TIMEOUT_MS);
         const structured = isStructured(req.headers["content-type"]);
@@ -84,7 +84,7 @@ export function publishRoutes(g: Gateway): Route[] {
       path: "/v1/request/{subject}",
       auth: true,
       handler: async ({ req, res, params, query, who }) => {
-        const subject = literalSubject(params["subject"] as string);
+        const subject = publishSubject(params["subject"] as string, g.core.limits.maxControlLineBytes);
         checkPublish(who, subject);
         const timeoutMs = intParam(query, "timeout_ms", 1, MAX_REQUEST_TIMEOUT_MS, DEFAULT_REQUEST_TIMEOUT_MS);
         const msg = await readMessage(g, req);
@@ -103,11 +103,6 @@ export function publishRoutes(g: Gateway): Route[] {
       },
     },
   ];
-}
-
-function literalSubject(subject: string): string {
-  if (!isValidLiteralSubject(subject)) throw new HttpError(400, `invalid publish subject "${subject.slice(0, 200)}"`);
-  return subject;
 }
 
 /** Does a stream capture this subject? (One of JetStream's own subscriptions matches it.) */
@@ -139,19 +134,31 @@ function toMessage(g: Gateway, req: IncomingMessage, structured: boolean, body: 
   const maxPayload = g.core.limits.maxPayloadBytes;
   let entries = forwardedHeaders(req);
   let data = body;
-  let ceId = req.headers["ce-id"];
+  let ceId: string | undefined;
   if (structured) {
     const ev = fromStructured(body);
     entries = entries.filter(([k]) => k !== "content-type" && !k.startsWith("ce-")).concat(ev.headers);
     data = ev.data;
     ceId = ev.id;
+  } else {
+    checkBinary(entries);
+    ceId = valueOf(entries, "ce-id");
   }
-  if (typeof ceId === "string" && !entries.some(([k]) => k === "Nats-Msg-Id")) entries.push(["Nats-Msg-Id", ceId]);
+  if (ceId !== undefined && ceId !== "" && valueOf(entries, "Nats-Msg-Id") === undefined) entries.push(["Nats-Msg-Id", ceId]);
   const headers = entries.length === 0 ? null : headerBlock(entries);
   if ((headers?.length ?? 0) + data.length > maxPayload) {
     throw new HttpError(413, `Maximum Payload Violation: ${(headers?.length ?? 0) + data.length} bytes over max_payload ${maxPayload}`);
   }
   return { headers, data };
+}
+
+/** The first value of header `name` (as forwardedHeaders spells it) among `entries`. */
+function valueOf(entries: Array<[string, string]>, name: string): string | undefined {
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i] as [string, string];
+    if (e[0] === name) return e[1];
+  }
+  return undefined;
 }
 
 /** The header lines of the last block `headerBlock` encoded, and the block. */
