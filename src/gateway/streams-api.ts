@@ -89,7 +89,7 @@ export function streamsRoutes(g: Gateway): Route[] {
     route(
       "POST",
       "/v1/streams/{stream}/consumers",
-      { summary: "Create a consumer", description: "The body is `{config: {...}}` as CONSUMER.CREATE takes it, or the config itself. With `durable_name` or `name` it is created under that name, otherwise it is ephemeral.", body: { "application/json": "a consumer config" }, responses: { "201": JS_JSON, "400": "bad config", "404": "no such stream" } },
+      { summary: "Create a consumer", description: "The body is a CONSUMER.CREATE request `{config: {...}, action?}`, passed on whole, or the config itself. With `durable_name` or `name` it is created under that name, otherwise it is ephemeral.", body: { "application/json": "a consumer config" }, responses: { "201": JS_JSON, "400": "bad config", "404": "no such stream" } },
       async ({ req, res, params, who }) => {
         const stream = streamName(params["stream"]);
         const body = await readJsonObject(req);
