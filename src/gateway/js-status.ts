@@ -2,13 +2,15 @@ import { HttpError } from "./http-util.js";
 
 /**
  * JetStream `err_code`s that report a failure of the server itself (a store that could not write
- * or be created), not of the request: answered 503 over HTTP, since the client may retry once the
- * condition is gone. nats-server gives ConsumerStoreFailed the code 500; a 500 over HTTP means a
- * bug in cuebus, which this is not.
+ * or be created, a delete or purge that failed inside), not of the request: answered 503 over
+ * HTTP, since the client may retry once the condition is gone. nats-server gives most of them the
+ * code 500; a 500 over HTTP means a bug in cuebus, which these are not.
  */
 export const JS_SERVER_FAILURE_STATUS: Readonly<Record<number, number>> = {
   10077: 503, // StreamStoreFailed
   10104: 503, // ConsumerStoreFailed
+  10050: 503, // StreamDelete: the stream's removal failed inside
+  10051: 503, // StreamGeneralError: a request failed inside (a purge, a handler that threw)
 };
 
 /** InvalidJSON: a request body JetStream could not read or whose fields had the wrong type. */
