@@ -35,7 +35,8 @@ const msgId = (id: string): Buffer => Buffer.from(`NATS/1.0\r\nNats-Msg-Id: ${id
 async function freshFileStore(t: TestContext): Promise<{ dir: string; store: FileStore }> {
   const dir = await mkdtemp(join(tmpdir(), "cuebus-accept-"));
   t.after(() => rm(dir, { recursive: true, force: true }));
-  return { dir, store: await FileStore.open({ dir }) };
+  // Write failures are reported to the test, not on stderr.
+  return { dir, store: await FileStore.open({ dir, log: () => {} }) };
 }
 
 async function until(cond: () => boolean): Promise<void> {
@@ -111,7 +112,8 @@ test("accept on a file store: a failed batch answers each of its publishes with 
     assert.equal(a.seq, 0);
     assert.equal(a.error?.err_code, 10077, "StreamStoreFailed");
   }
-  // Later publishes fail at once with the same sticky error.
+  // Later publishes fail at once with the error while the store cannot write (its directory is
+  // gone, so even cutting the segment back fails, and is retried with backoff).
   stream.accept("s.a", "r.later", null, Buffer.from("y"));
   assert.equal(acks.at(-1)?.reply, "r.later");
   assert.equal(acks.at(-1)?.error?.err_code, 10077);
