@@ -158,6 +158,28 @@ export class Stream {
       this.durableWaiters = still;
     }
     if (err === null) this.notifyAppend(seq);
+    else this.forgetUnstored();
+  }
+
+  /**
+   * After a failed write the store took back every sequence it had not stored, and hands them out
+   * again: forget the message ids remembered for them, so that a publisher retrying one (same
+   * `Nats-Msg-Id`) has it stored rather than being told it is a duplicate of a message that is not
+   * there, or of the one that got its sequence next. Runs once per failure, not per message.
+   */
+  private forgetUnstored(): void {
+    const last = this.store.lastSequence();
+    let lastKept = "";
+    let lastGone = false;
+    for (const [id, e] of this.dedup) {
+      if (e.seq <= last) lastKept = id;
+      else {
+        this.dedup.delete(id);
+        if (id === this.lastMsgId) lastGone = true;
+      }
+    }
+    // nats-server's last msg id is that of the last message stored with one.
+    if (lastGone) this.lastMsgId = lastKept;
   }
 
   /**
