@@ -66,7 +66,8 @@ export async function startServer(opts: ServerOptions = {}): Promise<Server> {
     storeDir = j.storeDir ?? "./data";
     const jsClient = core.internalClient();
     core.jetstreamCid = jsClient.cid;
-    js = new JetStream(jsClient, { storeDir, sync: j.sync ?? "always", syncIntervalMs: j.syncIntervalMs });
+    const warn = opts.logger?.warn ?? ((line: string): void => void process.stderr.write(`cuebus: ${line}\n`));
+    js = new JetStream(jsClient, { storeDir, sync: j.sync ?? "always", syncIntervalMs: j.syncIntervalMs, warn });
     await js.start();
     core.jetstreamEnabled = true;
     core.jetstream = js;

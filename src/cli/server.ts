@@ -54,6 +54,7 @@ async function start(o: ResolvedOptions): Promise<Server> {
     logger: {
       debug: o.debug ? (m: string): void => log("DBG", m) : undefined,
       trace: o.trace ? (m: string): void => log("TRC", m) : undefined,
+      warn: (m: string): void => log("WRN", m),
     },
   });
 }

@@ -37,6 +37,7 @@ export interface ResolvedOptions {
     pingIntervalMs?: number;
     maxPingsOutstanding?: number;
     authTimeoutMs?: number;
+    writeDeadlineMs?: number;
   };
   websocket?: { port: number; host?: string };
   /** TLS file paths for the client port. */
@@ -125,7 +126,7 @@ function parseUser(v: ConfValue, i: number): ConfUser {
 const KNOWN = new Set([
   "port", "host", "net", "listen", "http", "http_port", "monitor_port", "http_host", "server_name",
   "ports_file_dir", "jetstream", "store_dir", "debug", "trace", "logtime", "max_payload", "max_control_line",
-  "max_pending", "max_connections", "max_conn", "max_subscriptions", "max_subs", "ping_interval", "ping_max",
+  "max_pending", "max_connections", "max_conn", "max_subscriptions", "max_subs", "ping_interval", "ping_max", "write_deadline",
   "authorization", "auth_timeout", "pid_file", "log_file", "websocket", "tls", "webhooks", "webhook_allow",
 ]);
 
@@ -185,6 +186,7 @@ export function applyConfig(o: ResolvedOptions, c: ConfMap): void {
   set("maxSubscriptions", num(c["max_subscriptions"] ?? c["max_subs"], "max_subscriptions"));
   set("pingIntervalMs", toDurationMs(c["ping_interval"], "ping_interval"));
   set("maxPingsOutstanding", num(c["ping_max"], "ping_max"));
+  set("writeDeadlineMs", toDurationMs(c["write_deadline"], "write_deadline"));
   const a = c["authorization"];
   if (isMap(a)) {
     set("authTimeoutMs", toDurationMs(a["timeout"], "authorization.timeout"));

@@ -98,7 +98,9 @@ function streamDetail(core: NatsCore, e: StreamEntryView, o: JszOptions): Record
  * `/jsz` as nats-server's (`server/monitor.go` JSInfo): JetStream's configuration, usage and API
  * counters, and with `accounts`/`streams`/`consumers`/`config` (Go booleans), `acc`, `offset`,
  * `limit`, the account, stream and consumer detail. Without JetStream it answers what nats-server
- * does: `disabled: true` and zeros. Returns the JSON text (it holds a uint64 Go prints exactly).
+ * does: `disabled: true` and zeros. cuebus adds `unloaded` (streams and consumers whose files could
+ * not be used at start: stream, consumer, file, reason) when there are any. Returns the JSON text
+ * (it holds a uint64 Go prints exactly).
  */
 export function jsz(core: NatsCore, q: URLSearchParams): string {
   const o = parseOptions(q);
@@ -131,6 +133,9 @@ export function jsz(core: NatsCore, q: URLSearchParams): string {
     messages: t.messages,
     bytes: t.bytes,
   };
+  // cuebus's own: what was found on disk and not served (damaged metadata), so an operator sees
+  // it. Only present when there is some, so the fields match nats-server's otherwise.
+  if (js.unloaded.length > 0) out["unloaded"] = js.unloaded.map((u) => ({ stream: u.stream, ...(u.consumer !== undefined ? { consumer: u.consumer } : {}), file: u.file, reason: u.reason }));
   if (o.accounts) {
     // nats-server pages accounts (not streams) with offset and limit; a filter on another
     // account's name still lists the global one, as nats-server 2.9 does.

@@ -205,6 +205,23 @@ export class GatewayMetrics implements GatewayFeature {
         this.inc(js()?.apiTotal ?? 0);
       },
     });
+    new Gauge({
+      name: "cuebus_jetstream_unloaded",
+      help: "Streams and consumers found on disk at start and not served because their metadata files are damaged (listed in /jsz unloaded)",
+      registers,
+      collect() {
+        this.set(js()?.unloaded.length ?? 0);
+      },
+    });
+    new Counter({
+      name: "cuebus_jetstream_metadata_write_errors_total",
+      help: "Consumer state writes that failed (disk full, I/O error); each is retried",
+      registers,
+      collect() {
+        this.reset();
+        this.inc(js()?.metadataWriteErrors ?? 0);
+      },
+    });
     new Counter({
       name: "cuebus_jetstream_api_errors_total",
       help: "$JS.API requests answered with an error",

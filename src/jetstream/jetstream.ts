@@ -1,13 +1,13 @@
-import { mkdir, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
+import { FileCatalog, type CatalogDamage } from "../stores/file/catalog.js";
 import { FileStore } from "../stores/file/file-store.js";
 import { MemoryStore } from "../stores/memory/memory-store.js";
 import type { PurgeRequest, StoredMsg, StreamStore } from "../stores/types.js";
 import { AdvisorySubjects, advisoryBody } from "./advisories.js";
 import type { Bus } from "./bus.js";
 import { Consumer, type ConsumerHooks, type DeadLetterReason } from "./consumer.js";
-import { ConsumerFiles } from "./consumer-files.js";
+import { CONSUMER_STATE_RETRY_MS, ConsumerFiles } from "./consumer-files.js";
 import { DEAD_LETTER_METADATA_KEY, checkConsumerUpdate, normalizeConsumerConfig, subjectsIntersect, type ConsumerConfig } from "./consumer-config.js";
 import { DEAD_LETTER_REPLAY_PREFIX, deadLetterHeaders, replayHeaders } from "./dead-letter.js";
 import { handleDirectGet } from "./direct-get.js";
@@ -18,6 +18,7 @@ import { normalizeStreamConfig, sameConfig, type StreamConfig } from "./stream-c
 import { handleApi } from "./api/router.js";
 import type { ConsumerAction } from "./api/context.js";
 import { writeDecimal } from "../util/decimal.js";
+import { KeyLock } from "../util/key-lock.js";
 
 /** JetStream options. */
 export interface JetStreamOptions {
@@ -27,7 +28,19 @@ export interface JetStreamOptions {
   sync?: "always" | "interval";
   /** With `interval`: ms between background fsyncs. */
   syncIntervalMs?: number;
+  /**
+   * Told what an operator must know (a stream or consumer not loaded at start, a metadata write
+   * that failed), one line each; nothing is said when absent.
+   */
+  warn?: (line: string) => void;
 }
+
+/**
+ * A stream or consumer found on disk at start and not served, because a metadata file of it is
+ * damaged (not JSON, wrong shape, a config that no longer validates) or its store could not be
+ * opened. Its files are left as they are; `/jsz` lists these as `unloaded`.
+ */
+export type UnloadedEntry = CatalogDamage;
 
 interface StreamEntry {
   stream: Stream;
@@ -57,8 +70,22 @@ export class JetStream implements ConsumerHooks {
   private unsubApi: (() => void) | null = null;
   private unsubDirect: (() => void) | null = null;
   private unsubReplay: (() => void) | null = null;
+  /** Streams and consumers on disk that were not loaded at start, and why (see UnloadedEntry). */
+  readonly unloaded: UnloadedEntry[] = [];
+  /** The stream catalog and consumer files of the file streams. */
+  private readonly catalog: FileCatalog;
   /** Durable consumers' config and state on disk. */
   private readonly consumerFiles: ConsumerFiles;
+  /**
+   * One chain per stream name: its create, update, delete, purge and consumer changes run one at
+   * a time, so none sees another half done (nats-server holds the stream's lock for these).
+   */
+  private readonly locks = new KeyLock();
+  /**
+   * Subjects of streams being created or updated, by name, until the change is done: a stream of
+   * another name checks overlap against these too, as its own lock does not cover them.
+   */
+  private readonly claims = new Map<string, readonly string[]>();
 
   private readonly flushBus = (): void => this.bus.flush();
 
@@ -66,30 +93,65 @@ export class JetStream implements ConsumerHooks {
     readonly bus: Bus,
     readonly opts: JetStreamOptions,
   ) {
-    this.consumerFiles = new ConsumerFiles(this.root, (c) => this.streams.get(c.stream.name)?.consumers.get(c.name) === c);
+    this.catalog = new FileCatalog(join(opts.storeDir, "jetstream"));
+    this.consumerFiles = new ConsumerFiles(
+      this.catalog,
+      (c) => this.streams.get(c.stream.name)?.consumers.get(c.name) === c,
+      (c, err) =>
+        this.warn(
+          err === null
+            ? `JetStream: consumer "${c.stream.name} > ${c.name}": state written again`
+            : `JetStream: consumer "${c.stream.name} > ${c.name}": state could not be written (the previous state stays on disk; retrying every ${CONSUMER_STATE_RETRY_MS} ms): ${err.message}`,
+        ),
+    );
   }
 
-  private get root(): string {
-    return join(this.opts.storeDir, "jetstream");
+  /** Consumer state writes that failed since start (each is retried). */
+  get metadataWriteErrors(): number {
+    return this.consumerFiles.stateWriteErrors;
   }
 
-  /** Recover file streams from disk and start answering `$JS.API.>`. */
+  private warn(line: string): void {
+    this.opts.warn?.(line);
+  }
+
+  /** Remember and report a stream or consumer that is not served because of its files. */
+  private notLoaded(d: UnloadedEntry): void {
+    this.unloaded.push(d);
+    const what = d.consumer === undefined ? `stream "${d.stream}"` : `consumer "${d.stream} > ${d.consumer}"`;
+    this.warn(`JetStream: ${what} not loaded: ${d.file}: ${d.reason} (its files are left as they are)`);
+  }
+
+  /**
+   * Recover file streams from disk and start answering `$JS.API.>`. A stream or consumer whose
+   * files cannot be used is reported (`unloaded`, the warn log) and skipped; the rest are served.
+   */
   async start(): Promise<void> {
-    await mkdir(this.root, { recursive: true });
-    for (const name of await readdir(this.root)) {
-      const meta = join(this.root, name, "meta.json");
-      let text: string;
+    const { entries, damage } = await this.catalog.streams();
+    for (const d of damage) this.notLoaded(d);
+    for (const saved of entries) {
+      let cfg: StreamConfig | JsApiError;
       try {
-        text = await readFile(meta, "utf8");
-      } catch {
-        continue;
+        cfg = normalizeStreamConfig(saved.config);
+      } catch (err) {
+        cfg = jsError("StreamCreate", { err: err instanceof Error ? err.message : String(err) });
       }
-      const m = JSON.parse(text) as { config: unknown; created: string };
-      const cfg = normalizeStreamConfig(m.config);
-      if ("err_code" in cfg) continue;
-      const stream = await this.open(cfg, new Date(m.created));
-      await stream.rebuildDedup();
-      await this.recoverConsumers(name);
+      const at = { stream: saved.name, file: saved.file };
+      if ("err_code" in cfg) this.notLoaded({ ...at, reason: `config no longer valid: ${cfg.description}` });
+      else if (cfg.name !== saved.name) this.notLoaded({ ...at, reason: `config names stream "${cfg.name}"` });
+      else if (cfg.storage !== "file") this.notLoaded({ ...at, reason: `config has storage "${cfg.storage}"` });
+      else {
+        try {
+          const store = await this.openFileStore(cfg);
+          const entry = this.register(cfg, store, saved.created);
+          await entry.stream.rebuildDedup();
+        } catch (err) {
+          await this.closeEntry(saved.name);
+          this.notLoaded({ ...at, reason: `store could not be opened: ${err instanceof Error ? err.message : String(err)}` });
+          continue;
+        }
+        await this.recoverConsumers(saved.name);
+      }
     }
     this.unsubDirect = this.bus.subscribe("$JS.API.DIRECT.GET.>", "", (subject, reply, _h, data) => {
       const name = subject.split(".", 5)[4] ?? "";
@@ -133,16 +195,28 @@ export class JetStream implements ConsumerHooks {
     });
   }
 
-  /** Create (or open) a stream's store and wire its subjects. */
-  private async open(cfg: StreamConfig, created: Date): Promise<Stream> {
-    let store: StreamStore;
-    if (cfg.storage === "memory") store = new MemoryStore(storeLimitsOf(cfg));
-    else store = await FileStore.open({ dir: join(this.root, cfg.name, "msgs"), limits: storeLimitsOf(cfg), sync: this.opts.sync ?? "always", syncIntervalMs: this.opts.syncIntervalMs, observeSyncSeconds: this.observeSync });
+  /** Open (or create) a file stream's message store. */
+  private openFileStore(cfg: StreamConfig): Promise<FileStore> {
+    return FileStore.open({ dir: this.catalog.messagesDir(cfg.name), limits: storeLimitsOf(cfg), sync: this.opts.sync ?? "always", syncIntervalMs: this.opts.syncIntervalMs, observeSyncSeconds: this.observeSync });
+  }
+
+  /** Serve a stream whose store is open: wire its subjects and list it. */
+  private register(cfg: StreamConfig, store: StreamStore, created: Date): StreamEntry {
     const stream = new Stream(cfg, store, created);
     const entry: StreamEntry = { stream, consumers: new Map(), unsubscribe: [], expiry: null };
     this.wire(entry);
     this.streams.set(cfg.name, entry);
-    return stream;
+    return entry;
+  }
+
+  /** Stop serving a stream and close its store (its files stay); its consumers must be stopped already. */
+  private async closeEntry(name: string): Promise<void> {
+    const e = this.streams.get(name);
+    if (e === undefined) return;
+    this.streams.delete(name);
+    for (const u of e.unsubscribe) u();
+    if (e.expiry !== null) clearInterval(e.expiry);
+    await e.stream.store.close();
   }
 
   /** (Re)arm the max_age check: a quarter of max_age, within [50 ms, 1 s]. */
@@ -203,84 +277,141 @@ export class JetStream implements ConsumerHooks {
     };
   }
 
-  private async persist(stream: Stream): Promise<void> {
-    if (stream.config.storage !== "file") return;
-    const dir = join(this.root, stream.name);
-    await mkdir(dir, { recursive: true });
-    await writeFile(join(dir, "meta.json"), JSON.stringify({ config: stream.config, created: stream.created.toISOString() }));
+  /**
+   * `STREAM.CREATE`: idempotent for the same config. A file stream's directory appears with its
+   * meta.json in it before its store is opened, and the stream is served only once both are done.
+   */
+  createStream(cfg: StreamConfig): Promise<{ entry: StreamEntry; created: boolean } | JsApiError> {
+    return this.locks.run(cfg.name, async () => {
+      const existing = this.streams.get(cfg.name);
+      if (existing !== undefined) {
+        if (sameConfig(existing.stream.config, cfg)) return { entry: existing, created: false };
+        return jsError("StreamNameExist");
+      }
+      if (cfg.sealed) return jsError("StreamInvalidConfig", { err: "stream configuration for create can not be sealed" });
+      if (this.overlaps(cfg)) return jsError("StreamSubjectOverlap");
+      if (this.unloaded.some((u) => u.stream === cfg.name && u.consumer === undefined)) {
+        return jsError("StreamCreate", { err: `stream "${cfg.name}" is on disk but could not be loaded (see /jsz); its files are kept until an operator removes them` });
+      }
+      const created = new Date();
+      if (cfg.storage === "memory") return { entry: this.register(cfg, new MemoryStore(storeLimitsOf(cfg)), created), created: true };
+      this.claims.set(cfg.name, cfg.subjects);
+      try {
+        try {
+          await this.catalog.createStream(cfg.name, cfg, created);
+        } catch (err) {
+          return jsError("StreamCreate", { err: `could not write the stream's metadata: ${errText(err)}` });
+        }
+        let store: FileStore;
+        try {
+          store = await this.openFileStore(cfg);
+        } catch (err) {
+          await this.catalog.removeStream(cfg.name).catch((e: unknown) => this.warn(`JetStream: stream "${cfg.name}": create failed and its directory could not be removed: ${errText(e)}`));
+          return jsError("StreamCreate", { err: `could not open the stream's store: ${errText(err)}` });
+        }
+        return { entry: this.register(cfg, store, created), created: true };
+      } finally {
+        this.claims.delete(cfg.name);
+      }
+    });
   }
 
-  /** `STREAM.CREATE`: idempotent for the same config. */
-  async createStream(cfg: StreamConfig): Promise<{ entry: StreamEntry; created: boolean } | JsApiError> {
-    const existing = this.streams.get(cfg.name);
-    if (existing !== undefined) {
-      if (sameConfig(existing.stream.config, cfg)) return { entry: existing, created: false };
-      return jsError("StreamNameExist");
-    }
-    if (cfg.sealed) return jsError("StreamInvalidConfig", { err: "stream configuration for create can not be sealed" });
-    if (this.overlaps(cfg)) return jsError("StreamSubjectOverlap");
-    const stream = await this.open(cfg, new Date());
-    await this.persist(stream);
-    return { entry: this.streams.get(cfg.name) as StreamEntry, created: true };
+  /** `STREAM.UPDATE`: the new config is on disk before it is applied; if it cannot be written, nothing changes. */
+  updateStream(cfg: StreamConfig): Promise<StreamEntry | JsApiError> {
+    return this.locks.run(cfg.name, async () => {
+      const entry = this.streams.get(cfg.name);
+      if (entry === undefined) return jsError("StreamNotFound");
+      const old = entry.stream.config;
+      if (old.storage !== cfg.storage) return jsError("StreamInvalidConfig", { err: "stream configuration update can not change storage type" });
+      if (old.sealed && !cfg.sealed) return jsError("StreamUpdate", { err: "stream configuration update can not unseal a sealed stream" });
+      if (this.overlaps(cfg)) return jsError("StreamSubjectOverlap");
+      this.claims.set(cfg.name, cfg.subjects);
+      try {
+        if (cfg.storage === "file") {
+          try {
+            await this.catalog.writeStream(cfg.name, cfg, entry.stream.created);
+          } catch (err) {
+            return jsError("StreamUpdate", { err: `could not write the stream's metadata: ${errText(err)}` });
+          }
+        }
+        entry.stream.config = cfg;
+        try {
+          await entry.stream.store.setLimits(storeLimitsOf(cfg));
+        } catch (err) {
+          this.wire(entry);
+          return jsError("StreamStoreFailed", { err: `the new configuration is saved but its limits could not be applied yet: ${errText(err)}` });
+        }
+        this.wire(entry);
+        return entry;
+      } finally {
+        this.claims.delete(cfg.name);
+      }
+    });
   }
 
-  /** `STREAM.UPDATE`. */
-  async updateStream(cfg: StreamConfig): Promise<StreamEntry | JsApiError> {
-    const entry = this.streams.get(cfg.name);
-    if (entry === undefined) return jsError("StreamNotFound");
-    const old = entry.stream.config;
-    if (old.storage !== cfg.storage) return jsError("StreamInvalidConfig", { err: "stream configuration update can not change storage type" });
-    if (old.sealed && !cfg.sealed) return jsError("StreamUpdate", { err: "stream configuration update can not unseal a sealed stream" });
-    if (this.overlaps(cfg)) return jsError("StreamSubjectOverlap");
-    entry.stream.config = cfg;
-    await entry.stream.store.setLimits(storeLimitsOf(cfg));
-    this.wire(entry);
-    await this.persist(entry.stream);
-    return entry;
+  /**
+   * `STREAM.DELETE`: the stream and its data. The directory is removed (renamed aside, durably)
+   * before anything stops; if that fails, the stream goes on as before and the error is thrown.
+   */
+  deleteStream(name: string): Promise<boolean> {
+    return this.locks.run(name, async () => {
+      const entry = this.streams.get(name);
+      if (entry === undefined) return false;
+      for (const c of entry.consumers.values()) await this.consumerFiles.hold(c);
+      if (entry.stream.config.storage === "file") {
+        try {
+          await this.catalog.removeStream(name);
+        } catch (err) {
+          if (await this.catalog.hasStream(name)) {
+            for (const c of entry.consumers.values()) this.consumerFiles.resume(c);
+            throw new Error(`stream "${name}" could not be deleted: ${errText(err)}`);
+          }
+          this.warn(`JetStream: stream "${name}" deleted, but not all of its files could be removed (the next start removes them): ${errText(err)}`);
+        }
+      }
+      for (const c of entry.consumers.values()) {
+        c.stop(true);
+        await this.consumerFiles.forget(c);
+      }
+      entry.consumers.clear();
+      // Consumers of it that were not loaded went with its directory.
+      for (let i = this.unloaded.length - 1; i >= 0; i--) if (this.unloaded[i]?.stream === name) this.unloaded.splice(i, 1);
+      await this.closeEntry(name);
+      return true;
+    });
   }
 
-  /** `STREAM.DELETE`: the stream and its data. */
-  async deleteStream(name: string): Promise<boolean> {
-    const entry = this.streams.get(name);
-    if (entry === undefined) return false;
-    for (const u of entry.unsubscribe) u();
-    if (entry.expiry !== null) clearInterval(entry.expiry);
-    for (const c of entry.consumers.values()) {
-      c.stop(true);
-      await this.consumerFiles.forget(c);
-    }
-    entry.consumers.clear();
-    this.streams.delete(name);
-    await entry.stream.store.close();
-    await rm(join(this.root, name), { recursive: true, force: true });
-    return true;
-  }
-
+  /** Does `cfg` share subjects with another stream, or one being created or updated? */
   private overlaps(cfg: StreamConfig): boolean {
-    for (const [name, e] of this.streams) {
-      if (name === cfg.name) continue;
-      for (const a of e.stream.config.subjects) for (const b of cfg.subjects) if (subjectsOverlap(a, b)) return true;
-    }
+    const clash = (subjects: readonly string[]): boolean => subjects.some((a) => cfg.subjects.some((b) => subjectsOverlap(a, b)));
+    for (const [name, e] of this.streams) if (name !== cfg.name && clash(e.stream.config.subjects)) return true;
+    for (const [name, subjects] of this.claims) if (name !== cfg.name && clash(subjects)) return true;
     return false;
   }
 
   /** `STREAM.PURGE`; a purge that is not filtered moves consumers past what it removed. */
-  async purgeStream(name: string, req: PurgeRequest): Promise<number> {
-    const e = this.streams.get(name);
-    if (e === undefined) return 0;
-    const n = await e.stream.store.purge(req);
-    if (req.filter === undefined) {
-      const st = e.stream.store.state();
-      const first = st.messages === 0 ? st.lastSeq + 1 : st.firstSeq;
-      for (const c of e.consumers.values()) c.purged(first);
-    }
-    return n;
+  purgeStream(name: string, req: PurgeRequest): Promise<number> {
+    return this.locks.run(name, async () => {
+      const e = this.streams.get(name);
+      if (e === undefined) return 0;
+      const n = await e.stream.store.purge(req);
+      if (req.filter === undefined) {
+        const st = e.stream.store.state();
+        const first = st.messages === 0 ? st.lastSeq + 1 : st.firstSeq;
+        for (const c of e.consumers.values()) c.purged(first);
+      }
+      return n;
+    });
   }
 
   // ---- consumers ----------------------------------------------------------------------------
 
   /** CONSUMER.CREATE in all its forms: a new consumer, or an allowed update of an existing one. */
-  async createConsumer(streamName: string, cfg: ConsumerConfig, action: ConsumerAction): Promise<Consumer | JsApiError> {
+  createConsumer(streamName: string, cfg: ConsumerConfig, action: ConsumerAction): Promise<Consumer | JsApiError> {
+    return this.locks.run(streamName, () => this.createConsumerNow(streamName, cfg, action));
+  }
+
+  private async createConsumerNow(streamName: string, cfg: ConsumerConfig, action: ConsumerAction): Promise<Consumer | JsApiError> {
     const e = this.streams.get(streamName);
     if (e === undefined) return jsError("StreamNotFound");
     const sc = e.stream.config;
@@ -291,14 +422,22 @@ export class JetStream implements ConsumerHooks {
       if (verdict === null) {
         if (JSON.stringify(existing.config) === JSON.stringify(cfg)) return existing;
         if (action === "create") return jsError("ConsumerAlreadyExists");
+        // On disk first: if it cannot be written, the consumer keeps its old config.
+        try {
+          await this.consumerFiles.saveConfig(existing, cfg);
+        } catch (err) {
+          return jsError("ConsumerCreate", { err: `could not write the consumer's config: ${errText(err)}` });
+        }
         existing.config = cfg;
-        await this.consumerFiles.save(existing);
         existing.kick();
         return existing;
       }
       return typeof verdict === "string" ? jsError("ConsumerCreate", { err: verdict }) : verdict;
     }
     if (action === "update") return jsError("ConsumerDoesNotExist");
+    if (name !== "" && this.unloaded.some((u) => u.stream === streamName && u.consumer === name)) {
+      return jsError("ConsumerCreate", { err: `consumer "${name}" is on disk but could not be loaded (see /jsz); its files are kept until an operator removes them` });
+    }
     if (sc.max_consumers > 0 && e.consumers.size >= sc.max_consumers) return jsError("MaximumConsumersLimit");
     if (sc.retention === "workqueue") {
       if (cfg.ack_policy !== "explicit") return jsError("ConsumerWQRequiresExplicitAck");
@@ -321,9 +460,9 @@ export class JetStream implements ConsumerHooks {
     const c = new Consumer(e.stream, cfg, name, new Date(), this.bus, this, null);
     await c.selectStart();
     try {
-      await this.consumerFiles.save(c);
+      await this.consumerFiles.create(c);
     } catch (err) {
-      return jsError("ConsumerStoreFailed", { err: err instanceof Error ? err.message : String(err) });
+      return jsError("ConsumerStoreFailed", { err: errText(err) });
     }
     e.consumers.set(name, c);
     c.start();
@@ -331,31 +470,54 @@ export class JetStream implements ConsumerHooks {
     return c;
   }
 
-  /** CONSUMER.DELETE. */
-  async deleteConsumer(streamName: string, name: string): Promise<boolean> {
-    const e = this.streams.get(streamName);
-    const c = e?.consumers.get(name);
-    if (e === undefined || c === undefined) return false;
-    c.stop(true);
-    e.consumers.delete(name);
-    await this.consumerFiles.remove(c);
-    this.advisory(`${AdvisorySubjects.deleted}.${streamName}.${name}`, advisoryBody("consumer_action", streamName, name, { action: "delete" }));
-    return true;
+  /** CONSUMER.DELETE (of `only`, when given: not a consumer that took its name since). */
+  deleteConsumer(streamName: string, name: string, only?: Consumer): Promise<boolean> {
+    return this.locks.run(streamName, async () => {
+      const e = this.streams.get(streamName);
+      const c = e?.consumers.get(name);
+      if (e === undefined || c === undefined || (only !== undefined && c !== only)) return false;
+      // Files first: if they cannot be removed, the consumer goes on as before.
+      await this.consumerFiles.hold(c);
+      try {
+        await this.consumerFiles.removeFiles(c);
+      } catch (err) {
+        if (await this.consumerFiles.exists(c)) {
+          this.consumerFiles.resume(c);
+          throw new Error(`consumer "${name}" could not be deleted: ${errText(err)}`);
+        }
+        this.warn(`JetStream: consumer "${streamName} > ${name}" deleted, but not all of its files could be removed (the next start removes them): ${errText(err)}`);
+      }
+      c.stop(true);
+      e.consumers.delete(name);
+      await this.consumerFiles.forget(c);
+      this.advisory(`${AdvisorySubjects.deleted}.${streamName}.${name}`, advisoryBody("consumer_action", streamName, name, { action: "delete" }));
+      return true;
+    });
   }
 
-  /** Serve again the consumers a recovered stream left on disk. */
+  /** Serve again the consumers a recovered stream left on disk; one whose files cannot be used is reported and skipped. */
   private async recoverConsumers(streamName: string): Promise<void> {
     const e = this.streams.get(streamName) as StreamEntry;
-    for (const saved of await this.consumerFiles.list(streamName)) {
+    const { consumers, damage } = await this.consumerFiles.list(streamName);
+    for (const d of damage) this.notLoaded(d);
+    for (const saved of consumers) {
+      const at = { stream: streamName, consumer: saved.name, file: saved.metaFile };
       try {
         const cfg = normalizeConsumerConfig(saved.config, e.stream.config);
-        if ("err_code" in cfg) continue;
+        if ("err_code" in cfg) {
+          this.notLoaded({ ...at, reason: `config no longer valid: ${cfg.description}` });
+          continue;
+        }
+        if (cfg.durable_name !== saved.name) {
+          this.notLoaded({ ...at, reason: `config is not that of durable consumer "${saved.name}"` });
+          continue;
+        }
         const c = new Consumer(e.stream, cfg, saved.name, saved.created, this.bus, this, saved.state);
         if (saved.state === null) await c.selectStart();
         e.consumers.set(saved.name, c);
         c.start();
-      } catch {
-        // A consumer whose files cannot be used is left on disk and not served.
+      } catch (err) {
+        this.notLoaded({ ...at, reason: errText(err) });
       }
     }
   }
@@ -367,7 +529,7 @@ export class JetStream implements ConsumerHooks {
 
   /** ConsumerHooks: an ephemeral consumer nobody uses any more. */
   inactive(c: Consumer): void {
-    void this.deleteConsumer(c.stream.name, c.name);
+    this.deleteConsumer(c.stream.name, c.name, c).catch((err: unknown) => this.warn(`JetStream: ${errText(err)}`));
   }
 
   /** ConsumerHooks: interest and work-queue retention remove what every interested consumer acknowledged. */
@@ -447,6 +609,8 @@ export class JetStream implements ConsumerHooks {
     this.unsubApi?.();
     this.unsubDirect?.();
     this.unsubReplay?.();
+    // Creates, updates and deletes under way finish first, so none is left half done.
+    await this.locks.idle();
     for (const e of this.streams.values()) for (const c of e.consumers.values()) c.stop(false);
     await this.consumerFiles.close();
     for (const e of this.streams.values()) {
@@ -456,6 +620,10 @@ export class JetStream implements ConsumerHooks {
     }
     this.streams.clear();
   }
+}
+
+function errText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }
 
 function filtersOf(c: ConsumerConfig): string[] {

@@ -9,13 +9,14 @@ export const ErrText = {
   authTimeout: "Authentication Timeout",
   invalidSubject: "Invalid Subject",
   invalidPublishSubject: "Invalid Publish Subject",
-  slowConsumer: "Slow Consumer",
   staleConnection: "Stale Connection",
   maxConnections: "maximum connections exceeded",
   maxSubscriptions: "maximum subscriptions exceeded",
   secureRequired: "Secure Connection - TLS Required",
   noHeaders: "Headers Not Supported",
   parserError: "Parser Error",
+  badClientProtocol: "invalid client protocol",
+  noRespondersRequiresHeaders: "no responders requires headers support",
 } as const;
 
 /** `Permissions Violation for Publish to "subject"`. */

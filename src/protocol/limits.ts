@@ -16,6 +16,11 @@ export const Limits = {
   pingIntervalMs: 2 * 60 * 1000,
   /** nats-server DEFAULT_PING_MAX_OUT. */
   maxPingsOutstanding: 2,
+  /**
+   * nats-server DEFAULT_FLUSH_DEADLINE (`write_deadline`, 10 s): how long a connection being closed
+   * may take to drain what it was sent before its socket is dropped with the rest.
+   */
+  writeDeadlineMs: 10_000,
   /** nats-server AUTH_TIMEOUT (2 s). */
   authTimeoutMs: 2000,
   /** Most tokens a subject may have; bounds trie depth. */

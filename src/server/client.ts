@@ -1,5 +1,5 @@
 import { Parser, type ParserHandler } from "../protocol/parser.js";
-import { DEFAULT_CONNECT, parseConnect, type ConnectOptions } from "../protocol/connect.js";
+import { DEFAULT_CONNECT, MAX_CLIENT_PROTOCOL, parseConnect, type ConnectOptions } from "../protocol/connect.js";
 import { ErrText, errLine, pubPermissionError, subPermissionError } from "../protocol/errors.js";
 import { isValidSubject, isValidLiteralSubject } from "../subjects/validate.js";
 import type { Permissions } from "../auth/permissions.js";
@@ -91,17 +91,27 @@ export class Client implements ParserHandler, Deliverer {
 
   onConnect(json: string): void {
     const c = parseConnect(json);
-    if (c === null) {
-      // nats-server 2.9 closes on unparsable CONNECT JSON without an -ERR.
+    if (c === "unparsable") {
+      // nats-server 2.9 closes without an -ERR when Go cannot decode CONNECT (bad JSON, a field of
+      // the wrong type).
       this.close("Protocol Violation");
       return;
     }
-    this.opts = c.opts;
     const auth = authenticate(this.core.auth, c.creds);
     if (auth === null) {
       this.closeWithError(ErrText.authViolation, "Authentication Failure");
       return;
     }
+    // nats-server checks these after authentication, in this order.
+    if (c.opts.protocol < 0 || c.opts.protocol > MAX_CLIENT_PROTOCOL) {
+      this.closeWithError(ErrText.badClientProtocol, "Bad Client Protocol Version");
+      return;
+    }
+    if (c.opts.no_responders && !c.opts.headers) {
+      this.closeWithError(ErrText.noRespondersRequiresHeaders, "No Responders Requires Headers");
+      return;
+    }
+    this.opts = c.opts;
     this.creds = c.creds;
     this.user = auth.user;
     if (auth.permissions !== undefined) this.rights.set(auth.permissions);
@@ -337,8 +347,7 @@ export class Client implements ParserHandler, Deliverer {
     const pending = this.transport.pendingBytes + this.out.len;
     if (pending > this.core.limits.maxPendingBytes) {
       this.core.stats.slowConsumers++;
-      this.out.len = 0;
-      this.closeWithError(ErrText.slowConsumer, "Slow Consumer (Pending Bytes)");
+      this.abort("Slow Consumer (Pending Bytes)");
       return;
     }
     this.transport.write(this.out.take());
@@ -352,7 +361,11 @@ export class Client implements ParserHandler, Deliverer {
     this.close(reason);
   }
 
-  /** Close the connection and drop its subscriptions. */
+  /**
+   * Close the connection and drop its subscriptions. What is buffered is flushed first, but a peer
+   * that does not read gets the write deadline (nats-server's `write_deadline`), then the socket is
+   * dropped, so a closed connection never holds its backlog for long.
+   */
   close(reason: string): void {
     if (this.closed) return;
     if (this.out.len > 0) this.transport.write(this.out.take());
@@ -360,6 +373,25 @@ export class Client implements ParserHandler, Deliverer {
     this.closeReason = reason;
     this.parser.close();
     this.transport.end();
+    if (this.transport.pendingBytes > 0) {
+      const transport = this.transport;
+      setTimeout(() => transport.destroy(), this.core.limits.writeDeadlineMs).unref();
+    }
+    this.cleanup();
+  }
+
+  /**
+   * Close at once, dropping everything not yet written: the outbound buffer and what the socket
+   * holds. nats-server does this to a slow consumer (no -ERR, no flush): the backlog is what made
+   * it slow, and an -ERR queued behind it would never arrive.
+   */
+  private abort(reason: string): void {
+    if (this.closed) return;
+    this.out.len = 0;
+    this.closed = true;
+    this.closeReason = reason;
+    this.parser.close();
+    this.transport.destroy();
     this.cleanup();
   }
 

@@ -12,6 +12,7 @@ export interface ServerLimits {
   pingIntervalMs: number;
   maxPingsOutstanding: number;
   authTimeoutMs: number;
+  writeDeadlineMs: number;
 }
 
 /** Counters the monitoring endpoints read. */

@@ -1,4 +1,5 @@
 import type { StreamEntryView } from "../jetstream/api/context.js";
+import type { CatalogDamage } from "../stores/file/catalog.js";
 
 /**
  * What the monitoring side (`/jsz`, `/metrics`) reads of a running JetStream: its streams and
@@ -11,6 +12,10 @@ export interface JetStreamView {
   readonly apiTotal: number;
   readonly apiErrors: number;
   readonly opts: { readonly storeDir: string };
+  /** Streams and consumers on disk not loaded at start because their files are damaged (left as they are). */
+  readonly unloaded: readonly CatalogDamage[];
+  /** Metadata writes (consumer state) that failed since start; each is retried. */
+  readonly metadataWriteErrors: number;
   /**
    * Called with the duration of every durable batch write a file stream's store makes (one call
    * per batch, not per message); null when nobody is watching.

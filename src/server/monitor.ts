@@ -50,7 +50,7 @@ export function varz(core: NatsCore, httpPort: number): Record<string, unknown> 
     http_base_path: "",
     https_port: 0,
     tls_timeout: 2,
-    write_deadline: 10 * 1e9,
+    write_deadline: core.limits.writeDeadlineMs * 1e6,
     system_account: "",
     go: "cuebus",
     cluster: {},

@@ -25,8 +25,11 @@ export interface CoreOptions {
   limits?: Partial<ServerLimits>;
   /** TLS for the client port: PEM certificate and key (contents, not paths). */
   tls?: { cert: string; key: string; ca?: string };
-  /** Debug (connections) and trace (protocol) logging; off when absent. */
-  logger?: { debug?: ((msg: string) => void) | undefined; trace?: ((msg: string) => void) | undefined };
+  /**
+   * Debug (connections) and trace (protocol) logging, off when absent; `warn` is told what an
+   * operator must see (startServer writes it to stderr when absent).
+   */
+  logger?: { debug?: ((msg: string) => void) | undefined; trace?: ((msg: string) => void) | undefined; warn?: ((msg: string) => void) | undefined };
 }
 
 /** nats-server DEFAULT_LAME_DUCK_DURATION (2 m) and DEFAULT_LAME_DUCK_GRACE_PERIOD (10 s). */

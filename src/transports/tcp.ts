@@ -26,8 +26,9 @@ export class TcpTransport implements Transport {
     socket.setNoDelay(true);
   }
 
+  /** Nothing is pending on a destroyed socket: its buffers are dropped. */
   get pendingBytes(): number {
-    return this.out.writableLength;
+    return this.out.destroyed ? 0 : this.out.writableLength;
   }
 
   write(data: Buffer): void {
@@ -47,9 +48,14 @@ export class TcpTransport implements Transport {
     this.out.end();
   }
 
+  /**
+   * Close now and drop what is unsent: the bytes Node still buffers and, by a reset instead of a
+   * FIN, those in the kernel's send buffer, which a peer that does not read would otherwise keep
+   * allocated until TCP gives up on it.
+   */
   destroy(): void {
-    this.out.destroy();
-    this.socket.destroy();
+    if (this.out !== this.socket) this.out.destroy();
+    if (!this.socket.destroyed) this.socket.resetAndDestroy();
   }
 
   attach(onData: (chunk: Buffer) => void, onClose: () => void): void {

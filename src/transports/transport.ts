@@ -12,7 +12,7 @@ export interface Transport {
   write(data: Buffer): void;
   /** Flush what is written, then close. */
   end(): void;
-  /** Close now. */
+  /** Close now, dropping whatever is not yet written. */
   destroy(): void;
   /** Register the consumer of inbound bytes and of the close; called once. */
   attach(onData: (chunk: Buffer) => void, onClose: () => void): void;

@@ -43,6 +43,23 @@ const basic: Case[] = [
   { name: "CONNECT with unknown fields", steps: ['CONNECT {"verbose":false,"whatever":1}\r\n', "PING\r\n"] },
   { name: "payload longer than its size", steps: [C, "PUB foo 2\r\nhello\r\n"] },
   { name: "PING before CONNECT", steps: ["PING\r\n"] },
+  // CONNECT decoded as Go decodes nats-server's ClientOpts (issue 14): a protocol it does not know
+  // is refused with an -ERR; a field of the wrong type closes without one; null keeps a default;
+  // keys match without regard to case.
+  { name: "CONNECT protocol 2", steps: ['CONNECT {"protocol":2}\r\n', "PING\r\n"] },
+  { name: "CONNECT protocol -1", steps: ['CONNECT {"protocol":-1}\r\n', "PING\r\n"] },
+  { name: "CONNECT Protocol 2, key in another case", steps: ['CONNECT {"Protocol":2}\r\n', "PING\r\n"] },
+  { name: "a second CONNECT with protocol 5", steps: ['CONNECT {"protocol":1,"verbose":false}\r\n', 'CONNECT {"protocol":5}\r\n', "PING\r\n"] },
+  { name: "CONNECT protocol as a string", steps: ['CONNECT {"protocol":"1"}\r\n', "PING\r\n"] },
+  { name: "CONNECT protocol 1.5", steps: ['CONNECT {"protocol":1.5}\r\n', "PING\r\n"] },
+  { name: "CONNECT verbose as a string", steps: ['CONNECT {"verbose":"x"}\r\n', "PING\r\n"] },
+  { name: "CONNECT name as a number", steps: ['CONNECT {"name":5}\r\n', "PING\r\n"] },
+  { name: "CONNECT import allow as a string", steps: ['CONNECT {"import":{"allow":"a"}}\r\n', "PING\r\n"] },
+  { name: "CONNECT with null fields", steps: ['CONNECT {"protocol":null,"echo":null,"import":null,"verbose":false}\r\n', "PING\r\n"] },
+  { name: "CONNECT VERBOSE false", steps: ['CONNECT {"VERBOSE":false}\r\n', "PING\r\n"] },
+  { name: "CONNECT null", steps: ["CONNECT null\r\n", "PING\r\n"] },
+  { name: "CONNECT an array", steps: ["CONNECT []\r\n", "PING\r\n"] },
+  { name: "CONNECT no_responders without headers", steps: ['CONNECT {"no_responders":true}\r\n', "PING\r\n"] },
 ];
 
 const payloadLimit: Case[] = [
@@ -53,6 +70,8 @@ const payloadLimit: Case[] = [
 const authCases: Case[] = [
   { name: "PUB before CONNECT when auth is required", steps: ["PUB foo 2\r\nhi\r\n"] },
   { name: "wrong password", steps: ['CONNECT {"verbose":false,"user":"alice","pass":"nope"}\r\n', "PING\r\n"] },
+  { name: "bad protocol without credentials: authentication is checked first", steps: ['CONNECT {"protocol":2}\r\n', "PING\r\n"] },
+  { name: "bad protocol with good credentials", steps: ['CONNECT {"protocol":2,"user":"alice","pass":"pw"}\r\n', "PING\r\n"] },
   { name: "publish permission violation", steps: ['CONNECT {"verbose":false,"user":"alice","pass":"pw"}\r\n', "PUB billing.x 2\r\nhi\r\n", "PUB orders.x 2\r\nhi\r\n", "PING\r\n"] },
   { name: "subscribe permission violation", steps: ['CONNECT {"verbose":false,"user":"alice","pass":"pw"}\r\n', "SUB secret.plans 1\r\n", "SUB orders.> q 2\r\n", "PING\r\n"] },
 ];

@@ -37,12 +37,16 @@ export interface CrashResult {
   cycles: Array<{ acked: number; killedAtMs: number }>;
 }
 
-interface Running {
+/** A cuebus child process and its client port. */
+export interface Running {
   proc: ChildProcess;
   port: number;
+  /** What it wrote to stderr so far (its log), up to 64 KiB. */
+  stderr(): string;
 }
 
-async function startServer(dir: string): Promise<Running> {
+/** Start cuebus as a child process with JetStream on `<dir>/store` (also used by js-concurrent-admin.test.ts). */
+export async function startServer(dir: string): Promise<Running> {
   const portsDir = join(dir, "ports");
   await rm(portsDir, { recursive: true, force: true });
   await mkdir(portsDir, { recursive: true });
@@ -57,7 +61,7 @@ async function startServer(dir: string): Promise<Running> {
     if (f !== undefined) {
       try {
         const ports = JSON.parse(await readFile(join(portsDir, f), "utf8")) as { nats: string[] };
-        return { proc, port: Number(new URL(ports.nats[0] as string).port) };
+        return { proc, port: Number(new URL(ports.nats[0] as string).port), stderr: () => stderr };
       } catch {
         // written but not complete yet
       }
@@ -67,7 +71,8 @@ async function startServer(dir: string): Promise<Running> {
   }
 }
 
-async function kill(r: Running): Promise<void> {
+/** Kill the child with SIGKILL and wait until it is gone. */
+export async function kill(r: Running): Promise<void> {
   if (r.proc.exitCode !== null) return;
   const exited = new Promise<void>((res) => r.proc.once("exit", () => res()));
   r.proc.kill("SIGKILL");
