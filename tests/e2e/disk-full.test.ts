@@ -164,7 +164,7 @@ test("disk full on a real tmpfs: nothing acknowledged lost, every refusal a 1007
   assert.match(hb.error, /^JetStream stream '\$G > FULL' cannot write to its store: .*(ENOSPC|no space)/);
   assert.equal(await metric(server.base, "cuebus_jetstream_streams_store_failing"), 1);
   assert.ok(((await metric(server.base, "cuebus_stream_store_write_failures_total", { stream: "FULL" })) ?? 0) >= 1);
-  assert.match(server.stderr(), /\[ERR\] JetStream store \S*FULL\S*: write failed.*(ENOSPC|no space)/);
+  assert.match(server.stderr(), /\[WRN\] JetStream store \S*FULL\S*: write failed.*(ENOSPC|no space)/);
 
   // Free space: the refused messages, re-sent with their ids, are stored (not called duplicates),
   // without a restart.
@@ -195,7 +195,7 @@ test("disk full on a real tmpfs: nothing acknowledged lost, every refusal a 1007
   assert.deepEqual([ok.status, await ok.json()], [200, { status: "ok" }]);
   assert.equal(await metric(server.base, "cuebus_jetstream_streams_store_failing"), 0);
   const storeLines = server.stderr().split("\n").filter((l) => l.includes("JetStream store"));
-  assert.match(storeLines[storeLines.length - 1] as string, /\[INF\] JetStream store \S*FULL\S*: writes succeed again/);
+  assert.match(storeLines[storeLines.length - 1] as string, /\[WRN\] JetStream store \S*FULL\S*: writes succeed again/);
   assert.deepEqual(await readAll(jsm), byId(acked));
 
   // kill -9 and restart: everything acknowledged is there, once, in order.

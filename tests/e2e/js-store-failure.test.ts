@@ -45,7 +45,7 @@ async function healthz(base: string): Promise<{ status: number; body: Record<str
 test("JetStream on a full disk: publishes refused with 10077, state equals what can be read, /healthz 503 and /metrics while it lasts; then stored again without a restart, retried ids included", { timeout: 60_000 }, async (t) => {
   const storeDir = await mkdtemp(join(tmpdir(), "cuebus-storefail-"));
   t.after(() => rm(storeDir, { recursive: true, force: true }));
-  // The store reports on stderr (no logger is passed to an embedded server): keep its lines.
+  // JetStream's warnings go to stderr (`cuebus: ...`) when an embedded server is given no logger: keep the store's.
   const logLines: string[] = [];
   const stderrWrite = process.stderr.write.bind(process.stderr);
   process.stderr.write = ((chunk: string | Uint8Array, ...rest: unknown[]): boolean => {
@@ -105,7 +105,7 @@ test("JetStream on a full disk: publishes refused with 10077, state equals what 
   assert.equal(await metric(base, "cuebus_jetstream_streams_store_failing"), 1);
   assert.ok(((await metric(base, "cuebus_stream_store_write_failures_total", { stream: "FULL" })) ?? 0) >= 1);
   assert.equal(logLines.length, 1);
-  assert.match(logLines[0] as string, /\[ERR\] JetStream store .*FULL.*: write failed.*ENOSPC/);
+  assert.match(logLines[0] as string, /^cuebus: JetStream store .*FULL.*: write failed.*ENOSPC/);
 
   // Space again: the store retries on its own, and a publisher re-sending a refused message (same
   // Nats-Msg-Id) has it stored, not called a duplicate of a message that was never stored.
@@ -127,7 +127,7 @@ test("JetStream on a full disk: publishes refused with 10077, state equals what 
   assert.deepEqual(await healthz(base), { status: 200, body: { status: "ok" } });
   assert.equal(await metric(base, "cuebus_jetstream_streams_store_failing"), 0);
   assert.equal(logLines.length, 2);
-  assert.match(logLines[1] as string, /\[INF\] JetStream store .*FULL.*: writes succeed again/);
+  assert.match(logLines[1] as string, /^cuebus: JetStream store .*FULL.*: writes succeed again/);
   const expected = [...Array.from({ length: 20 }, (_, i) => `${i + 1}|ok-${i}`), ...Array.from({ length: 30 }, (_, i) => `${21 + i}|r-${i}`)];
   assert.deepEqual(await readAll(jsm, "FULL"), expected);
 

@@ -35,8 +35,7 @@ const msgId = (id: string): Buffer => Buffer.from(`NATS/1.0\r\nNats-Msg-Id: ${id
 async function freshFileStore(t: TestContext): Promise<{ dir: string; store: FileStore }> {
   const dir = await mkdtemp(join(tmpdir(), "cuebus-accept-"));
   t.after(() => rm(dir, { recursive: true, force: true }));
-  // Write failures are reported to the test, not on stderr.
-  return { dir, store: await FileStore.open({ dir, log: () => {} }) };
+  return { dir, store: await FileStore.open({ dir }) };
 }
 
 async function until(cond: () => boolean): Promise<void> {

@@ -5,7 +5,7 @@ import { RecordType, decodeRecord, encodeRecord, viewRecord } from "./record.js"
 import { ReadAhead } from "./read-ahead.js";
 import { SegmentWriter } from "./segment-writer.js";
 import { SegmentWindow, recoverSegments, type Segment, type StoreDamage } from "./segment-io.js";
-import { WRITE_RETRY_BACKOFF_MS, WriteOutage, stderrStoreLog, type StoreLog } from "./write-outage.js";
+import { WRITE_RETRY_BACKOFF_MS, WriteOutage, type StoreLog } from "./write-outage.js";
 
 export type { StoreDamage } from "./segment-io.js";
 
@@ -58,7 +58,7 @@ export interface FileStoreOptions {
   observeSyncSeconds?: (seconds: number) => void;
   /** Waits before retrying after a failed write (default WRITE_RETRY_BACKOFF_MS; tests shorten it). */
   retryBackoffMs?: readonly number[];
-  /** Told when writes start failing and when they succeed again (default: a line on stderr). */
+  /** Told when writes start failing and when they succeed again (nothing is said when absent). */
   log?: StoreLog;
 }
 
@@ -169,7 +169,7 @@ export class FileStore extends MemoryStore {
       segments: this.segments,
       observeSyncSeconds: opts.observeSyncSeconds,
     });
-    this.outage = new WriteOutage({ what: opts.dir, backoffMs: opts.retryBackoffMs ?? WRITE_RETRY_BACKOFF_MS, log: opts.log ?? stderrStoreLog, retry: () => this.retryWrites() });
+    this.outage = new WriteOutage({ what: opts.dir, backoffMs: opts.retryBackoffMs ?? WRITE_RETRY_BACKOFF_MS, log: opts.log ?? ((): void => {}), retry: () => this.retryWrites() });
   }
 
   /** Open (or create) the store in `opts.dir`, recovering what is on disk. */

@@ -9,19 +9,11 @@ import type { StoreWriteState } from "../types.js";
  */
 export const WRITE_RETRY_BACKOFF_MS: readonly number[] = [100, 250, 500, 1000, 2000, 5000];
 
-/** Where a file store reports that its writes started failing and that they succeed again. */
-export type StoreLog = (level: "ERR" | "INF", text: string) => void;
-
 /**
- * nats-server's log line on stderr (`[pid] 2006/01/02 15:04:05.000000 [ERR] text`), as the CLI
- * writes its own: what a store reports when nobody passed it a log.
+ * Where a file store reports, one line each, that its writes started failing and that they succeed
+ * again (JetStream hands it its `warn`: the CLI's log, or stderr when embedded).
  */
-export const stderrStoreLog: StoreLog = (level, text) => {
-  const d = new Date();
-  const p = (n: number, w = 2): string => String(n).padStart(w, "0");
-  const ts = `${d.getFullYear()}/${p(d.getMonth() + 1)}/${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds(), 3)}000`;
-  process.stderr.write(`[${process.pid}] ${ts} [${level}] ${text}\n`);
-};
+export type StoreLog = (line: string) => void;
 
 export interface WriteOutageOptions {
   /** Names the store in log lines (its directory). */
@@ -63,7 +55,7 @@ export class WriteOutage {
     this.attempts++;
     if (this.error === null) {
       this.sinceMs = Date.now();
-      this.opts.log("ERR", `JetStream store ${this.opts.what}: write failed, publishes are refused until a write succeeds again (retried with backoff, first in ${delayMs} ms): ${err.message}`);
+      this.opts.log(`JetStream store ${this.opts.what}: write failed, publishes are refused until a write succeeds again (retried with backoff, first in ${delayMs} ms): ${err.message}`);
     }
     this.error = err;
     if (this.timer !== null) clearTimeout(this.timer);
@@ -77,7 +69,7 @@ export class WriteOutage {
   recovered(): void {
     if (this.error === null) return;
     const seconds = ((Date.now() - this.sinceMs) / 1000).toFixed(1);
-    this.opts.log("INF", `JetStream store ${this.opts.what}: writes succeed again after ${seconds} s and ${this.attempts} failed attempts`);
+    this.opts.log(`JetStream store ${this.opts.what}: writes succeed again after ${seconds} s and ${this.attempts} failed attempts`);
     this.error = null;
     this.attempts = 0;
     if (this.timer !== null) clearTimeout(this.timer);

@@ -151,7 +151,7 @@ test("file store: scan after a reopen reads every record from disk, across segme
 test("file store: a store whose segment is gone keeps refusing appends, and keeps retrying the cut with backoff", async () => {
   const dir = await mkdtemp(join(tmpdir(), "cuebus-fs-"));
   dirs.push(dir);
-  const s = await FileStore.open({ dir, retryBackoffMs: [5], log: () => {} });
+  const s = await FileStore.open({ dir, retryBackoffMs: [5] });
   await s.append("a", null, Buffer.from("1"));
   await rm(dir, { recursive: true, force: true });
   // Force a new segment so the missing directory is hit.
@@ -170,7 +170,7 @@ test("file store: a store whose segment is gone keeps refusing appends, and keep
 test("file store: a write that fails while another is in flight fails both batches; while the store waits to retry, appends are refused and nothing is written", { timeout: 10_000 }, async (t) => {
   const dir = await mkdtemp(join(tmpdir(), "cuebus-fs-"));
   dirs.push(dir);
-  const s = await FileStore.open({ dir, retryBackoffMs: [60_000], log: () => {} });
+  const s = await FileStore.open({ dir, retryBackoffMs: [60_000] });
   await s.append("e", null, Buffer.from("kept"));
   const probe = await open(join(tmpdir(), `cuebus-probe-e-${process.pid}`), "w");
   type Handle = { writev(bufs: Buffer[], pos?: number): Promise<{ bytesWritten: number }> };
