@@ -30,7 +30,8 @@ export interface JetStreamOptions {
   syncIntervalMs?: number;
   /**
    * Told what an operator must know (a stream or consumer not loaded at start, a metadata write
-   * that failed), one line each; nothing is said when absent.
+   * that failed, a stream's store whose writes fail and when they succeed again), one line each;
+   * nothing is said when absent.
    */
   warn?: (line: string) => void;
 }
@@ -67,6 +68,8 @@ export class JetStream implements ConsumerHooks {
   fsyncObserver: ((seconds: number) => void) | null = null;
   /** One function for every file store, so a store opened before the observer is set still reports to it. */
   private readonly observeSync = (seconds: number): void => this.fsyncObserver?.(seconds);
+  /** A file store's lines when its writes start failing and when they succeed again (a full disk). */
+  private readonly storeLog = (line: string): void => this.warn(line);
   private unsubApi: (() => void) | null = null;
   private unsubDirect: (() => void) | null = null;
   private unsubReplay: (() => void) | null = null;
@@ -197,7 +200,7 @@ export class JetStream implements ConsumerHooks {
 
   /** Open (or create) a file stream's message store. */
   private openFileStore(cfg: StreamConfig): Promise<FileStore> {
-    return FileStore.open({ dir: this.catalog.messagesDir(cfg.name), limits: storeLimitsOf(cfg), sync: this.opts.sync ?? "always", syncIntervalMs: this.opts.syncIntervalMs, observeSyncSeconds: this.observeSync });
+    return FileStore.open({ dir: this.catalog.messagesDir(cfg.name), limits: storeLimitsOf(cfg), sync: this.opts.sync ?? "always", syncIntervalMs: this.opts.syncIntervalMs, observeSyncSeconds: this.observeSync, log: this.storeLog });
   }
 
   /** Serve a stream whose store is open: wire its subjects and list it. */
