@@ -17,6 +17,7 @@ import { Stream, storeLimitsOf, type AckSink } from "./stream.js";
 import { normalizeStreamConfig, sameConfig, type StreamConfig } from "./stream-config.js";
 import { handleApi } from "./api/router.js";
 import type { ConsumerAction } from "./api/context.js";
+import { DLQ_REPLAY_REQUEST, decodeApiBody } from "./api/request-schema.js";
 import { writeDecimal } from "../util/decimal.js";
 
 /** JetStream options. */
@@ -99,14 +100,12 @@ export class JetStream implements ConsumerHooks {
     });
     this.unsubReplay = this.bus.subscribe(`${DEAD_LETTER_REPLAY_PREFIX}*`, "", (subject, reply, _h, data) => {
       const name = subject.slice(DEAD_LETTER_REPLAY_PREFIX.length);
-      let req: Record<string, unknown> = {};
-      try {
-        if (data.length > 0) req = JSON.parse(data.toString("utf8")) as Record<string, unknown>;
-      } catch {
-        if (reply !== "") this.bus.publish(reply, "", null, Buffer.from(JSON.stringify({ error: { ...jsError("InvalidJSON"), description: "invalid JSON" } })));
+      const req = data.length === 0 ? { ok: {} } : decodeApiBody(data, DLQ_REPLAY_REQUEST);
+      if ("error" in req) {
+        if (reply !== "") this.bus.publish(reply, "", null, Buffer.from(JSON.stringify({ error: req.error })));
         return;
       }
-      this.replayDeadLetters(name, typeof req["seq"] === "number" ? req["seq"] : 0, req["delete"] === true).then(
+      this.replayDeadLetters(name, req.ok.seq ?? 0, req.ok.delete === true).then(
         (r) => {
           if (reply !== "") this.bus.publish(reply, "", null, Buffer.from(JSON.stringify(r)));
         },
