@@ -1,7 +1,7 @@
 import { hasWildcard, isValidSubject, subjectMatches } from "../subjects/validate.js";
 import { GoTypeError, arrayOf, bool, decodeStruct, duration, int, mapOf, oneOf, str, time, type Decoded } from "./api/go-decode.js";
 import { jsError, type JsApiError } from "./errors.js";
-import { MAX_METADATA_BYTES, isSubsetMatch, isValidStreamName, metadataBytes, type StreamConfig } from "./stream-config.js";
+import { MAX_METADATA_BYTES, isSubsetMatch, isValidStreamName, metadataBytes, type NormalizeOptions, type StreamConfig } from "./stream-config.js";
 
 /** Consumer configuration as `$JS.API` carries it (nats-server `ConsumerConfig`, JSON names, ns durations). */
 export interface ConsumerConfig {
@@ -134,9 +134,10 @@ function atoiError(s: string): string | null {
  * Decode a requested consumer config, apply nats-server's defaults (`setConsumerConfigDefaults`)
  * and check it against its stream as `checkConsumerCfg` does, in its order and with its texts.
  * Returns the config with fields in the order nats-server prints them, or the API error. Also
- * used on configs cuebus stored itself: a config this returns normalizes again to itself.
+ * used on configs cuebus stored itself (`opts.recovering`): a config this returns normalizes
+ * again to itself.
  */
-export function normalizeConsumerConfig(input: unknown, stream: StreamConfig): ConsumerConfig | JsApiError {
+export function normalizeConsumerConfig(input: unknown, stream: StreamConfig, opts: NormalizeOptions = {}): ConsumerConfig | JsApiError {
   let r: ConsumerConfigRequest;
   try {
     r = input === null || input === undefined ? {} : decodeStruct(input, CONSUMER_CONFIG_FIELDS, "");
@@ -215,6 +216,9 @@ export function normalizeConsumerConfig(input: unknown, stream: StreamConfig): C
   put("filter_subjects", filters, filters.length > 0);
   put("metadata", r.metadata, r.metadata !== undefined && Object.keys(r.metadata).length > 0);
   const cfg = out as unknown as ConsumerConfig;
+  // A stored config is served as it was accepted (its stream may have changed since); only its
+  // name, which names its directory, is checked again.
+  if (opts.recovering === true) return [durable, name].every((n) => n === undefined || isValidConsumerName(n)) ? cfg : jsError("ConsumerBadDurableName");
 
   // Checks, in the order of nats-server's checkConsumerCfg.
   if (replicas > 0 && replicas > stream.num_replicas) return jsError("ConsumerReplicasExceedsStream");

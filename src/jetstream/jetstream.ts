@@ -86,7 +86,7 @@ export class JetStream implements ConsumerHooks {
         continue;
       }
       const m = JSON.parse(text) as { config: unknown; created: string };
-      const cfg = normalizeStreamConfig(m.config);
+      const cfg = normalizeStreamConfig(m.config, { recovering: true });
       if ("err_code" in cfg) continue;
       const stream = await this.open(cfg, new Date(m.created));
       await stream.rebuildDedup();
@@ -347,7 +347,7 @@ export class JetStream implements ConsumerHooks {
     const e = this.streams.get(streamName) as StreamEntry;
     for (const saved of await this.consumerFiles.list(streamName)) {
       try {
-        const cfg = normalizeConsumerConfig(saved.config, e.stream.config);
+        const cfg = normalizeConsumerConfig(saved.config, e.stream.config, { recovering: true });
         if ("err_code" in cfg) continue;
         const c = new Consumer(e.stream, cfg, saved.name, saved.created, this.bus, this, saved.state);
         if (saved.state === null) await c.selectStart();

@@ -131,13 +131,24 @@ export function isSubsetMatch(subject: string, test: string): boolean {
   return tokens.length === testTokens.length;
 }
 
+/** How a config is normalized. */
+export interface NormalizeOptions {
+  /**
+   * A config read back from the store at start: types and the name are still checked, but not
+   * the rules a config accepted by an earlier cuebus may break (nats-server likewise suppresses
+   * some checks while recovering), so no stream or consumer is lost to a stricter release.
+   */
+  recovering?: boolean;
+}
+
 /**
  * Fill nats-server's defaults into a requested config and check it as `checkStreamCfg` does,
  * check by check in its order and with its texts. Returns the config in the field order
- * nats-server prints, or the API error. Also used on configs cuebus stored itself: a config this
- * returns normalizes again to itself.
+ * nats-server prints, or the API error. Also used on configs cuebus stored itself
+ * (`opts.recovering`): a config this returns normalizes again to itself.
  */
-export function normalizeStreamConfig(input: unknown): StreamConfig | JsApiError {
+export function normalizeStreamConfig(input: unknown, opts: NormalizeOptions = {}): StreamConfig | JsApiError {
+  const strict = opts.recovering !== true;
   let r: StreamConfigRequest;
   try {
     r = input === null || input === undefined ? {} : decodeStruct(input, STREAM_CONFIG_FIELDS, "");
@@ -150,37 +161,37 @@ export function normalizeStreamConfig(input: unknown): StreamConfig | JsApiError
   if (Buffer.byteLength(name) > MAX_STREAM_NAME_BYTES) return invalid(`stream name is too long, maximum allowed is ${MAX_STREAM_NAME_BYTES}`);
   if (hasPathSeparator(name)) return jsError("StreamNameContainsPathSeparators");
   const description = r.description ?? "";
-  if (Buffer.byteLength(description) > MAX_STREAM_DESCRIPTION_BYTES) return invalid(`stream description is too long, maximum allowed is ${MAX_STREAM_DESCRIPTION_BYTES}`);
-  if (metadataBytes(r.metadata) > MAX_METADATA_BYTES) return invalid(`stream metadata exceeds maximum size of ${MAX_METADATA_BYTES} bytes`);
+  if (strict && Buffer.byteLength(description) > MAX_STREAM_DESCRIPTION_BYTES) return invalid(`stream description is too long, maximum allowed is ${MAX_STREAM_DESCRIPTION_BYTES}`);
+  if (strict && metadataBytes(r.metadata) > MAX_METADATA_BYTES) return invalid(`stream metadata exceeds maximum size of ${MAX_METADATA_BYTES} bytes`);
 
   let replicas = r.num_replicas ?? 0;
   if (replicas === 0) replicas = 1;
-  if (replicas > MAX_STREAM_REPLICAS) return invalid(`maximum replicas is ${MAX_STREAM_REPLICAS}`);
-  if (replicas < 0) return jsError("ReplicasCountCannotBeNegative");
+  if (strict && replicas > MAX_STREAM_REPLICAS) return invalid(`maximum replicas is ${MAX_STREAM_REPLICAS}`);
+  if (strict && replicas < 0) return jsError("ReplicasCountCannotBeNegative");
   const orUnlimited = (v: number | undefined): number => (v === undefined || v === 0 ? -1 : v);
   const maxAge = r.max_age ?? 0;
   let dup = r.duplicate_window ?? 0;
   if (dup === 0) dup = maxAge !== 0 && maxAge < DEFAULT_DUPLICATE_WINDOW_NS ? maxAge : DEFAULT_DUPLICATE_WINDOW_NS;
-  if (maxAge > 0 && maxAge < MIN_STREAM_WINDOW_NS) return invalid("max age needs to be >= 100ms");
-  if (dup < 0) return invalid("duplicates window can not be negative");
-  if (maxAge !== 0 && dup > maxAge) return invalid("duplicates window can not be larger then max age");
-  if (dup > 0 && dup < MIN_STREAM_WINDOW_NS) return invalid("duplicates window needs to be >= 100ms");
-  if (r.deny_purge === true && r.allow_rollup_hdrs === true) return invalid("roll-ups require the purge permission");
+  if (strict && maxAge > 0 && maxAge < MIN_STREAM_WINDOW_NS) return invalid("max age needs to be >= 100ms");
+  if (strict && dup < 0) return invalid("duplicates window can not be negative");
+  if (strict && maxAge !== 0 && dup > maxAge) return invalid("duplicates window can not be larger then max age");
+  if (strict && dup > 0 && dup < MIN_STREAM_WINDOW_NS) return invalid("duplicates window needs to be >= 100ms");
+  if (strict && r.deny_purge === true && r.allow_rollup_hdrs === true) return invalid("roll-ups require the purge permission");
   const maxPerSubject = orUnlimited(r.max_msgs_per_subject);
   if (r.discard_new_per_subject === true) {
-    if (r.discard !== "new") return invalid("discard new per subject requires discard new policy to be set");
-    if (maxPerSubject <= 0) return invalid("discard new per subject requires max msgs per subject > 0");
+    if (strict && r.discard !== "new") return invalid("discard new per subject requires discard new policy to be set");
+    if (strict && maxPerSubject <= 0) return invalid("discard new per subject requires max msgs per subject > 0");
   }
 
   const subjects = r.subjects !== undefined && r.subjects.length > 0 ? r.subjects : [name];
   const seen = new Set<string>();
   for (const s of subjects) {
-    if (seen.has(s)) return invalid("duplicate subjects detected");
-    if (isSubsetMatch(s, "$JS.API.>")) return invalid("subjects overlap with jetstream api");
+    if (strict && seen.has(s)) return invalid("duplicate subjects detected");
+    if (strict && isSubsetMatch(s, "$JS.API.>")) return invalid("subjects overlap with jetstream api");
     if (!isValidSubject(s)) return invalid("invalid subject");
     seen.add(s);
   }
-  for (const s of subjects) for (const t of subjects) if (t !== s && subjectsOverlap(t, s)) return invalid(`subject ${JSON.stringify(s)} overlaps with ${JSON.stringify(t)}`);
+  if (strict) for (const s of subjects) for (const t of subjects) if (t !== s && subjectsOverlap(t, s)) return invalid(`subject ${JSON.stringify(s)} overlaps with ${JSON.stringify(t)}`);
 
   const cfg: StreamConfig = { name } as StreamConfig;
   if (description !== "") cfg.description = description;
