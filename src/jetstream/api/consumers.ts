@@ -78,12 +78,13 @@ export function names(ctx: ApiContext, stream: string, body: Buffer, list: boole
   let offset = 0;
   if (!isEmptyRequest(body)) {
     const d = decodeApiBody(body, CONSUMER_NAMES_REQUEST);
-    if ("error" in d) return { type, error: d.error };
+    // nats-server's paged responses print their paging and (empty) list with an error too.
+    if ("error" in d) return { type, error: d.error, total: 0, offset: 0, limit: 0, consumers: [] };
     // nats-server 2.10 takes a negative offset as 0.
     offset = Math.max(0, d.ok.offset ?? 0);
   }
   const e = ctx.streams.get(stream);
-  if (e === undefined) return { type, error: jsError("StreamNotFound") };
+  if (e === undefined) return { type, error: jsError("StreamNotFound"), total: 0, offset: 0, limit: 0, consumers: [] };
   const all = [...e.consumers.keys()].sort();
   offset = Math.min(offset, all.length);
   const limit = list ? CONSUMER_LIST_PAGE : CONSUMER_NAMES_PAGE;

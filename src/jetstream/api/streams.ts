@@ -1,4 +1,4 @@
-import { jsError } from "../errors.js";
+import { jsError, type JsApiError } from "../errors.js";
 import { nsToIso, stateJson } from "../json.js";
 import { subjectsOverlap } from "../overlap.js";
 import { STREAM_CONFIG_FIELDS, checkStreamUpdate, hasPathSeparator, normalizeStreamConfig } from "../stream-config.js";
@@ -57,7 +57,7 @@ export function info(ctx: ApiContext, name: string, body: Buffer): ApiResponse {
   const type = `${T}stream_info_response`;
   if (!isEmptyRequest(body)) {
     const d = decodeApiBody(body, STREAM_INFO_REQUEST);
-    if ("error" in d) return { type, error: d.error };
+    if ("error" in d) return { type, error: d.error, total: 0, offset: 0, limit: 0 };
   }
   const e = ctx.streams.get(name);
   if (e === undefined) return { type, error: jsError("StreamNotFound"), total: 0, offset: 0, limit: 0 };
@@ -71,7 +71,8 @@ export function names(ctx: ApiContext, body: Buffer, list: boolean): ApiResponse
   let subject = "";
   if (!isEmptyRequest(body)) {
     const d = decodeApiBody(body, STREAM_NAMES_REQUEST);
-    if ("error" in d) return { type, error: d.error };
+    // nats-server's paged responses print their paging and (empty) list with an error too.
+    if ("error" in d) return { type, error: d.error, total: 0, offset: 0, limit: 0, streams: list ? [] : null };
     // nats-server 2.10 takes a negative offset as 0 (2.9.10 stops answering).
     offset = Math.max(0, d.ok.offset ?? 0);
     subject = d.ok.subject ?? "";
@@ -94,23 +95,24 @@ export async function remove(ctx: ApiContext, name: string, body: Buffer): Promi
   return (await ctx.deleteStream(name)) ? { type, success: true } : { type, error: jsError("StreamNotFound") };
 }
 
-/** STREAM.PURGE with `filter`, `seq`, `keep` (ADR-10). */
+/** STREAM.PURGE with `filter`, `seq`, `keep` (ADR-10). nats-server prints `purged` with an error too. */
 export async function purge(ctx: ApiContext, name: string, body: Buffer): Promise<ApiResponse> {
   const type = `${T}stream_purge_response`;
+  const refuse = (error: JsApiError): ApiResponse => ({ type, error, purged: 0 });
   const req: { filter?: string; seq?: number; keep?: number } = {};
   if (!isEmptyRequest(body)) {
     const d = decodeApiBody(body, PURGE_REQUEST);
-    if ("error" in d) return { type, error: d.error };
+    if ("error" in d) return refuse(d.error);
     const { filter = "", seq = 0, keep = 0 } = d.ok;
-    if (seq > 0 && keep > 0) return { type, error: jsError("BadRequest") };
+    if (seq > 0 && keep > 0) return refuse(jsError("BadRequest"));
     if (filter !== "") req.filter = filter;
     if (seq > 0) req.seq = seq;
     if (keep > 0) req.keep = keep;
   }
   const e = ctx.streams.get(name);
-  if (e === undefined) return { type, error: jsError("StreamNotFound") };
-  if (e.stream.config.sealed) return { type, error: jsError("StreamSealed") };
-  if (e.stream.config.deny_purge) return { type, error: jsError("StreamPurgeFailed", { err: "stream purge not permitted" }), purged: 0 };
+  if (e === undefined) return refuse(jsError("StreamNotFound"));
+  if (e.stream.config.sealed) return refuse(jsError("StreamSealed"));
+  if (e.stream.config.deny_purge) return refuse(jsError("StreamPurgeFailed", { err: "stream purge not permitted" }));
   const purged = await ctx.purgeStream(name, req);
   return { type, success: true, purged };
 }
