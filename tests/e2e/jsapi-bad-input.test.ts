@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connect, createInbox, type NatsConnection } from "@nats-io/transport-node";
@@ -183,4 +183,23 @@ test("a pull request with a wrongly typed field is refused with 400 Bad Request 
   const info = await api(nc, "CONSUMER.INFO.Q.c", "");
   assert.equal(info["num_ack_pending"], 0, "nothing was delivered");
   assert.equal(info["num_pending"], 1);
+});
+
+test("a request whose handler fails inside is answered as the server-side failure it is (500, its own type), not as a bad request", async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), "cuebus-badinput-"));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const server = await startServer({ port: 0, host: "127.0.0.1", jetstream: { storeDir: dir } });
+  t.after(() => server.close());
+  const nc = await connect({ port: server.port });
+  t.after(() => nc.close());
+  await api(nc, "STREAM.CREATE.A", { name: "A", subjects: ["a.>"] });
+  // A file where stream T's directory (<storeDir>/jetstream/T/) must go: opening its store throws.
+  await writeFile(join(dir, "jetstream", "T"), "not a directory");
+  const res = await api(nc, "STREAM.CREATE.T", { name: "T", subjects: ["t.>"] });
+  assert.equal(res["type"], "io.nats.jetstream.api.v1.stream_create_response");
+  const e = res["error"] as ApiError;
+  assert.equal(e.code, 500);
+  assert.equal(e.err_code, 10049);
+  assert.match(e.description, /ENOTDIR|EEXIST|not a directory/);
+  assert.deepEqual((await api(nc, "STREAM.NAMES", ""))["streams"], ["A"]);
 });
