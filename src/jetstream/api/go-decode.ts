@@ -21,16 +21,20 @@ export type Kind = StringKind | BoolKind | IntKind | EnumKind<string> | TimeKind
 /** Field name -> kind, for one Go struct. */
 export type Schema = Readonly<Record<string, Kind>>;
 
+/** Go `string`. */
 export interface StringKind {
   readonly kind: "string";
 }
+/** Go `bool`. */
 export interface BoolKind {
   readonly kind: "bool";
 }
+/** A Go integer type (durations are int64 nanoseconds). */
 export interface IntKind {
   readonly kind: "int";
   readonly type: GoIntType;
 }
+/** One of nats-server's policy types, whose UnmarshalJSON takes only its names (never null). */
 export interface EnumKind<V extends string> {
   readonly kind: "enum";
   readonly values: readonly V[];
@@ -39,17 +43,21 @@ export interface EnumKind<V extends string> {
   /** DiscardPolicy compares lower-cased text. */
   readonly foldCase?: boolean;
 }
+/** `*time.Time`: an RFC 3339 string, or null. */
 export interface TimeKind {
   readonly kind: "time";
 }
+/** A Go slice; a null element is the element's zero value. */
 export interface ArrayKind<E extends Kind> {
   readonly kind: "array";
   readonly of: E;
 }
+/** `map[string]T`; a null value is T's zero value. */
 export interface MapKind<E extends Kind> {
   readonly kind: "map";
   readonly of: E;
 }
+/** A Go struct (or pointer to one): its fields by JSON name. */
 export interface StructKind<S extends Schema> {
   readonly kind: "struct";
   readonly fields: S;
@@ -77,14 +85,23 @@ export type KindValue<K> = K extends StringKind
 /** A decoded struct: the fields that were present and not null. */
 export type Decoded<S extends Schema> = { -readonly [F in keyof S]?: KindValue<S[F]> };
 
+/** A `string` field. */
 export const str: StringKind = { kind: "string" };
+/** A `bool` field. */
 export const bool: BoolKind = { kind: "bool" };
+/** An integer field of the given Go type. */
 export const int = (type: GoIntType): IntKind => ({ kind: "int", type });
+/** A `time.Duration` field: int64 nanoseconds. */
 export const duration: IntKind = int("time.Duration");
+/** A `*time.Time` field. */
 export const time: TimeKind = { kind: "time" };
+/** A policy enum taking these names. */
 export const oneOf = <V extends string>(values: readonly V[], extra: Omit<EnumKind<V>, "kind" | "values"> = {}): EnumKind<V> => ({ kind: "enum", values, ...extra });
+/** A slice of `of`. */
 export const arrayOf = <E extends Kind>(of: E): ArrayKind<E> => ({ kind: "array", of });
+/** A `map[string]` of `of`. */
 export const mapOf = <E extends Kind>(of: E): MapKind<E> => ({ kind: "map", of });
+/** A nested struct. */
 export const struct = <S extends Schema>(fields: S): StructKind<S> => ({ kind: "struct", fields });
 
 const TWO_63 = 2n ** 63n;

@@ -1,6 +1,6 @@
 import { CONSUMER_CONFIG_FIELDS } from "../consumer-config.js";
 import { jsError, type JsApiError } from "../errors.js";
-import { JsonObject, parseJsonExact } from "./exact-json.js";
+import { parseJsonExact } from "./exact-json.js";
 import { GoTypeError, bool, decodeStruct, duration, int, oneOf, str, struct, type Decoded, type Schema } from "./go-decode.js";
 
 /**
@@ -69,13 +69,22 @@ export function decodeApiBody<S extends Schema>(body: Uint8Array, fields: S): { 
   return "refused" in r ? { error: jsError("InvalidJSON", { err: r.refused }) } : r;
 }
 
+const isJsonSpace = (c: number | undefined): boolean => c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
+
 /**
- * nats-server's `isEmptyRequest`: no bytes, `{}`, or an object with no members. Handlers that
- * take an optional body skip decoding then; those that need one answer `bad request`.
+ * nats-server's `isEmptyRequest`: no bytes, or a JSON object with no members (`{}`, `{ }`).
+ * Handlers that take an optional body skip decoding then; those that need one answer `bad request`.
  */
 export function isEmptyRequest(body: Uint8Array): boolean {
+  let i = 0;
+  const skip = (): void => {
+    while (isJsonSpace(body[i])) i++;
+  };
   if (body.length === 0) return true;
-  if (body.length === 2 && body[0] === 0x7b && body[1] === 0x7d) return true;
-  const parsed = parseJsonExact(body);
-  return parsed.ok && parsed.value instanceof JsonObject && parsed.value.members.length === 0;
+  skip();
+  if (body[i++] !== 0x7b) return false; // {
+  skip();
+  if (body[i++] !== 0x7d) return false; // }
+  skip();
+  return i === body.length;
 }

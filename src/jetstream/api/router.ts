@@ -5,16 +5,35 @@ import * as streams from "./streams.js";
 
 const T = "io.nats.jetstream.api.v1.";
 
-/** The error a request answers when its handler fails inside (a store error, a broken invariant). */
+/** Response types by the subject's first tokens after `$JS.API.`. */
+const RESPONSE_TYPES: Readonly<Record<string, string>> = {
+  "STREAM.CREATE": "stream_create_response",
+  "STREAM.UPDATE": "stream_update_response",
+  "STREAM.DELETE": "stream_delete_response",
+  "STREAM.INFO": "stream_info_response",
+  "STREAM.NAMES": "stream_names_response",
+  "STREAM.LIST": "stream_list_response",
+  "STREAM.PURGE": "stream_purge_response",
+  "STREAM.MSG": "stream_msg_get_response",
+  "CONSUMER.CREATE": "consumer_create_response",
+  "CONSUMER.DURABLE": "consumer_create_response",
+  "CONSUMER.INFO": "consumer_info_response",
+  "CONSUMER.NAMES": "consumer_names_response",
+  "CONSUMER.LIST": "consumer_list_response",
+  "CONSUMER.DELETE": "consumer_delete_response",
+};
+
+/**
+ * The error a request answers when its handler fails inside (a store error, a broken invariant):
+ * always an err_code only server-side failures use (10049 create, 10069 update, 10050 delete,
+ * 10051 the rest), so the HTTP gateway can tell them from bad input by err_code alone.
+ */
 function serverErrorOf(t: readonly string[]): { type: string; name: JsErrorName } {
-  const [a, b, c] = t;
-  if (a === "STREAM" && b === "CREATE") return { type: `${T}stream_create_response`, name: "StreamCreate" };
-  if (a === "STREAM" && b === "UPDATE") return { type: `${T}stream_update_response`, name: "StreamUpdate" };
-  if (a === "STREAM" && b === "DELETE") return { type: `${T}stream_delete_response`, name: "StreamDelete" };
-  if (a === "STREAM" && b === "PURGE") return { type: `${T}stream_purge_response`, name: "StreamGeneralError" };
-  if (a === "STREAM" && b === "MSG" && c === "DELETE") return { type: `${T}stream_msg_delete_response`, name: "StreamMsgDeleteFailed" };
-  if (a === "CONSUMER" && (b === "CREATE" || b === "DURABLE")) return { type: `${T}consumer_create_response`, name: "ConsumerCreate" };
-  return { type: `${T}error_response`, name: "StreamGeneralError" };
+  const key = `${t[0]}.${t[1]}`;
+  let type = RESPONSE_TYPES[key] ?? "error_response";
+  if (key === "STREAM.MSG" && t[2] === "DELETE") type = "stream_msg_delete_response";
+  const name: JsErrorName = key === "STREAM.CREATE" ? "StreamCreate" : key === "STREAM.UPDATE" ? "StreamUpdate" : key === "STREAM.DELETE" ? "StreamDelete" : "StreamGeneralError";
+  return { type: `${T}${type}`, name };
 }
 
 /**
@@ -28,7 +47,9 @@ export async function handleApi(ctx: ApiContext, subject: string, body: Buffer):
     return await dispatch(ctx, t, body);
   } catch (err) {
     const { type, name } = serverErrorOf(t);
-    return { type, error: jsError(name, { err: err instanceof Error ? err.message : String(err) }) };
+    const error = jsError(name, { err: err instanceof Error ? err.message : String(err) });
+    // nats-server prints a purge's count with its errors too.
+    return type.endsWith("stream_purge_response") ? { type, error, purged: 0 } : { type, error };
   }
 }
 
