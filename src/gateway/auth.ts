@@ -2,6 +2,7 @@ import type { IncomingMessage } from "node:http";
 import { authRequired, authenticate, type AuthConfig } from "../auth/users.js";
 import { PermissionCheck, publishPermission, type Permissions } from "../auth/permissions.js";
 import { HttpError } from "./http-util.js";
+import { isStrictBase64 } from "./strict-base64.js";
 
 /** Who an HTTP request acts as, with the same publish/subscribe checks as a NATS connection. */
 export interface HttpIdentity {
@@ -33,7 +34,8 @@ export function httpIdentity(cfg: AuthConfig, req: IncomingMessage): HttpIdentit
   if (scheme === "bearer") {
     matched = authenticate(cfg, { auth_token: value });
     if (matched === null && value.includes(":")) matched = userPass(cfg, value);
-  } else if (scheme === "basic") {
+  } else if (scheme === "basic" && isStrictBase64(value)) {
+    // RFC 7617: base64 of `user:password`; a lenient decode would let mangled credentials match.
     matched = userPass(cfg, Buffer.from(value, "base64").toString("utf8"));
   }
   if (matched === null) throw new HttpError(401, "authorization violation", undefined, CHALLENGE);

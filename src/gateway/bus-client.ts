@@ -3,6 +3,8 @@ import type { InternalClient } from "../server/internal-client.js";
 import { parseHeaders, type HeaderBlock } from "../protocol/headers.js";
 import { HttpError } from "./http-util.js";
 import { clampTimerMs } from "../util/timer.js";
+import { jsHttpError } from "./js-status.js";
+import { parseJsonLimited } from "../util/json-depth.js";
 
 /**
  * Pull replies go to subjects outside any bus wildcard: while a reader listens on its own inbox
@@ -93,17 +95,23 @@ export class GatewayBus {
       if (err instanceof HttpError && err.status === 503) throw new HttpError(503, "JetStream is not enabled on this server");
       throw err;
     }
-    return JSON.parse(r.data.toString("utf8")) as Record<string, unknown>;
+    // Parsed with the same nesting limit as a request: the reply goes back out through JSON.stringify.
+    const parsed = parseJsonLimited(r.data);
+    if (!parsed.ok || typeof parsed.value !== "object" || parsed.value === null || Array.isArray(parsed.value)) {
+      throw new HttpError(502, `the reply of $JS.API.${api} is not a JSON object${parsed.ok ? "" : `: ${parsed.reason}`}`);
+    }
+    return parsed.value as Record<string, unknown>;
   }
 
   /**
    * Call `$JS.API.<api>` and return the reply, or throw its JetStream error as an HttpError with
-   * the same status (`code`) and `err_code`.
+   * its `err_code` and the status `jsHttpStatus` gives it (JetStream's 4xx kept; its 500s for
+   * refused input become 400; store failures 503).
    */
   async jsApiOk(api: string, body: unknown = undefined): Promise<Record<string, unknown>> {
     const r = await this.jsApi(api, body);
-    const e = r["error"] as { code?: number; err_code?: number; description?: string } | undefined;
-    if (e !== undefined) throw new HttpError(e.code ?? 500, e.description ?? "JetStream API error", e.err_code);
+    const e = r["error"];
+    if (e !== undefined) throw jsHttpError(typeof e === "object" && e !== null ? e : {}, "JetStream API error");
     return r;
   }
 

@@ -1,4 +1,7 @@
+import { parseJsonLimited } from "../util/json-depth.js";
 import { HttpError, parseJsonObject } from "./http-util.js";
+import { headerToText, textToHeader } from "./header-text.js";
+import { isStrictBase64 } from "./strict-base64.js";
 
 /**
  * CloudEvents (spec 1.0) across the HTTP and NATS bindings.
@@ -43,7 +46,9 @@ export function isStructured(contentType: string | undefined): boolean {
 
 /**
  * Decode a structured-mode event: required attributes present and strings, specversion 1.0,
- * `data` (JSON value, string for text types) or `data_base64`. 400 otherwise.
+ * `data` (JSON value, string for text types) or `data_base64` (strict base64). 400 naming the
+ * attribute otherwise. Attribute values become header values as their UTF-8 bytes (header blocks
+ * are byte strings, one char a byte), so text outside Latin-1 is stored as sent.
  */
 export function fromStructured(body: Buffer): CeMessage {
   const e = parseJsonObject(body, "CloudEvent");
@@ -55,20 +60,25 @@ export function fromStructured(body: Buffer): CeMessage {
   const keys = Object.keys(e);
   if (keys.length > MAX_CE_ATTRIBUTES) throw new HttpError(400, `CloudEvent has more than ${MAX_CE_ATTRIBUTES} attributes`);
   const headers: Array<[string, string]> = [];
-  const contentType = typeof e["datacontenttype"] === "string" ? (e["datacontenttype"] as string) : undefined;
+  const ctRaw = e["datacontenttype"];
+  if (ctRaw !== undefined && ctRaw !== null && (typeof ctRaw !== "string" || ctRaw === "")) throw new HttpError(400, 'CloudEvent attribute "datacontenttype" must be a non-empty string');
+  const contentType = typeof ctRaw === "string" ? ctRaw : undefined;
   for (const k of keys) {
     if (k === "data" || k === "data_base64" || k === "datacontenttype") continue;
     if (!NAME_RE.test(k)) throw new HttpError(400, `CloudEvent attribute name "${k.slice(0, 40)}" is not lower-case letters and digits`);
     const v = e[k];
     if (v === null) continue;
     if (typeof v !== "string" && typeof v !== "number" && typeof v !== "boolean") throw new HttpError(400, `CloudEvent attribute "${k}" must be a string, number or boolean`);
-    const s = String(v);
-    if (/[\r\n]/.test(s)) throw new HttpError(400, `CloudEvent attribute "${k}" holds a line break`);
-    headers.push([CE_HEADER_PREFIX + k, s]);
+    headers.push([CE_HEADER_PREFIX + k, headerText(String(v), k)]);
   }
   let data: Buffer;
-  if (typeof e["data_base64"] === "string") {
-    data = Buffer.from(e["data_base64"], "base64");
+  const b64 = e["data_base64"];
+  if (b64 !== undefined && b64 !== null) {
+    // JSON Event Format 1.0 §3.1.1: data_base64 is Base64 per RFC 4648, read here as §4 writes it.
+    if (typeof b64 !== "string" || !isStrictBase64(b64)) {
+      throw new HttpError(400, 'CloudEvent attribute "data_base64" is not base64 (RFC 4648: standard alphabet, "=" padding, no whitespace)');
+    }
+    data = Buffer.from(b64, "base64");
   } else if (!("data" in e)) {
     data = Buffer.alloc(0);
   } else if (typeof e["data"] === "string" && contentType !== undefined && !isJsonType(contentType)) {
@@ -77,8 +87,45 @@ export function fromStructured(body: Buffer): CeMessage {
     data = Buffer.from(JSON.stringify(e["data"]), "utf8");
   }
   const ct = contentType ?? ("data" in e ? "application/json" : undefined);
-  if (ct !== undefined) headers.push(["content-type", ct]);
-  return { headers, data, id: e["id"] as string };
+  if (ct !== undefined) headers.push(["content-type", headerText(ct, "datacontenttype")]);
+  return { headers, data, id: headerText(e["id"] as string, "id") };
+}
+
+/** An attribute value as a header value: refused (400) with a line break, which would end the header line. */
+function headerText(v: string, attribute: string): string {
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c === 13 || c === 10) throw new HttpError(400, `CloudEvent attribute "${attribute}" holds a line break`);
+  }
+  return textToHeader(v);
+}
+
+/**
+ * Check a binary-mode event (HTTP binding 1.0 §3.1: `ce-*` request headers). It is an event only
+ * when `ce-specversion` is there (without it `ce-*` headers are headers like any other, copied as
+ * sent); then it must be 1.0, name each attribute once in lower-case letters and digits, and carry
+ * non-empty `ce-id`, `ce-source` and `ce-type`, as a structured event must. 400 naming the header.
+ * `entries` are lower-case names for `ce-*` (as forwardedHeaders gives them).
+ */
+export function checkBinary(entries: Array<[string, string]>): void {
+  let spec: string | undefined;
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i] as [string, string];
+    if (e[0] === "ce-specversion") spec = e[1];
+  }
+  if (spec === undefined) return;
+  if (spec !== "1.0") throw new HttpError(400, `CloudEvent header ce-specversion "${spec.slice(0, 40)}" is not supported (1.0 is)`);
+  const seen = new Set<string>();
+  for (const [k, v] of entries) {
+    if (!k.startsWith(CE_HEADER_PREFIX)) continue;
+    const name = k.slice(CE_HEADER_PREFIX.length);
+    if (!NAME_RE.test(name)) throw new HttpError(400, `CloudEvent header "${k.slice(0, 40)}" does not name an attribute (lower-case letters and digits)`);
+    if (seen.has(name)) throw new HttpError(400, `CloudEvent header "${k}" is given more than once`);
+    seen.add(name);
+    if ((name === "id" || name === "source" || name === "type") && v === "") throw new HttpError(400, `CloudEvent header "${k}" must not be empty`);
+  }
+  for (const k of REQUIRED) if (!seen.has(k)) throw new HttpError(400, `CloudEvent header "ce-${k}" is required with ce-specversion`);
+  if (seen.size > MAX_CE_ATTRIBUTES) throw new HttpError(400, `CloudEvent has more than ${MAX_CE_ATTRIBUTES} attributes`);
 }
 
 /** Build the structured JSON of an event stored in binary form (its `ce-*` headers and payload). */
@@ -87,17 +134,18 @@ export function toStructured(headers: Array<[string, string]>, data: Buffer): Re
   let ct: string | undefined;
   for (const [k, v] of headers) {
     const lk = k.toLowerCase();
-    if (lk.startsWith(CE_HEADER_PREFIX)) ev[lk.slice(CE_HEADER_PREFIX.length)] = v;
-    else if (lk === "content-type") ct = v;
+    if (lk.startsWith(CE_HEADER_PREFIX)) ev[lk.slice(CE_HEADER_PREFIX.length)] = headerToText(v);
+    else if (lk === "content-type") ct = headerToText(v);
   }
   if (ct !== undefined) ev["datacontenttype"] = ct;
   if (data.length > 0) {
     if (ct === undefined || isJsonType(ct)) {
-      try {
-        ev["data"] = JSON.parse(data.toString("utf8"));
+      // The event goes out through JSON.stringify, which recurses: data nested past the limit
+      // (or not JSON after all) falls through to text or base64, losing nothing.
+      const parsed = parseJsonLimited(data);
+      if (parsed.ok) {
+        ev["data"] = parsed.value;
         return ev;
-      } catch {
-        // not JSON after all: fall through to text or base64
       }
     }
     const text = data.toString("utf8");

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { jsonTooDeep, MAX_JSON_DEPTH } from "../util/json-depth.js";
 
 /**
  * Largest request body the `/v1` routes read, unless the route names its own limit. The NATS
@@ -121,8 +122,14 @@ export async function readJsonObject(req: IncomingMessage, maxBytes = MAX_JSON_B
   return parseJsonObject(body, "request body");
 }
 
-/** Parse `body` as a JSON object; 400 naming `what` (and the parser's reason) otherwise. */
+/**
+ * Parse `body` as a JSON object; 400 naming `what` (and the parser's reason) otherwise. A body
+ * nesting arrays and objects deeper than MAX_JSON_DEPTH is refused by one byte scan before it is
+ * parsed: what the gateway reads it passes on through JSON.stringify, which recurses and would
+ * run out of stack on a body 20,000 levels deep.
+ */
 export function parseJsonObject(body: Buffer, what: string, shape = "a JSON object"): Record<string, unknown> {
+  if (jsonTooDeep(body)) throw new HttpError(400, `${what} nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels`);
   let v: unknown;
   try {
     v = JSON.parse(body.toString("utf8"));

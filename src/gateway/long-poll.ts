@@ -6,6 +6,7 @@ import { isValidLiteralSubject } from "../subjects/validate.js";
 import { JS_API_TIMEOUT_MS } from "./bus-client.js";
 import { parseAckSubject } from "./message-json.js";
 import { LongPoll } from "./long-poll-request.js";
+import { isStrictBase64Url } from "./strict-base64.js";
 
 /** Most messages one long poll returns (`?batch=`). */
 export const LONG_POLL_MAX_BATCH = 1000;
@@ -120,7 +121,8 @@ export class LongPollFeature implements GatewayFeature {
   private async ack(call: RouteCall): Promise<void> {
     const { params, query, who, req, res } = call;
     const token = params["token"] as string;
-    if (token.length > MAX_ACK_TOKEN_CHARS || !/^[A-Za-z0-9_-]+$/.test(token)) throw new HttpError(400, "ack token must be base64url");
+    // Strict: a lenient decode would turn a mistyped token into some other subject.
+    if (token === "" || token.length > MAX_ACK_TOKEN_CHARS || !isStrictBase64Url(token)) throw new HttpError(400, "ack token must be base64url");
     const subject = Buffer.from(token, "base64url").toString("utf8");
     const info = parseAckSubject(subject);
     if (info === null || !isValidLiteralSubject(subject)) throw new HttpError(400, "not an ack token (it does not decode to a $JS.ACK subject)");

@@ -1,6 +1,7 @@
 import { isUtf8 } from "node:buffer";
 import { parseHeaders } from "../protocol/headers.js";
 import { nsToIso } from "../jetstream/json.js";
+import { headerToText } from "./header-text.js";
 
 /**
  * The JSON of one message as the HTTP edge shows it (SSE `data:` lines and long-poll answers):
@@ -29,7 +30,9 @@ function headersJson(block: Buffer): string {
   if (h === null || h.entries.length === 0) return "";
   // Group repeated keys, keeping first-seen order.
   const grouped = new Map<string, string[]>();
-  for (const [k, v] of h.entries) {
+  for (const [k, raw] of h.entries) {
+    // Header bytes as text: UTF-8 values come out as sent, not one char per byte.
+    const v = headerToText(raw);
     const list = grouped.get(k);
     if (list === undefined) grouped.set(k, [v]);
     else list.push(v);

@@ -144,18 +144,24 @@ export class GatewayMetrics implements GatewayFeature {
     // registration order, so the first one (stream messages) takes the snapshot for all of them.
     const snapshot = (): void => {
       for (const m of perStream) m.reset();
+      writeFailures.reset();
       omitted.set(0);
+      storeFailing.set(0);
       const view = js();
       if (view === null) return;
       let streams = 0;
       let consumers = 0;
       let skipped = 0;
+      let failing = 0;
       for (const [name, e] of view.streams) {
+        const w = e.stream.store.writeState();
+        if (w.error !== null) failing++;
         if (streams >= MAX_STREAM_SERIES) {
           skipped += 1 + e.consumers.size;
           continue;
         }
         streams++;
+        writeFailures.inc({ stream: name }, w.failedWrites);
         const st = e.stream.store.state();
         streamMessages.set({ stream: name }, st.messages);
         streamBytes.set({ stream: name }, st.bytes);
@@ -175,6 +181,7 @@ export class GatewayMetrics implements GatewayFeature {
         }
       }
       omitted.set(skipped);
+      storeFailing.set(failing);
     };
     const streamGauge = (name: string, help: string, collect?: () => void): Gauge<StreamLabel> => new Gauge({ name, help, labelNames: ["stream"], registers, collect });
     const consumerGauge = (name: string, help: string): Gauge<ConsumerLabel> => new Gauge({ name, help, labelNames: ["stream", "consumer"], registers });
@@ -186,6 +193,9 @@ export class GatewayMetrics implements GatewayFeature {
     const redelivered = consumerGauge("cuebus_consumer_redelivered", "Unacknowledged messages delivered more than once (num_redelivered)");
     const omitted = new Gauge({ name: "cuebus_metrics_series_omitted", help: "Stream and consumer label sets left out of this scrape by MAX_STREAM_SERIES and MAX_CONSUMER_SERIES", registers });
     const perStream = [streamMessages, streamBytes, streamConsumers, pending, ackPending, redelivered];
+    // A full disk, say: the store refuses publishes and retries with backoff until a write succeeds.
+    const storeFailing = new Gauge({ name: "cuebus_jetstream_streams_store_failing", help: "Streams whose store cannot write now (publishes to them are refused; /healthz answers 503)", registers });
+    const writeFailures = new Counter<StreamLabel>({ name: "cuebus_stream_store_write_failures_total", help: "Store writes of the stream that failed (a batch of publishes is one write), since the stream was opened", labelNames: ["stream"], registers });
     new Counter({
       name: "cuebus_jetstream_api_requests_total",
       help: "$JS.API requests answered",

@@ -1,4 +1,4 @@
-import { varz, connz, subsz, httpReqStats } from "../server/monitor.js";
+import { varz, connz, subsz, healthz, httpReqStats } from "../server/monitor.js";
 import type { Gateway } from "./context.js";
 import { jsz } from "./jsz.js";
 import type { Route, RouteCall, RouteDoc } from "./routes.js";
@@ -13,7 +13,7 @@ const PAGING: RouteDoc["query"] = {
  * index at `/`. Like nats-server's they take no credentials: bind the HTTP port to a private address.
  */
 export function monitorRoutes(g: Gateway): Route[] {
-  const json = (path: string, doc: RouteDoc, body: (call: RouteCall) => unknown): Route => ({
+  const json = <T>(path: string, doc: RouteDoc, body: (call: RouteCall) => T, statusOf: (value: T) => number = () => 200): Route => ({
     method: "GET",
     path,
     auth: false,
@@ -23,7 +23,7 @@ export function monitorRoutes(g: Gateway): Route[] {
       // Only known routes are counted, so the map stays bounded.
       httpReqStats[path] = (httpReqStats[path] ?? 0) + 1;
       const text = typeof value === "string" ? value : JSON.stringify(value, null, 2);
-      call.res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
+      call.res.writeHead(statusOf(value), { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
       call.res.end(text);
     },
   });
@@ -56,7 +56,12 @@ export function monitorRoutes(g: Gateway): Route[] {
       },
       (c) => jsz(g.core, c.query),
     ),
-    json("/healthz", { summary: "Liveness", responses: ok('{"status":"ok"}') }, () => ({ status: "ok" })),
+    json(
+      "/healthz",
+      { summary: "Health (nats-server's /healthz)", responses: { "200": '{"status":"ok"}', "503": '{"status":"unavailable","error":"..."}: a stream\'s store cannot write (a full disk, say)' } },
+      () => healthz(g.core),
+      (h) => (h.status === "ok" ? 200 : 503),
+    ),
     json("/", { summary: "Index of the monitoring endpoints and the API", responses: ok("Links") }, () => ({ varz: "/varz", connz: "/connz", subsz: "/subsz", healthz: "/healthz", jsz: "/jsz", metrics: "/metrics", openapi: "/openapi.json", api: "/v1" })),
   ];
 }

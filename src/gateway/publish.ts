@@ -1,11 +1,12 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { encodeHeaders, type HeaderBlock } from "../protocol/headers.js";
-import { isValidLiteralSubject } from "../subjects/validate.js";
 import { checkPublish } from "./auth.js";
 import type { BusReply } from "./bus-client.js";
-import { fromStructured, isStructured, toStructured, CE_STRUCTURED_TYPE } from "./cloudevents.js";
+import { checkBinary, fromStructured, isStructured, toStructured, CE_STRUCTURED_TYPE } from "./cloudevents.js";
 import type { Gateway } from "./context.js";
 import { HttpError, MAX_HTTP_BODY_BYTES, answerError, collectBody, intParam, readBody, sendJson } from "./http-util.js";
+import { jsHttpError, type JsErrorReply } from "./js-status.js";
+import { publishSubject } from "./subject-check.js";
 import { forwardedHeaders, httpHeadersOf } from "./message-headers.js";
 import type { Route } from "./routes.js";
 
@@ -34,7 +35,7 @@ export function publishRoutes(g: Gateway): Route[] {
       // Callbacks, not async/await: this is the HTTP publish hot path (bench/http.ts), and a core
       // publish needs no promise at all.
       handler: ({ req, res, params, query, who }) => {
-        const subject = literalSubject(params["subject"] as string);
+        const subject = publishSubject(params["subject"] as string, g.core.limits.maxControlLineBytes);
         checkPublish(who, subject);
         const timeoutMs = intParam(query, "timeout_ms", 1, MAX_REQUEST_TIMEOUT_MS, DEFAULT_REQUEST_TIMEOUT_MS);
         const structured = isStructured(req.headers["content-type"]);
@@ -83,7 +84,7 @@ export function publishRoutes(g: Gateway): Route[] {
       path: "/v1/request/{subject}",
       auth: true,
       handler: async ({ req, res, params, query, who }) => {
-        const subject = literalSubject(params["subject"] as string);
+        const subject = publishSubject(params["subject"] as string, g.core.limits.maxControlLineBytes);
         checkPublish(who, subject);
         const timeoutMs = intParam(query, "timeout_ms", 1, MAX_REQUEST_TIMEOUT_MS, DEFAULT_REQUEST_TIMEOUT_MS);
         const msg = await readMessage(g, req);
@@ -102,11 +103,6 @@ export function publishRoutes(g: Gateway): Route[] {
       },
     },
   ];
-}
-
-function literalSubject(subject: string): string {
-  if (!isValidLiteralSubject(subject)) throw new HttpError(400, `invalid publish subject "${subject.slice(0, 200)}"`);
-  return subject;
 }
 
 /** Does a stream capture this subject? (One of JetStream's own subscriptions matches it.) */
@@ -138,19 +134,31 @@ function toMessage(g: Gateway, req: IncomingMessage, structured: boolean, body: 
   const maxPayload = g.core.limits.maxPayloadBytes;
   let entries = forwardedHeaders(req);
   let data = body;
-  let ceId = req.headers["ce-id"];
+  let ceId: string | undefined;
   if (structured) {
     const ev = fromStructured(body);
     entries = entries.filter(([k]) => k !== "content-type" && !k.startsWith("ce-")).concat(ev.headers);
     data = ev.data;
     ceId = ev.id;
+  } else {
+    checkBinary(entries);
+    ceId = valueOf(entries, "ce-id");
   }
-  if (typeof ceId === "string" && !entries.some(([k]) => k === "Nats-Msg-Id")) entries.push(["Nats-Msg-Id", ceId]);
+  if (ceId !== undefined && ceId !== "" && valueOf(entries, "Nats-Msg-Id") === undefined) entries.push(["Nats-Msg-Id", ceId]);
   const headers = entries.length === 0 ? null : headerBlock(entries);
   if ((headers?.length ?? 0) + data.length > maxPayload) {
     throw new HttpError(413, `Maximum Payload Violation: ${(headers?.length ?? 0) + data.length} bytes over max_payload ${maxPayload}`);
   }
   return { headers, data };
+}
+
+/** The first value of header `name` (as forwardedHeaders spells it) among `entries`. */
+function valueOf(entries: Array<[string, string]>, name: string): string | undefined {
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i] as [string, string];
+    if (e[0] === name) return e[1];
+  }
+  return undefined;
 }
 
 /** The header lines of the last block `headerBlock` encoded, and the block. */
@@ -206,15 +214,19 @@ export interface PubAck {
   duplicate: boolean;
 }
 
-/** Read a stream's publish ack; its error becomes an HttpError with the stream's status and `err_code`. */
+/**
+ * Read a stream's publish ack; its error becomes an HttpError with the stream's `err_code` and the
+ * status `jsHttpStatus` gives it (a refused rollup, 500 in JetStream, is a 400 here).
+ */
 export function parsePubAck(reply: BusReply): PubAck {
-  let ack: { stream?: string; seq?: number; duplicate?: boolean; error?: { code?: number; err_code?: number; description?: string } };
+  let ack: { stream?: string; seq?: number; duplicate?: boolean; error?: JsErrorReply };
   try {
     ack = JSON.parse(reply.data.toString("utf8")) as typeof ack;
   } catch {
     throw new HttpError(502, "the stream's reply was not a publish ack");
   }
-  if (ack.error !== undefined) throw new HttpError(ack.error.code ?? 500, ack.error.description ?? "publish failed", ack.error.err_code);
+  if (typeof ack !== "object" || ack === null) throw new HttpError(502, "the stream's reply was not a publish ack");
+  if (ack.error !== undefined) throw jsHttpError(typeof ack.error === "object" && ack.error !== null ? ack.error : {}, "publish failed");
   return { stream: ack.stream ?? "", seq: ack.seq ?? 0, duplicate: ack.duplicate === true };
 }
 

@@ -2,7 +2,7 @@ import type { Gateway, GatewayFeature } from "./context.js";
 import type { Route, RouteCall } from "./routes.js";
 import { HttpError, intParam } from "./http-util.js";
 import { checkSubscribe } from "./auth.js";
-import { isValidSubject } from "../subjects/validate.js";
+import { subscribeSubject } from "./subject-check.js";
 import { SseStream, type ReplaySource, type StartPosition } from "./sse-stream.js";
 
 /** Default interval of `: keep-alive` comment lines (proxies drop connections idle much longer). */
@@ -17,8 +17,6 @@ export const SSE_MIN_RETRY_MS = 100;
 export const SSE_MAX_RETRY_MS = 3_600_000;
 /** Open SSE responses one gateway serves at once; one more is refused with 503. */
 export const SSE_MAX_STREAMS = 10_000;
-/** Longest subject accepted (nats-server's control line limit: no NATS client could use a longer one). */
-export const SSE_MAX_SUBJECT_CHARS = 4096;
 
 const DELIVER = ["all", "last", "new", "last_per_subject"] as const;
 const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/;
@@ -74,8 +72,8 @@ export class SseFeature implements GatewayFeature {
 
   private async subscribe(call: RouteCall): Promise<void> {
     const { params, query, who, req, res } = call;
-    const subject = params["subject"] as string;
-    if (subject.length > SSE_MAX_SUBJECT_CHARS || !isValidSubject(subject)) throw new HttpError(400, `invalid subject "${subject.slice(0, 80)}"`);
+    // As SUB takes it, and no longer than a control line (no NATS client could use a longer one).
+    const subject = subscribeSubject(params["subject"] as string, this.g.core.limits.maxControlLineBytes);
     checkSubscribe(who, subject);
     const keepaliveMs = intParam(query, "keepalive_ms", SSE_MIN_KEEPALIVE_MS, SSE_MAX_KEEPALIVE_MS, SSE_KEEPALIVE_MS);
     const retryMs = intParam(query, "retry_ms", SSE_MIN_RETRY_MS, SSE_MAX_RETRY_MS);

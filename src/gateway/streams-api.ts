@@ -3,6 +3,7 @@ import { checkPublish, type HttpIdentity } from "./auth.js";
 import type { Gateway } from "./context.js";
 import { HttpError, intParam, readJsonObject, sendJson } from "./http-util.js";
 import { sendMessage } from "./publish.js";
+import { subscribeSubject } from "./subject-check.js";
 import type { Route, RouteCall, RouteDoc } from "./routes.js";
 
 /** Longest stream or consumer name accepted in a path (nats-server JSStreamNameTooLong / consumer names are bounded alike). */
@@ -28,7 +29,7 @@ export function streamsRoutes(g: Gateway): Route[] {
     route("GET", "/v1/streams", listDoc("streams"), async ({ res, query, who }) => {
       const offset = intParam(query, "offset", 0, Number.MAX_SAFE_INTEGER, 0);
       const subject = query.get("subject");
-      sendJson(res, 200, await api(who, "STREAM.LIST", subject === null ? { offset } : { offset, subject }));
+      sendJson(res, 200, await api(who, "STREAM.LIST", subject === null ? { offset } : { offset, subject: subscribeSubject(subject) }));
     }),
     route("POST", "/v1/streams", { summary: "Create a stream", body: { "application/json": "a stream config (`name` required), as STREAM.CREATE takes it" }, responses: { "201": JS_JSON, "400": "bad config", "403": "no permission" } }, async ({ req, res, who }) => {
       const cfg = await readJsonObject(req);
@@ -68,9 +69,9 @@ export function streamsRoutes(g: Gateway): Route[] {
         if (s === "last") {
           const subject = query.get("subject");
           if (subject === null || subject === "") throw new HttpError(400, "`last` needs ?subject=");
-          body = { last_by_subj: subject };
+          body = { last_by_subj: subscribeSubject(subject) };
         } else {
-          if (!/^\d{1,16}$/.test(s) || Number(s) < 1) throw new HttpError(400, `message sequence must be a positive integer, got "${s.slice(0, 40)}"`);
+          if (!/^\d{1,16}$/.test(s) || Number(s) < 1 || !Number.isSafeInteger(Number(s))) throw new HttpError(400, `message sequence must be a positive integer, got "${s.slice(0, 40)}"`);
           body = { seq: Number(s) };
         }
         const r = await api(who, `STREAM.MSG.GET.${name}`, body);
@@ -88,15 +89,21 @@ export function streamsRoutes(g: Gateway): Route[] {
     route(
       "POST",
       "/v1/streams/{stream}/consumers",
-      { summary: "Create a consumer", description: "The body is `{config: {...}}` as CONSUMER.CREATE takes it, or the config itself. With `durable_name` or `name` it is created under that name, otherwise it is ephemeral.", body: { "application/json": "a consumer config" }, responses: { "201": JS_JSON, "400": "bad config", "404": "no such stream" } },
+      { summary: "Create a consumer", description: "The body is a CONSUMER.CREATE request `{config: {...}, action?}`, passed on whole, or the config itself. With `durable_name` or `name` it is created under that name, otherwise it is ephemeral.", body: { "application/json": "a consumer config" }, responses: { "201": JS_JSON, "400": "bad config", "404": "no such stream" } },
       async ({ req, res, params, who }) => {
         const stream = streamName(params["stream"]);
         const body = await readJsonObject(req);
-        const cfg = (typeof body["config"] === "object" && body["config"] !== null ? body["config"] : body) as Record<string, unknown>;
+        // `{config, action?}` is a CONSUMER.CREATE request and goes on whole, so JetStream judges
+        // every field it holds; any other object is the config itself.
+        const wrapped = "config" in body;
+        const c = wrapped ? body["config"] : body;
+        if (typeof c !== "object" || c === null || Array.isArray(c)) throw new HttpError(400, "config must be a JSON object");
+        const cfg = c as Record<string, unknown>;
+        if (wrapped && body["stream_name"] !== undefined && body["stream_name"] !== stream) throw new HttpError(400, "stream_name in the body does not match the path");
         const named = cfg["durable_name"] ?? cfg["name"];
+        if (named !== undefined && typeof named !== "string") throw new HttpError(400, `${cfg["durable_name"] !== undefined ? "durable_name" : "name"} must be a string`);
         const subject = named === undefined ? `CONSUMER.CREATE.${stream}` : `CONSUMER.CREATE.${stream}.${consumerName(named)}`;
-        const req2: Record<string, unknown> = { stream_name: stream, config: cfg };
-        if (typeof body["action"] === "string") req2["action"] = body["action"];
+        const req2: Record<string, unknown> = wrapped ? { ...body, stream_name: stream } : { stream_name: stream, config: cfg };
         sendJson(res, 201, await api(who, subject, req2));
       },
     ),

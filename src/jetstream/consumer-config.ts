@@ -1,6 +1,7 @@
-import { isValidSubject, subjectMatches } from "../subjects/validate.js";
+import { hasWildcard, isValidSubject, subjectMatches } from "../subjects/validate.js";
+import { GoTypeError, arrayOf, bool, decodeStruct, duration, int, mapOf, oneOf, str, time, type Decoded } from "./api/go-decode.js";
 import { jsError, type JsApiError } from "./errors.js";
-import type { StreamConfig } from "./stream-config.js";
+import { MAX_METADATA_BYTES, isSubsetMatch, isValidStreamName, metadataBytes, type NormalizeOptions, type StreamConfig } from "./stream-config.js";
 
 /** Consumer configuration as `$JS.API` carries it (nats-server `ConsumerConfig`, JSON names, ns durations). */
 export interface ConsumerConfig {
@@ -38,8 +39,46 @@ export interface ConsumerConfig {
 export type DeliverPolicy = "all" | "last" | "new" | "by_start_sequence" | "by_start_time" | "last_per_subject";
 export type AckPolicy = "none" | "all" | "explicit";
 
-const DELIVER_POLICIES: readonly string[] = ["all", "last", "new", "by_start_sequence", "by_start_time", "last_per_subject"];
-const ACK_POLICIES: readonly string[] = ["none", "all", "explicit"];
+/**
+ * nats-server 2.9's `ConsumerConfig` field by field (`server/consumer.go`), plus 2.10's
+ * `filter_subjects` and `metadata`. `direct` (internal to mirrors and sources) is checked and dropped.
+ */
+export const CONSUMER_CONFIG_FIELDS = {
+  durable_name: str,
+  name: str,
+  description: str,
+  // DeliverPolicy's UnmarshalJSON also takes "undefined" for "all".
+  deliver_policy: oneOf(["all", "last", "new", "by_start_sequence", "by_start_time", "last_per_subject"] as const, { aliases: { undefined: "all" } }),
+  opt_start_seq: int("uint64"),
+  opt_start_time: time,
+  ack_policy: oneOf(["none", "all", "explicit"] as const),
+  ack_wait: duration,
+  max_deliver: int("int"),
+  backoff: arrayOf(duration),
+  filter_subject: str,
+  filter_subjects: arrayOf(str),
+  replay_policy: oneOf(["instant", "original"] as const),
+  rate_limit_bps: int("uint64"),
+  sample_freq: str,
+  max_waiting: int("int"),
+  max_ack_pending: int("int"),
+  idle_heartbeat: duration,
+  flow_control: bool,
+  headers_only: bool,
+  max_batch: int("int"),
+  max_expires: duration,
+  max_bytes: int("int"),
+  deliver_subject: str,
+  deliver_group: str,
+  inactive_threshold: duration,
+  num_replicas: int("int"),
+  mem_storage: bool,
+  direct: bool,
+  metadata: mapOf(str),
+} as const;
+
+/** A consumer config as decoded from a request, before defaults. */
+export type ConsumerConfigRequest = Decoded<typeof CONSUMER_CONFIG_FIELDS>;
 
 /** nats-server's defaults (`server/consumer.go`, `jetstream_api.go`). */
 export const ConsumerDefaults = {
@@ -66,111 +105,129 @@ export const MAX_FILTER_SUBJECTS = 256;
  */
 export const DEAD_LETTER_METADATA_KEY = "cuebus.dead_letter_stream";
 
-/** A consumer name: no `.`, `*`, `>`, whitespace or path separators. */
+/** A consumer name: at most MAX_CONSUMER_NAME_BYTES, and what nats-server's isValidName takes. */
 export function isValidConsumerName(name: string): boolean {
-  return name.length > 0 && Buffer.byteLength(name) <= MAX_CONSUMER_NAME_BYTES && !/[.*>\s]/.test(name);
+  return Buffer.byteLength(name) <= MAX_CONSUMER_NAME_BYTES && isValidStreamName(name);
 }
 
-const num = (v: unknown): number | undefined => (typeof v === "number" && Number.isFinite(v) ? v : undefined);
-const str = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
 const invalidPolicy = (err: string): JsApiError => jsError("ConsumerInvalidPolicy", { err });
 
 /**
- * Apply nats-server's defaults to a requested consumer config and check it against its stream.
- * Returns the config with fields in the order nats-server prints them, or the API error.
+ * nats-server's `validFilteredSubject`: a valid subject inside one of the stream's subjects, or a
+ * wildcard filter wider than one of them.
  */
-export function normalizeConsumerConfig(input: unknown, stream: StreamConfig): ConsumerConfig | JsApiError {
-  if (typeof input !== "object" || input === null || Array.isArray(input)) return jsError("ConsumerConfigRequired");
-  const r = input as Record<string, unknown>;
-  const deliverPolicy = r["deliver_policy"] ?? "all";
-  if (typeof deliverPolicy !== "string" || !DELIVER_POLICIES.includes(deliverPolicy)) return jsError("InvalidJSON", { err: `can not unmarshal deliver_policy ${JSON.stringify(deliverPolicy)}` });
-  const ackPolicy = r["ack_policy"] ?? "none";
-  if (typeof ackPolicy !== "string" || !ACK_POLICIES.includes(ackPolicy)) return jsError("InvalidJSON", { err: `can not unmarshal ack_policy ${JSON.stringify(ackPolicy)}` });
-  const replay = r["replay_policy"] === "original" ? "original" : "instant";
-  const deliverSubject = str(r["deliver_subject"]);
+export function isValidFilter(filter: string, streamSubjects: readonly string[]): boolean {
+  if (!isValidSubject(filter)) return false;
+  const wide = hasWildcard(filter);
+  return streamSubjects.some((s) => isSubsetMatch(filter, s) || (wide && isSubsetMatch(s, filter)));
+}
+
+/** Go's strconv.Atoi error for a sample frequency, or null when it parses (as nats-server words it). */
+function atoiError(s: string): string | null {
+  if (!/^[+-]?[0-9]+$/.test(s)) return `strconv.Atoi: parsing ${JSON.stringify(s)}: invalid syntax`;
+  const n = BigInt(s);
+  if (n < -(2n ** 63n) || n >= 2n ** 63n) return `strconv.Atoi: parsing ${JSON.stringify(s)}: value out of range`;
+  return null;
+}
+
+/**
+ * Decode a requested consumer config, apply nats-server's defaults (`setConsumerConfigDefaults`)
+ * and check it against its stream as `checkConsumerCfg` does, in its order and with its texts.
+ * Returns the config with fields in the order nats-server prints them, or the API error. Also
+ * used on configs cuebus stored itself (`opts.recovering`): a config this returns normalizes
+ * again to itself.
+ */
+export function normalizeConsumerConfig(input: unknown, stream: StreamConfig, opts: NormalizeOptions = {}): ConsumerConfig | JsApiError {
+  let r: ConsumerConfigRequest;
+  try {
+    r = input === null || input === undefined ? {} : decodeStruct(input, CONSUMER_CONFIG_FIELDS, "");
+  } catch (err) {
+    if (err instanceof GoTypeError) return jsError("InvalidJSON", { err: err.message });
+    throw err;
+  }
+  const nonEmpty = (s: string | undefined): string | undefined => (s === undefined || s === "" ? undefined : s);
+  const deliverPolicy = r.deliver_policy ?? "all";
+  const ackPolicy = r.ack_policy ?? "none";
+  const replay = r.replay_policy ?? "instant";
+  const deliverSubject = nonEmpty(r.deliver_subject);
   const push = deliverSubject !== undefined;
   const explicitish = ackPolicy === "explicit" || ackPolicy === "all";
+  const durable = nonEmpty(r.durable_name);
+  const name = nonEmpty(r.name);
+  const description = nonEmpty(r.description);
+  const optStartSeq = r.opt_start_seq ?? 0;
+  const optStartTime = r.opt_start_time;
+  const filter = nonEmpty(r.filter_subject);
+  const backoff = r.backoff ?? [];
+  const rate = r.rate_limit_bps ?? 0;
+  const sample = nonEmpty(r.sample_freq);
+  const hb = r.idle_heartbeat ?? 0;
+  const flowControl = r.flow_control === true;
+  const maxBatch = r.max_batch ?? 0;
+  const maxExpires = r.max_expires ?? 0;
+  const replicas = r.num_replicas ?? 0;
 
-  const c: ConsumerConfig = { deliver_policy: deliverPolicy as DeliverPolicy, ack_policy: ackPolicy as AckPolicy, replay_policy: replay, num_replicas: 0 };
-  // Build in nats-server's print order.
-  const out: Record<string, unknown> = {};
-  const durable = str(r["durable_name"]);
-  const name = str(r["name"]);
-  if (durable !== undefined) out["durable_name"] = durable;
-  if (name !== undefined) out["name"] = name;
-  const description = str(r["description"]);
-  if (description !== undefined) out["description"] = description;
-  out["deliver_policy"] = c.deliver_policy;
-  const optStartSeq = num(r["opt_start_seq"]);
-  if (optStartSeq !== undefined && optStartSeq > 0) out["opt_start_seq"] = optStartSeq;
-  const optStartTime = str(r["opt_start_time"]);
-  if (optStartTime !== undefined) {
-    if (Number.isNaN(Date.parse(optStartTime))) return jsError("InvalidJSON", { err: `parsing time ${JSON.stringify(optStartTime)}` });
-    out["opt_start_time"] = optStartTime;
-  }
-  out["ack_policy"] = c.ack_policy;
-  const backoff = Array.isArray(r["backoff"]) ? r["backoff"].filter((v): v is number => typeof v === "number" && v > 0) : [];
-  let ackWait = num(r["ack_wait"]) ?? 0;
-  if (ackWait === 0 && explicitish) ackWait = ConsumerDefaults.ackWaitNs;
-  if (backoff.length > 0) ackWait = backoff[0] as number;
-  if (ackWait > 0) out["ack_wait"] = ackWait;
-  let maxDeliver = num(r["max_deliver"]) ?? 0;
-  if (maxDeliver === 0) maxDeliver = -1;
-  out["max_deliver"] = maxDeliver;
-  if (backoff.length > 0) out["backoff"] = backoff;
-  const filter = str(r["filter_subject"]);
-  if (filter !== undefined) out["filter_subject"] = filter;
-  out["replay_policy"] = replay;
-  const rate = num(r["rate_limit_bps"]);
-  if (rate !== undefined && rate > 0) out["rate_limit_bps"] = rate;
-  const sample = str(r["sample_freq"]);
-  if (sample !== undefined) out["sample_freq"] = sample;
-  let maxWaiting = num(r["max_waiting"]) ?? 0;
+  // setConsumerConfigDefaults, then the ephemeral inactivity default (updateInactiveThreshold).
+  let maxWaiting = r.max_waiting ?? 0;
   if (!push && maxWaiting === 0) maxWaiting = ConsumerDefaults.maxWaiting;
-  if (maxWaiting !== 0) out["max_waiting"] = maxWaiting;
-  let maxAckPending = num(r["max_ack_pending"]) ?? 0;
+  let ackWait = r.ack_wait ?? 0;
+  if (ackWait === 0 && explicitish) ackWait = ConsumerDefaults.ackWaitNs;
+  let maxDeliver = r.max_deliver ?? 0;
+  if (maxDeliver === 0) maxDeliver = -1;
+  if (backoff.length > 0) ackWait = backoff[0] as number;
+  let maxAckPending = r.max_ack_pending ?? 0;
   if (explicitish && maxAckPending === 0) maxAckPending = ConsumerDefaults.maxAckPending;
-  if (maxAckPending !== 0) out["max_ack_pending"] = maxAckPending;
-  const hb = num(r["idle_heartbeat"]) ?? 0;
-  if (hb > 0) out["idle_heartbeat"] = hb;
-  if (r["flow_control"] === true) out["flow_control"] = true;
-  if (r["headers_only"] === true) out["headers_only"] = true;
-  const maxBatch = num(r["max_batch"]) ?? 0;
-  if (maxBatch !== 0) out["max_batch"] = maxBatch;
-  const maxExpires = num(r["max_expires"]) ?? 0;
-  if (maxExpires !== 0) out["max_expires"] = maxExpires;
-  const maxBytes = num(r["max_bytes"]) ?? 0;
-  if (maxBytes !== 0) out["max_bytes"] = maxBytes;
-  if (deliverSubject !== undefined) out["deliver_subject"] = deliverSubject;
-  const group = str(r["deliver_group"]);
-  if (group !== undefined) out["deliver_group"] = group;
-  let inactive = num(r["inactive_threshold"]) ?? 0;
+  let inactive = r.inactive_threshold ?? 0;
   if (durable === undefined && inactive <= 0) inactive = ConsumerDefaults.inactiveThresholdNs;
-  if (inactive > 0) out["inactive_threshold"] = inactive;
-  const replicas = num(r["num_replicas"]) ?? 0;
+
+  // Built in nats-server's print order; omitempty fields only when set.
+  const out: Record<string, unknown> = {};
+  const put = (k: string, v: unknown, set: boolean): void => {
+    if (set) out[k] = v;
+  };
+  put("durable_name", durable, durable !== undefined);
+  put("name", name, name !== undefined);
+  put("description", description, description !== undefined);
+  out["deliver_policy"] = deliverPolicy;
+  put("opt_start_seq", optStartSeq, optStartSeq !== 0);
+  put("opt_start_time", optStartTime, optStartTime !== undefined);
+  out["ack_policy"] = ackPolicy;
+  put("ack_wait", ackWait, ackWait !== 0);
+  out["max_deliver"] = maxDeliver;
+  put("backoff", backoff, backoff.length > 0);
+  put("filter_subject", filter, filter !== undefined);
+  out["replay_policy"] = replay;
+  put("rate_limit_bps", rate, rate !== 0);
+  put("sample_freq", sample, sample !== undefined);
+  put("max_waiting", maxWaiting, maxWaiting !== 0);
+  put("max_ack_pending", maxAckPending, maxAckPending !== 0);
+  put("idle_heartbeat", hb, hb !== 0);
+  put("flow_control", true, flowControl);
+  put("headers_only", true, r.headers_only === true);
+  put("max_batch", maxBatch, maxBatch !== 0);
+  put("max_expires", maxExpires, maxExpires !== 0);
+  put("max_bytes", r.max_bytes, (r.max_bytes ?? 0) !== 0);
+  put("deliver_subject", deliverSubject, push);
+  put("deliver_group", r.deliver_group, nonEmpty(r.deliver_group) !== undefined);
+  put("inactive_threshold", inactive, inactive !== 0);
   out["num_replicas"] = replicas;
-  if (r["mem_storage"] === true) out["mem_storage"] = true;
-  if (Array.isArray(r["filter_subjects"]) && r["filter_subjects"].length > 0) {
-    if (r["filter_subjects"].length > MAX_FILTER_SUBJECTS) return jsError("ConsumerCreate", { err: `consumer has more than ${MAX_FILTER_SUBJECTS} filter subjects` });
-    const fs = r["filter_subjects"].filter((s): s is string => typeof s === "string");
-    if (fs.length !== r["filter_subjects"].length || fs.some((s) => !isValidSubject(s))) return jsError("ConsumerCreate", { err: "consumer filter subject is not a valid subject" });
-    if (filter !== undefined) return jsError("ConsumerDuplicateFilterSubjects");
-    for (let i = 0; i < fs.length; i++) for (let j = i + 1; j < fs.length; j++) if (subjectsIntersect(fs[i] as string, fs[j] as string)) return jsError("ConsumerOverlappingSubjectFilters");
-    out["filter_subjects"] = fs;
-  }
-  if (typeof r["metadata"] === "object" && r["metadata"] !== null && !Array.isArray(r["metadata"])) {
-    const md = Object.entries(r["metadata"] as Record<string, unknown>).filter((e): e is [string, string] => typeof e[1] === "string");
-    if (md.length > 0) out["metadata"] = Object.fromEntries(md);
-  }
+  put("mem_storage", true, r.mem_storage === true);
+  const filters = r.filter_subjects ?? [];
+  put("filter_subjects", filters, filters.length > 0);
+  put("metadata", r.metadata, r.metadata !== undefined && Object.keys(r.metadata).length > 0);
   const cfg = out as unknown as ConsumerConfig;
+  // A stored config is served as it was accepted (its stream may have changed since); only its
+  // name, which names its directory, is checked again.
+  if (opts.recovering === true) return [durable, name].every((n) => n === undefined || isValidConsumerName(n)) ? cfg : jsError("ConsumerBadDurableName");
 
   // Checks, in the order of nats-server's checkConsumerCfg.
   if (replicas > 0 && replicas > stream.num_replicas) return jsError("ConsumerReplicasExceedsStream");
   if (replicas < 0) return jsError("ReplicasCountCannotBeNegative");
   if (backoff.length > 0 && maxDeliver <= backoff.length) return jsError("ConsumerMaxDeliverBackoff");
   if (description !== undefined && Buffer.byteLength(description) > MAX_DESCRIPTION_BYTES) return jsError("ConsumerDescriptionTooLong", { max: MAX_DESCRIPTION_BYTES });
+  if (metadataBytes(r.metadata) > MAX_METADATA_BYTES) return jsError("ConsumerMetadataLength", { limit: `${MAX_METADATA_BYTES / 1024}KB` });
   if (push) {
-    if (/[*>]/.test(deliverSubject)) return jsError("ConsumerDeliverToWildcards");
+    if (hasWildcard(deliverSubject)) return jsError("ConsumerDeliverToWildcards");
     if (!isValidSubject(deliverSubject)) return jsError("ConsumerInvalidDeliverSubject");
     if (stream.subjects.some((s) => subjectMatches(s, deliverSubject))) return jsError("ConsumerDeliverCycle");
     if (maxWaiting !== 0) return jsError("ConsumerPushMaxWaiting");
@@ -178,32 +235,38 @@ export function normalizeConsumerConfig(input: unknown, stream: StreamConfig): C
     if (hb > 0 && hb < ConsumerDefaults.minHeartbeatNs) return jsError("ConsumerSmallHeartbeat");
   } else {
     if (ackPolicy === "none" && stream.retention === "workqueue") return jsError("ConsumerPullRequiresAck");
-    if (rate !== undefined && rate > 0) return jsError("ConsumerPullWithRateLimit");
+    if (rate > 0) return jsError("ConsumerPullWithRateLimit");
     if (maxWaiting < 0) return jsError("ConsumerMaxWaitingNegative");
     if (hb > 0) return jsError("ConsumerHBRequiresPush");
-    if (r["flow_control"] === true) return jsError("ConsumerFCRequiresPush");
+    if (flowControl) return jsError("ConsumerFCRequiresPush");
     if (maxBatch < 0) return jsError("ConsumerMaxRequestBatchNegative");
     if (maxExpires !== 0 && maxExpires < 1_000_000) return jsError("ConsumerMaxRequestExpiresToSmall");
   }
-  const filters = cfg.filter_subjects ?? (filter !== undefined ? [filter] : []);
-  for (const f of filters) {
-    if (!isValidSubject(f) || !stream.subjects.some((s) => subjectsIntersect(s, f))) return jsError("ConsumerFilterNotSubset");
+  // nats-server 2.10's filter_subjects.
+  if (filters.length > MAX_FILTER_SUBJECTS) return jsError("ConsumerCreate", { err: `consumer has more than ${MAX_FILTER_SUBJECTS} filter subjects` });
+  if (filters.length > 0) {
+    if (filters.some((s) => !isValidSubject(s))) return jsError("ConsumerCreate", { err: "consumer filter subject is not a valid subject" });
+    if (filter !== undefined) return jsError("ConsumerDuplicateFilterSubjects");
+    for (let i = 0; i < filters.length; i++) for (let j = i + 1; j < filters.length; j++) if (subjectsIntersect(filters[i] as string, filters[j] as string)) return jsError("ConsumerOverlappingSubjectFilters");
   }
-  const hasSeq = optStartSeq !== undefined && optStartSeq > 0;
+  const allFilters = filters.length > 0 ? filters : filter !== undefined ? [filter] : [];
+  for (const f of allFilters) if (!isValidFilter(f, stream.subjects)) return jsError("ConsumerFilterNotSubset");
+
+  const hasSeq = optStartSeq > 0;
   const hasTime = optStartTime !== undefined;
   const badStart = (dp: string, what: string): JsApiError => invalidPolicy(`consumer delivery policy is deliver ${dp}, but optional start ${what} is also set`);
   const notSet = (dp: string, what: string): JsApiError => invalidPolicy(`consumer delivery policy is deliver ${dp}, but optional ${what} is not set`);
-  switch (c.deliver_policy) {
+  switch (deliverPolicy) {
     case "all":
     case "last":
     case "new":
-      if (hasSeq) return badStart(c.deliver_policy, "sequence");
-      if (hasTime) return badStart(c.deliver_policy, "time");
+      if (hasSeq) return badStart(deliverPolicy, "sequence");
+      if (hasTime) return badStart(deliverPolicy, "time");
       break;
     case "last_per_subject":
       if (hasSeq) return badStart("last per subject", "sequence");
       if (hasTime) return badStart("last per subject", "time");
-      if (filters.length === 0) return notSet("last per subject", "filter subject");
+      if (allFilters.length === 0) return notSet("last per subject", "filter subject");
       break;
     case "by_start_sequence":
       if (!hasSeq) return notSet("by start sequence", "start sequence");
@@ -214,7 +277,12 @@ export function normalizeConsumerConfig(input: unknown, stream: StreamConfig): C
       if (hasSeq) return badStart("by start time", "start sequence");
       break;
   }
-  if (r["flow_control"] === true && hb === 0) return jsError("ConsumerWithFlowControlNeedsHeartbeats");
+  if (sample !== undefined) {
+    const digits = sample.endsWith("%") ? sample.slice(0, -1) : sample;
+    const err = atoiError(digits);
+    if (err !== null || Number(digits) < 0) return jsError("ConsumerInvalidSampling", { err: err ?? "<nil>" });
+  }
+  if (flowControl && hb === 0) return jsError("ConsumerWithFlowControlNeedsHeartbeats");
   if (durable !== undefined && name !== undefined && name !== durable) return jsError("ConsumerCreateDurableAndNameMismatch");
   for (const n of [durable, name]) {
     if (n === undefined) continue;

@@ -1,3 +1,4 @@
+import { MSG_GET_REQUEST, decodeBody } from "./api/request-schema.js";
 import type { Bus } from "./bus.js";
 import { nsToIso } from "./json.js";
 import type { Stream } from "./stream.js";
@@ -27,16 +28,16 @@ export function handleDirectGet(bus: Bus, stream: Stream, subject: string, reply
       bus.publish(reply, "", status("408 Empty Request"), EMPTY);
       return;
     }
-    let r: Record<string, unknown>;
-    try {
-      r = JSON.parse(body.toString("utf8")) as Record<string, unknown>;
-    } catch {
+    // Decoded as nats-server unmarshals it (JSON null is an empty request); a wrongly typed or
+    // malformed body gets nats-server's fixed status text.
+    const d = decodeBody(body, MSG_GET_REQUEST);
+    if ("refused" in d) {
       bus.publish(reply, "", status("408 Malformed Request"), EMPTY);
       return;
     }
-    seq = typeof r["seq"] === "number" ? r["seq"] : 0;
-    last = typeof r["last_by_subj"] === "string" ? r["last_by_subj"] : "";
-    next = typeof r["next_by_subj"] === "string" ? r["next_by_subj"] : "";
+    seq = d.ok.seq ?? 0;
+    last = d.ok.last_by_subj ?? "";
+    next = d.ok.next_by_subj ?? "";
     if (seq === 0 && last === "" && next === "") {
       bus.publish(reply, "", status("408 Empty Request"), EMPTY);
       return;

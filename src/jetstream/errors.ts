@@ -7,7 +7,9 @@
  */
 export const JsErrors = {
   BadRequest: { code: 400, err_code: 10003, description: "bad request" },
+  /** nats-server 2.10 wording; 2.9 says only "invalid JSON". `{err}` names the field and what it must be. */
   InvalidJSON: { code: 400, err_code: 10025, description: "invalid JSON: {err}" },
+  NotEmptyRequest: { code: 400, err_code: 10038, description: "expected an empty request payload" },
   StreamNotFound: { code: 404, err_code: 10059, description: "stream not found" },
   StreamNameExist: { code: 400, err_code: 10058, description: "stream name already in use with a different configuration" },
   StreamMismatch: { code: 400, err_code: 10056, description: "stream name in subject does not match request" },
@@ -16,7 +18,10 @@ export const JsErrors = {
   StreamWrongLastMsgID: { code: 400, err_code: 10070, description: "wrong last msg ID: {id}" },
   StreamNotMatch: { code: 400, err_code: 10060, description: "expected stream does not match" },
   StreamMessageExceedsMaximum: { code: 400, err_code: 10054, description: "message size exceeds maximum allowed" },
+  StreamNameContainsPathSeparators: { code: 400, err_code: 10128, description: "Stream name can not contain path separators" },
   StreamCreate: { code: 500, err_code: 10049, description: "{err}" },
+  StreamDelete: { code: 500, err_code: 10050, description: "{err}" },
+  StreamGeneralError: { code: 500, err_code: 10051, description: "{err}" },
   StreamUpdate: { code: 500, err_code: 10069, description: "{err}" },
   SequenceNotFound: { code: 400, err_code: 10043, description: "sequence {seq} not found" },
   NoMessageFound: { code: 404, err_code: 10037, description: "no message found" },
@@ -33,8 +38,9 @@ export const JsErrors = {
   ConsumerDurableNameNotInSubject: { code: 400, err_code: 10016, description: "consumer expected to be durable but no durable name set in subject" },
   ConsumerDurableNameNotMatchSubject: { code: 400, err_code: 10017, description: "consumer name in subject does not match durable name in request" },
   ConsumerEphemeralWithDurableName: { code: 400, err_code: 10020, description: "consumer expected to be ephemeral but a durable name was set in request" },
-  ConsumerConfigRequired: { code: 400, err_code: 10078, description: "consumer config required" },
   ConsumerInvalidPolicy: { code: 400, err_code: 10094, description: "{err}" },
+  ConsumerInvalidSampling: { code: 400, err_code: 10095, description: "failed to parse consumer sampling configuration: {err}" },
+  ConsumerMetadataLength: { code: 400, err_code: 10135, description: "consumer metadata exceeds maximum size of {limit}" },
   ReplicasCountCannotBeNegative: { code: 400, err_code: 10133, description: "replicas count cannot be negative" },
   ConsumerReplicasExceedsStream: { code: 400, err_code: 10126, description: "consumer config replica count exceeds parent stream" },
   ConsumerMaxDeliverBackoff: { code: 400, err_code: 10116, description: "max deliver is required to be > length of backoff values" },

@@ -14,9 +14,10 @@ import { handleDirectGet } from "./direct-get.js";
 import { jsError, type JsApiError } from "./errors.js";
 import { subjectsOverlap } from "./overlap.js";
 import { Stream, storeLimitsOf, type AckSink } from "./stream.js";
-import { normalizeStreamConfig, sameConfig, type StreamConfig } from "./stream-config.js";
+import { checkStreamUpdate, normalizeStreamConfig, sameConfig, type StreamConfig } from "./stream-config.js";
 import { handleApi } from "./api/router.js";
 import type { ConsumerAction } from "./api/context.js";
+import { DLQ_REPLAY_REQUEST, decodeApiBody } from "./api/request-schema.js";
 import { writeDecimal } from "../util/decimal.js";
 import { clampTimerMs } from "../util/timer.js";
 import { KeyLock } from "../util/key-lock.js";
@@ -31,7 +32,8 @@ export interface JetStreamOptions {
   syncIntervalMs?: number;
   /**
    * Told what an operator must know (a stream or consumer not loaded at start, a metadata write
-   * that failed), one line each; nothing is said when absent.
+   * that failed, a stream's store whose writes fail and when they succeed again), one line each;
+   * nothing is said when absent.
    */
   warn?: (line: string) => void;
 }
@@ -84,6 +86,8 @@ export class JetStream implements ConsumerHooks {
   fsyncObserver: ((seconds: number) => void) | null = null;
   /** One function for every file store, so a store opened before the observer is set still reports to it. */
   private readonly observeSync = (seconds: number): void => this.fsyncObserver?.(seconds);
+  /** A file store's lines when its writes start failing and when they succeed again (a full disk). */
+  private readonly storeLog = (line: string): void => this.warn(line);
   private unsubApi: (() => void) | null = null;
   private unsubDirect: (() => void) | null = null;
   private unsubReplay: (() => void) | null = null;
@@ -149,7 +153,7 @@ export class JetStream implements ConsumerHooks {
     for (const saved of entries) {
       let cfg: StreamConfig | JsApiError;
       try {
-        cfg = normalizeStreamConfig(saved.config);
+        cfg = normalizeStreamConfig(saved.config, { recovering: true });
       } catch (err) {
         cfg = jsError("StreamCreate", { err: err instanceof Error ? err.message : String(err) });
       }
@@ -178,14 +182,12 @@ export class JetStream implements ConsumerHooks {
     });
     this.unsubReplay = this.bus.subscribe(`${DEAD_LETTER_REPLAY_PREFIX}*`, "", (subject, reply, _h, data) => {
       const name = subject.slice(DEAD_LETTER_REPLAY_PREFIX.length);
-      let req: Record<string, unknown> = {};
-      try {
-        if (data.length > 0) req = JSON.parse(data.toString("utf8")) as Record<string, unknown>;
-      } catch {
-        if (reply !== "") this.bus.publish(reply, "", null, Buffer.from(JSON.stringify({ error: { ...jsError("InvalidJSON"), description: "invalid JSON" } })));
+      const req = data.length === 0 ? { ok: {} } : decodeApiBody(data, DLQ_REPLAY_REQUEST);
+      if ("error" in req) {
+        if (reply !== "") this.bus.publish(reply, "", null, Buffer.from(JSON.stringify({ error: req.error })));
         return;
       }
-      this.replayDeadLetters(name, typeof req["seq"] === "number" ? req["seq"] : 0, req["delete"] === true).then(
+      this.replayDeadLetters(name, req.ok.seq ?? 0, req.ok.delete === true).then(
         (r) => {
           if (reply !== "") this.bus.publish(reply, "", null, Buffer.from(JSON.stringify(r)));
         },
@@ -231,7 +233,7 @@ export class JetStream implements ConsumerHooks {
 
   /** Open (or create) a file stream's message store. */
   private openFileStore(cfg: StreamConfig): Promise<FileStore> {
-    return FileStore.open({ dir: this.catalog.messagesDir(cfg.name), limits: storeLimitsOf(cfg), sync: this.opts.sync ?? "always", syncIntervalMs: this.opts.syncIntervalMs, observeSyncSeconds: this.observeSync });
+    return FileStore.open({ dir: this.catalog.messagesDir(cfg.name), limits: storeLimitsOf(cfg), sync: this.opts.sync ?? "always", syncIntervalMs: this.opts.syncIntervalMs, observeSyncSeconds: this.observeSync, log: this.storeLog });
   }
 
   /** Serve a stream whose store is open: wire its subjects and list it. */
@@ -351,13 +353,14 @@ export class JetStream implements ConsumerHooks {
   }
 
   /** `STREAM.UPDATE`: the new config is on disk before it is applied; if it cannot be written, nothing changes. */
-  updateStream(cfg: StreamConfig): Promise<StreamEntry | JsApiError> {
-    return this.locks.run(cfg.name, async () => {
-      const entry = this.streams.get(cfg.name);
+  updateStream(requested: StreamConfig): Promise<StreamEntry | JsApiError> {
+    return this.locks.run(requested.name, async () => {
+      const entry = this.streams.get(requested.name);
       if (entry === undefined) return jsError("StreamNotFound");
-      const old = entry.stream.config;
-      if (old.storage !== cfg.storage) return jsError("StreamInvalidConfig", { err: "stream configuration update can not change storage type" });
-      if (old.sealed && !cfg.sealed) return jsError("StreamUpdate", { err: "stream configuration update can not unseal a sealed stream" });
+      // Checked against the config as it is now, under the stream's lock (nats-server's
+      // stream.update checks the same under the stream's lock).
+      const cfg = checkStreamUpdate(entry.stream.config, requested);
+      if ("err_code" in cfg) return cfg;
       if (this.overlaps(cfg)) return jsError("StreamSubjectOverlap");
       this.claims.set(cfg.name, cfg.subjects);
       try {
@@ -537,7 +540,7 @@ export class JetStream implements ConsumerHooks {
     for (const saved of consumers) {
       const at = { stream: streamName, consumer: saved.name, file: saved.metaFile };
       try {
-        const cfg = normalizeConsumerConfig(saved.config, e.stream.config);
+        const cfg = normalizeConsumerConfig(saved.config, e.stream.config, { recovering: true });
         if ("err_code" in cfg) {
           this.notLoaded({ ...at, reason: `config no longer valid: ${cfg.description}` });
           continue;

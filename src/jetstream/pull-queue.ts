@@ -1,7 +1,8 @@
 import type { Bus } from "./bus.js";
 import { clampTimerMs } from "../util/timer.js";
 import type { ConsumerConfig } from "./consumer-config.js";
-import { EMPTY, H_CONSUMER_DELETED, HB_TOO_LARGE, goDuration, pendingStatus, statusHeader } from "./consumer-status.js";
+import { PULL_REQUEST, decodeBody } from "./api/request-schema.js";
+import { EMPTY, H_CONSUMER_DELETED, HB_TOO_LARGE, goAtoi, goDuration, pendingStatus, statusHeader } from "./consumer-status.js";
 
 /** One pull request waiting for messages (`CONSUMER.MSG.NEXT`). */
 export interface WaitingRequest {
@@ -30,27 +31,27 @@ export interface PullAsk {
 /**
  * Read a pull request body (empty, a batch number, or JSON) and check it against the consumer's
  * limits. Returns what it asks for, or (`refuse`) the status header block that refuses it
- * (nats-server's 400/409 texts).
+ * (nats-server's 400/409 texts). The JSON form is decoded field by field as nats-server's
+ * `nextReqFromMsg` unmarshals it: a wrongly typed field is `400 Bad Request - <why>`, where our
+ * <why> names the field instead of Go's unmarshal error.
  */
 export function parsePullRequest(body: Buffer, c: ConsumerConfig): PullAsk | { refuse: Buffer } {
   const ask: PullAsk = { batch: 1, expiresNs: 0, maxBytes: 0, noWait: false, hbNs: 0 };
   const text = body.toString("utf8").trim();
   if (text.startsWith("{")) {
-    let r: Record<string, unknown>;
-    try {
-      r = JSON.parse(text) as Record<string, unknown>;
-    } catch (err) {
-      return { refuse: statusHeader(400, `Bad Request - ${err instanceof Error ? err.message : String(err)}`) };
-    }
-    ask.batch = typeof r["batch"] === "number" ? r["batch"] : 0;
-    ask.expiresNs = typeof r["expires"] === "number" ? r["expires"] : 0;
-    ask.maxBytes = typeof r["max_bytes"] === "number" ? r["max_bytes"] : 0;
-    ask.noWait = r["no_wait"] === true;
-    ask.hbNs = typeof r["idle_heartbeat"] === "number" ? r["idle_heartbeat"] : 0;
+    const d = decodeBody(Buffer.from(text), PULL_REQUEST);
+    // A header line must not break: the reason may quote the body.
+    if ("refused" in d) return { refuse: statusHeader(400, `Bad Request - ${d.refused.replace(/[\r\n]+/g, " ")}`) };
+    ask.batch = d.ok.batch ?? 0;
+    ask.expiresNs = d.ok.expires ?? 0;
+    ask.maxBytes = d.ok.max_bytes ?? 0;
+    ask.noWait = d.ok.no_wait === true;
+    ask.hbNs = d.ok.idle_heartbeat ?? 0;
     if (ask.hbNs > 0 && ask.hbNs * 2 > ask.expiresNs) return { refuse: statusHeader(400, `Bad Request - ${HB_TOO_LARGE}`) };
   } else if (text !== "") {
-    const n = Number.parseInt(text, 10);
-    if (Number.isFinite(n)) ask.batch = n;
+    // nats-server: strconv.Atoi, or a batch of 1 when the text is no integer.
+    const n = goAtoi(text);
+    if (n !== null) ask.batch = n;
   }
   if ((c.max_batch ?? 0) > 0 && ask.batch > (c.max_batch as number)) return { refuse: statusHeader(409, `Exceeded MaxRequestBatch of ${c.max_batch}`) };
   if (ask.expiresNs > 0 && (c.max_expires ?? 0) > 0 && ask.expiresNs > (c.max_expires as number)) {

@@ -81,10 +81,13 @@ export class Stream {
   accept(subject: string, reply: string, headers: Buffer | null, data: Buffer): void {
     const h = headers === null ? null : parseHeaders(headers);
     if (h !== null && (headerValue(h, "Nats-Expected-Last-Subject-Sequence") !== undefined || headerValue(h, "Nats-Rollup") !== undefined)) {
-      void this.publish(subject, headers, data).then((r) => {
-        if ("error" in r) this.sink(reply, 0, false, r.error);
-        else this.sink(reply, r.seq, r.duplicate, null);
-      });
+      void this.publish(subject, headers, data).then(
+        (r) => {
+          if ("error" in r) this.sink(reply, 0, false, r.error);
+          else this.sink(reply, r.seq, r.duplicate, null);
+        },
+        (err: unknown) => this.sink(reply, 0, false, storeFailed(err)),
+      );
       return;
     }
     const now = nowNs();
@@ -158,6 +161,28 @@ export class Stream {
       this.durableWaiters = still;
     }
     if (err === null) this.notifyAppend(seq);
+    else this.forgetUnstored();
+  }
+
+  /**
+   * After a failed write the store took back every sequence it had not stored, and hands them out
+   * again: forget the message ids remembered for them, so that a publisher retrying one (same
+   * `Nats-Msg-Id`) has it stored rather than being told it is a duplicate of a message that is not
+   * there, or of the one that got its sequence next. Runs once per failure, not per message.
+   */
+  private forgetUnstored(): void {
+    const last = this.store.lastSequence();
+    let lastKept = "";
+    let lastGone = false;
+    for (const [id, e] of this.dedup) {
+      if (e.seq <= last) lastKept = id;
+      else {
+        this.dedup.delete(id);
+        if (id === this.lastMsgId) lastGone = true;
+      }
+    }
+    // nats-server's last msg id is that of the last message stored with one.
+    if (lastGone) this.lastMsgId = lastKept;
   }
 
   /**
@@ -254,8 +279,13 @@ export class Stream {
     } catch (err) {
       return { error: storeFailed(err) };
     }
-    if (rollup === "sub") await this.store.purge({ filter: subject, keep: 1 });
-    else if (rollup === "all") await this.store.purge({ keep: 1 });
+    try {
+      if (rollup === "sub") await this.store.purge({ filter: subject, keep: 1 });
+      else if (rollup === "all") await this.store.purge({ keep: 1 });
+    } catch {
+      // As nats-server 2.9, which ignores a failed rollup purge: the message is stored, the purge
+      // changed nothing (the store refused it whole), and the store reports why it cannot write.
+    }
     this.notifyAppend(seq);
     return { seq, duplicate: false };
   }

@@ -166,3 +166,25 @@ export function subsz(core: NatsCore, q: URLSearchParams): Record<string, unknow
   }
   return out;
 }
+
+/** `/healthz` as nats-server's HealthStatus: `error` is left out when ok. */
+export interface HealthStatus {
+  status: "ok" | "unavailable";
+  error?: string;
+}
+
+/**
+ * `/healthz`: unavailable (HTTP 503, as nats-server answers a failed check) while a stream's store
+ * cannot write, a full disk say, naming the first such stream as nats-server names the stream it
+ * could not recover; ok otherwise.
+ */
+export function healthz(core: NatsCore): HealthStatus {
+  const js = core.jetstream;
+  if (js !== null) {
+    for (const [name, e] of js.streams) {
+      const w = e.stream.store.writeState();
+      if (w.error !== null) return { status: "unavailable", error: `JetStream stream '$G > ${name}' cannot write to its store: ${w.error}` };
+    }
+  }
+  return { status: "ok" };
+}

@@ -71,6 +71,19 @@ export function fileStoredSize(subject: string, headers: Buffer | null, data: Bu
   return 30 + Buffer.byteLength(subject) + h + data.length;
 }
 
+/**
+ * Whether a store can write (for `/healthz` and `/metrics`). A file store whose write fails (a full
+ * disk) refuses appends, and tries again with backoff, until a write succeeds.
+ */
+export interface StoreWriteState {
+  /** Why writes fail (the last write error), or null while they succeed. */
+  readonly error: string | null;
+  /** When writes started failing, ms since the epoch; 0 while they succeed. */
+  readonly failingSinceMs: number;
+  /** Writes that failed since the store was opened (a batch of appends is one; so is a cut back after one). */
+  readonly failedWrites: number;
+}
+
 /** Told the highest sequence now durable, or the error that failed the batch holding `seq`. */
 export type DurableListener = (seq: number, err: Error | null) => void;
 
@@ -84,14 +97,18 @@ export interface StreamStore {
   /**
    * Append one message without waiting: it is indexed and its sequence returned at once, and the
    * durable listener hears when it (with the rest of its batch) is durable. The publish path uses
-   * it so that a message costs no promise. Throws StoreLimitError, or the sticky write error.
+   * it so that a message costs no promise. Throws StoreLimitError, or the write error while the
+   * store cannot write (see writeState).
    */
   appendNoWait(subject: string, headers: Buffer | null, data: Buffer, timeNs: bigint): number;
   /** The highest sequence known durable; everything at or below it is. */
   durableSequence(): number;
   /**
    * The one listener told, after each batch, the highest sequence now durable, or the error that
-   * failed the batch (every append up to that sequence not yet durable has then failed).
+   * failed the batch (every append up to that sequence not yet durable has then failed). After a
+   * failure the store has taken back every sequence it had not made durable: `lastSequence()` is
+   * the last one stored, and the next append gets the one after it (as nats-server, whose last
+   * sequence does not move for a message it did not store).
    */
   setDurableListener(fn: DurableListener): void;
   /** The message at `seq`, or null when absent or deleted. */
@@ -129,6 +146,8 @@ export interface StreamStore {
   state(): StreamState;
   /** The last sequence assigned (cheaper than state() on the publish path). */
   lastSequence(): number;
+  /** Whether the store can write now, and how many writes failed (memory: always can). */
+  writeState(): StoreWriteState;
   close(): Promise<void>;
 }
 

@@ -131,7 +131,9 @@ export class Sublist<S extends IndexedSub> {
     }
     const plain: S[] = [];
     const queueMap = new Map<string, S[]>();
-    matchLevel(this.root, subject.split("."), 0, plain, queueMap);
+    // nats-server's Sublist.match: a subject with an empty token (`a.`, `.a`, `a..b`) matches no
+    // subscription, not even `>`, so a client without pedantic checks publishes it to nobody.
+    if (!hasEmptyToken(subject)) matchLevel(this.root, subject.split("."), 0, plain, queueMap);
     const result: MatchResult<S> = { plain, queues: [...queueMap.values()] };
     this.cache.set(subject, result);
     if (this.cache.size > Limits.matchCacheMax) this.sweep();
@@ -205,4 +207,10 @@ function collect<S extends IndexedSub>(level: Level<S>, out: S[]): void {
   for (const n of level.nodes.values()) visit(n);
   visit(level.pwc);
   visit(level.fwc);
+}
+
+/** Is a token of `subject` empty: the subject itself, or around a leading, trailing or doubled `.`? */
+function hasEmptyToken(subject: string): boolean {
+  const n = subject.length;
+  return n === 0 || subject.charCodeAt(0) === 0x2e || subject.charCodeAt(n - 1) === 0x2e || subject.includes("..");
 }

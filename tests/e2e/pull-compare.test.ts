@@ -58,9 +58,12 @@ async function scenario(port: number): Promise<unknown[]> {
     out.push(await collect(nc, next, JSON.stringify({ batch: 2, expires: 200_000_000, max_bytes: 5 }), 400));
     await nc.request("s.c", "x");
     out.push(await collect(nc, next, "", 150));
-    // Nak what is pending (s.a, s.b, s.c), acked with a reply: the reply is an empty message.
+    // Nak what the last fetch got, acked with a reply: the reply is an empty message. A delay
+    // nats-server cannot decode (here 1.5e9: not an integer literal) makes a plain NAK, so the
+    // message is redelivered at once (cuebus took it as a 1.5 s delay before issue 14).
     const pending = [...lastReplies];
-    for (const ack of pending) out.push(await collect(nc, ack, "-NAK", 100));
+    const naks = ['-NAK {"delay":1.5e9}', '-NAK {"delay":"5s"}', "-NAK"];
+    for (const [i, ack] of pending.entries()) out.push(await collect(nc, ack, naks[i % naks.length] as string, 100));
     // Redeliveries come first, with their delivery count in the ack subject.
     out.push(await collect(nc, next, JSON.stringify({ batch: 2, no_wait: true }), 200));
     const redelivered = [...lastReplies];

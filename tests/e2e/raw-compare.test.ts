@@ -31,6 +31,9 @@ const basic: Case[] = [
   { name: "no responders: 503 status to the requester", steps: [CH, "SUB _INBOX.x.* 1\r\n", "PUB nobody _INBOX.x.1 0\r\n\r\n", "PING\r\n"] },
   { name: "pedantic: invalid publish subject", steps: ['CONNECT {"verbose":false,"pedantic":true}\r\n', "PUB foo.* 2\r\nhi\r\n", "PING\r\n"] },
   { name: "invalid SUB subject", steps: [C, "SUB foo..bar 1\r\n", "PING\r\n"] },
+  // Issue 14: without pedantic checks a subject with an empty token is accepted and matches nobody,
+  // not even `>`; a request to it gets no-responders. Wildcards in a PUB subject are delivered.
+  { name: "non-pedantic PUB to subjects with empty tokens", steps: [CH, "SUB > 1\r\n", "SUB ht.> 2\r\n", "PUB ht. 1\r\nx\r\n", "PUB ht..x 1\r\nx\r\n", "PUB .a 1\r\nx\r\n", "PUB a.* 1\r\nx\r\n", "PUB ht.ok 1\r\nx\r\n", "PUB ht. _INBOX.r 1\r\nx\r\n", "PING\r\n"] },
   { name: "unknown operation", steps: [C, "FOO bar\r\n"] },
   { name: "oversized control line", steps: [C, `SUB ${"a".repeat(5000)} 1\r\n`] },
   { name: "bad CONNECT JSON", steps: ["CONNECT {bad json}\r\n", "PING\r\n"] },

@@ -179,7 +179,7 @@ test("ephemeral pull consumer with inactive_threshold int64 max: no warning, no 
   await consumerInfo(nc, name);
 });
 
-test("pull request with expires and idle_heartbeat near int64 max: waits quietly, is not expired", async (t) => {
+test("pull request with expires of int64 max and an idle_heartbeat of 2^60 ns: waits quietly, is not expired", async (t) => {
   const { nc } = await setup(t);
   await api(nc, "STREAM.CREATE.S", `{"name":"S","subjects":["s.>"]}`);
   await api(nc, "CONSUMER.DURABLE.CREATE.S.C", `{"stream_name":"S","config":{"durable_name":"C","ack_policy":"explicit"}}`);
@@ -192,7 +192,7 @@ test("pull request with expires and idle_heartbeat near int64 max: waits quietly
   });
   t.after(() => sub.unsubscribe());
   await nc.flush();
-  nc.publish("$JS.API.CONSUMER.MSG.NEXT.S.C", `{"batch":1,"expires":${INT64_MAX},"idle_heartbeat":4611686018427387903}`, { reply: inbox });
+  nc.publish("$JS.API.CONSUMER.MSG.NEXT.S.C", `{"batch":1,"expires":${INT64_MAX},"idle_heartbeat":1152921504606846976}`, { reply: inbox });
   await waitFor(async () => (await consumerInfo(nc, "C"))["num_waiting"] === 1, 5000, "the request to wait");
   await assertQuiet("pull expires");
   assert.deepEqual(

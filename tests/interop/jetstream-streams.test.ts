@@ -80,14 +80,18 @@ test("jetstream: max_msg_size, discard new, sealed, deny_delete/deny_purge, roll
   await assert.rejects(js.publish("small", "0123456789"), /message size exceeds maximum allowed/);
   await js.publish("small", "1");
   await assert.rejects(js.publish("small", "2"), /maximum messages exceeded/);
-  await jsm.streams.add({ name: "LOCKED", subjects: ["locked"], deny_delete: true, deny_purge: true, allow_rollup_hdrs: true });
+  // nats-server refuses roll-ups on a stream that denies purges ("roll-ups require the purge permission").
+  await assert.rejects(jsm.streams.add({ name: "LOCKED", subjects: ["locked"], deny_purge: true, allow_rollup_hdrs: true }), /roll-ups require the purge permission/);
+  await jsm.streams.add({ name: "LOCKED", subjects: ["locked"], deny_delete: true, deny_purge: true });
   await js.publish("locked", "a");
   await assert.rejects(jsm.streams.deleteMessage("LOCKED", 1), /message delete not permitted/);
   await assert.rejects(jsm.streams.purge("LOCKED"), /stream purge not permitted/);
+  await jsm.streams.add({ name: "ROLL", subjects: ["roll"], deny_delete: true, allow_rollup_hdrs: true });
+  await js.publish("roll", "a");
   const h = natsHeaders();
   h.set("Nats-Rollup", "sub");
-  await js.publish("locked", "b", { headers: h });
-  assert.equal((await jsm.streams.info("LOCKED")).state.messages, 1);
+  await js.publish("roll", "b", { headers: h });
+  assert.equal((await jsm.streams.info("ROLL")).state.messages, 1);
   // The client types leave `sealed` out of updates, but the API takes it.
   const sealed = await jsm.streams.update("LOCKED", { sealed: true } as Parameters<typeof jsm.streams.update>[1]);
   assert.equal(sealed.config.sealed, true);
@@ -108,4 +112,21 @@ test("jetstream: file streams and their messages survive a restart", async (t) =
   assert.equal(info.state.messages, 20);
   assert.equal((await jsm.streams.getMessage("KEEP", { seq: 20 }))?.string(), "m20");
   assert.equal((await jetstream(nc).publish("keep.1", "m21")).seq, 21);
+});
+
+test("a publish to a subject with an empty token is stored by no stream, as on nats-server (the official client sends no pedantic checks)", async (t) => {
+  const { url } = await setup(t);
+  const nc = await connect({ servers: url });
+  t.after(() => nc.close());
+  const jsm = await jetstreamManager(nc);
+  await jsm.streams.add({ name: "HT", subjects: ["ht.>"] });
+  for (const subject of ["ht.", "ht..x"]) nc.publish(subject, "lost");
+  nc.publish("ht.ok", "kept");
+  await nc.flush();
+  const si = await jsm.streams.info("HT");
+  assert.equal(si.state.messages, 1);
+  assert.equal((await jsm.streams.getMessage("HT", { seq: si.state.last_seq }))?.subject, "ht.ok");
+  // A request to such a subject finds no responder (503, which this client reports as JetStream
+  // not enabled), rather than a stream ack.
+  await assert.rejects(jetstream(nc).publish("ht.", "x"), /jetstream is not enabled/);
 });

@@ -1,6 +1,6 @@
 import { test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, open, rm, type FileHandle } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FileStore } from "../../src/stores/file/file-store.js";
@@ -111,7 +111,8 @@ test("accept on a file store: a failed batch answers each of its publishes with 
     assert.equal(a.seq, 0);
     assert.equal(a.error?.err_code, 10077, "StreamStoreFailed");
   }
-  // Later publishes fail at once with the same sticky error.
+  // Later publishes fail at once with the error while the store cannot write (its directory is
+  // gone, so even cutting the segment back fails, and is retried with backoff).
   stream.accept("s.a", "r.later", null, Buffer.from("y"));
   assert.equal(acks.at(-1)?.reply, "r.later");
   assert.equal(acks.at(-1)?.error?.err_code, 10077);
@@ -126,4 +127,34 @@ test("accept on a memory store acknowledges at once", () => {
     [["r.1", 1]],
   );
   assert.deepEqual(woken, [1, 2]);
+});
+
+test("accept on a file store: a rollup whose purge the disk refuses still acknowledges the stored message (as nats-server) and changes nothing else", async (t) => {
+  const { dir, store } = await freshFileStore(t);
+  const { stream, acks } = streamOn(store);
+  stream.config.allow_rollup_hdrs = true;
+  stream.accept("s.k", "r.1", null, Buffer.from("v1"));
+  stream.accept("s.k", "r.2", null, Buffer.from("v2"));
+  await until(() => acks.length === 2);
+  // The rollup's message is written; the write of its purge (the next one) finds the disk full.
+  const probe = await open(join(dir, "probe"), "w");
+  type Writev = (this: FileHandle, bufs: Buffer[], pos?: number) => Promise<{ bytesWritten: number; buffers: Buffer[] }>;
+  const proto = Object.getPrototypeOf(probe) as { writev: Writev };
+  await probe.close();
+  const writev = proto.writev;
+  let writes = 0;
+  proto.writev = function (this: FileHandle, bufs: Buffer[], pos?: number) {
+    if (typeof pos === "number" && ++writes === 2) return Promise.reject(Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" }));
+    return writev.call(this, bufs, pos);
+  };
+  t.after(() => {
+    proto.writev = writev;
+  });
+  stream.accept("s.k", "r.3", Buffer.from("NATS/1.0\r\nNats-Rollup: sub\r\n\r\n"), Buffer.from("v3"));
+  await until(() => acks.length === 3);
+  assert.deepEqual([acks[2]?.reply, acks[2]?.seq, acks[2]?.error], ["r.3", 3, null]);
+  assert.equal(writes, 2, "the purge was tried");
+  assert.deepEqual([store.state().messages, store.state().lastSeq], [3, 3], "the purge changed nothing");
+  assert.match(store.writeState().error ?? "", /ENOSPC/);
+  await store.close();
 });

@@ -6,6 +6,7 @@ import { DEAD_LETTER_METADATA_KEY } from "../../jetstream/consumer-config.js";
 import { headerValue, parseHeaders, type HeaderBlock } from "../../protocol/headers.js";
 import { privateInbox, type GatewayBus } from "../bus-client.js";
 import { HttpError } from "../http-util.js";
+import { jsHttpError, type JsErrorReply } from "../js-status.js";
 import { secretKey, signWebhook } from "./signing.js";
 import { backoffDelayMs, type WebhookConfig, type WebhookCounters } from "./spec.js";
 import { clampTimerMs } from "../../util/timer.js";
@@ -55,9 +56,12 @@ export function webhookConsumerConfig(cfg: WebhookConfig): Record<string, unknow
 /** Make sure the dead-letter stream exists (created with a subject of its own nobody publishes to). */
 export async function ensureDeadLetterStream(bus: GatewayBus, name: string): Promise<void> {
   const info = await bus.jsApi(`STREAM.INFO.${name}`);
-  const e = info["error"] as { code?: number; err_code?: number; description?: string } | undefined;
+  const e = info["error"] as JsErrorReply | undefined;
   if (e === undefined) return;
-  if (e.err_code !== 10059) throw new HttpError(e.code ?? 500, `dead-letter stream ${name}: ${e.description ?? "JetStream API error"}`, e.err_code);
+  if (e.err_code !== 10059) {
+    const err = jsHttpError(e, "JetStream API error");
+    throw new HttpError(err.status, `dead-letter stream ${name}: ${err.description}`, err.errCode);
+  }
   // Dead letters are appended by JetStream directly, whatever the subject: this one only keeps the
   // stream from capturing anything published.
   await bus.jsApiOk(`STREAM.CREATE.${name}`, { name, subjects: [`$CUEBUS.DLQ.${name}`], storage: "file" });

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
-import { isValidSubject } from "../../subjects/validate.js";
+import { isSubscribeSubject } from "../subject-check.js";
 import { HttpError } from "../http-util.js";
 import { generateSecret, isValidSecret } from "./signing.js";
 
@@ -160,7 +160,7 @@ export function parseWebhookSpec(raw: Record<string, unknown>, source: WebhookCo
   const name = optString(raw["name"], "name") ?? (source === "api" ? randomWebhookName() : configWebhookName(raw));
   if (!NAME_RE.test(name)) throw bad("name must be 1 to 64 letters, digits, '-' or '_'");
   const filter = optString(raw["filter_subject"], "filter_subject") ?? "";
-  if (filter !== "" && !isValidSubject(filter)) throw bad(`filter_subject "${filter.slice(0, 80)}" is not a valid subject`);
+  if (filter !== "" && !isSubscribeSubject(filter)) throw bad(`filter_subject "${filter.slice(0, 80)}" is not a valid subject`);
   const attempts = raw["max_attempts"] === undefined ? DEFAULT_WEBHOOK_ATTEMPTS : int(raw["max_attempts"], "max_attempts", 1, MAX_WEBHOOK_ATTEMPTS);
   const backoff = parseBackoff(raw["backoff_ms"]);
   const timeout = raw["timeout_ms"] === undefined ? DEFAULT_WEBHOOK_TIMEOUT_MS : int(raw["timeout_ms"], "timeout_ms", 1, MAX_WEBHOOK_TIMEOUT_MS);

@@ -4,6 +4,7 @@ import type { Gateway, GatewayFeature } from "../context.js";
 import type { Route, RouteCall } from "../routes.js";
 import { checkPublish, checkSubscribe, type HttpIdentity } from "../auth.js";
 import { HttpError, readJsonObject, sendJson } from "../http-util.js";
+import { jsHttpError, type JsErrorReply } from "../js-status.js";
 import { DEFAULT_EVENTS_SUBJECT_PREFIX, ensureEventsStream, EVENTS_STREAM } from "../events-compat.js";
 import { TargetAllowList } from "./allow-list.js";
 import { consumerNameOf, ensureDeadLetterStream, ensureWebhookConsumer, WebhookDelivery } from "./delivery.js";
@@ -290,9 +291,9 @@ export class WebhooksFeature implements GatewayFeature {
     this.hooks.delete(name);
     await this.registry.save([...this.hooks.values()].map((h) => h.cfg));
     const r = await this.g.bus.jsApi(`CONSUMER.DELETE.${d.cfg.stream}.${consumer}`);
-    const e = r["error"] as { err_code?: number; code?: number; description?: string } | undefined;
+    const e = r["error"] as JsErrorReply | undefined;
     // Already gone (with its stream, or deleted over $JS.API) is fine: the webhook is gone either way.
-    if (e !== undefined && e.err_code !== 10014 && e.err_code !== 10059) throw new HttpError(e.code ?? 500, e.description ?? "consumer delete failed", e.err_code);
+    if (e !== undefined && e.err_code !== 10014 && e.err_code !== 10059) throw jsHttpError(e, "consumer delete failed");
     sendJson(res, 200, { success: true, name });
   }
 }

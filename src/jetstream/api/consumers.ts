@@ -1,7 +1,7 @@
 import { normalizeConsumerConfig } from "../consumer-config.js";
 import { jsError } from "../errors.js";
 import type { ApiContext, ApiResponse, ConsumerAction } from "./context.js";
-import { parseBody } from "./streams.js";
+import { CONSUMER_NAMES_REQUEST, CREATE_CONSUMER_REQUEST, decodeApiBody, isEmptyRequest } from "./request-schema.js";
 
 const T = "io.nats.jetstream.api.v1.";
 /** Page sizes of CONSUMER.NAMES and CONSUMER.LIST (nats-server JSApiNamesLimit / JSApiListLimit). */
@@ -10,13 +10,14 @@ export const CONSUMER_LIST_PAGE = 256;
 
 /**
  * CONSUMER.CREATE.<stream> (ephemeral), CONSUMER.CREATE.<stream>.<name>[.<filter>] and
- * CONSUMER.DURABLE.CREATE.<stream>.<durable>, with nats-server's checks between subject and body.
- * `t` are the subject's tokens after `$JS.API.`.
+ * CONSUMER.DURABLE.CREATE.<stream>.<durable>, with nats-server's checks between subject and body,
+ * in its order (`jsConsumerCreateRequest`): the whole body is decoded first. `t` are the
+ * subject's tokens after `$JS.API.`.
  */
 export async function create(ctx: ApiContext, t: string[], body: Buffer): Promise<ApiResponse> {
   const type = `${T}consumer_create_response`;
-  const b = parseBody(body);
-  if ("error" in b) return { type, error: b.error };
+  const d = decodeApiBody(body, CREATE_CONSUMER_REQUEST);
+  if ("error" in d) return { type, error: d.error };
   let streamName: string;
   let consumerName = "";
   let filter = "";
@@ -35,35 +36,35 @@ export async function create(ctx: ApiContext, t: string[], body: Buffer): Promis
     consumerName = t[3] as string;
     if (t.length > 4) filter = t.slice(4).join(".");
   }
-  const req = b.ok;
-  if (req["stream_name"] !== streamName) return { type, error: jsError("StreamMismatch") };
-  const raw = req["config"];
-  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return { type, error: jsError("ConsumerConfigRequired") };
-  const cfgIn = { ...(raw as Record<string, unknown>) };
+  const req = d.ok;
+  if ((req.stream_name ?? "") !== streamName) return { type, error: jsError("StreamMismatch") };
+  // A missing or null config is Go's zero ConsumerConfig: an ephemeral with every default.
+  const cfgIn = { ...(req.config ?? {}) };
   if (consumerName !== "" && /[\\/]/.test(consumerName)) return { type, error: jsError("ConsumerNameContainsPathSeparators") };
-  const durable = typeof cfgIn["durable_name"] === "string" && cfgIn["durable_name"] !== "" ? cfgIn["durable_name"] : "";
+  const durable = cfgIn.durable_name ?? "";
   if (kind === "durable") {
     if (durable === "") return { type, error: jsError("ConsumerDurableNameNotSet") };
     if (durable !== consumerName) return { type, error: jsError("ConsumerDurableNameNotMatchSubject") };
   } else if (kind === "named") {
     if (durable !== "" && durable !== consumerName) return { type, error: jsError("ConsumerDurableNameNotMatchSubject") };
-    cfgIn["name"] = consumerName;
+    cfgIn.name = consumerName;
   } else if (durable !== "") return { type, error: jsError("ConsumerEphemeralWithDurableName") };
-  if (filter !== "" && cfgIn["filter_subject"] !== filter) return { type, error: jsError("ConsumerCreateFilterSubjectMismatch") };
-  if (typeof cfgIn["num_replicas"] === "number" && cfgIn["num_replicas"] > 1) return { type, error: jsError("StreamReplicasNotSupported") };
+  if (filter !== "" && cfgIn.filter_subject !== filter) return { type, error: jsError("ConsumerCreateFilterSubjectMismatch") };
+  if ((cfgIn.num_replicas ?? 0) > 1) return { type, error: jsError("StreamReplicasNotSupported") };
   const entry = ctx.streams.get(streamName);
   if (entry === undefined) return { type, error: jsError("StreamNotFound") };
   const cfg = normalizeConsumerConfig(cfgIn, entry.stream.config);
   if ("err_code" in cfg) return { type, error: cfg };
-  const action: ConsumerAction = req["action"] === "create" || req["action"] === "update" ? req["action"] : "";
+  const action: ConsumerAction = req.action ?? "";
   const r = await ctx.createConsumer(streamName, cfg, action);
   if ("err_code" in r) return { type, error: r };
   return { type, ...r.info() };
 }
 
-/** CONSUMER.INFO.<stream>.<consumer>. */
-export function info(ctx: ApiContext, stream: string, name: string): ApiResponse {
+/** CONSUMER.INFO.<stream>.<consumer>: nats-server wants no body. */
+export function info(ctx: ApiContext, stream: string, name: string, body: Buffer): ApiResponse {
   const type = `${T}consumer_info_response`;
+  if (!isEmptyRequest(body)) return { type, error: jsError("NotEmptyRequest") };
   const e = ctx.streams.get(stream);
   if (e === undefined) return { type, error: jsError("StreamNotFound") };
   const c = e.consumers.get(name);
@@ -74,12 +75,18 @@ export function info(ctx: ApiContext, stream: string, name: string): ApiResponse
 /** CONSUMER.NAMES.<stream> and CONSUMER.LIST.<stream>, paged by `offset`. */
 export function names(ctx: ApiContext, stream: string, body: Buffer, list: boolean): ApiResponse {
   const type = `${T}${list ? "consumer_list_response" : "consumer_names_response"}`;
-  const b = parseBody(body);
-  if ("error" in b) return { type, error: b.error };
+  let offset = 0;
+  if (!isEmptyRequest(body)) {
+    const d = decodeApiBody(body, CONSUMER_NAMES_REQUEST);
+    // nats-server's paged responses print their paging and (empty) list with an error too.
+    if ("error" in d) return { type, error: d.error, total: 0, offset: 0, limit: 0, consumers: [] };
+    // nats-server 2.10 takes a negative offset as 0.
+    offset = Math.max(0, d.ok.offset ?? 0);
+  }
   const e = ctx.streams.get(stream);
-  if (e === undefined) return { type, error: jsError("StreamNotFound") };
+  if (e === undefined) return { type, error: jsError("StreamNotFound"), total: 0, offset: 0, limit: 0, consumers: [] };
   const all = [...e.consumers.keys()].sort();
-  const offset = Math.min(typeof b.ok["offset"] === "number" && b.ok["offset"] > 0 ? b.ok["offset"] : 0, all.length);
+  offset = Math.min(offset, all.length);
   const limit = list ? CONSUMER_LIST_PAGE : CONSUMER_NAMES_PAGE;
   const page = all.slice(offset, offset + limit);
   return list
@@ -87,9 +94,10 @@ export function names(ctx: ApiContext, stream: string, body: Buffer, list: boole
     : { type, total: all.length, offset, limit, consumers: page };
 }
 
-/** CONSUMER.DELETE.<stream>.<consumer>. */
-export async function remove(ctx: ApiContext, stream: string, name: string): Promise<ApiResponse> {
+/** CONSUMER.DELETE.<stream>.<consumer>: nats-server wants no body. */
+export async function remove(ctx: ApiContext, stream: string, name: string, body: Buffer): Promise<ApiResponse> {
   const type = `${T}consumer_delete_response`;
+  if (!isEmptyRequest(body)) return { type, error: jsError("NotEmptyRequest") };
   if (!ctx.streams.has(stream)) return { type, error: jsError("StreamNotFound") };
   return (await ctx.deleteConsumer(stream, name)) ? { type, success: true } : { type, error: jsError("ConsumerNotFound") };
 }

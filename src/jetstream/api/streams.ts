@@ -1,22 +1,20 @@
 import { jsError, type JsApiError } from "../errors.js";
 import { nsToIso, stateJson } from "../json.js";
-import { normalizeStreamConfig } from "../stream-config.js";
+import { subjectsOverlap } from "../overlap.js";
+import { STREAM_CONFIG_FIELDS, hasPathSeparator, normalizeStreamConfig } from "../stream-config.js";
 import type { ApiContext, ApiResponse, StreamEntryView } from "./context.js";
+import { MSG_DELETE_REQUEST, MSG_GET_REQUEST, PURGE_REQUEST, STREAM_INFO_REQUEST, STREAM_NAMES_REQUEST, decodeApiBody, isEmptyRequest } from "./request-schema.js";
 
 const T = "io.nats.jetstream.api.v1.";
+/** Page sizes of STREAM.NAMES and STREAM.LIST (nats-server JSApiNamesLimit / JSApiListLimit). */
+export const STREAM_NAMES_PAGE = 1024;
+export const STREAM_LIST_PAGE = 256;
 
-/** Parse a JSON request body; an empty body is `{}`. */
-export function parseBody(body: Buffer): { ok: Record<string, unknown> } | { error: JsApiError } {
-  if (body.length === 0) return { ok: {} };
-  try {
-    const v = JSON.parse(body.toString("utf8")) as unknown;
-    if (typeof v === "object" && v !== null && !Array.isArray(v)) return { ok: v as Record<string, unknown> };
-  } catch {
-    // fall through
-  }
-  // nats-server 2.9.10 answers "invalid JSON" without the parser's detail.
-  return { error: { ...jsError("InvalidJSON"), description: "invalid JSON" } };
-}
+/*
+ * Each handler follows its nats-server counterpart (`server/jetstream_api.go`) step by step: the
+ * body is decoded, field by field, before the stream is looked up or anything changes, so a
+ * malformed request is answered `invalid JSON` whether or not the stream exists.
+ */
 
 /** `config`, `created` and `state` of a stream, as info responses carry them. */
 export function streamInfo(e: StreamEntryView): ApiResponse {
@@ -27,64 +25,91 @@ export function streamInfo(e: StreamEntryView): ApiResponse {
 /** STREAM.CREATE / STREAM.UPDATE. */
 export async function createOrUpdate(ctx: ApiContext, name: string, body: Buffer, update: boolean): Promise<ApiResponse> {
   const type = `${T}${update ? "stream_update_response" : "stream_create_response"}`;
-  const b = parseBody(body);
-  if ("error" in b) return { type, error: b.error };
-  if (typeof b.ok["name"] === "string" && b.ok["name"] !== name) return { type, error: jsError("StreamMismatch") };
-  const cfg = normalizeStreamConfig({ ...b.ok, name });
-  if ("err_code" in cfg) return { type, error: cfg };
+  const d = decodeApiBody(body, STREAM_CONFIG_FIELDS);
+  if ("error" in d) return { type, error: d.error };
+  const req = d.ok;
   if (update) {
+    const cfg = normalizeStreamConfig(req);
+    if ("err_code" in cfg) return { type, error: cfg };
+    if (cfg.name !== name) return { type, error: jsError("StreamMismatch") };
+    // The update's checks against the current config run inside updateStream, under the stream's lock.
     const r = await ctx.updateStream(cfg);
     return "err_code" in r ? { type, error: r } : { type, ...streamInfo(r) };
   }
+  if ((req.name ?? "") !== name) return { type, error: jsError("StreamMismatch") };
+  if (hasPathSeparator(name)) return { type, error: jsError("StreamNameContainsPathSeparators") };
+  if (req.sealed === true) return { type, error: jsError("StreamInvalidConfig", { err: "stream configuration for create can not be sealed" }) };
+  if (req.mirror_direct === true && req.mirror === undefined) return { type, error: jsError("StreamInvalidConfig", { err: "stream has no mirror but does have mirror direct" }) };
+  const cfg = normalizeStreamConfig(req);
+  if ("err_code" in cfg) return { type, error: cfg };
+  if (cfg.num_replicas > 1) return { type, error: jsError("StreamReplicasNotSupported") };
   const r = await ctx.createStream(cfg);
   if ("err_code" in r) return { type, error: r };
   // nats-server 2.9.10 answers did_create: true for an idempotent create too.
   return { type, ...streamInfo(r.entry), did_create: true };
 }
 
-/** STREAM.INFO. */
-export function info(ctx: ApiContext, name: string): ApiResponse {
+/** STREAM.INFO; the body's paging and subject filter are checked (cuebus lists no subjects). */
+export function info(ctx: ApiContext, name: string, body: Buffer): ApiResponse {
   const type = `${T}stream_info_response`;
+  if (!isEmptyRequest(body)) {
+    const d = decodeApiBody(body, STREAM_INFO_REQUEST);
+    if ("error" in d) return { type, error: d.error, total: 0, offset: 0, limit: 0 };
+  }
   const e = ctx.streams.get(name);
   if (e === undefined) return { type, error: jsError("StreamNotFound"), total: 0, offset: 0, limit: 0 };
   return { type, total: 0, offset: 0, limit: 0, ...streamInfo(e) };
 }
 
-/** STREAM.NAMES (optionally filtered by `subject`) and STREAM.LIST. */
+/** STREAM.NAMES (optionally filtered by `subject`) and STREAM.LIST, paged by `offset`. */
 export function names(ctx: ApiContext, body: Buffer, list: boolean): ApiResponse {
   const type = `${T}${list ? "stream_list_response" : "stream_names_response"}`;
-  const b = parseBody(body);
-  if ("error" in b) return { type, error: b.error };
-  const offset = typeof b.ok["offset"] === "number" ? b.ok["offset"] : 0;
-  const subject = typeof b.ok["subject"] === "string" ? b.ok["subject"] : "";
-  const all = [...ctx.streams.values()].filter((e) => subject === "" || e.stream.covers(subject)).sort((a, c) => (a.stream.name < c.stream.name ? -1 : 1));
-  const limit = list ? 256 : 1024;
+  let offset = 0;
+  let subject = "";
+  if (!isEmptyRequest(body)) {
+    const d = decodeApiBody(body, STREAM_NAMES_REQUEST);
+    // nats-server's paged responses print their paging and (empty) list with an error too.
+    if ("error" in d) return { type, error: d.error, total: 0, offset: 0, limit: 0, streams: list ? [] : null };
+    // nats-server 2.10 takes a negative offset as 0 (2.9.10 stops answering).
+    offset = Math.max(0, d.ok.offset ?? 0);
+    subject = d.ok.subject ?? "";
+  }
+  const all = [...ctx.streams.values()]
+    .filter((e) => subject === "" || e.stream.config.subjects.some((s) => subjectsOverlap(subject, s)))
+    .sort((a, c) => (a.stream.name < c.stream.name ? -1 : 1));
+  offset = Math.min(offset, all.length);
+  const limit = list ? STREAM_LIST_PAGE : STREAM_NAMES_PAGE;
   const page = all.slice(offset, offset + limit);
-  return list
-    ? { type, total: all.length, offset, limit, streams: page.map(streamInfo) }
-    : { type, total: all.length, offset, limit, streams: page.map((e) => e.stream.name) };
+  if (list) return { type, total: all.length, offset, limit, streams: page.map(streamInfo) };
+  // nats-server prints an empty page of names as null.
+  return { type, total: all.length, offset, limit, streams: page.length === 0 ? null : page.map((e) => e.stream.name) };
 }
 
 /** STREAM.DELETE. */
-export async function remove(ctx: ApiContext, name: string): Promise<ApiResponse> {
+export async function remove(ctx: ApiContext, name: string, body: Buffer): Promise<ApiResponse> {
   const type = `${T}stream_delete_response`;
+  if (!isEmptyRequest(body)) return { type, error: jsError("NotEmptyRequest") };
   return (await ctx.deleteStream(name)) ? { type, success: true } : { type, error: jsError("StreamNotFound") };
 }
 
-/** STREAM.PURGE with `filter`, `seq`, `keep` (ADR-10). */
+/** STREAM.PURGE with `filter`, `seq`, `keep` (ADR-10). nats-server prints `purged` with an error too. */
 export async function purge(ctx: ApiContext, name: string, body: Buffer): Promise<ApiResponse> {
   const type = `${T}stream_purge_response`;
-  const e = ctx.streams.get(name);
-  if (e === undefined) return { type, error: jsError("StreamNotFound") };
-  if (e.stream.config.sealed) return { type, error: jsError("StreamSealed") };
-  if (e.stream.config.deny_purge) return { type, error: jsError("StreamPurgeFailed", { err: "stream purge not permitted" }), purged: 0 };
-  const b = parseBody(body);
-  if ("error" in b) return { type, error: b.error };
+  const refuse = (error: JsApiError): ApiResponse => ({ type, error, purged: 0 });
   const req: { filter?: string; seq?: number; keep?: number } = {};
-  if (typeof b.ok["filter"] === "string" && b.ok["filter"] !== "") req.filter = b.ok["filter"];
-  if (typeof b.ok["seq"] === "number" && b.ok["seq"] > 0) req.seq = b.ok["seq"];
-  if (typeof b.ok["keep"] === "number" && b.ok["keep"] > 0) req.keep = b.ok["keep"];
-  if (req.seq !== undefined && req.keep !== undefined) return { type, error: jsError("BadRequest") };
+  if (!isEmptyRequest(body)) {
+    const d = decodeApiBody(body, PURGE_REQUEST);
+    if ("error" in d) return refuse(d.error);
+    const { filter = "", seq = 0, keep = 0 } = d.ok;
+    if (seq > 0 && keep > 0) return refuse(jsError("BadRequest"));
+    if (filter !== "") req.filter = filter;
+    if (seq > 0) req.seq = seq;
+    if (keep > 0) req.keep = keep;
+  }
+  const e = ctx.streams.get(name);
+  if (e === undefined) return refuse(jsError("StreamNotFound"));
+  if (e.stream.config.sealed) return refuse(jsError("StreamSealed"));
+  if (e.stream.config.deny_purge) return refuse(jsError("StreamPurgeFailed", { err: "stream purge not permitted" }));
   const purged = await ctx.purgeStream(name, req);
   return { type, success: true, purged };
 }
@@ -92,16 +117,16 @@ export async function purge(ctx: ApiContext, name: string, body: Buffer): Promis
 /** STREAM.MSG.GET by `seq`, `last_by_subj`, or `next_by_subj` from `seq`. */
 export async function msgGet(ctx: ApiContext, name: string, body: Buffer): Promise<ApiResponse> {
   const type = `${T}stream_msg_get_response`;
+  if (isEmptyRequest(body)) return { type, error: jsError("BadRequest") };
+  const d = decodeApiBody(body, MSG_GET_REQUEST);
+  if ("error" in d) return { type, error: d.error };
+  const { seq = 0, last_by_subj: last = "", next_by_subj: next = "" } = d.ok;
+  if ((seq > 0 && last !== "") || (seq === 0 && last === "" && next === "")) return { type, error: jsError("BadRequest") };
+  if (last !== "" && next !== "") return { type, error: jsError("BadRequest") };
   const e = ctx.streams.get(name);
   if (e === undefined) return { type, error: jsError("StreamNotFound") };
-  const b = parseBody(body);
-  if ("error" in b) return { type, error: b.error };
-  const seq = typeof b.ok["seq"] === "number" ? b.ok["seq"] : 0;
-  const last = typeof b.ok["last_by_subj"] === "string" ? b.ok["last_by_subj"] : "";
-  const next = typeof b.ok["next_by_subj"] === "string" ? b.ok["next_by_subj"] : "";
   const store = e.stream.store;
-  const m = last !== "" ? await store.loadLast(last) : next !== "" ? await store.loadNext(next, Math.max(1, seq)) : seq > 0 ? await store.load(seq) : null;
-  if (last === "" && next === "" && seq <= 0) return { type, error: jsError("BadRequest") };
+  const m = next !== "" ? await store.loadNext(next, Math.max(1, seq)) : seq > 0 ? await store.load(seq) : await store.loadLast(last);
   if (m === null) return { type, error: jsError("NoMessageFound") };
   const message: Record<string, unknown> = { subject: m.subject, seq: m.seq };
   if (m.headers !== null) message["hdrs"] = m.headers.toString("base64");
@@ -110,16 +135,19 @@ export async function msgGet(ctx: ApiContext, name: string, body: Buffer): Promi
   return { type, message };
 }
 
-/** STREAM.MSG.DELETE. */
+/** STREAM.MSG.DELETE (`no_erase` is accepted; cuebus removes without overwriting either way). */
 export async function msgDelete(ctx: ApiContext, name: string, body: Buffer): Promise<ApiResponse> {
   const type = `${T}stream_msg_delete_response`;
+  if (isEmptyRequest(body)) return { type, error: jsError("BadRequest") };
+  const d = decodeApiBody(body, MSG_DELETE_REQUEST);
+  if ("error" in d) return { type, error: d.error };
+  const seq = d.ok.seq ?? 0;
   const e = ctx.streams.get(name);
   if (e === undefined) return { type, error: jsError("StreamNotFound") };
   if (e.stream.config.sealed) return { type, error: jsError("StreamSealed") };
   if (e.stream.config.deny_delete) return { type, error: jsError("StreamMsgDeleteFailed", { err: "message delete not permitted" }) };
-  const b = parseBody(body);
-  if ("error" in b) return { type, error: b.error };
-  const seq = typeof b.ok["seq"] === "number" ? b.ok["seq"] : 0;
+  // nats-server's store answers sequence 0 with "no message found", past the end with EOF.
+  if (seq === 0) return { type, error: jsError("StreamMsgDeleteFailed", { err: "no message found" }) };
   if (seq > e.stream.store.state().lastSeq) return { type, error: jsError("StreamMsgDeleteFailed", { err: "stream store EOF" }) };
   if (!(await e.stream.store.remove(seq))) return { type, error: jsError("SequenceNotFound", { seq }) };
   return { type, success: true };

@@ -1,11 +1,12 @@
 import { mkdir, open, unlink, type FileHandle } from "node:fs/promises";
 import { MemoryStore } from "../memory/memory-store.js";
-import { NoLimits, fileStoredSize, nowNs, type PurgeRequest, type StoreLimits, type StoredMsg } from "../types.js";
+import { NoLimits, fileStoredSize, nowNs, type PurgeRequest, type StoreLimits, type StoreWriteState, type StoredMsg } from "../types.js";
 import { RecordType, decodeRecord, encodeRecord, viewRecord } from "./record.js";
 import { ReadAhead } from "./read-ahead.js";
 import { SegmentWriter } from "./segment-writer.js";
 import { SegmentWindow, recoverSegments, type Segment, type StoreDamage } from "./segment-io.js";
 import { clampTimerMs } from "../../util/timer.js";
+import { WRITE_RETRY_BACKOFF_MS, WriteOutage, type StoreLog } from "./write-outage.js";
 
 export type { StoreDamage } from "./segment-io.js";
 
@@ -56,6 +57,10 @@ export interface FileStoreOptions {
    * `/metrics`): one call per batch, whatever the number of messages it covers.
    */
   observeSyncSeconds?: (seconds: number) => void;
+  /** Waits before retrying after a failed write (default WRITE_RETRY_BACKOFF_MS; tests shorten it). */
+  retryBackoffMs?: readonly number[];
+  /** Told when writes start failing and when they succeed again (nothing is said when absent). */
+  log?: StoreLog;
 }
 
 /**
@@ -93,8 +98,16 @@ interface Waiter {
 /**
  * Append-only segment files with an in-memory index (the memory store's structures, holding where
  * each record is rather than its payload; a bounded tail cache keeps the newest). Appends are
- * batched: one durable write per batch, then every append of the batch resolves. Write errors are
- * sticky: after one, every later write fails with it until the store is reopened.
+ * batched: one durable write per batch, then every append of the batch resolves.
+ *
+ * A failed write (a full disk) is not sticky. It fails its batch, every batch started and not yet
+ * acknowledged, and every append queued; the index is taken back to what the acknowledged batches
+ * hold (rollBack), so state always equals what can be read and the next append gets the sequence
+ * after the last one stored; once no write is in flight the segment is cut back to where those
+ * batches end (SegmentWriter.rollBack). Meanwhile appends are refused at once with the error; after
+ * a backoff (WRITE_RETRY_BACKOFF_MS) they are taken again, their batch being the retry: if it
+ * fails, the next wait is longer; once one succeeds the outage is over. WriteOutage reports it (a
+ * log line, writeState()) while it lasts.
  */
 export class FileStore extends MemoryStore {
   readonly damage: StoreDamage[] = [];
@@ -120,9 +133,29 @@ export class FileStore extends MemoryStore {
   private lastBatch: Promise<void> = Promise.resolve();
   /** Highest sequence whose batch is synced (or, under `sync: interval`, written). */
   private durableSeq = 0;
+  /** Time of the last message as of the last acknowledged batch (what a roll-back restores). */
+  private durableTimeNs = 0n;
   private dropping: Promise<void> | null = null;
-  private writeError: Error | null = null;
+  /** Why writes fail while they do, the backoff and the reporting (see WriteOutage). */
+  private readonly outage: WriteOutage;
+  /**
+   * Messages dropped since the last acknowledged batch, in the order dropped: put back if the batch
+   * holding their delete (or first-sequence) record fails. Trimmed as batches are acknowledged.
+   */
+  private undoDrops: FileEntry[] = [];
+  /** Drops logged before undoDrops[0]: a batch marks where its drops end by this count. */
+  private undoBase = 0;
+  /** Bumped by each failure: a batch started before it is failed too, whatever its own write did. */
+  private epoch = 0;
+  /** After a failed write, true once the segment is cut back and reopened (appends wait for it). */
+  private repaired = true;
+  private repairing: Promise<void> | null = null;
   private recovering = false;
+  /** Taking back what was not written: drops log no record and are not themselves undone. */
+  private undoing = false;
+  /** Dropping a record found corrupt: not put back by a roll-back. */
+  private droppingCorrupt = false;
+  private closed = false;
   private lastFirst = 0;
   private syncTimer: NodeJS.Timeout | null = null;
   private readonly sync: SyncMode;
@@ -137,6 +170,7 @@ export class FileStore extends MemoryStore {
       segments: this.segments,
       observeSyncSeconds: opts.observeSyncSeconds,
     });
+    this.outage = new WriteOutage({ what: opts.dir, backoffMs: opts.retryBackoffMs ?? WRITE_RETRY_BACKOFF_MS, log: opts.log ?? ((): void => {}), retry: () => this.retryWrites() });
   }
 
   /** Open (or create) the store in `opts.dir`, recovering what is on disk. */
@@ -163,6 +197,7 @@ export class FileStore extends MemoryStore {
     this.recovering = false;
     this.lastFirst = this.state().firstSeq;
     this.durableSeq = this.lastSeq;
+    this.durableTimeNs = this.lastTimeNs;
     await this.writer.resume();
   }
 
@@ -264,15 +299,24 @@ export class FileStore extends MemoryStore {
     // Changed on disk since it was written or recovered: report it, never serve it, forget it.
     const seg = e.seg as Segment;
     this.damage.push({ segment: seg.path.slice(this.opts.dir.length + 1), offset: e.off, bytes: e.len, kind: "corrupt" });
-    if (this.msgs[e.seq - this.base] === e) this.drop(e.seq);
+    if (this.msgs[e.seq - this.base] === e) {
+      this.droppingCorrupt = true;
+      try {
+        this.drop(e.seq);
+      } finally {
+        this.droppingCorrupt = false;
+      }
+    }
     return null;
   }
 
   protected override drop(seq: number): StoredMsg | null {
-    const wasFirst = !this.recovering && this.count > 0 && seq === this.firstSeq();
+    const quiet = this.recovering || this.undoing;
+    const wasFirst = !quiet && this.count > 0 && seq === this.firstSeq();
     const m = super.drop(seq);
-    if (m !== null && !this.recovering && !wasFirst) {
-      this.queue(encodeRecord(RecordType.DELETE, seq, 0n, "", null, EMPTY), null);
+    if (m !== null && !quiet) {
+      if (!this.droppingCorrupt) this.undoDrops.push(m as FileEntry);
+      if (!wasFirst) this.queue(encodeRecord(RecordType.DELETE, seq, 0n, "", null, EMPTY), null);
     }
     return m;
   }
@@ -294,7 +338,7 @@ export class FileStore extends MemoryStore {
   }
 
   override appendNoWait(subject: string, headers: Buffer | null, data: Buffer, timeNs: bigint): number {
-    if (this.writeError !== null) throw this.writeError;
+    if (!this.writable()) throw this.outage.error as Error;
     const seq = this.lastSeq + 1;
     const size = this.sizeOf(subject, headers, data);
     this.checkDiscardNew(size);
@@ -322,8 +366,20 @@ export class FileStore extends MemoryStore {
     return this.durableSeq;
   }
 
+  override writeState(): StoreWriteState {
+    return this.outage.state();
+  }
+
+  /**
+   * Changes are taken: writes succeed, or after a failure the segment is cut back and the backoff
+   * is over (the next batch is then the retry).
+   */
+  private writable(): boolean {
+    return this.outage.error === null || (this.repaired && this.outage.waited);
+  }
+
   override async remove(seq: number): Promise<boolean> {
-    if (this.writeError !== null) throw this.writeError;
+    if (!this.writable()) throw this.outage.error as Error;
     const ok = await super.remove(seq);
     this.noteFirst();
     if (ok) await this.commit();
@@ -331,7 +387,7 @@ export class FileStore extends MemoryStore {
   }
 
   override async purge(req: PurgeRequest = {}): Promise<number> {
-    if (this.writeError !== null) throw this.writeError;
+    if (!this.writable()) throw this.outage.error as Error;
     const n = await super.purge(req);
     this.noteFirst();
     await this.commit();
@@ -347,6 +403,8 @@ export class FileStore extends MemoryStore {
   }
 
   override async expire(now: bigint = nowNs()): Promise<number> {
+    // Nothing expires while nothing can be written: the drops would only be taken back.
+    if (!this.writable()) return 0;
     const n = await super.expire(now);
     if (n > 0) {
       this.noteFirst();
@@ -383,14 +441,27 @@ export class FileStore extends MemoryStore {
   private startBatch(): void {
     this.scheduled = false;
     if (this.writes >= MAX_WRITES_IN_FLIGHT) return;
+    if (!this.writable() || this.closed) {
+      // Nothing is written until the retry: whoever waits for a commit hears why now.
+      const waiters = this.waiters;
+      this.waiters = [];
+      for (const w of waiters) w.reject(this.outage.error ?? new Error("store closed"));
+      return;
+    }
+    // The first-sequence record of every drop so far goes in this batch with the drops: a batch
+    // acknowledged without it would leave dropped messages on disk that no roll-back puts back.
+    this.noteFirst();
     // Once overlapping writes have all returned, one more batch record closes them off even with
     // nothing to append, so that damage found later in their bytes is not taken for a write
     // that never finished (see unfinishedWrite in segment-io).
-    const closing = this.writer.needsClosing && this.writes === 0 && this.pending.length === 0 && this.writeError === null;
+    const closing = this.writer.needsClosing && this.writes === 0 && this.pending.length === 0;
     if (this.waiters.length === 0 && this.pending.length === 0 && !closing) return;
     // A new segment is started only with no write in flight: the last write to end starts it.
     if (this.writes > 0 && this.writer.needsNewSegment(this.pendingBytes)) return;
     const batchSeq = this.lastSeq;
+    const batchTimeNs = this.lastTimeNs;
+    const undoMark = this.undoBase + this.undoDrops.length;
+    const epoch = this.epoch;
     const records = this.pending.length;
     const bytes = this.pendingBytes;
     const bufs = this.pending;
@@ -412,30 +483,125 @@ export class FileStore extends MemoryStore {
     const previous = this.lastBatch;
     const done = (async (): Promise<void> => {
       try {
-        if (this.writeError !== null) throw this.writeError;
-        const written = records > 0 || closing ? await this.writer.write(bufs, entries, bytes, this.lastSeq) : null;
+        let written: { seg: Segment; end: number } | null = null;
+        if (records > 0 || closing) {
+          try {
+            written = await this.writer.write(bufs, entries, bytes, this.lastSeq);
+          } catch (err) {
+            this.outage.failedWrites++;
+            throw err;
+          }
+        }
         release();
         this.startBatch();
         // Batches end in order: none is acknowledged before every batch started before it.
         await previous;
-        if (this.writeError !== null) throw this.writeError;
+        // A failure since this batch started took back all that was not acknowledged, this too.
+        if (epoch !== this.epoch) throw this.outage.error ?? new Error("store write failed");
         if (written !== null && written.end > written.seg.size) written.seg.size = written.end;
         this.cacheTail(entries);
-        if (batchSeq > this.durableSeq) this.durableSeq = batchSeq;
+        this.acknowledged(batchSeq, batchTimeNs, undoMark);
         for (const w of waiters) w.resolve();
-        if (records > 0) this.durableListener?.(this.durableSeq, null);
+        if (records > 0) {
+          this.durableListener?.(this.durableSeq, null);
+          // Only changes written say the disk takes writes again: a 35-byte batch record alone can
+          // fit where no publish does.
+          this.outage.recovered();
+        }
         void this.dropDeadSegments();
       } catch (err) {
         release();
-        const e = this.fail(err);
+        const e = epoch === this.epoch ? this.writeFailed(err) : (this.outage.error ?? toError(err));
         for (const w of waiters) w.reject(e);
-        this.durableListener?.(batchSeq, e);
-        this.startBatch();
+        // Failed or not, batches end in order: the last one started ends last (close waits on it).
+        await previous;
       } finally {
         this.inflight--;
+        this.repairSoon();
       }
     })();
     this.lastBatch = done;
+  }
+
+  /** A batch is acknowledged: what it holds is durable, and the drops before it are for good. */
+  private acknowledged(batchSeq: number, batchTimeNs: bigint, undoMark: number): void {
+    if (batchSeq >= this.durableSeq) {
+      this.durableSeq = batchSeq;
+      this.durableTimeNs = batchTimeNs;
+    }
+    const k = undoMark - this.undoBase;
+    if (k > 0) {
+      this.undoDrops = k >= this.undoDrops.length ? [] : this.undoDrops.slice(k);
+      this.undoBase = undoMark;
+    }
+  }
+
+  /**
+   * A write failed (or, under `sync: interval`, a background fsync): nothing not yet acknowledged
+   * will be. Every batch started and not acknowledged fails with it (epoch), the index goes back to
+   * what the acknowledged batches hold (rollBack), every queued append fails, and the stream hears
+   * of every sequence taken back. The segment is cut back once no write is in flight (repairSoon).
+   */
+  private writeFailed(err: unknown): Error {
+    const e = toError(err);
+    this.epoch++;
+    this.repaired = false;
+    this.outage.failed(e);
+    const assigned = this.lastSeq;
+    this.rollBack();
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w.reject(e);
+    if (assigned > this.durableSeq) this.durableListener?.(assigned, e);
+    return e;
+  }
+
+  /**
+   * Make the index what the acknowledged batches left on disk: forget every message above the
+   * last acknowledged sequence (its record was not written), put back every message dropped since
+   * (its delete or first-sequence record was not written), and drop what was queued.
+   */
+  private rollBack(): void {
+    const drops = this.undoDrops;
+    this.undoBase += drops.length;
+    this.undoDrops = [];
+    this.undoing = true;
+    try {
+      this.rewindTo(this.durableSeq, this.durableTimeNs);
+      drops.sort((a, b) => a.seq - b.seq);
+      for (const m of drops) if (m.seq <= this.durableSeq) this.restore(m);
+    } finally {
+      this.undoing = false;
+    }
+    this.pending = [];
+    this.pendingEntries = [];
+    this.pendingBytes = 0;
+    this.lastFirst = this.count === 0 ? this.lastSeq + 1 : this.firstSeq();
+  }
+
+  /** After a failure, once no write is in flight: cut the segment back, then retry after the backoff. */
+  private repairSoon(): void {
+    if (this.repaired || this.repairing !== null || this.inflight > 0 || this.closed) return;
+    this.repairing = this.repair().finally(() => {
+      this.repairing = null;
+    });
+  }
+
+  private async repair(): Promise<void> {
+    try {
+      const removed = await this.writer.rollBack();
+      for (const seg of removed) await this.forgetSegment(seg);
+      this.repaired = true;
+    } catch (err) {
+      // Even the cut failed (the directory is gone, say): try it again after the next step.
+      this.outage.failedWrites++;
+      this.outage.failed(toError(err));
+    }
+  }
+
+  /** The backoff is over: appends are taken again (the next batch is the retry); repair first if the last cut failed. */
+  private retryWrites(): void {
+    if (!this.repaired) this.repairSoon();
   }
 
   /** Keep the newest written records cached up to TAIL_CACHE_BYTES; older ones are read from disk. */
@@ -479,18 +645,24 @@ export class FileStore extends MemoryStore {
       const seg = this.segments[0] as Segment;
       if (seg.lastSeq >= first) break;
       this.segments.shift();
-      this.readAhead.forget(seg);
-      const r = this.readers.get(seg);
-      this.readers.delete(seg);
-      if (r !== undefined) await r.then((h) => h.close()).catch(() => {});
+      await this.forgetSegment(seg);
       await unlink(seg.path).catch(() => {});
     }
   }
 
-  private fail(err: unknown): Error {
-    const e = err instanceof Error ? err : new Error(String(err));
-    this.writeError ??= e;
-    return this.writeError;
+  /** Stop reading a segment that is going away. */
+  private async forgetSegment(seg: Segment): Promise<void> {
+    this.readAhead.forget(seg);
+    const r = this.readers.get(seg);
+    this.readers.delete(seg);
+    if (r !== undefined) await r.then((h) => h.close()).catch(() => {});
+  }
+
+  /** The background fsync (`sync: interval`) failed: what was written since the last may not be on disk. */
+  private fail(err: unknown): void {
+    if (this.closed || this.repairing !== null) return;
+    this.writeFailed(err);
+    this.repairSoon();
   }
 
   override async close(): Promise<void> {
@@ -498,6 +670,9 @@ export class FileStore extends MemoryStore {
     await this.commit().catch(() => {});
     // Batches started meanwhile (the closing batch record of overlapping writes) end first.
     while (this.inflight > 0) await this.lastBatch;
+    this.closed = true;
+    this.outage.close();
+    await this.repairing;
     await this.writer.close();
     this.readAhead.clear();
     for (const r of this.readers.values()) await r.then((h) => h.close()).catch(() => {});
@@ -506,3 +681,7 @@ export class FileStore extends MemoryStore {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+function toError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
+}

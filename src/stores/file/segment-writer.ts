@@ -1,5 +1,5 @@
 import { constants } from "node:fs";
-import { open, type FileHandle } from "node:fs/promises";
+import { open, unlink, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { RecordType, encodeRecord } from "./record.js";
 import { segmentName, syncDir, writeAll, writeAllDurable, type Segment } from "./segment-io.js";
@@ -22,6 +22,10 @@ export interface SegmentWriterOptions {
 
 const EMPTY = Buffer.alloc(0);
 
+function ignoreMissing(err: unknown): void {
+  if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+}
+
 /**
  * Writes batches of records at the end of the newest segment, rolling to a new one when it is full.
  * Batches may be on their way to the disk together: each takes its place when it starts, so batches
@@ -35,7 +39,10 @@ export class SegmentWriter {
   private end = 0;
   /** Offsets in the current segment of the batches whose write has not returned, oldest first. */
   private unfinished: number[] = [];
-  /** The last batch opened with a batch record while another was in flight: the next one gets one too. */
+  /**
+   * The last batch opened with a batch record while another was in flight, or the segment was cut
+   * back after a failed write: the next batch gets one too (closing them off).
+   */
   private marked = false;
 
   constructor(private readonly opts: SegmentWriterOptions) {}
@@ -79,8 +86,14 @@ export class SegmentWriter {
       this.marked = false;
       this.fh = null;
       opening = (async (): Promise<void> => {
-        // Close the old segment (under `interval`, after its own sync).
-        if (old !== null) await old.datasync().then(() => old.close());
+        // Close the old segment (under `interval`, after its own sync), even when that sync fails.
+        if (old !== null) {
+          try {
+            await old.datasync();
+          } finally {
+            await old.close();
+          }
+        }
         this.fh = await this.openSegment(seg.path);
         await syncDir(this.opts.dir);
       })();
@@ -126,6 +139,46 @@ export class SegmentWriter {
       if (i !== -1) this.unfinished.splice(i, 1);
     }
     return { seg: cur, end: off };
+  }
+
+  /**
+   * After a failed write, with none in flight: make the newest segment end where the acknowledged
+   * batches end (its `size`: nothing after it was acknowledged), so that it holds no torn record and
+   * no batch record that points past its end, as recovery would leave it. Segments started since,
+   * which hold nothing acknowledged, are removed. The cut is fsynced before the segment is reopened
+   * for writing, so no later write can land before stale bytes that outlive a crash; the next batch
+   * opens with a batch record closing off any overlapping batches before the cut (see `marked`).
+   * Safe to call again when it fails part way. Returns the segments removed.
+   */
+  async rollBack(): Promise<Segment[]> {
+    const segments = this.opts.segments;
+    const fh = this.fh;
+    this.fh = null;
+    this.unfinished = [];
+    if (fh !== null) await fh.close().catch(() => {});
+    const removed: Segment[] = [];
+    for (;;) {
+      const last = segments[segments.length - 1];
+      if (last === undefined || last.size > 0 || segments.length === 1) break;
+      await unlink(last.path).catch(ignoreMissing);
+      segments.pop();
+      removed.push(last);
+    }
+    const cur = segments[segments.length - 1];
+    this.end = cur?.size ?? 0;
+    if (cur !== undefined) {
+      // An empty segment may be missing (its creation failed); one holding records must be there.
+      const h = await open(cur.path, cur.size === 0 ? constants.O_WRONLY | constants.O_CREAT : constants.O_WRONLY);
+      try {
+        await h.truncate(cur.size);
+        await h.datasync();
+      } finally {
+        await h.close();
+      }
+      this.fh = await this.openSegment(cur.path);
+    }
+    this.marked = true;
+    return removed;
   }
 
   /** fsync what was written (under `interval`, on its timer). */

@@ -8,6 +8,7 @@ import {
   type DurableListener,
   type PurgeRequest,
   type StoreLimits,
+  type StoreWriteState,
   type StoredMsg,
   type StreamState,
   type StreamStore,
@@ -27,6 +28,9 @@ function copyOf(b: Buffer): Buffer {
 
 /** Wildcard filters whose match-everything answer a store remembers (consumers' filters, typically few). */
 export const FILTERS_REMEMBERED = 16;
+/** What a memory store reports: it never fails a write. */
+const WRITING: StoreWriteState = { error: null, failingSinceMs: 0, failedWrites: 0 };
+
 /** Leading holes `msgs` keeps before it is cut (and only once they are half of it): dropping the oldest stays O(1). */
 export const LEADING_HOLES_COMPACT_MIN = 1024;
 
@@ -135,6 +139,55 @@ export class MemoryStore implements StreamStore {
       for (const [f, all] of this.filterCoversAll) if (all && !matchesFilter(f, m.subject)) this.filterCoversAll.set(f, false);
     }
     list.push(m.seq);
+  }
+
+  /**
+   * Put back a message dropped earlier, below the last sequence (a file store undoing deletes that
+   * never reached its disk). Callers restoring several do it oldest first: the array then grows
+   * at its front at most once.
+   */
+  protected restore(m: StoredMsg): void {
+    if (this.count === 0 && this.msgs.length === 0) {
+      this.base = m.seq;
+      this.lead = 0;
+    } else if (m.seq < this.base) {
+      const gap = this.base - m.seq;
+      this.msgs = new Array<StoredMsg | undefined>(gap).fill(undefined).concat(this.msgs);
+      this.base = m.seq;
+      this.lead += gap;
+    }
+    const i = m.seq - this.base;
+    while (this.msgs.length <= i) this.msgs.push(undefined);
+    if (this.msgs[i] !== undefined) return;
+    this.msgs[i] = m;
+    if (i < this.lead) this.lead = i;
+    this.count++;
+    this.bytes += this.sizeOfMsg(m);
+    let list = this.bySubject.get(m.subject);
+    if (list === undefined) {
+      list = new SeqList(m.subject);
+      this.bySubject.set(m.subject, list);
+      for (const [f, all] of this.filterCoversAll) if (all && !matchesFilter(f, m.subject)) this.filterCoversAll.set(f, false);
+    }
+    list.insert(m.seq);
+  }
+
+  /**
+   * Forget every message above `seq` and make `seq` the last sequence, stored at `timeNs` (a file
+   * store undoing appends that never reached its disk). Uses `drop`, so a subclass that logs drops
+   * must know it is undoing.
+   */
+  protected rewindTo(seq: number, timeNs: bigint): void {
+    for (let s = this.lastSeq; s > seq; s--) this.drop(s);
+    const keep = seq + 1 - this.base;
+    if (keep <= 0) this.resetMsgs(seq + 1);
+    else if (keep < this.msgs.length) {
+      // Holes above the new last sequence would put the next append at the wrong index.
+      this.msgs.length = keep;
+      if (this.lead > keep) this.lead = keep;
+    }
+    this.lastSeq = seq;
+    this.lastTimeNs = timeNs;
   }
 
   /** Drop the oldest messages until the limits hold again (discard old, per-subject limit). */
@@ -386,6 +439,10 @@ export class MemoryStore implements StreamStore {
 
   lastSequence(): number {
     return this.lastSeq;
+  }
+
+  writeState(): StoreWriteState {
+    return WRITING;
   }
 
   state(): StreamState {

@@ -28,6 +28,20 @@ export class SeqList {
     this.a.push(seq);
   }
 
+  /** Insert a sequence in order, if not held (a store putting back a message it had dropped). */
+  insert(seq: number): void {
+    const a = this.a;
+    const j = this.head + this.lowerBound(seq);
+    if (j < a.length && a[j] === seq) return;
+    if (j === this.head && this.head > 0) {
+      // Below every one held: the slot before the head is free.
+      a[--this.head] = seq;
+      return;
+    }
+    if (j === a.length) a.push(seq);
+    else a.splice(j, 0, seq);
+  }
+
   /** Index of the first sequence >= `seq` (length when none). */
   lowerBound(seq: number): number {
     const a = this.a;

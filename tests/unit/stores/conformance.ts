@@ -44,6 +44,12 @@ export function storeConformance(name: string, factory: StoreFactory): void {
       assert.ok(st.bytes > 0);
     }));
 
+  test(`${name}: a store that writes reports it can (writeState)`, () =>
+    withStore({}, async (s) => {
+      await s.append("w", null, b("1"));
+      assert.deepEqual(s.writeState(), { error: null, failingSinceMs: 0, failedWrites: 0 });
+    }));
+
   test(`${name}: the store keeps its own copy of the caller's bytes`, () =>
     withStore({}, async (s) => {
       const hdr = b("NATS/1.0\r\nA: 1\r\n\r\n");

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { EAGER_BATCH_BYTES, EAGER_BATCH_RECORDS, FileStore, MAX_WRITES_IN_FLIGHT, TAIL_CACHE_BYTES } from "../../../src/stores/file/file-store.js";
 import { RecordType, decodeRecord } from "../../../src/stores/file/record.js";
 import type { StoreLimits, StreamStore } from "../../../src/stores/types.js";
+import { waitFor } from "../../helpers/wait.js";
 import { storeConformance } from "./conformance.js";
 
 const dirs: string[] = [];
@@ -147,20 +148,29 @@ test("file store: scan after a reopen reads every record from disk, across segme
   }
 });
 
-test("file store: write errors are sticky", async () => {
-  const s = await fresh();
+test("file store: a store whose segment is gone keeps refusing appends, and keeps retrying the cut with backoff", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "cuebus-fs-"));
+  dirs.push(dir);
+  const s = await FileStore.open({ dir, retryBackoffMs: [5] });
   await s.append("a", null, Buffer.from("1"));
-  await rm(dirOf.get(s) as string, { recursive: true, force: true });
+  await rm(dir, { recursive: true, force: true });
   // Force a new segment so the missing directory is hit.
   const forced = (s as unknown as { writer: { fh: { close(): Promise<void> } | null } }).writer;
   await forced.fh?.close();
   forced.fh = null;
-  await assert.rejects(s.append("a", null, Buffer.from("2")));
-  await assert.rejects(s.append("a", null, Buffer.from("3")), "later writes fail fast with the same error");
+  await assert.rejects(s.append("a", null, Buffer.from("2")), /ENOENT/);
+  assert.throws(() => s.appendNoWait("a", null, Buffer.from("3"), 1n), /ENOENT/, "later appends fail fast with the error");
+  // The acknowledged segment cannot be cut back (it is gone): the outage lasts, retried, reported.
+  await waitFor(() => s.writeState().failedWrites >= 3, 5000, "retries of the cut");
+  assert.match(s.writeState().error ?? "", /ENOENT/);
+  assert.deepEqual([s.state().messages, s.lastSequence()], [1, 1]);
+  await s.close();
 });
 
-test("file store: a write that fails while another is in flight fails both batches and every later write, and the store stays idle", { timeout: 10_000 }, async (t) => {
-  const s = await fresh();
+test("file store: a write that fails while another is in flight fails both batches; while the store waits to retry, appends are refused and nothing is written", { timeout: 10_000 }, async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), "cuebus-fs-"));
+  dirs.push(dir);
+  const s = await FileStore.open({ dir, retryBackoffMs: [60_000] });
   await s.append("e", null, Buffer.from("kept"));
   const probe = await open(join(tmpdir(), `cuebus-probe-e-${process.pid}`), "w");
   type Handle = { writev(bufs: Buffer[], pos?: number): Promise<{ bytesWritten: number }> };
@@ -182,7 +192,8 @@ test("file store: a write that fails while another is in flight fails both batch
   assert.equal(calls, 2, "two batches were on their way at once");
   await assert.rejects(s.append("e", null, Buffer.from("later")), /EIO/);
   await new Promise((r) => setTimeout(r, 50));
-  assert.equal(calls, 2, "no write tried after the error");
+  assert.equal(calls, 2, "no write tried before the backoff is over");
+  assert.deepEqual([s.state().messages, s.lastSequence()], [1, 1], "nothing counted that was not stored");
   // Nothing left counted as on its way: a failed store must not keep starting batches (closing
   // batch records included), which once recursed until the stack ran out.
   const counters = s as unknown as { writes: number; inflight: number };

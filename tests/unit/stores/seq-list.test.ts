@@ -42,3 +42,22 @@ test("seq-list: removing from the front, past each compaction, keeps the rest ex
   l.push(7);
   assert.deepEqual(contents(l), [7]);
 });
+
+test("seq-list: insert puts a sequence back in order (below the head, in the middle, at the end) and ignores one held", () => {
+  const l = new SeqList("s");
+  let model: number[] = [];
+  for (let q = 1; q <= SEQ_LIST_COMPACT_MIN * 2; q++) {
+    l.push(q * 3);
+    model.push(q * 3);
+  }
+  // Drop the oldest few (the head moves), then put sequences back everywhere.
+  for (let i = 0; i < 10; i++) assert.equal(l.remove(model.shift() as number), true);
+  for (const q of [3, 1, 6 * 3 + 1, 500 * 3 + 2, SEQ_LIST_COMPACT_MIN * 6 + 1, 30]) {
+    l.insert(q);
+    if (!model.includes(q)) model.push(q);
+    model.sort((a, b) => a - b);
+    assert.deepEqual(contents(l), model, `after inserting ${q}`);
+  }
+  l.insert(30);
+  assert.deepEqual(contents(l), model, "a sequence held is not inserted twice");
+});
