@@ -6,6 +6,7 @@ import { ReadAhead } from "./read-ahead.js";
 import { SegmentWriter } from "./segment-writer.js";
 import { SegmentWindow, recoverSegments, type Segment, type StoreDamage } from "./segment-io.js";
 import { clampTimerMs } from "../../util/timer.js";
+import { Slab } from "../../util/slab.js";
 import { WRITE_RETRY_BACKOFF_MS, WriteOutage, type StoreLog } from "./write-outage.js";
 
 export type { StoreDamage } from "./segment-io.js";
@@ -27,6 +28,8 @@ export const EAGER_BATCH_BYTES = 64 * 1024;
 export const EAGER_BATCH_RECORDS = 128;
 /** Recently written records kept in memory so consumers reading the tail do not read the disk. */
 export const TAIL_CACHE_BYTES = 8 * 1024 * 1024;
+/** The largest slab a store cuts its message records from (its first is 4 KiB; each next doubles). */
+export const STORE_SLAB_BYTES = 64 * 1024;
 /**
  * Batches on their way to the disk at once, each one durable write at its own offset: a batch need
  * not wait for the one before it to reach the disk, only to be acknowledged (acks go in order).
@@ -123,6 +126,8 @@ export class FileStore extends MemoryStore {
   private cachedHead = 0;
   private cachedBytes = 0;
   private readonly readers = new Map<Segment, Promise<FileHandle>>();
+  /** This store's message records are cut from slabs of its own (see Slab: shared ones were pinned by other stores' caches). */
+  private readonly slab = new Slab(STORE_SLAB_BYTES);
   private readonly readAhead = new ReadAhead((seg) => this.reader(seg));
   private waiters: Waiter[] = [];
   /** Batches started and not yet past their durable write (at most MAX_WRITES_IN_FLIGHT). */
@@ -343,7 +348,7 @@ export class FileStore extends MemoryStore {
     const size = this.sizeOf(subject, headers, data);
     this.checkDiscardNew(size);
     // The record is the one copy of the caller's bytes (they may be slices of a socket read).
-    const rec = encodeRecord(RecordType.MSG, seq, timeNs, subject, headers, data);
+    const rec = encodeRecord(RecordType.MSG, seq, timeNs, subject, headers, data, this.slab);
     const entry = new FileEntry(seq, this.shared(subject), timeNs, size, null, 0, rec.length, rec);
     this.queue(rec, entry);
     this.insert(entry);
