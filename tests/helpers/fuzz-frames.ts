@@ -81,6 +81,14 @@ const KIND_WEIGHTS = [
   30, // 10 malformed
 ];
 
+/**
+ * `$JS.API` request kinds and their weights: stream create, update, info, delete, purge, msg get,
+ * msg delete, names/lists, direct get, named consumer create, ephemeral create, consumer info,
+ * consumer delete, account info, nonsense. Deletes and purges are rare so that streams live long
+ * enough (about a second each) to store messages, roll segments and be read after the restart.
+ */
+const API_WEIGHTS = [18, 4, 8, 0.3, 1, 6, 4, 4, 4, 14, 10, 5, 3, 3, 2];
+
 /** A reproducible frame stream for one connection. */
 export class FrameFuzzer {
   private replyN = 0;
@@ -244,7 +252,7 @@ export class FrameFuzzer {
     const s = rng.chance(0.97) ? `FZ${k}` : this.stream();
     let subject: string;
     let body = "";
-    switch (rng.weighted([18, 4, 8, 8, 6, 6, 4, 4, 4, 14, 10, 5, 5, 3, 2])) {
+    switch (rng.weighted(API_WEIGHTS)) {
       case 0:
         subject = `STREAM.CREATE.${s}`;
         body = bodyText(rng, streamConfig(rng, k));

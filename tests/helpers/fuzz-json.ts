@@ -130,6 +130,8 @@ export function streamConfig(rng: Rng, k: number): Record<string, JsonLike> {
   // Limits keep what the fuzzer stores bounded; an unbounded stream is deleted soon enough.
   c["max_msgs"] = rng.pick([-1, 10, 100, 1000, 5000]);
   if (rng.chance(0.5)) c["max_bytes"] = rng.pick([-1, 64 * 1024, 1024 * 1024, 8 * 1024 * 1024]);
+  // A memory stream's messages are the server's heap: always bounded (unless a mutation drops it).
+  if (c["storage"] === "memory") c["max_bytes"] = rng.pick([64 * 1024, 1024 * 1024, 4 * 1024 * 1024]);
   if (rng.chance(0.4)) c["max_age"] = rng.pick([0, ns(rng, 1, 1000), ns(rng, 1000, 60_000), new RawJson("9223372036854775807")]);
   if (rng.chance(0.2)) c["max_msgs_per_subject"] = rng.pick([-1, 1, 5, 100]);
   if (rng.chance(0.2)) c["max_msg_size"] = rng.pick([-1, 0, 16, 1024, 1024 * 1024]);
@@ -196,7 +198,7 @@ export function pullRequest(rng: Rng): string {
   if (rng.chance(0.7)) b["expires"] = rng.pick([ns(rng, 1, 100), ns(rng, 100, 5000), new RawJson("9223372036854775807")]);
   if (rng.chance(0.3)) b["no_wait"] = true;
   if (rng.chance(0.1)) b["max_bytes"] = rng.pick([1, 100, 1024 * 1024]);
-  if (rng.chance(0.1)) b["idle_heartbeat"] = rng.pick([ns(rng, 10, 1000), new RawJson("4611686018427387903")]);
+  if (rng.chance(0.1)) b["idle_heartbeat"] = rng.pick([ns(rng, 10, 1000), new RawJson("4611686018427387903"), new RawJson("1152921504606846976")]);
   return bodyText(rng, mutate(rng, b, 0.2));
 }
 

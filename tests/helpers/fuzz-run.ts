@@ -28,6 +28,11 @@ const BATCHES_IN_FLIGHT = 4;
 const SETTLE_MS = 30_000;
 /** How long the API's counters must stand still before the store is compared. */
 const API_QUIET_MS = 1000;
+/**
+ * How long the server may take to handle the API requests it had read when the run ended: up to
+ * MAX_API_REQUESTS_IN_FLIGHT (10,000) of them, each stream's one after another, with fsyncs.
+ */
+const API_DRAIN_MS = 120_000;
 /** Messages read back from each stream after the restart, at most. */
 const READ_BACK_MAX = 500;
 /** Warning lines kept for the report (all are counted). */
@@ -445,16 +450,21 @@ async function snapshotOnce(jsm: JetStreamManager): Promise<StreamSnapshot[]> {
  * requests finish after their frames are read): two equal snapshots in a row, within SETTLE_MS.
  */
 async function snapshot(jsm: JetStreamManager): Promise<StreamSnapshot[]> {
-  const until = Date.now() + SETTLE_MS;
+  const until = Date.now() + API_DRAIN_MS;
   // Requests the server read are handled in turn (one stream's after another's); wait until the
   // API's counters stop moving but for this loop's own request, for a second.
   let handled = -1;
   let quietSince = Date.now();
   while (Date.now() < until && Date.now() - quietSince < API_QUIET_MS) {
-    const a = (await jsm.getAccountInfo()).api;
-    const now = a.total + a.errors;
-    if (now !== handled + 1) quietSince = Date.now();
-    handled = now;
+    try {
+      const a = (await jsm.getAccountInfo()).api;
+      const now = a.total + a.errors;
+      if (now !== handled + 1) quietSince = Date.now();
+      handled = now;
+    } catch {
+      // Dropped: the API queue is still full (MAX_API_REQUESTS_IN_FLIGHT).
+      quietSince = Date.now();
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
   let prev = "";
@@ -524,7 +534,7 @@ async function restartCheck(dir: string, c: Child, before: StreamSnapshot[], nod
   r.startMs = Date.now() - t0;
   try {
     await withClient(again.port, async (nc) => {
-      const jsm = await jetstreamManager(nc, { timeout: 10_000 });
+      const jsm = await jetstreamManager(nc, { timeout: 10_000, checkAPI: false });
       r.after = await snapshot(jsm);
       for (const b of before) {
         if (b.storage !== "file") continue;
@@ -602,7 +612,7 @@ export async function fuzzRun(o: FuzzOptions): Promise<FuzzResult> {
   if (runner.serverGone) {
     restart = { ok: false, error: `server gone during the run: ${crashed} ${watch.tail}`, stopMs: 0, stopExit: "", startMs: 0, before: [], after: [], missing: [], unreadable: [], changed: [], consumersLost: [] };
   } else {
-    const before = await withClient(child.port, async (nc) => snapshot(await jetstreamManager(nc, { timeout: 10_000 })));
+    const before = await withClient(child.port, async (nc) => snapshot(await jetstreamManager(nc, { timeout: 10_000, checkAPI: false })));
     runner.stopping = true;
     restart = await restartCheck(o.dir, child, before, nodeArgs, watch);
   }
