@@ -4,7 +4,8 @@
  * process with JetStream on a temp store. The server must not crash, must not emit a process
  * warning (a TimeoutOverflowWarning was the first sign of timers armed past Node's limit), must
  * keep its RSS under FUZZ_TEST_MAX_RSS_BYTES, and after a clean stop must load the same store
- * with every file stream, each readable. `npm run fuzz` is the long run (4,000,000 frames).
+ * with every file stream, each with the same last sequence and messages, read back (the run ends
+ * by publishing 100 messages to each stream). `npm run fuzz` is the long run (4,000,000 frames).
  *
  * Before the fixes this test found, the server stopped within seconds (a fractional
  * duplicate_window reaching BigInt; a publish racing a stream delete left an unhandled

@@ -13,7 +13,7 @@ import { connect as tcpConnect, type Socket } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
+import { jetstream, jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
 import { FrameFuzzer } from "./fuzz-frames.js";
 import { Rng } from "./fuzz-rng.js";
 
@@ -71,6 +71,8 @@ export interface StreamSnapshot {
   lastSeq: number;
   /** max_age in ns (0: none): messages may expire between the stop and the restart. */
   maxAgeNs: number;
+  /** Its first subject filter. */
+  subject: string;
   consumers: string[];
 }
 
@@ -439,6 +441,7 @@ async function snapshotOnce(jsm: JetStreamManager): Promise<StreamSnapshot[]> {
       firstSeq: si.state.first_seq,
       lastSeq: si.state.last_seq,
       maxAgeNs: si.config.max_age,
+      subject: si.config.subjects?.[0] ?? si.config.name,
       consumers: consumers.sort(),
     });
   }
@@ -479,6 +482,18 @@ async function snapshot(jsm: JetStreamManager): Promise<StreamSnapshot[]> {
     if (cur !== null && (text === prev || Date.now() > until)) return cur;
     prev = text;
     await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** Messages published into each stream after the run, before the clean stop. */
+const FINAL_MESSAGES = 100;
+
+/** Publish FINAL_MESSAGES to each stream, on a subject its first subject filter takes; refusals (its limits) are fine. */
+async function publishFinal(nc: NatsConnection, streams: StreamSnapshot[]): Promise<void> {
+  const js = jetstream(nc, { timeout: 10_000 });
+  for (const s of streams) {
+    const subject = s.subject.replace(/(^|\.)>$/, "$1final").replace(/(^|\.)\*(?=\.|$)/g, "$1x");
+    for (let i = 0; i < FINAL_MESSAGES; i++) await js.publish(subject, `final ${i}`).catch(() => {});
   }
 }
 
@@ -612,7 +627,13 @@ export async function fuzzRun(o: FuzzOptions): Promise<FuzzResult> {
   if (runner.serverGone) {
     restart = { ok: false, error: `server gone during the run: ${crashed} ${watch.tail}`, stopMs: 0, stopExit: "", startMs: 0, before: [], after: [], missing: [], unreadable: [], changed: [], consumersLost: [] };
   } else {
-    const before = await withClient(child.port, async (nc) => snapshot(await jetstreamManager(nc, { timeout: 10_000, checkAPI: false })));
+    const before = await withClient(child.port, async (nc) => {
+      const jsm = await jetstreamManager(nc, { timeout: 10_000, checkAPI: false });
+      // The backlog of API requests often ends with purges: store some messages last, so that the
+      // restart has something to load and read back.
+      await publishFinal(nc, await snapshot(jsm));
+      return snapshot(jsm);
+    });
     runner.stopping = true;
     restart = await restartCheck(o.dir, child, before, nodeArgs, watch);
   }
