@@ -87,7 +87,8 @@ export class GatewayBus {
 
   /** Call `$JS.API.<api>` with a JSON body; resolves with the reply JSON (errors included, as `error`). */
   async jsApi(api: string, body: unknown = undefined): Promise<Record<string, unknown>> {
-    const payload = body === undefined ? Buffer.alloc(0) : Buffer.from(JSON.stringify(body));
+    // A Buffer is a body as a client sent it (see readJsonObjectRaw), passed on byte for byte.
+    const payload = body === undefined ? Buffer.alloc(0) : Buffer.isBuffer(body) ? body : Buffer.from(JSON.stringify(body));
     let r: BusReply;
     try {
       r = await this.request(`$JS.API.${api}`, null, payload, JS_API_TIMEOUT_MS);
