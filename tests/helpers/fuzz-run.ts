@@ -159,7 +159,17 @@ async function startChild(dir: string, nodeArgs: string[], watch: StderrWatch): 
     stdio: ["ignore", "ignore", "pipe"],
   });
   proc.stderr?.on("data", (d: Buffer) => watch.feed(d));
-  const exited = new Promise<string>((res) => proc.once("exit", (code, signal) => res(signal !== null ? `signal ${signal}` : `exit ${code}`)));
+  // A driver that stops early (an error, ^C) must not leave the server running.
+  const orphan = (): void => {
+    proc.kill("SIGKILL");
+  };
+  process.once("exit", orphan);
+  const exited = new Promise<string>((res) =>
+    proc.once("exit", (code, signal) => {
+      process.off("exit", orphan);
+      res(signal !== null ? `signal ${signal}` : `exit ${code}`);
+    }),
+  );
   const deadline = Date.now() + SETTLE_MS;
   for (;;) {
     const f = (await readdir(portsDir)).find((n) => n.endsWith(".ports"));
