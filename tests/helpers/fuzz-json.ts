@@ -129,6 +129,10 @@ export function streamConfig(rng: Rng, k: number): Record<string, JsonLike> {
   c["storage"] = rng.pick(["file", "file", "memory"]);
   // Limits keep what the fuzzer stores bounded; an unbounded stream is deleted soon enough.
   c["max_msgs"] = rng.pick([-1, 10, 100, 1000, 5000]);
+  // Consumers are work the server does for the fuzzer (a push consumer on an inbox every
+  // connection listens on is never idle; one with a short ack_wait redelivers for good): bounded,
+  // or that work grows with the run and hides what the server itself does.
+  c["max_consumers"] = rng.pick([4, 8, 16]);
   if (rng.chance(0.5)) c["max_bytes"] = rng.pick([-1, 64 * 1024, 1024 * 1024, 8 * 1024 * 1024]);
   // A memory stream's messages are the server's heap: always bounded (unless a mutation drops it).
   if (c["storage"] === "memory") c["max_bytes"] = rng.pick([64 * 1024, 1024 * 1024, 4 * 1024 * 1024]);
