@@ -253,8 +253,7 @@ export class JetStream implements ConsumerHooks {
     const e = this.streams.get(name);
     if (e === undefined) return;
     this.streams.delete(name);
-    for (const u of e.unsubscribe) u();
-    if (e.expiry !== null) clearInterval(e.expiry);
+    this.unwire(e);
     await e.stream.store.close();
   }
 
@@ -269,6 +268,14 @@ export class JetStream implements ConsumerHooks {
       entry.stream.store.expire().catch(() => 0);
     }, clampTimerMs(every));
     entry.expiry.unref();
+  }
+
+  /** Stop a stream taking publishes and expiring messages (its subscriptions and expiry timer go). */
+  private unwire(entry: StreamEntry): void {
+    for (const u of entry.unsubscribe) u();
+    entry.unsubscribe = [];
+    if (entry.expiry !== null) clearInterval(entry.expiry);
+    entry.expiry = null;
   }
 
   private wire(entry: StreamEntry): void {
@@ -399,10 +406,14 @@ export class JetStream implements ConsumerHooks {
       if (entry === undefined) return false;
       for (const c of entry.consumers.values()) await this.consumerFiles.hold(c);
       if (entry.stream.config.storage === "file") {
+        // Take no more publishes (and no expiry) while the directory goes: a publish arriving after
+        // it was renamed aside would fail (ENOENT) and be reported as a failing disk.
+        this.unwire(entry);
         try {
           await this.catalog.removeStream(name);
         } catch (err) {
           if (await this.catalog.hasStream(name)) {
+            this.wire(entry);
             for (const c of entry.consumers.values()) this.consumerFiles.resume(c);
             throw new Error(`stream "${name}" could not be deleted: ${errText(err)}`);
           }
@@ -654,8 +665,7 @@ export class JetStream implements ConsumerHooks {
     for (const e of this.streams.values()) for (const c of e.consumers.values()) c.stop(false);
     await this.consumerFiles.close();
     for (const e of this.streams.values()) {
-      for (const u of e.unsubscribe) u();
-      if (e.expiry !== null) clearInterval(e.expiry);
+      this.unwire(e);
       await e.stream.store.close();
     }
     this.streams.clear();
