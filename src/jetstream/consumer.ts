@@ -1,11 +1,13 @@
 import { randomBytes } from "node:crypto";
 import { subjectMatches } from "../subjects/validate.js";
 import type { StoredMsg } from "../stores/types.js";
-import { AdvisorySubjects, advisoryBody } from "./advisories.js";
+import { AckTracker, type SavedAcks } from "./ack-tracker.js";
+import { advisoryBody } from "./advisories.js";
 import type { Bus } from "./bus.js";
 import { ConsumerDefaults, type ConsumerConfig } from "./consumer-config.js";
+import type { DeadLetterReason } from "./dead-letter.js";
 import { isoToNs, nsToIso } from "./json.js";
-import { EMPTY, H_FLOW_CONTROL, H_NO_MESSAGES, enc, parseNakDelayMs, statusHeader } from "./consumer-status.js";
+import { EMPTY, H_FLOW_CONTROL, H_NO_MESSAGES, enc, statusHeader } from "./consumer-status.js";
 import { PullQueue, parsePullRequest } from "./pull-queue.js";
 import { clampTimerMs } from "../util/timer.js";
 import type { Stream } from "./stream.js";
@@ -24,25 +26,10 @@ export interface ConsumerHooks {
   advisory(subject: string, body: Record<string, unknown>): void;
 }
 
-export type DeadLetterReason = "max_deliveries" | "terminated";
-
 /** A consumer's persisted position (nats-server `ConsumerState`, in our own JSON). */
-export interface ConsumerState {
+export interface ConsumerState extends SavedAcks {
   delivered: { consumer_seq: number; stream_seq: number };
-  ack_floor: { consumer_seq: number; stream_seq: number };
-  /** [stream seq, delivery seq, delivered at ms] of every unacknowledged delivery. */
-  pending: Array<[number, number, number]>;
-  /** [stream seq, redeliveries]. */
-  redelivered: Array<[number, number]>;
 }
-
-interface Pending {
-  dseq: number;
-  /** When it was (re)delivered, ms; redelivery is due ack_wait (or backoff) later. */
-  tsMs: number;
-}
-
-const ACK_DELAY_MS = 1;
 
 /** A message to deliver, its delivery count, and where it came from (to put it back). */
 interface Next {
@@ -73,19 +60,14 @@ export class Consumer {
   private sseq = 1;
   /** Next delivery sequence. */
   private dseq = 1;
-  private adflr = 0;
-  private asflr = 0;
-  private readonly pending = new Map<number, Pending>();
-  private readonly rdc = new Map<number, number>();
-  private rdq: number[] = [];
-  private readonly rdqSet = new Set<number>();
+  /** Pending acknowledgements, the ack floor and redelivery. */
+  private readonly acks: AckTracker;
   /** deliver last_per_subject: the sequences still to send first, then resume after `lssResume`. */
   private lss: number[] | null = null;
   private lssResume = 0;
   /** Pull requests waiting for messages. */
   private readonly pulls: PullQueue;
   private lastDeliveredMs = 0;
-  private lastAckMs = 0;
   private lastActivityMs = Date.now();
   /** Push: someone is subscribed to the deliver subject. */
   private active = false;
@@ -103,7 +85,6 @@ export class Consumer {
   private running = false;
   private again = false;
   private closed = false;
-  private ackTimer: NodeJS.Timeout | null = null;
   private hbTimer: NodeJS.Timeout | null = null;
   /** When the next idle heartbeat is due (ms); the timer may fire before it (clamped delays). */
   private hbDueMs = 0;
@@ -143,16 +124,21 @@ export class Consumer {
       drained: () => this.armInactive(),
       isClosed: () => this.closed,
     });
+    this.acks = new AckTracker(stream, {
+      config: () => this.config,
+      isClosed: () => this.closed,
+      kick: () => this.kick(),
+      changed: () => hooks.changed(this),
+      acked: (seq) => hooks.acked(this, seq),
+      deadLetter: (msg, deliveries, reason) => hooks.deadLetter(this, msg, deliveries, reason),
+      advise: (prefix, type, fields) => this.advise(prefix, type, fields),
+    });
     if (state !== null) this.restore(state);
   }
 
   /** The filter subjects ([] = everything in the stream). */
   get filterSubjects(): readonly string[] {
     return this.filters;
-  }
-
-  private get ackWaitMs(): number {
-    return (this.config.ack_wait ?? ConsumerDefaults.ackWaitNs) / 1e6;
   }
 
   private get explicitish(): boolean {
@@ -180,7 +166,7 @@ export class Consumer {
     this.unsubs.push(this.stream.onAppend(() => this.kick()));
     // replay original paces what is stored now; what arrives later is delivered as it comes.
     this.replayUntil = this.stream.store.state().lastSeq;
-    if (this.pending.size > 0) this.armAckTimer(this.ackWaitMs);
+    this.acks.start();
     this.kick();
   }
 
@@ -190,7 +176,8 @@ export class Consumer {
     this.closed = true;
     for (const u of this.unsubs) u();
     this.unsubs.length = 0;
-    for (const t of [this.ackTimer, this.hbTimer, this.inactiveTimer, this.replayTimer]) if (t !== null) clearTimeout(t);
+    for (const t of [this.hbTimer, this.inactiveTimer, this.replayTimer]) if (t !== null) clearTimeout(t);
+    this.acks.stop();
     this.replayWake?.();
     this.pulls.stop(deleted);
   }
@@ -246,27 +233,22 @@ export class Consumer {
     else if (this.sseq < st.firstSeq) this.sseq = st.firstSeq;
     else if (this.sseq > st.lastSeq) this.sseq = st.lastSeq + 1;
     this.dseq = 1;
-    this.adflr = 0;
-    this.asflr = this.sseq - 1;
+    this.acks.setFloor(0, this.sseq - 1);
   }
 
   private restore(s: ConsumerState): void {
     this.dseq = s.delivered.consumer_seq + 1;
     this.sseq = s.delivered.stream_seq + 1;
-    this.adflr = s.ack_floor.consumer_seq;
-    this.asflr = s.ack_floor.stream_seq;
-    const now = Date.now();
-    for (const [sseq, dseq, ts] of [...s.pending].sort((a, b) => a[0] - b[0])) this.pending.set(sseq, { dseq, tsMs: Math.min(ts, now) });
-    for (const [sseq, n] of s.redelivered) this.rdc.set(sseq, n);
+    this.acks.restore(s);
   }
 
   /** The state to persist. */
   state(): ConsumerState {
     return {
       delivered: { consumer_seq: this.dseq - 1, stream_seq: this.sseq - 1 },
-      ack_floor: { consumer_seq: this.adflr, stream_seq: this.asflr },
-      pending: [...this.pending].map(([s, p]) => [s, p.dseq, p.tsMs]),
-      redelivered: [...this.rdc],
+      ack_floor: { consumer_seq: this.acks.floorConsumerSeq, stream_seq: this.acks.floorStreamSeq },
+      pending: this.acks.pendingList(),
+      redelivered: this.acks.redeliveredList(),
     };
   }
 
@@ -297,16 +279,7 @@ export class Consumer {
   /** The stream dropped everything below `firstSeq` (purge): move past it. */
   purged(firstSeq: number): void {
     if (this.sseq < firstSeq) this.sseq = firstSeq;
-    if (this.asflr < firstSeq - 1) {
-      this.asflr = firstSeq - 1;
-      this.adflr = this.dseq - 1;
-    }
-    for (const seq of [...this.pending.keys()]) {
-      if (seq >= firstSeq) continue;
-      this.pending.delete(seq);
-      this.rdc.delete(seq);
-      this.removeFromRdq(seq);
-    }
+    this.acks.purged(firstSeq, this.dseq);
     if (this.lss !== null) {
       this.lss = this.lss.filter((s) => s >= firstSeq);
       if (this.lss.length === 0) this.lss = null;
@@ -318,10 +291,10 @@ export class Consumer {
   /** For interest retention: does this consumer still need `seq` (on `subject`)? */
   needAck(seq: number, subject: string): boolean {
     if (!this.matches(subject)) return false;
-    if (seq <= this.asflr) return false;
+    if (seq <= this.acks.floorStreamSeq) return false;
     if (seq >= this.sseq) return true;
     if (this.config.ack_policy === "none") return false;
-    return this.config.ack_policy === "all" ? true : this.pending.has(seq);
+    return this.config.ack_policy === "all" ? true : this.acks.isPending(seq);
   }
 
   // ---- delivery loop ----------------------------------------------------------------------
@@ -433,13 +406,8 @@ export class Consumer {
 
   /** Put a message back: it will be the next one considered. */
   private unget(seq: number, from: "rdq" | "lss" | "stream"): void {
-    if (from === "rdq") {
-      this.rdq.unshift(seq);
-      this.rdqSet.add(seq);
-      const n = this.rdc.get(seq) ?? 1;
-      if (n <= 1) this.rdc.delete(seq);
-      else this.rdc.set(seq, n - 1);
-    } else if (from === "lss") {
+    if (from === "rdq") this.acks.putBack(seq);
+    else if (from === "lss") {
       if (this.lss === null) this.lss = [seq];
       else this.lss.unshift(seq);
     } else this.sseq = seq;
@@ -448,30 +416,9 @@ export class Consumer {
   /** The next message to deliver: redeliveries first, then the skip list, then the stream. */
   private async nextMsg(): Promise<Next | null> {
     const store = this.stream.store;
-    while (this.rdq.length > 0) {
-      const seq = this.rdq.shift() as number;
-      this.rdqSet.delete(seq);
-      const n = (this.rdc.get(seq) ?? 0) + 1;
-      this.rdc.set(seq, n);
-      const dc = n + 1;
-      const maxdc = this.config.max_deliver ?? -1;
-      if (maxdc > 0 && dc > maxdc) {
-        this.pending.delete(seq);
-        if (dc === maxdc + 1) {
-          const m = await store.load(seq);
-          this.advise(AdvisorySubjects.maxDeliveries, "max_deliver", { stream_seq: seq, deliveries: dc - 1 });
-          if (m !== null) this.hooks.deadLetter(this, m, dc - 1, "max_deliveries");
-          this.hooks.changed(this);
-        }
-        continue;
-      }
-      const m = await store.load(seq);
-      if (m === null) {
-        this.pending.delete(seq);
-        this.rdc.delete(seq);
-        continue;
-      }
-      return { msg: m, dc, from: "rdq" };
+    if (this.acks.queued > 0) {
+      const m = await this.acks.nextRedelivery();
+      if (m !== null) return { msg: m, dc: this.acks.redeliveryCount, from: "rdq" };
     }
     if (this.ackPendingFull()) return null;
     while (this.lss !== null) {
@@ -491,7 +438,7 @@ export class Consumer {
    * message in memory); undefined when only nextMsg can tell.
    */
   private nextNow(): Next | null | undefined {
-    if (this.rdq.length > 0) return undefined;
+    if (this.acks.queued > 0) return undefined;
     if (this.ackPendingFull()) return null;
     if (this.lss !== null || this.filters.length > 1) return undefined;
     const m = this.stream.store.loadNextNow(this.filters[0] ?? "", this.sseq);
@@ -500,7 +447,7 @@ export class Consumer {
 
   private ackPendingFull(): boolean {
     const max = this.config.max_ack_pending ?? 0;
-    return this.explicitish && max > 0 && this.pending.size >= max;
+    return this.explicitish && max > 0 && this.acks.pendingCount >= max;
   }
 
   /** The next message from the stream itself (`m`: the first at or after sseq that the filter takes). */
@@ -533,14 +480,9 @@ export class Consumer {
     this.lastActivityMs = now;
     if (this.maxpb > 0) this.pbytes += sz;
     const n = this.bus.publishAs(dsubj, msg.subject, ackReply, headers, data);
-    if (this.explicitish) {
-      const p = this.pending.get(msg.seq);
-      if (p !== undefined) p.tsMs = now;
-      else this.pending.set(msg.seq, { dseq, tsMs: now });
-      if (this.ackTimer === null) this.armAckTimer(this.ackWaitDelayFor(msg.seq));
-    } else {
-      this.adflr = dseq;
-      this.asflr = msg.seq;
+    if (this.explicitish) this.acks.delivered(msg.seq, dseq, now);
+    else {
+      this.acks.setFloor(dseq, msg.seq);
       if (this.stream.config.retention !== "limits") this.hooks.acked(this, msg.seq);
     }
     if (this.maxpb > 0 && this.fcid === "" && this.pbytes > this.maxpb / 2) this.sendFlowControl();
@@ -548,21 +490,11 @@ export class Consumer {
     if (this.isPush) {
       this.armHeartbeat();
       if (n === 0) this.setActive(false);
-    } else if (n === 0 && this.explicitish && !this.rdqSet.has(msg.seq)) {
+    } else if (n === 0 && this.explicitish) {
       // The requester went away: redeliver at once rather than after ack_wait.
-      this.rdq.push(msg.seq);
-      this.rdqSet.add(msg.seq);
+      this.acks.redeliverNow(msg.seq);
     }
     this.hooks.changed(this);
-  }
-
-  private ackWaitDelayFor(seq: number): number {
-    const bo = this.config.backoff;
-    if (bo !== undefined && bo.length > 0) {
-      const i = Math.min(this.rdc.get(seq) ?? 0, bo.length - 1);
-      return (bo[i] as number) / 1e6;
-    }
-    return this.ackWaitMs;
   }
 
   // ---- push: interest, heartbeats, flow control ---------------------------------------------
@@ -688,7 +620,7 @@ export class Consumer {
     const maxWaiting = this.config.max_waiting ?? ConsumerDefaults.maxWaiting;
     if (this.pulls.length >= maxWaiting) this.pulls.process(false);
     if (noWait) {
-      const msgsPending = this.numPending() + this.rdq.length;
+      const msgsPending = this.numPending() + this.acks.queued;
       if (msgsPending === 0 && expiresNs === 0) {
         this.bus.publish(reply, "", H_NO_MESSAGES, EMPTY);
         return;
@@ -722,163 +654,19 @@ export class Consumer {
     this.lastActivityMs = Date.now();
     const body = data.length === 0 ? "" : data.toString("latin1");
     let ackReply = reply !== "";
-    if (body === "" || body === "+ACK" || body === "+OK") this.ack(sseq, dseq);
+    if (body === "" || body === "+ACK" || body === "+OK") this.acks.ack(sseq, dseq, this.dseq, this.sseq);
     else if (body.startsWith("+NXT")) {
-      this.ack(sseq, dseq);
+      this.acks.ack(sseq, dseq, this.dseq, this.sseq);
       this.processNextRequest(reply, Buffer.from(body.slice(4)));
       ackReply = false;
-    } else if (body.startsWith("-NAK")) this.nak(sseq, dseq, dc, body.slice(4).trim());
-    else if (body === "+WPI") this.progress(sseq);
-    else if (body === "+TERM" || body.startsWith("+TERM ")) this.term(sseq, dseq, dc);
+    } else if (body.startsWith("-NAK")) this.acks.nak(sseq, dseq, dc, body.slice(4).trim(), this.dseq);
+    else if (body === "+WPI") this.acks.progress(sseq);
+    else if (body === "+TERM" || body.startsWith("+TERM ")) this.acks.term(sseq, dseq, dc, this.dseq, this.sseq);
     if (ackReply) this.bus.publish(reply, "", null, EMPTY);
-  }
-
-  private ack(sseq: number, dseq: number): void {
-    const policy = this.config.ack_policy;
-    const maxp = this.config.max_ack_pending ?? 0;
-    const wasFull = maxp > 0 && this.pending.size >= maxp;
-    if (policy === "explicit") {
-      const p = this.pending.get(sseq);
-      if (p === undefined) {
-        // Not pending: already acked, or never delivered; nothing changes.
-        this.removeFromRdq(sseq);
-        return;
-      }
-      this.pending.delete(sseq);
-      dseq = p.dseq;
-      if (this.pending.size === 0) {
-        this.adflr = this.dseq - 1;
-        this.asflr = this.sseq - 1;
-      } else if (dseq === this.adflr + 1) {
-        // Pending is in delivery order: its first entry is the lowest unacknowledged one.
-        const first = this.pending.entries().next().value as [number, Pending];
-        this.adflr = first[1].dseq - 1;
-        this.asflr = first[0] - 1;
-      }
-      this.rdc.delete(sseq);
-      this.removeFromRdq(sseq);
-      this.lastAckMs = Date.now();
-      if (this.stream.config.retention !== "limits") this.hooks.acked(this, sseq);
-    } else if (policy === "all") {
-      if (dseq <= this.adflr || sseq <= this.asflr) return;
-      const from = this.asflr;
-      this.adflr = dseq;
-      this.asflr = sseq;
-      for (const s of [...this.pending.keys()]) {
-        if (s > sseq) continue;
-        this.pending.delete(s);
-        this.rdc.delete(s);
-        this.removeFromRdq(s);
-        if (this.stream.config.retention !== "limits") this.hooks.acked(this, s);
-      }
-      if (this.stream.config.retention !== "limits") for (let s = from + 1; s <= sseq; s++) this.hooks.acked(this, s);
-      this.lastAckMs = Date.now();
-    } else return;
-    this.hooks.changed(this);
-    if (wasFull) this.kick();
-  }
-
-  private removeFromRdq(seq: number): void {
-    if (!this.rdqSet.delete(seq)) return;
-    const i = this.rdq.indexOf(seq);
-    if (i >= 0) this.rdq.splice(i, 1);
-  }
-
-  private nak(sseq: number, dseq: number, dc: number, arg: string): void {
-    if (dseq <= this.adflr || dseq >= this.dseq) return;
-    const p = this.pending.get(sseq);
-    if (this.pending.size > 0 && p === undefined) return;
-    this.advise(AdvisorySubjects.naked, "nak", { consumer_seq: dseq, stream_seq: sseq, deliveries: dc });
-    if (arg !== "") {
-      const delayMs = parseNakDelayMs(arg);
-      if (delayMs >= 0) {
-        this.removeFromRdq(sseq);
-        if (p !== undefined) {
-          // Due when "delivered at + ack_wait" passes: shift the delivery time so that is now + delay.
-          p.tsMs = Date.now() - this.ackWaitDelayFor(sseq) + delayMs;
-          this.rearmAckTimer(10);
-        }
-        return;
-      }
-    }
-    if (!this.rdqSet.has(sseq)) {
-      this.rdq.push(sseq);
-      this.rdqSet.add(sseq);
-    }
-    this.kick();
-  }
-
-  private progress(sseq: number): void {
-    const p = this.pending.get(sseq);
-    if (p !== undefined) {
-      p.tsMs = Date.now();
-      this.removeFromRdq(sseq);
-    }
-  }
-
-  private term(sseq: number, dseq: number, dc: number): void {
-    const wasPending = this.pending.has(sseq);
-    const msgP = wasPending ? this.stream.store.load(sseq) : Promise.resolve(null);
-    this.ack(sseq, dseq);
-    this.advise(AdvisorySubjects.terminated, "terminated", { consumer_seq: dseq, stream_seq: sseq, deliveries: dc });
-    msgP.then(
-      (m) => {
-        if (m !== null) this.hooks.deadLetter(this, m, dc, "terminated");
-      },
-      () => {},
-    );
   }
 
   private advise(prefix: string, type: string, fields: Record<string, unknown>): void {
     this.hooks.advisory(`${prefix}.${this.stream.name}.${this.name}`, advisoryBody(type, this.stream.name, this.name, fields));
-  }
-
-  // ---- redelivery timer -----------------------------------------------------------------------
-
-  private armAckTimer(ms: number): void {
-    if (this.closed) return;
-    // checkPending re-arms for what is left when a clamped wait ends before any deadline.
-    this.ackTimer = setTimeout(() => this.checkPending(), clampTimerMs(ms + ACK_DELAY_MS));
-    this.ackTimer.unref();
-  }
-
-  private rearmAckTimer(ms: number): void {
-    if (this.ackTimer !== null) clearTimeout(this.ackTimer);
-    this.armAckTimer(ms);
-  }
-
-  /** Queue for redelivery every pending message whose ack_wait (or backoff step) has passed. */
-  private checkPending(): void {
-    this.ackTimer = null;
-    if (this.closed) return;
-    const now = Date.now();
-    const first = this.stream.store.state().firstSeq;
-    const bo = this.config.backoff;
-    let next = bo !== undefined && bo.length > 0 ? (bo[bo.length - 1] as number) / 1e6 : this.ackWaitMs;
-    const expired: number[] = [];
-    for (const [seq, p] of this.pending) {
-      if (seq < first) {
-        this.pending.delete(seq);
-        this.rdc.delete(seq);
-        this.removeFromRdq(seq);
-        continue;
-      }
-      const deadline = this.ackWaitDelayFor(seq);
-      const elapsed = now - p.tsMs;
-      if (elapsed >= deadline) {
-        if (!this.rdqSet.has(seq)) expired.push(seq);
-      } else if (deadline - elapsed < next) next = deadline - elapsed;
-    }
-    if (expired.length > 0) {
-      expired.sort((a, b) => a - b);
-      for (const s of expired) {
-        this.rdq.push(s);
-        this.rdqSet.add(s);
-        (this.pending.get(s) as Pending).tsMs = now;
-      }
-      this.kick();
-    }
-    if (this.pending.size > 0) this.armAckTimer(Math.max(1, next));
   }
 
   // ---- info ---------------------------------------------------------------------------------
@@ -888,8 +676,9 @@ export class Consumer {
     if (!this.isPush) this.pulls.process(false);
     const delivered: Record<string, unknown> = { consumer_seq: this.dseq - 1, stream_seq: this.sseq - 1 };
     if (this.lastDeliveredMs > 0) delivered["last_active"] = nsToIso(BigInt(this.lastDeliveredMs) * 1_000_000n);
-    const ackFloor: Record<string, unknown> = { consumer_seq: this.adflr, stream_seq: this.asflr };
-    if (this.lastAckMs > 0) ackFloor["last_active"] = nsToIso(BigInt(this.lastAckMs) * 1_000_000n);
+    const ackFloor: Record<string, unknown> = { consumer_seq: this.acks.floorConsumerSeq, stream_seq: this.acks.floorStreamSeq };
+    const lastAckMs = this.acks.lastAckMs;
+    if (lastAckMs > 0) ackFloor["last_active"] = nsToIso(BigInt(lastAckMs) * 1_000_000n);
     const out: Record<string, unknown> = {
       stream_name: this.stream.name,
       name: this.name,
@@ -897,8 +686,8 @@ export class Consumer {
       config: this.config,
       delivered,
       ack_floor: ackFloor,
-      num_ack_pending: this.pending.size,
-      num_redelivered: this.rdc.size,
+      num_ack_pending: this.acks.pendingCount,
+      num_redelivered: this.acks.redeliveredCount,
       num_waiting: this.pulls.length,
       num_pending: this.numPending(),
     };

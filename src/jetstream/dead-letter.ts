@@ -1,6 +1,5 @@
 import { encodeHeaders, parseHeaders } from "../protocol/headers.js";
 import type { StoredMsg } from "../stores/types.js";
-import type { DeadLetterReason } from "./consumer.js";
 
 /**
  * Dead letters: a consumer whose config `metadata` names a dead-letter stream
@@ -15,6 +14,9 @@ export const DeadLetterHeaders = {
   deliveries: "Cuebus-Dlq-Deliveries",
   reason: "Cuebus-Dlq-Reason",
 } as const;
+
+/** Why a message became a dead letter: it reached max_deliver, or a client terminated it (`+TERM`). */
+export type DeadLetterReason = "max_deliveries" | "terminated";
 
 const DLQ_HEADER_PREFIX = "cuebus-dlq-";
 
