@@ -6,9 +6,10 @@ import { advisoryBody } from "./advisories.js";
 import type { Bus } from "./bus.js";
 import { ConsumerDefaults, type ConsumerConfig } from "./consumer-config.js";
 import type { DeadLetterReason } from "./dead-letter.js";
-import { isoToNs, nsToIso } from "./json.js";
+import { nsToIso } from "./json.js";
 import { EMPTY, H_FLOW_CONTROL, H_NO_MESSAGES, enc, statusHeader } from "./consumer-status.js";
 import { PullQueue, parsePullRequest } from "./pull-queue.js";
+import { StreamCursor, type NextMsg } from "./stream-cursor.js";
 import { clampTimerMs } from "../util/timer.js";
 import type { Stream } from "./stream.js";
 
@@ -31,13 +32,6 @@ export interface ConsumerState extends SavedAcks {
   delivered: { consumer_seq: number; stream_seq: number };
 }
 
-/** A message to deliver, its delivery count, and where it came from (to put it back). */
-interface Next {
-  msg: StoredMsg;
-  dc: number;
-  from: "rdq" | "lss" | "stream";
-}
-
 /**
  * Deliveries in one go before the delivery loop lets the event loop turn (and so the connection be
  * written to): a pull request for 1,000 messages then reaches the client in parts it can start on
@@ -56,15 +50,12 @@ const nextTurn = (): Promise<void> => new Promise<void>((r) => setImmediate(r));
  * loop at a time.
  */
 export class Consumer {
-  /** Next stream sequence to consider. */
-  private sseq = 1;
+  /** Filters, next stream sequence, start policy, last-per-subject list, num_pending. */
+  private readonly cursor: StreamCursor;
   /** Next delivery sequence. */
   private dseq = 1;
   /** Pending acknowledgements, the ack floor and redelivery. */
   private readonly acks: AckTracker;
-  /** deliver last_per_subject: the sequences still to send first, then resume after `lssResume`. */
-  private lss: number[] | null = null;
-  private lssResume = 0;
   /** Pull requests waiting for messages. */
   private readonly pulls: PullQueue;
   private lastDeliveredMs = 0;
@@ -97,7 +88,6 @@ export class Consumer {
   /** Push inactivity: consecutive checks that found no subscriber. */
   private idleChecks = 0;
   private readonly unsubs: Array<() => void> = [];
-  private readonly filters: string[];
   private readonly ackPrefix: string;
   readonly isPush: boolean;
   readonly durable: boolean;
@@ -113,7 +103,7 @@ export class Consumer {
   ) {
     this.isPush = config.deliver_subject !== undefined;
     this.durable = config.durable_name !== undefined;
-    this.filters = config.filter_subjects ?? (config.filter_subject !== undefined ? [config.filter_subject] : []);
+    this.cursor = new StreamCursor(stream, config.filter_subjects ?? (config.filter_subject !== undefined ? [config.filter_subject] : []));
     this.ackPrefix = `$JS.ACK.${stream.name}.${name}.`;
     this.pblimit = config.flow_control === true ? ConsumerDefaults.flowControlMaxPendingBytes : 0;
     this.maxpb = this.pblimit > 0 ? Math.max(1, Math.floor(this.pblimit / 16)) : 0;
@@ -138,7 +128,7 @@ export class Consumer {
 
   /** The filter subjects ([] = everything in the stream). */
   get filterSubjects(): readonly string[] {
-    return this.filters;
+    return this.cursor.filters;
   }
 
   private get explicitish(): boolean {
@@ -186,113 +176,40 @@ export class Consumer {
 
   /** Choose the first sequence from the deliver policy (a new consumer; a restored one has state). */
   async selectStart(): Promise<void> {
-    const store = this.stream.store;
-    const st = store.state();
-    const c = this.config;
-    switch (c.deliver_policy) {
-      case "all":
-        this.sseq = st.firstSeq;
-        break;
-      case "last": {
-        this.sseq = st.lastSeq;
-        if (this.filters.length > 0) {
-          let last = 0;
-          for (const f of this.filters) last = Math.max(last, (await store.loadLast(f))?.seq ?? 0);
-          this.sseq = last;
-        }
-        break;
-      }
-      case "last_per_subject": {
-        const seqs: number[] = [];
-        for (const f of this.filters) {
-          for (const subj of store.subjects(f).keys()) {
-            const m = await store.loadLast(subj);
-            if (m !== null) seqs.push(m.seq);
-          }
-        }
-        seqs.sort((a, b) => a - b);
-        if (seqs.length > 0) {
-          this.lss = seqs;
-          this.lssResume = st.lastSeq;
-          this.sseq = seqs[0] as number;
-        } else this.sseq = st.lastSeq;
-        break;
-      }
-      case "new":
-        this.sseq = st.lastSeq + 1;
-        break;
-      case "by_start_sequence":
-        this.sseq = c.opt_start_seq ?? 1;
-        break;
-      case "by_start_time":
-        this.sseq = await store.seqForTime(isoToNs(c.opt_start_time as string) ?? 0n);
-        if (this.sseq === 0) this.sseq = st.lastSeq + 1;
-        break;
-    }
-    if (st.messages === 0) this.sseq = st.lastSeq + 1;
-    else if (this.sseq < st.firstSeq) this.sseq = st.firstSeq;
-    else if (this.sseq > st.lastSeq) this.sseq = st.lastSeq + 1;
+    await this.cursor.selectStart(this.config);
     this.dseq = 1;
-    this.acks.setFloor(0, this.sseq - 1);
+    this.acks.setFloor(0, this.cursor.sseq - 1);
   }
 
   private restore(s: ConsumerState): void {
     this.dseq = s.delivered.consumer_seq + 1;
-    this.sseq = s.delivered.stream_seq + 1;
+    this.cursor.sseq = s.delivered.stream_seq + 1;
     this.acks.restore(s);
   }
 
   /** The state to persist. */
   state(): ConsumerState {
     return {
-      delivered: { consumer_seq: this.dseq - 1, stream_seq: this.sseq - 1 },
+      delivered: { consumer_seq: this.dseq - 1, stream_seq: this.cursor.sseq - 1 },
       ack_floor: { consumer_seq: this.acks.floorConsumerSeq, stream_seq: this.acks.floorStreamSeq },
       pending: this.acks.pendingList(),
       redelivered: this.acks.redeliveredList(),
     };
   }
 
-  private matches(subject: string): boolean {
-    const f = this.filters;
-    if (f.length === 0) return true;
-    for (let i = 0; i < f.length; i++) {
-      const x = f[i] as string;
-      if (x === subject || subjectMatches(x, subject)) return true;
-    }
-    return false;
-  }
-
-  /** Messages not yet delivered that this consumer will deliver (info `num_pending`). */
-  numPending(): number {
-    if (this.lss !== null) return this.lss.length + this.countFrom(this.lssResume + 1);
-    return this.countFrom(this.sseq);
-  }
-
-  private countFrom(seq: number): number {
-    const store = this.stream.store;
-    if (this.filters.length === 0) return store.numPending("", seq);
-    let n = 0;
-    for (const f of this.filters) n += store.numPending(f, seq);
-    return n;
-  }
-
   /** The stream dropped everything below `firstSeq` (purge): move past it. */
   purged(firstSeq: number): void {
-    if (this.sseq < firstSeq) this.sseq = firstSeq;
+    this.cursor.purged(firstSeq);
     this.acks.purged(firstSeq, this.dseq);
-    if (this.lss !== null) {
-      this.lss = this.lss.filter((s) => s >= firstSeq);
-      if (this.lss.length === 0) this.lss = null;
-    }
     this.hooks.changed(this);
     this.kick();
   }
 
   /** For interest retention: does this consumer still need `seq` (on `subject`)? */
   needAck(seq: number, subject: string): boolean {
-    if (!this.matches(subject)) return false;
+    if (!this.cursor.matches(subject)) return false;
     if (seq <= this.acks.floorStreamSeq) return false;
-    if (seq >= this.sseq) return true;
+    if (seq >= this.cursor.sseq) return true;
     if (this.config.ack_policy === "none") return false;
     return this.config.ack_policy === "all" ? true : this.acks.isPending(seq);
   }
@@ -352,7 +269,7 @@ export class Consumer {
         break;
       }
       const { msg, dc, from } = next;
-      if (pendingCount < 0) pendingCount = this.numPending();
+      if (pendingCount < 0) pendingCount = this.cursor.numPending();
       else if (dc === 1 && pendingCount > 0) pendingCount--;
       const ackReply = `${this.ackPrefix}${dc}.${msg.seq}.${this.dseq}.${msg.timeNs}.${pendingCount}`;
       let headers = msg.headers;
@@ -407,70 +324,32 @@ export class Consumer {
   /** Put a message back: it will be the next one considered. */
   private unget(seq: number, from: "rdq" | "lss" | "stream"): void {
     if (from === "rdq") this.acks.putBack(seq);
-    else if (from === "lss") {
-      if (this.lss === null) this.lss = [seq];
-      else this.lss.unshift(seq);
-    } else this.sseq = seq;
+    else this.cursor.putBack(seq, from);
   }
 
   /** The next message to deliver: redeliveries first, then the skip list, then the stream. */
-  private async nextMsg(): Promise<Next | null> {
-    const store = this.stream.store;
+  private async nextMsg(): Promise<NextMsg | null> {
     if (this.acks.queued > 0) {
       const m = await this.acks.nextRedelivery();
       if (m !== null) return { msg: m, dc: this.acks.redeliveryCount, from: "rdq" };
     }
     if (this.ackPendingFull()) return null;
-    while (this.lss !== null) {
-      const seq = this.lss.shift() as number;
-      if (this.lss.length === 0) {
-        this.lss = null;
-        this.sseq = this.lssResume + 1;
-      } else this.sseq = seq + 1;
-      const m = await store.load(seq);
-      if (m !== null) return { msg: m, dc: 1, from: "lss" };
-    }
-    return this.fromStream(await this.loadNextMatching(this.sseq));
+    return this.cursor.next();
   }
 
   /**
    * nextMsg without waiting, in its common case (no redeliveries, no skip list, one filter, the
    * message in memory); undefined when only nextMsg can tell.
    */
-  private nextNow(): Next | null | undefined {
+  private nextNow(): NextMsg | null | undefined {
     if (this.acks.queued > 0) return undefined;
     if (this.ackPendingFull()) return null;
-    if (this.lss !== null || this.filters.length > 1) return undefined;
-    const m = this.stream.store.loadNextNow(this.filters[0] ?? "", this.sseq);
-    return m === undefined ? undefined : this.fromStream(m);
+    return this.cursor.nextNow();
   }
 
   private ackPendingFull(): boolean {
     const max = this.config.max_ack_pending ?? 0;
     return this.explicitish && max > 0 && this.acks.pendingCount >= max;
-  }
-
-  /** The next message from the stream itself (`m`: the first at or after sseq that the filter takes). */
-  private fromStream(m: StoredMsg | null): Next | null {
-    const durable = this.stream.durableSeq;
-    if (m === null || m.seq > durable) {
-      // Nothing (durable) to deliver: skip what the filter does not want, up to the durable end.
-      if (m === null && this.sseq <= durable) this.sseq = durable + 1;
-      return null;
-    }
-    this.sseq = m.seq + 1;
-    return { msg: m, dc: 1, from: "stream" };
-  }
-
-  private async loadNextMatching(from: number): Promise<StoredMsg | null> {
-    const store = this.stream.store;
-    if (this.filters.length <= 1) return store.loadNext(this.filters[0] ?? "", from);
-    let best: StoredMsg | null = null;
-    for (const f of this.filters) {
-      const m = await store.loadNext(f, from);
-      if (m !== null && (best === null || m.seq < best.seq)) best = m;
-    }
-    return best;
   }
 
   private deliver(dsubj: string, ackReply: string, msg: StoredMsg, headers: Buffer | null, data: Buffer, dc: number, sz: number): void {
@@ -534,7 +413,7 @@ export class Consumer {
   };
 
   private sendHeartbeat(subject: string): void {
-    let h = `NATS/1.0 100 Idle Heartbeat\r\nNats-Last-Consumer: ${this.dseq - 1}\r\nNats-Last-Stream: ${this.sseq - 1}\r\n`;
+    let h = `NATS/1.0 100 Idle Heartbeat\r\nNats-Last-Consumer: ${this.dseq - 1}\r\nNats-Last-Stream: ${this.cursor.sseq - 1}\r\n`;
     if (this.fcid !== "") h += `Nats-Consumer-Stalled: ${this.fcid}\r\n`;
     this.bus.publish(subject, "", enc(`${h}\r\n`), EMPTY);
   }
@@ -620,7 +499,7 @@ export class Consumer {
     const maxWaiting = this.config.max_waiting ?? ConsumerDefaults.maxWaiting;
     if (this.pulls.length >= maxWaiting) this.pulls.process(false);
     if (noWait) {
-      const msgsPending = this.numPending() + this.acks.queued;
+      const msgsPending = this.cursor.numPending() + this.acks.queued;
       if (msgsPending === 0 && expiresNs === 0) {
         this.bus.publish(reply, "", H_NO_MESSAGES, EMPTY);
         return;
@@ -654,14 +533,14 @@ export class Consumer {
     this.lastActivityMs = Date.now();
     const body = data.length === 0 ? "" : data.toString("latin1");
     let ackReply = reply !== "";
-    if (body === "" || body === "+ACK" || body === "+OK") this.acks.ack(sseq, dseq, this.dseq, this.sseq);
+    if (body === "" || body === "+ACK" || body === "+OK") this.acks.ack(sseq, dseq, this.dseq, this.cursor.sseq);
     else if (body.startsWith("+NXT")) {
-      this.acks.ack(sseq, dseq, this.dseq, this.sseq);
+      this.acks.ack(sseq, dseq, this.dseq, this.cursor.sseq);
       this.processNextRequest(reply, Buffer.from(body.slice(4)));
       ackReply = false;
     } else if (body.startsWith("-NAK")) this.acks.nak(sseq, dseq, dc, body.slice(4).trim(), this.dseq);
     else if (body === "+WPI") this.acks.progress(sseq);
-    else if (body === "+TERM" || body.startsWith("+TERM ")) this.acks.term(sseq, dseq, dc, this.dseq, this.sseq);
+    else if (body === "+TERM" || body.startsWith("+TERM ")) this.acks.term(sseq, dseq, dc, this.dseq, this.cursor.sseq);
     if (ackReply) this.bus.publish(reply, "", null, EMPTY);
   }
 
@@ -674,7 +553,7 @@ export class Consumer {
   /** `ConsumerInfo` as `$JS.API.CONSUMER.INFO` returns it. */
   info(): Record<string, unknown> {
     if (!this.isPush) this.pulls.process(false);
-    const delivered: Record<string, unknown> = { consumer_seq: this.dseq - 1, stream_seq: this.sseq - 1 };
+    const delivered: Record<string, unknown> = { consumer_seq: this.dseq - 1, stream_seq: this.cursor.sseq - 1 };
     if (this.lastDeliveredMs > 0) delivered["last_active"] = nsToIso(BigInt(this.lastDeliveredMs) * 1_000_000n);
     const ackFloor: Record<string, unknown> = { consumer_seq: this.acks.floorConsumerSeq, stream_seq: this.acks.floorStreamSeq };
     const lastAckMs = this.acks.lastAckMs;
@@ -689,7 +568,7 @@ export class Consumer {
       num_ack_pending: this.acks.pendingCount,
       num_redelivered: this.acks.redeliveredCount,
       num_waiting: this.pulls.length,
-      num_pending: this.numPending(),
+      num_pending: this.cursor.numPending(),
     };
     if (this.isPush && this.active) out["push_bound"] = true;
     return out;
