@@ -1,5 +1,3 @@
-import { randomBytes } from "node:crypto";
-import { subjectMatches } from "../subjects/validate.js";
 import type { StoredMsg } from "../stores/types.js";
 import { AckTracker, type SavedAcks } from "./ack-tracker.js";
 import { advisoryBody } from "./advisories.js";
@@ -7,8 +5,9 @@ import type { Bus } from "./bus.js";
 import { ConsumerDefaults, type ConsumerConfig } from "./consumer-config.js";
 import type { DeadLetterReason } from "./dead-letter.js";
 import { nsToIso } from "./json.js";
-import { EMPTY, H_FLOW_CONTROL, H_NO_MESSAGES, enc, statusHeader } from "./consumer-status.js";
+import { EMPTY, H_NO_MESSAGES, enc, statusHeader } from "./consumer-status.js";
 import { PullQueue, parsePullRequest } from "./pull-queue.js";
+import { PushDelivery } from "./push-delivery.js";
 import { StreamCursor, type NextMsg } from "./stream-cursor.js";
 import { clampTimerMs } from "../util/timer.js";
 import type { Stream } from "./stream.js";
@@ -60,14 +59,8 @@ export class Consumer {
   private readonly pulls: PullQueue;
   private lastDeliveredMs = 0;
   private lastActivityMs = Date.now();
-  /** Push: someone is subscribed to the deliver subject. */
-  private active = false;
-  // Flow control (push).
-  private pbytes = 0;
-  private maxpb = 0;
-  private readonly pblimit: number;
-  private fcid = "";
-  private fcsz = 0;
+  /** Push consumers: subscriber interest, flow control, idle heartbeats (null for pull). */
+  private readonly push: PushDelivery | null;
   // Replay original.
   private replaying: boolean;
   private replayUntil = 0;
@@ -76,17 +69,12 @@ export class Consumer {
   private running = false;
   private again = false;
   private closed = false;
-  private hbTimer: NodeJS.Timeout | null = null;
-  /** When the next idle heartbeat is due (ms); the timer may fire before it (clamped delays). */
-  private hbDueMs = 0;
   private inactiveTimer: NodeJS.Timeout | null = null;
   /** When the next inactivity check is due (ms); the timer may fire before it (clamped delays). */
   private inactiveDueMs = 0;
   /** replay_policy original: the wait between two messages, and how stop() ends it early. */
   private replayTimer: NodeJS.Timeout | null = null;
   private replayWake: (() => void) | null = null;
-  /** Push inactivity: consecutive checks that found no subscriber. */
-  private idleChecks = 0;
   private readonly unsubs: Array<() => void> = [];
   private readonly ackPrefix: string;
   readonly isPush: boolean;
@@ -105,8 +93,6 @@ export class Consumer {
     this.durable = config.durable_name !== undefined;
     this.cursor = new StreamCursor(stream, config.filter_subjects ?? (config.filter_subject !== undefined ? [config.filter_subject] : []));
     this.ackPrefix = `$JS.ACK.${stream.name}.${name}.`;
-    this.pblimit = config.flow_control === true ? ConsumerDefaults.flowControlMaxPendingBytes : 0;
-    this.maxpb = this.pblimit > 0 ? Math.max(1, Math.floor(this.pblimit / 16)) : 0;
     this.replaying = config.replay_policy === "original";
     this.pulls = new PullQueue({
       bus,
@@ -123,6 +109,19 @@ export class Consumer {
       deadLetter: (msg, deliveries, reason) => hooks.deadLetter(this, msg, deliveries, reason),
       advise: (prefix, type, fields) => this.advise(prefix, type, fields),
     });
+    this.push = this.isPush
+      ? new PushDelivery(
+          {
+            bus,
+            config: () => this.config,
+            isClosed: () => this.closed,
+            kick: () => this.kick(),
+            sendHeartbeat: (subject) => this.sendHeartbeat(subject),
+          },
+          `$JS.FC.${stream.name}.${name}`,
+          config.flow_control === true,
+        )
+      : null;
     if (state !== null) this.restore(state);
   }
 
@@ -141,17 +140,10 @@ export class Consumer {
     this.unsubs.push(this.bus.subscribe(`${this.ackPrefix}>`, "", (subject, reply, _h, data) => this.processAck(subject, reply, data)));
     // Push consumers answer pull requests too (409 Consumer is push based).
     this.unsubs.push(this.bus.subscribe(`$JS.API.CONSUMER.MSG.NEXT.${sname}.${this.name}`, "", (_s, reply, _h, data) => this.processNextRequest(reply, data)));
-    if (this.isPush) {
-      const dsubj = this.config.deliver_subject as string;
-      this.unsubs.push(this.bus.subscribe(`$JS.FC.${sname}.${this.name}.*`, "", (subject) => this.processFlowControl(subject)));
-      this.unsubs.push(
-        this.bus.watchSubscriptions((s) => {
-          if (!this.active && (s === dsubj || subjectMatches(s, dsubj))) this.setActive(true);
-        }),
-      );
-      this.active = this.bus.hasInterest(dsubj);
+    if (this.push !== null) {
+      this.push.start(this.unsubs);
       this.armInactive();
-      this.armHeartbeat();
+      this.push.armHeartbeat();
     } else this.armInactive();
     this.unsubs.push(this.stream.onAppend(() => this.kick()));
     // replay original paces what is stored now; what arrives later is delivered as it comes.
@@ -166,7 +158,8 @@ export class Consumer {
     this.closed = true;
     for (const u of this.unsubs) u();
     this.unsubs.length = 0;
-    for (const t of [this.hbTimer, this.inactiveTimer, this.replayTimer]) if (t !== null) clearTimeout(t);
+    for (const t of [this.inactiveTimer, this.replayTimer]) if (t !== null) clearTimeout(t);
+    this.push?.stop();
     this.acks.stop();
     this.replayWake?.();
     this.pulls.stop(deleted);
@@ -241,7 +234,8 @@ export class Consumer {
   }
 
   private canDeliver(): boolean {
-    if (this.isPush) return this.active && !(this.maxpb > 0 && this.pbytes > this.maxpb);
+    const push = this.push;
+    if (push !== null) return push.canDeliver();
     return this.pulls.length > 0;
   }
 
@@ -357,81 +351,30 @@ export class Consumer {
     const now = Date.now();
     this.lastDeliveredMs = now;
     this.lastActivityMs = now;
-    if (this.maxpb > 0) this.pbytes += sz;
+    const push = this.push;
+    if (push !== null) push.sending(sz);
     const n = this.bus.publishAs(dsubj, msg.subject, ackReply, headers, data);
     if (this.explicitish) this.acks.delivered(msg.seq, dseq, now);
     else {
       this.acks.setFloor(dseq, msg.seq);
       if (this.stream.config.retention !== "limits") this.hooks.acked(this, msg.seq);
     }
-    if (this.maxpb > 0 && this.fcid === "" && this.pbytes > this.maxpb / 2) this.sendFlowControl();
-    else if (this.fcid !== "" && this.pbytes - this.fcsz >= this.maxpb) this.fcsz += sz;
-    if (this.isPush) {
-      this.armHeartbeat();
-      if (n === 0) this.setActive(false);
-    } else if (n === 0 && this.explicitish) {
+    if (push !== null) push.sent(sz, n);
+    else if (n === 0 && this.explicitish) {
       // The requester went away: redeliver at once rather than after ack_wait.
       this.acks.redeliverNow(msg.seq);
     }
     this.hooks.changed(this);
   }
 
-  // ---- push: interest, heartbeats, flow control ---------------------------------------------
+  // ---- heartbeats ---------------------------------------------------------------------------
 
-  private setActive(active: boolean): void {
-    if (this.active === active) return;
-    this.active = active;
-    if (active) {
-      this.idleChecks = 0;
-      this.kick();
-    }
-  }
-
-  private armHeartbeat(): void {
-    const hb = this.config.idle_heartbeat ?? 0;
-    if (hb <= 0 || this.closed) return;
-    this.hbDueMs = Date.now() + hb / 1e6;
-    this.armHeartbeatTimer();
-  }
-
-  private armHeartbeatTimer(): void {
-    if (this.hbTimer !== null) clearTimeout(this.hbTimer);
-    this.hbTimer = setTimeout(this.onHeartbeatTimer, clampTimerMs(this.hbDueMs - Date.now()));
-    this.hbTimer.unref();
-  }
-
-  private readonly onHeartbeatTimer = (): void => {
-    this.hbTimer = null;
-    if (this.closed) return;
-    // A heartbeat longer than a timer can wait: this was a stop on the way.
-    if (this.hbDueMs - Date.now() >= 1) {
-      this.armHeartbeatTimer();
-      return;
-    }
-    if (this.active || this.bus.hasInterest(this.config.deliver_subject as string)) this.sendHeartbeat(this.config.deliver_subject as string);
-    this.armHeartbeat();
-  };
-
+  /** An idle heartbeat to `subject` (a push deliver subject, or a pull request's inbox), with the positions. */
   private sendHeartbeat(subject: string): void {
     let h = `NATS/1.0 100 Idle Heartbeat\r\nNats-Last-Consumer: ${this.dseq - 1}\r\nNats-Last-Stream: ${this.cursor.sseq - 1}\r\n`;
-    if (this.fcid !== "") h += `Nats-Consumer-Stalled: ${this.fcid}\r\n`;
+    const stalledBy = this.push?.stalledBy ?? "";
+    if (stalledBy !== "") h += `Nats-Consumer-Stalled: ${stalledBy}\r\n`;
     this.bus.publish(subject, "", enc(`${h}\r\n`), EMPTY);
-  }
-
-  private sendFlowControl(): void {
-    if (!this.isPush) return;
-    this.fcid = `$JS.FC.${this.stream.name}.${this.name}.${randomBytes(3).toString("hex").slice(0, 4)}`;
-    this.fcsz = this.pbytes;
-    this.bus.publish(this.config.deliver_subject as string, this.fcid, H_FLOW_CONTROL, EMPTY);
-  }
-
-  private processFlowControl(subject: string): void {
-    if (subject !== this.fcid) return;
-    if (this.maxpb < this.pblimit) this.maxpb = Math.min(this.maxpb * 2, this.pblimit);
-    this.pbytes = Math.max(0, this.pbytes - this.fcsz);
-    this.fcid = "";
-    this.fcsz = 0;
-    this.kick();
   }
 
   // ---- inactivity ---------------------------------------------------------------------------
@@ -463,16 +406,9 @@ export class Consumer {
       this.armInactiveTimer();
       return;
     }
-    if (this.isPush) {
-      const interest = this.bus.hasInterest(this.config.deliver_subject as string);
-      if (interest) {
-        this.idleChecks = 0;
-        if (!this.active) this.setActive(true);
-      } else if (++this.idleChecks >= 2) {
-        this.hooks.inactive(this);
-        return;
-      }
-      this.armInactive();
+    if (this.push !== null) {
+      if (this.push.unusedTwice()) this.hooks.inactive(this);
+      else this.armInactive();
       return;
     }
     const idle = Date.now() - this.lastActivityMs;
@@ -570,12 +506,12 @@ export class Consumer {
       num_waiting: this.pulls.length,
       num_pending: this.cursor.numPending(),
     };
-    if (this.isPush && this.active) out["push_bound"] = true;
+    if (this.push?.active === true) out["push_bound"] = true;
     return out;
   }
 
   /** The deliver subject is in use by a subscriber (push durable re-bind check). */
   get isActive(): boolean {
-    return this.isPush && this.active;
+    return this.push?.active === true;
   }
 }
