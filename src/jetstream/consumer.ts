@@ -2,11 +2,11 @@ import type { StoredMsg } from "../stores/types.js";
 import { AckTracker, type SavedAcks } from "./ack-tracker.js";
 import { advisoryBody } from "./advisories.js";
 import type { Bus } from "./bus.js";
-import { ConsumerDefaults, type ConsumerConfig } from "./consumer-config.js";
+import type { ConsumerConfig } from "./consumer-config.js";
 import type { DeadLetterReason } from "./dead-letter.js";
 import { nsToIso } from "./json.js";
-import { EMPTY, H_NO_MESSAGES, enc, statusHeader } from "./consumer-status.js";
-import { PullQueue, parsePullRequest } from "./pull-queue.js";
+import { EMPTY, enc, statusHeader } from "./consumer-status.js";
+import { PullQueue } from "./pull-queue.js";
 import { PushDelivery } from "./push-delivery.js";
 import { StreamCursor, type NextMsg } from "./stream-cursor.js";
 import { clampTimerMs } from "../util/timer.js";
@@ -99,6 +99,7 @@ export class Consumer {
       sendHeartbeat: (subject) => this.sendHeartbeat(subject),
       drained: () => this.armInactive(),
       isClosed: () => this.closed,
+      messagesPending: () => this.cursor.numPending() + this.acks.queued,
     });
     this.acks = new AckTracker(stream, {
       config: () => this.config,
@@ -426,33 +427,7 @@ export class Consumer {
       this.bus.publish(reply, "", statusHeader(409, "Consumer is push based"), EMPTY);
       return;
     }
-    const ask = parsePullRequest(body, this.config);
-    if ("refuse" in ask) {
-      this.bus.publish(reply, "", ask.refuse, EMPTY);
-      return;
-    }
-    const { batch, expiresNs, maxBytes, noWait, hbNs } = ask;
-    const maxWaiting = this.config.max_waiting ?? ConsumerDefaults.maxWaiting;
-    if (this.pulls.length >= maxWaiting) this.pulls.process(false);
-    if (noWait) {
-      const msgsPending = this.cursor.numPending() + this.acks.queued;
-      if (msgsPending === 0 && expiresNs === 0) {
-        this.bus.publish(reply, "", H_NO_MESSAGES, EMPTY);
-        return;
-      }
-      if (msgsPending > 0 && msgsPending < this.pulls.wantedMessages()) {
-        this.bus.publish(reply, "", statusHeader(408, "Requests Pending"), EMPTY);
-        return;
-      }
-    }
-    if (this.pulls.length >= maxWaiting) {
-      this.bus.publish(reply, "", statusHeader(409, "Exceeded MaxWaiting"), EMPTY);
-      return;
-    }
-    const now = Date.now();
-    const hbMs = hbNs / 1e6;
-    this.pulls.add({ reply, n: batch, d: 0, b: maxBytes, expiresMs: expiresNs > 0 ? now + expiresNs / 1e6 : 0, noWait, hbMs, hbAtMs: hbMs > 0 ? now + hbMs : 0 });
-    this.kick();
+    if (this.pulls.request(reply, body, this.config)) this.kick();
   }
 
   // ---- acks ---------------------------------------------------------------------------------

@@ -1,8 +1,8 @@
 import type { Bus } from "./bus.js";
 import { clampTimerMs } from "../util/timer.js";
-import type { ConsumerConfig } from "./consumer-config.js";
+import { ConsumerDefaults, type ConsumerConfig } from "./consumer-config.js";
 import { PULL_REQUEST, decodeBody } from "./api/request-schema.js";
-import { EMPTY, H_CONSUMER_DELETED, HB_TOO_LARGE, goAtoi, goDuration, pendingStatus, statusHeader } from "./consumer-status.js";
+import { EMPTY, H_CONSUMER_DELETED, H_NO_MESSAGES, HB_TOO_LARGE, goAtoi, goDuration, pendingStatus, statusHeader } from "./consumer-status.js";
 
 /** One pull request waiting for messages (`CONSUMER.MSG.NEXT`). */
 export interface WaitingRequest {
@@ -69,10 +69,13 @@ export interface PullQueueHost {
   /** The queue became empty: the consumer starts counting inactivity. */
   drained(): void;
   isClosed(): boolean;
+  /** Messages the consumer could deliver now (not yet delivered, plus queued redeliveries); asked for no_wait requests. */
+  messagesPending(): number;
 }
 
 /**
- * A pull consumer's waiting requests, oldest first: handing out the next request for a message,
+ * A pull consumer's waiting requests, oldest first: admitting a new one (or answering it at once),
+ * handing out the next request for a message,
  * expiring requests (408), heartbeats to the ones that asked, and dropping those nobody listens
  * to any more. One timer serves the nearest expiry or heartbeat.
  */
@@ -87,14 +90,51 @@ export class PullQueue {
     return this.waiting.length;
   }
 
+  /**
+   * A `CONSUMER.MSG.NEXT` request of a pull consumer with config `c`, answered to `reply` as
+   * nats-server answers it: refused (400, 409 past a max_* limit or max_waiting), ended at once
+   * when it is no_wait and nothing is there (404) or the requests already waiting take what is
+   * (408), or queued. True when it was queued (the consumer then delivers).
+   */
+  request(reply: string, body: Buffer, c: ConsumerConfig): boolean {
+    const bus = this.host.bus;
+    const ask = parsePullRequest(body, c);
+    if ("refuse" in ask) {
+      bus.publish(reply, "", ask.refuse, EMPTY);
+      return false;
+    }
+    const { batch, expiresNs, maxBytes, noWait, hbNs } = ask;
+    const maxWaiting = c.max_waiting ?? ConsumerDefaults.maxWaiting;
+    if (this.waiting.length >= maxWaiting) this.process(false);
+    if (noWait) {
+      const msgsPending = this.host.messagesPending();
+      if (msgsPending === 0 && expiresNs === 0) {
+        bus.publish(reply, "", H_NO_MESSAGES, EMPTY);
+        return false;
+      }
+      if (msgsPending > 0 && msgsPending < this.wantedMessages()) {
+        bus.publish(reply, "", statusHeader(408, "Requests Pending"), EMPTY);
+        return false;
+      }
+    }
+    if (this.waiting.length >= maxWaiting) {
+      bus.publish(reply, "", statusHeader(409, "Exceeded MaxWaiting"), EMPTY);
+      return false;
+    }
+    const now = Date.now();
+    const hbMs = hbNs / 1e6;
+    this.add({ reply, n: batch, d: 0, b: maxBytes, expiresMs: expiresNs > 0 ? now + expiresNs / 1e6 : 0, noWait, hbMs, hbAtMs: hbMs > 0 ? now + hbMs : 0 });
+    return true;
+  }
+
   /** Messages the waiting requests still want, together. */
-  wantedMessages(): number {
+  private wantedMessages(): number {
     let n = 0;
     for (const w of this.waiting) n += w.n;
     return n;
   }
 
-  add(wr: WaitingRequest): void {
+  private add(wr: WaitingRequest): void {
     this.waiting.push(wr);
     this.arm();
   }
