@@ -8,6 +8,7 @@ import { nsToIso } from "./json.js";
 import { EMPTY, enc, statusHeader } from "./consumer-status.js";
 import { PullQueue } from "./pull-queue.js";
 import { PushDelivery } from "./push-delivery.js";
+import { ReplayPacer } from "./replay-pacer.js";
 import { StreamCursor, type NextMsg } from "./stream-cursor.js";
 import { clampTimerMs } from "../util/timer.js";
 import type { Stream } from "./stream.js";
@@ -61,10 +62,8 @@ export class Consumer {
   private lastActivityMs = Date.now();
   /** Push consumers: subscriber interest, flow control, idle heartbeats (null for pull). */
   private readonly push: PushDelivery | null;
-  // Replay original.
-  private replaying: boolean;
-  private replayUntil = 0;
-  private lastReplayTs = 0n;
+  /** replay_policy original: the gaps between stored messages (null for instant). */
+  private readonly replay: ReplayPacer | null;
 
   private running = false;
   private again = false;
@@ -72,9 +71,6 @@ export class Consumer {
   private inactiveTimer: NodeJS.Timeout | null = null;
   /** When the next inactivity check is due (ms); the timer may fire before it (clamped delays). */
   private inactiveDueMs = 0;
-  /** replay_policy original: the wait between two messages, and how stop() ends it early. */
-  private replayTimer: NodeJS.Timeout | null = null;
-  private replayWake: (() => void) | null = null;
   private readonly unsubs: Array<() => void> = [];
   private readonly ackPrefix: string;
   readonly isPush: boolean;
@@ -93,7 +89,7 @@ export class Consumer {
     this.durable = config.durable_name !== undefined;
     this.cursor = new StreamCursor(stream, config.filter_subjects ?? (config.filter_subject !== undefined ? [config.filter_subject] : []));
     this.ackPrefix = `$JS.ACK.${stream.name}.${name}.`;
-    this.replaying = config.replay_policy === "original";
+    this.replay = config.replay_policy === "original" ? new ReplayPacer() : null;
     this.pulls = new PullQueue({
       bus,
       sendHeartbeat: (subject) => this.sendHeartbeat(subject),
@@ -148,7 +144,7 @@ export class Consumer {
     } else this.armInactive();
     this.unsubs.push(this.stream.onAppend(() => this.kick()));
     // replay original paces what is stored now; what arrives later is delivered as it comes.
-    this.replayUntil = this.stream.store.state().lastSeq;
+    this.replay?.start(this.stream.store.state().lastSeq);
     this.acks.start();
     this.kick();
   }
@@ -159,10 +155,10 @@ export class Consumer {
     this.closed = true;
     for (const u of this.unsubs) u();
     this.unsubs.length = 0;
-    for (const t of [this.inactiveTimer, this.replayTimer]) if (t !== null) clearTimeout(t);
+    if (this.inactiveTimer !== null) clearTimeout(this.inactiveTimer);
     this.push?.stop();
     this.acks.stop();
-    this.replayWake?.();
+    this.replay?.stop();
     this.pulls.stop(deleted);
   }
 
@@ -289,31 +285,17 @@ export class Consumer {
         if (wr.n <= 0) this.pulls.remove(wr);
         else if (wr.hbMs > 0) wr.hbAtMs = Date.now() + wr.hbMs;
       }
-      if (this.replaying) {
-        if (msg.seq > this.replayUntil) this.replaying = false;
-        else if (this.lastReplayTs > 0n) {
-          const delayMs = Number(msg.timeNs - this.lastReplayTs) / 1e6;
-          if (delayMs > 1) await this.replayPause(delayMs);
+      const replay = this.replay;
+      if (replay !== null && replay.active) {
+        const gapMs = replay.gapBefore(msg);
+        if (gapMs > 1) {
+          await replay.pause(gapMs);
           if (this.closed) return;
         }
-        this.lastReplayTs = msg.timeNs;
       }
       this.deliver(dsubj, ackReply, msg, headers, data, dc, sz);
     }
     if (!this.isPush) this.pulls.process(eos);
-  }
-
-  /** Wait `ms` between two replayed messages, however long the gap was; stop() ends the wait. */
-  private async replayPause(ms: number): Promise<void> {
-    const until = Date.now() + ms;
-    for (let left = ms; left >= 1 && !this.closed; left = until - Date.now()) {
-      await new Promise<void>((r) => {
-        this.replayWake = r;
-        this.replayTimer = setTimeout(r, clampTimerMs(left));
-      });
-      this.replayTimer = null;
-      this.replayWake = null;
-    }
   }
 
   /** Put a message back: it will be the next one considered. */
