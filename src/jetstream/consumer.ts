@@ -4,13 +4,13 @@ import { advisoryBody } from "./advisories.js";
 import type { Bus } from "./bus.js";
 import type { ConsumerConfig } from "./consumer-config.js";
 import type { DeadLetterReason } from "./dead-letter.js";
+import { DeadlineTimer } from "./deadline-timer.js";
 import { nsToIso } from "./json.js";
 import { EMPTY, enc, statusHeader } from "./consumer-status.js";
 import { PullQueue } from "./pull-queue.js";
 import { PushDelivery } from "./push-delivery.js";
 import { ReplayPacer } from "./replay-pacer.js";
 import { StreamCursor, type NextMsg } from "./stream-cursor.js";
-import { clampTimerMs } from "../util/timer.js";
 import type { Stream } from "./stream.js";
 
 /** What a consumer tells its owner (JetStream). */
@@ -68,9 +68,8 @@ export class Consumer {
   private running = false;
   private again = false;
   private closed = false;
-  private inactiveTimer: NodeJS.Timeout | null = null;
-  /** When the next inactivity check is due (ms); the timer may fire before it (clamped delays). */
-  private inactiveDueMs = 0;
+  /** The next inactivity check (see armInactive). */
+  private readonly inactivity = new DeadlineTimer(() => this.checkInactive());
   private readonly unsubs: Array<() => void> = [];
   private readonly ackPrefix: string;
   readonly isPush: boolean;
@@ -155,7 +154,7 @@ export class Consumer {
     this.closed = true;
     for (const u of this.unsubs) u();
     this.unsubs.length = 0;
-    if (this.inactiveTimer !== null) clearTimeout(this.inactiveTimer);
+    this.inactivity.clear();
     this.push?.stop();
     this.acks.stop();
     this.replay?.stop();
@@ -371,24 +370,11 @@ export class Consumer {
     const t = this.config.inactive_threshold ?? 0;
     if (t <= 0 || this.closed) return;
     const ms = t / 1e6;
-    this.inactiveDueMs = Date.now() + (this.isPush ? ms / 2 : ms);
-    this.armInactiveTimer();
+    this.inactivity.set(Date.now() + (this.isPush ? ms / 2 : ms));
   }
 
-  private armInactiveTimer(): void {
-    if (this.inactiveTimer !== null) clearTimeout(this.inactiveTimer);
-    this.inactiveTimer = setTimeout(this.onInactiveTimer, clampTimerMs(this.inactiveDueMs - Date.now()));
-    this.inactiveTimer.unref();
-  }
-
-  private readonly onInactiveTimer = (): void => {
-    this.inactiveTimer = null;
+  private checkInactive(): void {
     if (this.closed) return;
-    // A threshold longer than a timer can wait: this was a stop on the way.
-    if (this.inactiveDueMs - Date.now() >= 1) {
-      this.armInactiveTimer();
-      return;
-    }
     if (this.push !== null) {
       if (this.push.unusedTwice()) this.hooks.inactive(this);
       else this.armInactive();
@@ -397,7 +383,7 @@ export class Consumer {
     const idle = Date.now() - this.lastActivityMs;
     if (this.pulls.length === 0 && idle >= (this.config.inactive_threshold ?? 0) / 1e6) this.hooks.inactive(this);
     else this.armInactive();
-  };
+  }
 
   // ---- pull requests ------------------------------------------------------------------------
 

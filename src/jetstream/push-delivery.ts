@@ -1,9 +1,9 @@
 import { randomBytes } from "node:crypto";
 import { subjectMatches } from "../subjects/validate.js";
-import { clampTimerMs } from "../util/timer.js";
 import type { Bus } from "./bus.js";
 import { ConsumerDefaults, type ConsumerConfig } from "./consumer-config.js";
 import { EMPTY, H_FLOW_CONTROL } from "./consumer-status.js";
+import { DeadlineTimer } from "./deadline-timer.js";
 
 /** What push delivery needs of its consumer. */
 export interface PushHost {
@@ -35,9 +35,7 @@ export class PushDelivery {
   /** The flow-control request waiting for its answer ("" none), and the bytes it covers. */
   private fcid = "";
   private fcsz = 0;
-  private hbTimer: NodeJS.Timeout | null = null;
-  /** When the next idle heartbeat is due (ms); the timer may fire before it (clamped delays). */
-  private hbDueMs = 0;
+  private readonly heartbeat = new DeadlineTimer(() => this.onHeartbeat());
   /** Consecutive inactivity checks that found no subscriber. */
   private idleChecks = 0;
 
@@ -75,7 +73,7 @@ export class PushDelivery {
   }
 
   stop(): void {
-    if (this.hbTimer !== null) clearTimeout(this.hbTimer);
+    this.heartbeat.clear();
   }
 
   /** May a message go out now: a subscriber is there and flow control allows it. */
@@ -122,28 +120,15 @@ export class PushDelivery {
   armHeartbeat(): void {
     const hb = this.host.config().idle_heartbeat ?? 0;
     if (hb <= 0 || this.host.isClosed()) return;
-    this.hbDueMs = Date.now() + hb / 1e6;
-    this.armHeartbeatTimer();
+    this.heartbeat.set(Date.now() + hb / 1e6);
   }
 
-  private armHeartbeatTimer(): void {
-    if (this.hbTimer !== null) clearTimeout(this.hbTimer);
-    this.hbTimer = setTimeout(this.onHeartbeatTimer, clampTimerMs(this.hbDueMs - Date.now()));
-    this.hbTimer.unref();
-  }
-
-  private readonly onHeartbeatTimer = (): void => {
-    this.hbTimer = null;
+  private onHeartbeat(): void {
     if (this.host.isClosed()) return;
-    // A heartbeat longer than a timer can wait: this was a stop on the way.
-    if (this.hbDueMs - Date.now() >= 1) {
-      this.armHeartbeatTimer();
-      return;
-    }
     const dsubj = this.host.config().deliver_subject as string;
     if (this.bound || this.host.bus.hasInterest(dsubj)) this.host.sendHeartbeat(dsubj);
     this.armHeartbeat();
-  };
+  }
 
   private sendFlowControl(): void {
     this.fcid = `${this.fcPrefix}.${randomBytes(3).toString("hex").slice(0, 4)}`;
