@@ -44,10 +44,12 @@ export const DELIVERIES_PER_TURN = 256;
 const nextTurn = (): Promise<void> => new Promise<void>((r) => setImmediate(r));
 
 /**
- * One consumer of a stream: its position, pending acknowledgements, redelivery, and delivery to a
- * push subject or to waiting pull requests. Behaviour follows nats-server's `consumer.go`
- * (ADR-9/13/15); the code is our own. Everything runs on the event loop: no locks, one delivery
- * loop at a time.
+ * One consumer of a stream: its delivery loop, which takes the next message (a redelivery the
+ * AckTracker queued, else the next one the StreamCursor finds) and sends it, with its ack subject,
+ * to the push subject (PushDelivery) or to a waiting pull request (PullQueue); and what comes back
+ * to it (acks, pull requests, the inactivity check). Behaviour follows nats-server's
+ * `consumer.go` (ADR-9/13/15); the code is our own. Everything runs on the event loop: no locks,
+ * one delivery loop at a time.
  */
 export class Consumer {
   /** Filters, next stream sequence, start policy, last-per-subject list, num_pending. */
