@@ -13,12 +13,13 @@ import { DEAD_LETTER_REPLAY_PREFIX, deadLetterHeaders, replayHeaders, type DeadL
 import { handleDirectGet } from "./direct-get.js";
 import { jsError, type JsApiError } from "./errors.js";
 import { subjectsOverlap } from "./overlap.js";
-import { Stream, storeLimitsOf, type AckSink } from "./stream.js";
+import { publishAckSink } from "./publish-ack.js";
+import { acknowledged, removeIfNoInterest } from "./retention.js";
+import { Stream, storeLimitsOf } from "./stream.js";
 import { checkStreamUpdate, normalizeStreamConfig, sameConfig, type StreamConfig } from "./stream-config.js";
 import { handleApi } from "./api/router.js";
 import type { ConsumerAction } from "./api/context.js";
 import { DLQ_REPLAY_REQUEST, decodeApiBody } from "./api/request-schema.js";
-import { writeDecimal } from "../util/decimal.js";
 import { clampTimerMs } from "../util/timer.js";
 import { KeyLock } from "../util/key-lock.js";
 
@@ -52,10 +53,6 @@ interface StreamEntry {
   /** Drops messages past max_age. */
   expiry: NodeJS.Timeout | null;
 }
-
-/** Room an ack needs after the stream name: the sequence and the duplicate flag. */
-const ACK_TAIL_BYTES = 64;
-const ACK_DUPLICATE_TAIL = Buffer.from(`,"duplicate": true}`);
 
 /**
  * `$JS.API` requests handled at once, at most, and the bytes of their bodies: nats-server bounds
@@ -281,7 +278,7 @@ export class JetStream implements ConsumerHooks {
   private wire(entry: StreamEntry): void {
     this.armExpiry(entry);
     const stream = entry.stream;
-    const sink = this.ackSink(stream.name);
+    const sink = publishAckSink(this.bus, stream.name);
     stream.setAckSink(sink, this.flushBus);
     for (const u of entry.unsubscribe) u();
     entry.unsubscribe = stream.config.subjects.map((s) =>
@@ -293,34 +290,11 @@ export class JetStream implements ConsumerHooks {
         }
         void stream.publish(subject, headers, data).then((r) => {
           if ("error" in r) return sink(reply, 0, false, r.error);
-          if (!r.duplicate) this.dropIfNoInterest(entry, r.seq, subject);
+          if (!r.duplicate) removeIfNoInterest(stream, entry.consumers, r.seq, subject);
           sink(reply, r.seq, r.duplicate, null);
         });
       }),
     );
-  }
-
-  /**
-   * A stream's publish acks, written into a buffer of the stream's own that holds the constant
-   * prefix; only the sequence and the end change. The router copies an ack out before publish
-   * returns, so one view per length is made once and reused.
-   */
-  private ackSink(name: string): AckSink {
-    const prefix = Buffer.from(`{"stream":${JSON.stringify(name)}, "seq":`);
-    const out = Buffer.alloc(prefix.length + ACK_TAIL_BYTES);
-    prefix.copy(out, 0);
-    const views: Buffer[] = [];
-    return (reply, seq, duplicate, error) => {
-      if (reply === "") return;
-      if (error !== null) {
-        this.bus.publish(reply, "", null, Buffer.from(JSON.stringify({ error, stream: name, seq: 0 })));
-        return;
-      }
-      let n = writeDecimal(out, prefix.length, seq);
-      if (duplicate) n += ACK_DUPLICATE_TAIL.copy(out, n);
-      else out[n++] = 0x7d; // }
-      this.bus.publish(reply, "", null, (views[n] ??= out.subarray(0, n)));
-    };
   }
 
   /**
@@ -587,22 +561,7 @@ export class JetStream implements ConsumerHooks {
   acked(c: Consumer, seq: number): void {
     const e = this.streams.get(c.stream.name);
     if (e === undefined) return;
-    const store = e.stream.store;
-    if (e.stream.config.retention === "workqueue") {
-      void store.remove(seq).catch(() => false);
-      return;
-    }
-    void store.load(seq).then(
-      (m) => {
-        if (m !== null) this.dropIfNoInterest(e, seq, m.subject);
-      },
-      () => {},
-    );
-  }
-
-  private dropIfNoInterest(e: StreamEntry, seq: number, subject: string): void {
-    for (const c of e.consumers.values()) if (c.needAck(seq, subject)) return;
-    void e.stream.store.remove(seq).catch(() => false);
+    acknowledged(e.stream, e.consumers, seq);
   }
 
   /** ConsumerHooks: copy a message that failed for good into the consumer's dead-letter stream. */

@@ -1,0 +1,31 @@
+import { writeDecimal } from "../util/decimal.js";
+import type { Bus } from "./bus.js";
+import type { AckSink } from "./stream.js";
+
+/** Room an ack needs after the stream name: the sequence and the duplicate flag. */
+const ACK_TAIL_BYTES = 64;
+const ACK_DUPLICATE_TAIL = Buffer.from(`,"duplicate": true}`);
+
+/**
+ * A stream's publish acks (`{"stream":..., "seq":n}`, nats-server's PubAck with its spacing),
+ * written into a buffer of the stream's own that holds the constant prefix; only the sequence and
+ * the end change. The router copies an ack out before publish returns, so one view per length is
+ * made once and reused: no allocation per ack. An error is sent as `{error, stream, seq: 0}`.
+ */
+export function publishAckSink(bus: Bus, name: string): AckSink {
+  const prefix = Buffer.from(`{"stream":${JSON.stringify(name)}, "seq":`);
+  const out = Buffer.alloc(prefix.length + ACK_TAIL_BYTES);
+  prefix.copy(out, 0);
+  const views: Buffer[] = [];
+  return (reply, seq, duplicate, error) => {
+    if (reply === "") return;
+    if (error !== null) {
+      bus.publish(reply, "", null, Buffer.from(JSON.stringify({ error, stream: name, seq: 0 })));
+      return;
+    }
+    let n = writeDecimal(out, prefix.length, seq);
+    if (duplicate) n += ACK_DUPLICATE_TAIL.copy(out, n);
+    else out[n++] = 0x7d; // }
+    bus.publish(reply, "", null, (views[n] ??= out.subarray(0, n)));
+  };
+}
