@@ -1,5 +1,8 @@
 import { encodeHeaders, parseHeaders } from "../protocol/headers.js";
 import type { StoredMsg } from "../stores/types.js";
+import type { Bus } from "./bus.js";
+import { jsError, type JsApiError } from "./errors.js";
+import type { Stream } from "./stream.js";
 
 /**
  * Dead letters: a consumer whose config `metadata` names a dead-letter stream
@@ -40,4 +43,52 @@ export function deadLetterHeaders(msg: StoredMsg, stream: string, consumer: stri
 export function replayHeaders(headers: Buffer | null): Buffer | null {
   const entries = (parseHeaders(headers)?.entries ?? []).filter(([k]) => !k.toLowerCase().startsWith(DLQ_HEADER_PREFIX));
   return entries.length === 0 ? null : encodeHeaders(entries);
+}
+
+/** A stream served by name, as the dead-letter functions see the registry. */
+type StreamsByName = ReadonlyMap<string, { readonly stream: Stream }>;
+
+/**
+ * Copy `msg`, which failed for good on consumer `consumer` of stream `from`, into the dead-letter
+ * stream `target` (when it is served), with the dead-letter headers.
+ */
+export function copyToDeadLetters(streams: StreamsByName, target: string, from: string, consumer: string, msg: StoredMsg, deliveries: number, reason: DeadLetterReason): void {
+  const e = streams.get(target);
+  if (e === undefined) return;
+  const headers = deadLetterHeaders(msg, from, consumer, deliveries, reason);
+  void e.stream.store.append(msg.subject, headers, Buffer.from(msg.data)).then(
+    (seq) => e.stream.notifyAppend(seq),
+    () => {},
+  );
+}
+
+/**
+ * Publish the dead letters of stream `name` (all of them, or the one at `seq`) back onto their
+ * original subjects, through the owning stream when there is one (so the ack is durable), without
+ * the dead-letter headers; with `remove`, each one replayed is deleted from the dead-letter stream.
+ */
+export async function replayDeadLetters(streams: StreamsByName, bus: Bus, name: string, seq: number, remove: boolean): Promise<{ replayed: number; failed: number } | { error: JsApiError }> {
+  const e = streams.get(name);
+  if (e === undefined) return { error: jsError("StreamNotFound") };
+  const store = e.stream.store;
+  let replayed = 0;
+  let failed = 0;
+  const last = store.state().lastSeq;
+  for (let s = seq > 0 ? seq : 1; s <= (seq > 0 ? seq : last); ) {
+    const m = seq > 0 ? await store.load(s) : await store.loadNext("", s);
+    if (m === null) break;
+    s = m.seq + 1;
+    const headers = replayHeaders(m.headers);
+    const owner = [...streams.values()].find((o) => o !== e && o.stream.covers(m.subject));
+    let ok = true;
+    if (owner !== undefined) ok = !("error" in (await owner.stream.publish(m.subject, headers, m.data)));
+    else bus.publish(m.subject, "", headers, m.data);
+    if (!ok) {
+      failed++;
+      continue;
+    }
+    replayed++;
+    if (remove) await store.remove(m.seq);
+  }
+  return { replayed, failed };
 }

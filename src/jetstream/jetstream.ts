@@ -9,7 +9,7 @@ import type { Bus } from "./bus.js";
 import { Consumer, type ConsumerHooks } from "./consumer.js";
 import { CONSUMER_STATE_RETRY_MS, ConsumerFiles } from "./consumer-files.js";
 import { DEAD_LETTER_METADATA_KEY, checkConsumerUpdate, normalizeConsumerConfig, subjectsIntersect, type ConsumerConfig } from "./consumer-config.js";
-import { DEAD_LETTER_REPLAY_PREFIX, deadLetterHeaders, replayHeaders, type DeadLetterReason } from "./dead-letter.js";
+import { DEAD_LETTER_REPLAY_PREFIX, copyToDeadLetters, replayDeadLetters, type DeadLetterReason } from "./dead-letter.js";
 import { handleDirectGet } from "./direct-get.js";
 import { jsError, type JsApiError } from "./errors.js";
 import { subjectsOverlap } from "./overlap.js";
@@ -568,13 +568,7 @@ export class JetStream implements ConsumerHooks {
   deadLetter(c: Consumer, msg: StoredMsg, deliveries: number, reason: DeadLetterReason): void {
     const target = c.config.metadata?.[DEAD_LETTER_METADATA_KEY];
     if (target === undefined) return;
-    const e = this.streams.get(target);
-    if (e === undefined) return;
-    const headers = deadLetterHeaders(msg, c.stream.name, c.name, deliveries, reason);
-    void e.stream.store.append(msg.subject, headers, Buffer.from(msg.data)).then(
-      (seq) => e.stream.notifyAppend(seq),
-      () => {},
-    );
+    copyToDeadLetters(this.streams, target, c.stream.name, c.name, msg, deliveries, reason);
   }
 
   /**
@@ -582,30 +576,8 @@ export class JetStream implements ConsumerHooks {
    * through the owning stream when there is one (so the ack is durable), without the dead-letter
    * headers; with `remove`, each one replayed is deleted from the dead-letter stream.
    */
-  async replayDeadLetters(name: string, seq: number, remove: boolean): Promise<{ replayed: number; failed: number } | { error: JsApiError }> {
-    const e = this.streams.get(name);
-    if (e === undefined) return { error: jsError("StreamNotFound") };
-    const store = e.stream.store;
-    let replayed = 0;
-    let failed = 0;
-    const last = store.state().lastSeq;
-    for (let s = seq > 0 ? seq : 1; s <= (seq > 0 ? seq : last); ) {
-      const m = seq > 0 ? await store.load(s) : await store.loadNext("", s);
-      if (m === null) break;
-      s = m.seq + 1;
-      const headers = replayHeaders(m.headers);
-      const owner = [...this.streams.values()].find((o) => o !== e && o.stream.covers(m.subject));
-      let ok = true;
-      if (owner !== undefined) ok = !("error" in (await owner.stream.publish(m.subject, headers, m.data)));
-      else this.bus.publish(m.subject, "", headers, m.data);
-      if (!ok) {
-        failed++;
-        continue;
-      }
-      replayed++;
-      if (remove) await store.remove(m.seq);
-    }
-    return { replayed, failed };
+  replayDeadLetters(name: string, seq: number, remove: boolean): Promise<{ replayed: number; failed: number } | { error: JsApiError }> {
+    return replayDeadLetters(this.streams, this.bus, name, seq, remove);
   }
 
   /** ConsumerHooks: publish an advisory on the bus. */
