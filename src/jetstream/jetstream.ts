@@ -9,17 +9,15 @@ import type { Bus } from "./bus.js";
 import { Consumer, type ConsumerHooks } from "./consumer.js";
 import { CONSUMER_STATE_RETRY_MS, ConsumerFiles } from "./consumer-files.js";
 import { DEAD_LETTER_METADATA_KEY, checkConsumerUpdate, normalizeConsumerConfig, subjectsIntersect, type ConsumerConfig } from "./consumer-config.js";
-import { DEAD_LETTER_REPLAY_PREFIX, copyToDeadLetters, replayDeadLetters, type DeadLetterReason } from "./dead-letter.js";
-import { handleDirectGet } from "./direct-get.js";
+import { copyToDeadLetters, replayDeadLetters, type DeadLetterReason } from "./dead-letter.js";
 import { jsError, type JsApiError } from "./errors.js";
 import { subjectsOverlap } from "./overlap.js";
 import { publishAckSink } from "./publish-ack.js";
 import { acknowledged, removeIfNoInterest } from "./retention.js";
 import { Stream, storeLimitsOf } from "./stream.js";
 import { checkStreamUpdate, normalizeStreamConfig, sameConfig, type StreamConfig } from "./stream-config.js";
-import { handleApi } from "./api/router.js";
 import type { ConsumerAction } from "./api/context.js";
-import { DLQ_REPLAY_REQUEST, decodeApiBody } from "./api/request-schema.js";
+import { ApiListener } from "./api/listener.js";
 import { clampTimerMs } from "../util/timer.js";
 import { KeyLock } from "../util/key-lock.js";
 
@@ -54,17 +52,6 @@ interface StreamEntry {
   expiry: NodeJS.Timeout | null;
 }
 
-/**
- * `$JS.API` requests handled at once, at most, and the bytes of their bodies: nats-server bounds
- * its API queue the same way (`request_queue_limit`, default 10,000) and drops requests past it
- * unanswered (the client times out and retries). A client sending requests faster than the
- * store can write them would otherwise grow the backlog, and the server's memory, without end.
- */
-export const MAX_API_REQUESTS_IN_FLIGHT = 10_000;
-export const MAX_API_BYTES_IN_FLIGHT = 64 * 1024 * 1024;
-/** The warning about dropped API requests is logged at most this often. */
-const API_DROP_WARN_EVERY_MS = 10_000;
-
 /** How often a stream with max_age checks for expired messages, at most and at least. */
 const EXPIRY_CHECK_MIN_MS = 50;
 const EXPIRY_CHECK_MAX_MS = 1000;
@@ -72,22 +59,14 @@ const EXPIRY_CHECK_MAX_MS = 1000;
 /** Streams and the `$JS.API` they answer; an internal client of the router. */
 export class JetStream implements ConsumerHooks {
   readonly streams = new Map<string, StreamEntry>();
-  apiTotal = 0;
-  apiErrors = 0;
-  /** `$JS.API` requests dropped because MAX_API_REQUESTS_IN_FLIGHT (or its bytes) was reached. */
-  apiDropped = 0;
-  private apiInFlight = 0;
-  private apiBytesInFlight = 0;
-  private apiDropWarnedMs = 0;
   /** Told the duration of every durable batch write of the file streams (set by `/metrics`; null = not timed). */
   fsyncObserver: ((seconds: number) => void) | null = null;
   /** One function for every file store, so a store opened before the observer is set still reports to it. */
   private readonly observeSync = (seconds: number): void => this.fsyncObserver?.(seconds);
   /** A file store's lines when its writes start failing and when they succeed again (a full disk). */
   private readonly storeLog = (line: string): void => this.warn(line);
-  private unsubApi: (() => void) | null = null;
-  private unsubDirect: (() => void) | null = null;
-  private unsubReplay: (() => void) | null = null;
+  /** The `$JS.API`, direct get and dead-letter replay subscriptions, and the API counters. */
+  private readonly api: ApiListener;
   /** Streams and consumers on disk that were not loaded at start, and why (see UnloadedEntry). */
   readonly unloaded: UnloadedEntry[] = [];
   /** The stream catalog and consumer files of the file streams. */
@@ -122,6 +101,22 @@ export class JetStream implements ConsumerHooks {
             : `JetStream: consumer "${c.stream.name} > ${c.name}": state could not be written (the previous state stays on disk; retrying every ${CONSUMER_STATE_RETRY_MS} ms): ${err.message}`,
         ),
     );
+    this.api = new ApiListener(bus, (line) => this.warn(line));
+  }
+
+  /** `$JS.API` requests answered since start. */
+  get apiTotal(): number {
+    return this.api.apiTotal;
+  }
+
+  /** `$JS.API` requests answered with an error since start. */
+  get apiErrors(): number {
+    return this.api.apiErrors;
+  }
+
+  /** `$JS.API` requests dropped because MAX_API_REQUESTS_IN_FLIGHT (or its bytes) was reached. */
+  get apiDropped(): number {
+    return this.api.apiDropped;
   }
 
   /** Consumer state writes that failed since start (each is retried). */
@@ -171,64 +166,7 @@ export class JetStream implements ConsumerHooks {
         await this.recoverConsumers(saved.name);
       }
     }
-    this.unsubDirect = this.bus.subscribe("$JS.API.DIRECT.GET.>", "", (subject, reply, _h, data) => {
-      const name = subject.split(".", 5)[4] ?? "";
-      const e = this.streams.get(name);
-      if (e === undefined || !e.stream.config.allow_direct || reply === "") return;
-      handleDirectGet(this.bus, e.stream, subject, reply, data);
-    });
-    this.unsubReplay = this.bus.subscribe(`${DEAD_LETTER_REPLAY_PREFIX}*`, "", (subject, reply, _h, data) => {
-      const name = subject.slice(DEAD_LETTER_REPLAY_PREFIX.length);
-      const req = data.length === 0 ? { ok: {} } : decodeApiBody(data, DLQ_REPLAY_REQUEST);
-      if ("error" in req) {
-        if (reply !== "") this.bus.publish(reply, "", null, Buffer.from(JSON.stringify({ error: req.error })));
-        return;
-      }
-      this.replayDeadLetters(name, req.ok.seq ?? 0, req.ok.delete === true).then(
-        (r) => {
-          if (reply !== "") this.bus.publish(reply, "", null, Buffer.from(JSON.stringify(r)));
-        },
-        () => {},
-      );
-    });
-    this.unsubApi = this.bus.subscribe("$JS.API.>", "", (subject, reply, _h, data) => {
-      // Pull requests and direct gets have subscriptions of their own.
-      if (reply === "" || subject.startsWith("$JS.API.CONSUMER.MSG.NEXT.") || subject.startsWith("$JS.API.DIRECT.GET.")) return;
-      if (this.apiInFlight >= MAX_API_REQUESTS_IN_FLIGHT || this.apiBytesInFlight + data.length > MAX_API_BYTES_IN_FLIGHT) {
-        this.apiDropped++;
-        const now = Date.now();
-        if (now - this.apiDropWarnedMs >= API_DROP_WARN_EVERY_MS) {
-          this.apiDropWarnedMs = now;
-          this.warn(`JetStream API queue limit reached (${this.apiInFlight} requests, ${this.apiBytesInFlight} bytes in flight), dropping requests (${this.apiDropped} so far)`);
-        }
-        return;
-      }
-      // A copy of its own: Buffer.from would cut a small body from Node's shared 8 KiB pool, and a
-      // request waiting its turn would hold the whole pool chunk (10,000 waiting held 80 MiB).
-      const body = Buffer.allocUnsafeSlow(data.length);
-      data.copy(body);
-      this.apiInFlight++;
-      this.apiBytesInFlight += body.length;
-      const done = (): void => {
-        this.apiInFlight--;
-        this.apiBytesInFlight -= body.length;
-      };
-      handleApi(this, subject, body).then(
-        (res) => {
-          done();
-          this.apiTotal++;
-          if ("error" in res) this.apiErrors++;
-          this.bus.publish(reply, "", null, Buffer.from(JSON.stringify(res)));
-        },
-        (err: unknown) => {
-          done();
-          this.apiErrors++;
-          const e = jsError("BadRequest");
-          e.description = err instanceof Error ? err.message : String(err);
-          this.bus.publish(reply, "", null, Buffer.from(JSON.stringify({ error: e })));
-        },
-      );
-    });
+    this.api.start(this);
   }
 
   /** Open (or create) a file stream's message store. */
@@ -588,9 +526,7 @@ export class JetStream implements ConsumerHooks {
 
   /** Close every store (data stays on disk), after writing consumer state. */
   async close(): Promise<void> {
-    this.unsubApi?.();
-    this.unsubDirect?.();
-    this.unsubReplay?.();
+    this.api.stop();
     // Creates, updates and deletes under way finish first, so none is left half done.
     await this.locks.idle();
     for (const e of this.streams.values()) for (const c of e.consumers.values()) c.stop(false);
