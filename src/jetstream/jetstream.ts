@@ -1,9 +1,9 @@
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
-import { FileCatalog, type CatalogDamage } from "../stores/file/catalog.js";
-import { FileStore } from "../stores/file/file-store.js";
+import { FileCatalog } from "../stores/file/catalog.js";
+import type { FileStore } from "../stores/file/file-store.js";
 import { MemoryStore } from "../stores/memory/memory-store.js";
-import type { PurgeRequest, StoredMsg, StreamStore } from "../stores/types.js";
+import type { PurgeRequest, StoredMsg } from "../stores/types.js";
 import { AdvisorySubjects, advisoryBody } from "./advisories.js";
 import type { Bus } from "./bus.js";
 import { Consumer, type ConsumerHooks } from "./consumer.js";
@@ -12,13 +12,12 @@ import { DEAD_LETTER_METADATA_KEY, checkConsumerUpdate, normalizeConsumerConfig,
 import { copyToDeadLetters, replayDeadLetters, type DeadLetterReason } from "./dead-letter.js";
 import { jsError, type JsApiError } from "./errors.js";
 import { subjectsOverlap } from "./overlap.js";
-import { publishAckSink } from "./publish-ack.js";
-import { acknowledged, removeIfNoInterest } from "./retention.js";
-import { Stream, storeLimitsOf } from "./stream.js";
+import { acknowledged } from "./retention.js";
+import { storeLimitsOf } from "./stream.js";
 import { checkStreamUpdate, normalizeStreamConfig, sameConfig, type StreamConfig } from "./stream-config.js";
+import { StreamRegistry, type StreamEntry, type UnloadedEntry } from "./stream-registry.js";
 import type { ConsumerAction } from "./api/context.js";
 import { ApiListener } from "./api/listener.js";
-import { clampTimerMs } from "../util/timer.js";
 import { KeyLock } from "../util/key-lock.js";
 
 /** JetStream options. */
@@ -37,38 +36,18 @@ export interface JetStreamOptions {
   warn?: (line: string) => void;
 }
 
-/**
- * A stream or consumer found on disk at start and not served, because a metadata file of it is
- * damaged (not JSON, wrong shape, a config that no longer validates) or its store could not be
- * opened. Its files are left as they are; `/jsz` lists these as `unloaded`.
- */
-export type UnloadedEntry = CatalogDamage;
-
-interface StreamEntry {
-  stream: Stream;
-  consumers: Map<string, Consumer>;
-  unsubscribe: Array<() => void>;
-  /** Drops messages past max_age. */
-  expiry: NodeJS.Timeout | null;
-}
-
-/** How often a stream with max_age checks for expired messages, at most and at least. */
-const EXPIRY_CHECK_MIN_MS = 50;
-const EXPIRY_CHECK_MAX_MS = 1000;
-
 /** Streams and the `$JS.API` they answer; an internal client of the router. */
 export class JetStream implements ConsumerHooks {
-  readonly streams = new Map<string, StreamEntry>();
+  /** The served streams by name, with their consumers. */
+  readonly streams: Map<string, StreamEntry>;
   /** Told the duration of every durable batch write of the file streams (set by `/metrics`; null = not timed). */
   fsyncObserver: ((seconds: number) => void) | null = null;
-  /** One function for every file store, so a store opened before the observer is set still reports to it. */
-  private readonly observeSync = (seconds: number): void => this.fsyncObserver?.(seconds);
-  /** A file store's lines when its writes start failing and when they succeed again (a full disk). */
-  private readonly storeLog = (line: string): void => this.warn(line);
   /** The `$JS.API`, direct get and dead-letter replay subscriptions, and the API counters. */
   private readonly api: ApiListener;
   /** Streams and consumers on disk that were not loaded at start, and why (see UnloadedEntry). */
-  readonly unloaded: UnloadedEntry[] = [];
+  readonly unloaded: UnloadedEntry[];
+  /** The served streams, what wires each to the bus, how file stores are opened. */
+  private readonly registry: StreamRegistry;
   /** The stream catalog and consumer files of the file streams. */
   private readonly catalog: FileCatalog;
   /** Durable consumers' config and state on disk. */
@@ -84,13 +63,21 @@ export class JetStream implements ConsumerHooks {
    */
   private readonly claims = new Map<string, readonly string[]>();
 
-  private readonly flushBus = (): void => this.bus.flush();
-
   constructor(
     readonly bus: Bus,
     readonly opts: JetStreamOptions,
   ) {
     this.catalog = new FileCatalog(join(opts.storeDir, "jetstream"));
+    this.registry = new StreamRegistry(bus, this.catalog, {
+      sync: opts.sync ?? "always",
+      syncIntervalMs: opts.syncIntervalMs,
+      // One function for every file store, so a store opened before the observer is set still reports to it.
+      observeSync: (seconds) => this.fsyncObserver?.(seconds),
+      // A file store's lines when its writes start failing and when they succeed again (a full disk).
+      warn: (line) => this.warn(line),
+    });
+    this.streams = this.registry.streams;
+    this.unloaded = this.registry.unloaded;
     this.consumerFiles = new ConsumerFiles(
       this.catalog,
       (c) => this.streams.get(c.stream.name)?.consumers.get(c.name) === c,
@@ -128,20 +115,13 @@ export class JetStream implements ConsumerHooks {
     this.opts.warn?.(line);
   }
 
-  /** Remember and report a stream or consumer that is not served because of its files. */
-  private notLoaded(d: UnloadedEntry): void {
-    this.unloaded.push(d);
-    const what = d.consumer === undefined ? `stream "${d.stream}"` : `consumer "${d.stream} > ${d.consumer}"`;
-    this.warn(`JetStream: ${what} not loaded: ${d.file}: ${d.reason} (its files are left as they are)`);
-  }
-
   /**
    * Recover file streams from disk and start answering `$JS.API.>`. A stream or consumer whose
    * files cannot be used is reported (`unloaded`, the warn log) and skipped; the rest are served.
    */
   async start(): Promise<void> {
     const { entries, damage } = await this.catalog.streams();
-    for (const d of damage) this.notLoaded(d);
+    for (const d of damage) this.registry.notLoaded(d);
     for (const saved of entries) {
       let cfg: StreamConfig | JsApiError;
       try {
@@ -150,89 +130,23 @@ export class JetStream implements ConsumerHooks {
         cfg = jsError("StreamCreate", { err: err instanceof Error ? err.message : String(err) });
       }
       const at = { stream: saved.name, file: saved.file };
-      if ("err_code" in cfg) this.notLoaded({ ...at, reason: `config no longer valid: ${cfg.description}` });
-      else if (cfg.name !== saved.name) this.notLoaded({ ...at, reason: `config names stream "${cfg.name}"` });
-      else if (cfg.storage !== "file") this.notLoaded({ ...at, reason: `config has storage "${cfg.storage}"` });
+      if ("err_code" in cfg) this.registry.notLoaded({ ...at, reason: `config no longer valid: ${cfg.description}` });
+      else if (cfg.name !== saved.name) this.registry.notLoaded({ ...at, reason: `config names stream "${cfg.name}"` });
+      else if (cfg.storage !== "file") this.registry.notLoaded({ ...at, reason: `config has storage "${cfg.storage}"` });
       else {
         try {
-          const store = await this.openFileStore(cfg);
-          const entry = this.register(cfg, store, saved.created);
+          const store = await this.registry.openFileStore(cfg);
+          const entry = this.registry.register(cfg, store, saved.created);
           await entry.stream.rebuildDedup();
         } catch (err) {
-          await this.closeEntry(saved.name);
-          this.notLoaded({ ...at, reason: `store could not be opened: ${err instanceof Error ? err.message : String(err)}` });
+          await this.registry.closeEntry(saved.name);
+          this.registry.notLoaded({ ...at, reason: `store could not be opened: ${err instanceof Error ? err.message : String(err)}` });
           continue;
         }
         await this.recoverConsumers(saved.name);
       }
     }
     this.api.start(this);
-  }
-
-  /** Open (or create) a file stream's message store. */
-  private openFileStore(cfg: StreamConfig): Promise<FileStore> {
-    return FileStore.open({ dir: this.catalog.messagesDir(cfg.name), limits: storeLimitsOf(cfg), sync: this.opts.sync ?? "always", syncIntervalMs: this.opts.syncIntervalMs, observeSyncSeconds: this.observeSync, log: this.storeLog });
-  }
-
-  /** Serve a stream whose store is open: wire its subjects and list it. */
-  private register(cfg: StreamConfig, store: StreamStore, created: Date): StreamEntry {
-    const stream = new Stream(cfg, store, created);
-    const entry: StreamEntry = { stream, consumers: new Map(), unsubscribe: [], expiry: null };
-    this.wire(entry);
-    this.streams.set(cfg.name, entry);
-    return entry;
-  }
-
-  /** Stop serving a stream and close its store (its files stay); its consumers must be stopped already. */
-  private async closeEntry(name: string): Promise<void> {
-    const e = this.streams.get(name);
-    if (e === undefined) return;
-    this.streams.delete(name);
-    this.unwire(e);
-    await e.stream.store.close();
-  }
-
-  /** (Re)arm the max_age check: a quarter of max_age, within [50 ms, 1 s]. */
-  private armExpiry(entry: StreamEntry): void {
-    if (entry.expiry !== null) clearInterval(entry.expiry);
-    entry.expiry = null;
-    const maxAgeMs = entry.stream.config.max_age / 1e6;
-    if (maxAgeMs <= 0) return;
-    const every = Math.min(EXPIRY_CHECK_MAX_MS, Math.max(EXPIRY_CHECK_MIN_MS, maxAgeMs / 4));
-    entry.expiry = setInterval(() => {
-      entry.stream.store.expire().catch(() => 0);
-    }, clampTimerMs(every));
-    entry.expiry.unref();
-  }
-
-  /** Stop a stream taking publishes and expiring messages (its subscriptions and expiry timer go). */
-  private unwire(entry: StreamEntry): void {
-    for (const u of entry.unsubscribe) u();
-    entry.unsubscribe = [];
-    if (entry.expiry !== null) clearInterval(entry.expiry);
-    entry.expiry = null;
-  }
-
-  private wire(entry: StreamEntry): void {
-    this.armExpiry(entry);
-    const stream = entry.stream;
-    const sink = publishAckSink(this.bus, stream.name);
-    stream.setAckSink(sink, this.flushBus);
-    for (const u of entry.unsubscribe) u();
-    entry.unsubscribe = stream.config.subjects.map((s) =>
-      this.bus.subscribe(s, "", (subject, reply, headers, data) => {
-        if (subject.startsWith("$JS.API.")) return;
-        if (stream.config.retention !== "interest") {
-          stream.accept(subject, reply, headers, data);
-          return;
-        }
-        void stream.publish(subject, headers, data).then((r) => {
-          if ("error" in r) return sink(reply, 0, false, r.error);
-          if (!r.duplicate) removeIfNoInterest(stream, entry.consumers, r.seq, subject);
-          sink(reply, r.seq, r.duplicate, null);
-        });
-      }),
-    );
   }
 
   /**
@@ -248,11 +162,11 @@ export class JetStream implements ConsumerHooks {
       }
       if (cfg.sealed) return jsError("StreamInvalidConfig", { err: "stream configuration for create can not be sealed" });
       if (this.overlaps(cfg)) return jsError("StreamSubjectOverlap");
-      if (this.unloaded.some((u) => u.stream === cfg.name && u.consumer === undefined)) {
+      if (this.registry.isUnloaded(cfg.name, undefined)) {
         return jsError("StreamCreate", { err: `stream "${cfg.name}" is on disk but could not be loaded (see /jsz); its files are kept until an operator removes them` });
       }
       const created = new Date();
-      if (cfg.storage === "memory") return { entry: this.register(cfg, new MemoryStore(storeLimitsOf(cfg)), created), created: true };
+      if (cfg.storage === "memory") return { entry: this.registry.register(cfg, new MemoryStore(storeLimitsOf(cfg)), created), created: true };
       this.claims.set(cfg.name, cfg.subjects);
       try {
         try {
@@ -262,12 +176,12 @@ export class JetStream implements ConsumerHooks {
         }
         let store: FileStore;
         try {
-          store = await this.openFileStore(cfg);
+          store = await this.registry.openFileStore(cfg);
         } catch (err) {
           await this.catalog.removeStream(cfg.name).catch((e: unknown) => this.warn(`JetStream: stream "${cfg.name}": create failed and its directory could not be removed: ${errText(e)}`));
           return jsError("StreamCreate", { err: `could not open the stream's store: ${errText(err)}` });
         }
-        return { entry: this.register(cfg, store, created), created: true };
+        return { entry: this.registry.register(cfg, store, created), created: true };
       } finally {
         this.claims.delete(cfg.name);
       }
@@ -297,10 +211,10 @@ export class JetStream implements ConsumerHooks {
         try {
           await entry.stream.store.setLimits(storeLimitsOf(cfg));
         } catch (err) {
-          this.wire(entry);
+          this.registry.wire(entry);
           return jsError("StreamStoreFailed", { err: `the new configuration is saved but its limits could not be applied yet: ${errText(err)}` });
         }
-        this.wire(entry);
+        this.registry.wire(entry);
         return entry;
       } finally {
         this.claims.delete(cfg.name);
@@ -320,12 +234,12 @@ export class JetStream implements ConsumerHooks {
       if (entry.stream.config.storage === "file") {
         // Take no more publishes (and no expiry) while the directory goes: a publish arriving after
         // it was renamed aside would fail (ENOENT) and be reported as a failing disk.
-        this.unwire(entry);
+        this.registry.unwire(entry);
         try {
           await this.catalog.removeStream(name);
         } catch (err) {
           if (await this.catalog.hasStream(name)) {
-            this.wire(entry);
+            this.registry.wire(entry);
             for (const c of entry.consumers.values()) this.consumerFiles.resume(c);
             throw new Error(`stream "${name}" could not be deleted: ${errText(err)}`);
           }
@@ -338,8 +252,8 @@ export class JetStream implements ConsumerHooks {
       }
       entry.consumers.clear();
       // Consumers of it that were not loaded went with its directory.
-      for (let i = this.unloaded.length - 1; i >= 0; i--) if (this.unloaded[i]?.stream === name) this.unloaded.splice(i, 1);
-      await this.closeEntry(name);
+      this.registry.forgetUnloaded(name);
+      await this.registry.closeEntry(name);
       return true;
     });
   }
@@ -398,7 +312,7 @@ export class JetStream implements ConsumerHooks {
       return typeof verdict === "string" ? jsError("ConsumerCreate", { err: verdict }) : verdict;
     }
     if (action === "update") return jsError("ConsumerDoesNotExist");
-    if (name !== "" && this.unloaded.some((u) => u.stream === streamName && u.consumer === name)) {
+    if (name !== "" && this.registry.isUnloaded(streamName, name)) {
       return jsError("ConsumerCreate", { err: `consumer "${name}" is on disk but could not be loaded (see /jsz); its files are kept until an operator removes them` });
     }
     if (sc.max_consumers > 0 && e.consumers.size >= sc.max_consumers) return jsError("MaximumConsumersLimit");
@@ -462,17 +376,17 @@ export class JetStream implements ConsumerHooks {
   private async recoverConsumers(streamName: string): Promise<void> {
     const e = this.streams.get(streamName) as StreamEntry;
     const { consumers, damage } = await this.consumerFiles.list(streamName);
-    for (const d of damage) this.notLoaded(d);
+    for (const d of damage) this.registry.notLoaded(d);
     for (const saved of consumers) {
       const at = { stream: streamName, consumer: saved.name, file: saved.metaFile };
       try {
         const cfg = normalizeConsumerConfig(saved.config, e.stream.config, { recovering: true });
         if ("err_code" in cfg) {
-          this.notLoaded({ ...at, reason: `config no longer valid: ${cfg.description}` });
+          this.registry.notLoaded({ ...at, reason: `config no longer valid: ${cfg.description}` });
           continue;
         }
         if (cfg.durable_name !== saved.name) {
-          this.notLoaded({ ...at, reason: `config is not that of durable consumer "${saved.name}"` });
+          this.registry.notLoaded({ ...at, reason: `config is not that of durable consumer "${saved.name}"` });
           continue;
         }
         const c = new Consumer(e.stream, cfg, saved.name, saved.created, this.bus, this, saved.state);
@@ -480,7 +394,7 @@ export class JetStream implements ConsumerHooks {
         e.consumers.set(saved.name, c);
         c.start();
       } catch (err) {
-        this.notLoaded({ ...at, reason: errText(err) });
+        this.registry.notLoaded({ ...at, reason: errText(err) });
       }
     }
   }
@@ -531,11 +445,7 @@ export class JetStream implements ConsumerHooks {
     await this.locks.idle();
     for (const e of this.streams.values()) for (const c of e.consumers.values()) c.stop(false);
     await this.consumerFiles.close();
-    for (const e of this.streams.values()) {
-      this.unwire(e);
-      await e.stream.store.close();
-    }
-    this.streams.clear();
+    await this.registry.closeAll();
   }
 }
 

@@ -1,0 +1,154 @@
+import type { CatalogDamage, FileCatalog } from "../stores/file/catalog.js";
+import { FileStore } from "../stores/file/file-store.js";
+import type { StreamStore } from "../stores/types.js";
+import { clampTimerMs } from "../util/timer.js";
+import type { Bus } from "./bus.js";
+import type { Consumer } from "./consumer.js";
+import { publishAckSink } from "./publish-ack.js";
+import { removeIfNoInterest } from "./retention.js";
+import { Stream, storeLimitsOf } from "./stream.js";
+import type { StreamConfig } from "./stream-config.js";
+
+/**
+ * A stream or consumer found on disk at start and not served, because a metadata file of it is
+ * damaged (not JSON, wrong shape, a config that no longer validates) or its store could not be
+ * opened. Its files are left as they are; `/jsz` lists these as `unloaded`.
+ */
+export type UnloadedEntry = CatalogDamage;
+
+/** A served stream, its consumers, and what connects it to the bus. */
+export interface StreamEntry {
+  stream: Stream;
+  consumers: Map<string, Consumer>;
+  unsubscribe: Array<() => void>;
+  /** Drops messages past max_age. */
+  expiry: NodeJS.Timeout | null;
+}
+
+/** How file streams' stores are opened, and where the registry reports. */
+export interface RegistryOptions {
+  /** File store durability mode (see stores/file). */
+  sync: "always" | "interval";
+  /** With `interval`: ms between background fsyncs. */
+  syncIntervalMs: number | undefined;
+  /** Told the duration of every durable batch write of a file stream. */
+  observeSync: (seconds: number) => void;
+  /** Told what an operator must know, one line each. */
+  warn: (line: string) => void;
+}
+
+/** How often a stream with max_age checks for expired messages, at most and at least. */
+const EXPIRY_CHECK_MIN_MS = 50;
+const EXPIRY_CHECK_MAX_MS = 1000;
+
+/**
+ * The streams JetStream serves, by name, and what connects each to the bus while it is served:
+ * a subscription per subject that takes its publishes, its publish-ack sink, and its max_age
+ * expiry timer. Also how a file stream's store is opened, and the streams and consumers found on
+ * disk and not served (`unloaded`).
+ */
+export class StreamRegistry {
+  readonly streams = new Map<string, StreamEntry>();
+  /** Streams and consumers on disk that were not loaded at start, and why (see UnloadedEntry). */
+  readonly unloaded: UnloadedEntry[] = [];
+  private readonly flushBus = (): void => this.bus.flush();
+
+  constructor(
+    private readonly bus: Bus,
+    private readonly catalog: FileCatalog,
+    private readonly opts: RegistryOptions,
+  ) {}
+
+  /** Remember and report a stream or consumer that is not served because of its files. */
+  notLoaded(d: UnloadedEntry): void {
+    this.unloaded.push(d);
+    const what = d.consumer === undefined ? `stream "${d.stream}"` : `consumer "${d.stream} > ${d.consumer}"`;
+    this.opts.warn(`JetStream: ${what} not loaded: ${d.file}: ${d.reason} (its files are left as they are)`);
+  }
+
+  /** Is this stream (consumer undefined) or this consumer on disk and not loaded? */
+  isUnloaded(stream: string, consumer: string | undefined): boolean {
+    return this.unloaded.some((u) => u.stream === stream && u.consumer === consumer);
+  }
+
+  /** A stream's directory went: so did the files of it (and its consumers) that were not loaded. */
+  forgetUnloaded(stream: string): void {
+    for (let i = this.unloaded.length - 1; i >= 0; i--) if (this.unloaded[i]?.stream === stream) this.unloaded.splice(i, 1);
+  }
+
+  /** Open (or create) a file stream's message store. A store's write failures and recoveries go to warn. */
+  openFileStore(cfg: StreamConfig): Promise<FileStore> {
+    return FileStore.open({ dir: this.catalog.messagesDir(cfg.name), limits: storeLimitsOf(cfg), sync: this.opts.sync, syncIntervalMs: this.opts.syncIntervalMs, observeSyncSeconds: this.opts.observeSync, log: this.opts.warn });
+  }
+
+  /** Serve a stream whose store is open: wire its subjects and list it. */
+  register(cfg: StreamConfig, store: StreamStore, created: Date): StreamEntry {
+    const stream = new Stream(cfg, store, created);
+    const entry: StreamEntry = { stream, consumers: new Map(), unsubscribe: [], expiry: null };
+    this.wire(entry);
+    this.streams.set(cfg.name, entry);
+    return entry;
+  }
+
+  /** Stop serving a stream and close its store (its files stay); its consumers must be stopped already. */
+  async closeEntry(name: string): Promise<void> {
+    const e = this.streams.get(name);
+    if (e === undefined) return;
+    this.streams.delete(name);
+    this.unwire(e);
+    await e.stream.store.close();
+  }
+
+  /** Stop serving every stream and close their stores (shutdown; consumers stopped already). */
+  async closeAll(): Promise<void> {
+    for (const e of this.streams.values()) {
+      this.unwire(e);
+      await e.stream.store.close();
+    }
+    this.streams.clear();
+  }
+
+  /** (Re)arm the max_age check: a quarter of max_age, within [50 ms, 1 s]. */
+  private armExpiry(entry: StreamEntry): void {
+    if (entry.expiry !== null) clearInterval(entry.expiry);
+    entry.expiry = null;
+    const maxAgeMs = entry.stream.config.max_age / 1e6;
+    if (maxAgeMs <= 0) return;
+    const every = Math.min(EXPIRY_CHECK_MAX_MS, Math.max(EXPIRY_CHECK_MIN_MS, maxAgeMs / 4));
+    entry.expiry = setInterval(() => {
+      entry.stream.store.expire().catch(() => 0);
+    }, clampTimerMs(every));
+    entry.expiry.unref();
+  }
+
+  /** Stop a stream taking publishes and expiring messages (its subscriptions and expiry timer go). */
+  unwire(entry: StreamEntry): void {
+    for (const u of entry.unsubscribe) u();
+    entry.unsubscribe = [];
+    if (entry.expiry !== null) clearInterval(entry.expiry);
+    entry.expiry = null;
+  }
+
+  /** Take publishes on the stream's subjects (as its config says now) and expire by its max_age. */
+  wire(entry: StreamEntry): void {
+    this.armExpiry(entry);
+    const stream = entry.stream;
+    const sink = publishAckSink(this.bus, stream.name);
+    stream.setAckSink(sink, this.flushBus);
+    for (const u of entry.unsubscribe) u();
+    entry.unsubscribe = stream.config.subjects.map((s) =>
+      this.bus.subscribe(s, "", (subject, reply, headers, data) => {
+        if (subject.startsWith("$JS.API.")) return;
+        if (stream.config.retention !== "interest") {
+          stream.accept(subject, reply, headers, data);
+          return;
+        }
+        void stream.publish(subject, headers, data).then((r) => {
+          if ("error" in r) return sink(reply, 0, false, r.error);
+          if (!r.duplicate) removeIfNoInterest(stream, entry.consumers, r.seq, subject);
+          sink(reply, r.seq, r.duplicate, null);
+        });
+      }),
+    );
+  }
+}
