@@ -8,13 +8,14 @@ import { AdvisorySubjects, advisoryBody } from "./advisories.js";
 import type { Bus } from "./bus.js";
 import { Consumer, type ConsumerHooks } from "./consumer.js";
 import { CONSUMER_STATE_RETRY_MS, ConsumerFiles } from "./consumer-files.js";
-import { DEAD_LETTER_METADATA_KEY, checkConsumerUpdate, normalizeConsumerConfig, subjectsIntersect, type ConsumerConfig } from "./consumer-config.js";
+import { DEAD_LETTER_METADATA_KEY, checkConsumerUpdate, subjectsIntersect, type ConsumerConfig } from "./consumer-config.js";
 import { copyToDeadLetters, replayDeadLetters, type DeadLetterReason } from "./dead-letter.js";
 import { jsError, type JsApiError } from "./errors.js";
 import { subjectsOverlap } from "./overlap.js";
 import { acknowledged } from "./retention.js";
 import { storeLimitsOf } from "./stream.js";
-import { checkStreamUpdate, normalizeStreamConfig, sameConfig, type StreamConfig } from "./stream-config.js";
+import { recoverStreams } from "./recovery.js";
+import { checkStreamUpdate, sameConfig, type StreamConfig } from "./stream-config.js";
 import { StreamRegistry, type StreamEntry, type UnloadedEntry } from "./stream-registry.js";
 import type { ConsumerAction } from "./api/context.js";
 import { ApiListener } from "./api/listener.js";
@@ -120,32 +121,7 @@ export class JetStream implements ConsumerHooks {
    * files cannot be used is reported (`unloaded`, the warn log) and skipped; the rest are served.
    */
   async start(): Promise<void> {
-    const { entries, damage } = await this.catalog.streams();
-    for (const d of damage) this.registry.notLoaded(d);
-    for (const saved of entries) {
-      let cfg: StreamConfig | JsApiError;
-      try {
-        cfg = normalizeStreamConfig(saved.config, { recovering: true });
-      } catch (err) {
-        cfg = jsError("StreamCreate", { err: err instanceof Error ? err.message : String(err) });
-      }
-      const at = { stream: saved.name, file: saved.file };
-      if ("err_code" in cfg) this.registry.notLoaded({ ...at, reason: `config no longer valid: ${cfg.description}` });
-      else if (cfg.name !== saved.name) this.registry.notLoaded({ ...at, reason: `config names stream "${cfg.name}"` });
-      else if (cfg.storage !== "file") this.registry.notLoaded({ ...at, reason: `config has storage "${cfg.storage}"` });
-      else {
-        try {
-          const store = await this.registry.openFileStore(cfg);
-          const entry = this.registry.register(cfg, store, saved.created);
-          await entry.stream.rebuildDedup();
-        } catch (err) {
-          await this.registry.closeEntry(saved.name);
-          this.registry.notLoaded({ ...at, reason: `store could not be opened: ${err instanceof Error ? err.message : String(err)}` });
-          continue;
-        }
-        await this.recoverConsumers(saved.name);
-      }
-    }
+    await recoverStreams(this.registry, this.catalog, this.consumerFiles, this.bus, this);
     this.api.start(this);
   }
 
@@ -370,33 +346,6 @@ export class JetStream implements ConsumerHooks {
       this.advisory(`${AdvisorySubjects.deleted}.${streamName}.${name}`, advisoryBody("consumer_action", streamName, name, { action: "delete" }));
       return true;
     });
-  }
-
-  /** Serve again the consumers a recovered stream left on disk; one whose files cannot be used is reported and skipped. */
-  private async recoverConsumers(streamName: string): Promise<void> {
-    const e = this.streams.get(streamName) as StreamEntry;
-    const { consumers, damage } = await this.consumerFiles.list(streamName);
-    for (const d of damage) this.registry.notLoaded(d);
-    for (const saved of consumers) {
-      const at = { stream: streamName, consumer: saved.name, file: saved.metaFile };
-      try {
-        const cfg = normalizeConsumerConfig(saved.config, e.stream.config, { recovering: true });
-        if ("err_code" in cfg) {
-          this.registry.notLoaded({ ...at, reason: `config no longer valid: ${cfg.description}` });
-          continue;
-        }
-        if (cfg.durable_name !== saved.name) {
-          this.registry.notLoaded({ ...at, reason: `config is not that of durable consumer "${saved.name}"` });
-          continue;
-        }
-        const c = new Consumer(e.stream, cfg, saved.name, saved.created, this.bus, this, saved.state);
-        if (saved.state === null) await c.selectStart();
-        e.consumers.set(saved.name, c);
-        c.start();
-      } catch (err) {
-        this.registry.notLoaded({ ...at, reason: errText(err) });
-      }
-    }
   }
 
   /** ConsumerHooks: remember to write this consumer's state soon. */
