@@ -5,6 +5,7 @@ import { ConsumerDefaults, type ConsumerConfig } from "./consumer-config.js";
 import { parseNakDelayMs } from "./consumer-status.js";
 import type { DeadLetterReason } from "./dead-letter.js";
 import type { Stream } from "./stream.js";
+import type { NextMsg } from "./stream-cursor.js";
 
 /** What the acknowledgement state needs of its consumer. */
 export interface AckHost {
@@ -58,8 +59,6 @@ export class AckTracker {
   private readonly rdqSet = new Set<number>();
   private lastAck = 0;
   private timer: NodeJS.Timeout | null = null;
-  /** Delivery count of the message the last nextRedelivery returned. */
-  redeliveryCount = 0;
 
   constructor(
     private readonly stream: Stream,
@@ -174,11 +173,12 @@ export class AckTracker {
   }
 
   /**
-   * The next queued redelivery (its delivery count in `redeliveryCount`), or null when none is
-   * queued. A message past max_deliver leaves pending instead, the first time with the
-   * max_deliver advisory and a dead letter; one no longer in the stream is forgotten.
+   * The next queued redelivery, or, once the queue is empty without one, what `orElse` finds. A
+   * message past max_deliver leaves pending instead, the first time with the max_deliver
+   * advisory and a dead letter; one no longer in the stream is forgotten. (`orElse`, not a null
+   * for the caller to go on from: the delivery loop then waits on one promise for a redelivery.)
    */
-  async nextRedelivery(): Promise<StoredMsg | null> {
+  async nextRedelivery(orElse: () => Promise<NextMsg | null>): Promise<NextMsg | null> {
     const store = this.stream.store;
     while (this.rdq.length > 0) {
       const seq = this.rdq.shift() as number;
@@ -203,10 +203,9 @@ export class AckTracker {
         this.rdc.delete(seq);
         continue;
       }
-      this.redeliveryCount = dc;
-      return m;
+      return { msg: m, dc, from: "rdq" };
     }
-    return null;
+    return orElse();
   }
 
   /** Put back a redelivery taken by nextRedelivery and not sent: first in the queue, its count as before. */

@@ -43,6 +43,9 @@ export const DELIVERIES_PER_TURN = 256;
 /** Resolves on the next turn of the event loop, after the writes queued in this one. */
 const nextTurn = (): Promise<void> => new Promise<void>((r) => setImmediate(r));
 
+/** nextMsg's answer when max_ack_pending is reached: nothing, without a promise of its own. */
+const NOTHING: Promise<null> = Promise.resolve(null);
+
 /**
  * One consumer of a stream: its delivery loop, which takes the next message (a redelivery the
  * AckTracker queued, else the next one the StreamCursor finds) and sends it, with its ack subject,
@@ -305,15 +308,17 @@ export class Consumer {
     else this.cursor.putBack(seq, from);
   }
 
-  /** The next message to deliver: redeliveries first, then the skip list, then the stream. */
-  private async nextMsg(): Promise<NextMsg | null> {
-    if (this.acks.queued > 0) {
-      const m = await this.acks.nextRedelivery();
-      if (m !== null) return { msg: m, dc: this.acks.redeliveryCount, from: "rdq" };
-    }
-    if (this.ackPendingFull()) return null;
-    return this.cursor.next();
+  /**
+   * The next message to deliver: redeliveries first, then the skip list, then the stream. Each
+   * way is one promise (the AckTracker's or the cursor's), as when this was one async function.
+   */
+  private nextMsg(): Promise<NextMsg | null> {
+    if (this.acks.queued > 0) return this.acks.nextRedelivery(this.nextFirstDelivery);
+    return this.nextFirstDelivery();
   }
+
+  /** The next message to deliver for the first time, unless max_ack_pending is reached. */
+  private readonly nextFirstDelivery = (): Promise<NextMsg | null> => (this.ackPendingFull() ? NOTHING : this.cursor.next());
 
   /**
    * nextMsg without waiting, in its common case (no redeliveries, no skip list, one filter, the
