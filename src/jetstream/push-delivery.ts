@@ -72,6 +72,7 @@ export class PushDelivery {
     this.bound = bus.hasInterest(dsubj);
   }
 
+  /** The consumer stops: no more heartbeats. */
   stop(): void {
     this.heartbeat.clear();
   }
