@@ -1,13 +1,16 @@
 import { mkdir, open, unlink, type FileHandle } from "node:fs/promises";
 import { MemoryStore } from "../memory/memory-store.js";
 import { NoLimits, fileStoredSize, nowNs, type PurgeRequest, type StoreLimits, type StoreWriteState, type StoredMsg } from "../types.js";
+import { FileEntry } from "./file-entry.js";
 import { RecordType, decodeRecord, encodeRecord, viewRecord } from "./record.js";
 import { ReadAhead } from "./read-ahead.js";
 import { SegmentWriter } from "./segment-writer.js";
 import { SegmentWindow, recoverSegments, type Segment, type StoreDamage } from "./segment-io.js";
+import { TailCache } from "./tail-cache.js";
 import { WRITE_RETRY_BACKOFF_MS, WriteOutage, type StoreLog } from "./write-outage.js";
 
 export type { StoreDamage } from "./segment-io.js";
+export { TAIL_CACHE_BYTES } from "./tail-cache.js";
 
 /** A segment is closed and a new one started once it passes this size. */
 export const SEGMENT_MAX_BYTES = 64 * 1024 * 1024;
@@ -24,8 +27,6 @@ export const EAGER_BATCH_BYTES = 64 * 1024;
  * halves, the first half's durable write overlapping the parsing of the second.
  */
 export const EAGER_BATCH_RECORDS = 128;
-/** Recently written records kept in memory so consumers reading the tail do not read the disk. */
-export const TAIL_CACHE_BYTES = 8 * 1024 * 1024;
 /**
  * Batches on their way to the disk at once, each one durable write at its own offset: a batch need
  * not wait for the one before it to reach the disk, only to be acknowledged (acks go in order).
@@ -62,33 +63,6 @@ export interface FileStoreOptions {
   log?: StoreLog;
 }
 
-/**
- * What the store keeps in memory for one message: where its record is, not its payload. The
- * record itself is kept (`rec`) until it is written and then only while it is in the tail cache.
- * `headers`/`data` are always empty (entries are never returned, `materialize` reads the record),
- * so they are getters on the prototype rather than two more fields in each of millions of entries.
- */
-class FileEntry implements StoredMsg {
-  constructor(
-    readonly seq: number,
-    readonly subject: string,
-    readonly timeNs: bigint,
-    readonly size: number,
-    public seg: Segment | null,
-    public off: number,
-    readonly len: number,
-    public rec: Buffer | null,
-  ) {}
-
-  get headers(): null {
-    return null;
-  }
-
-  get data(): Buffer {
-    return EMPTY;
-  }
-}
-
 interface Waiter {
   resolve: () => void;
   reject: (err: Error) => void;
@@ -117,10 +91,7 @@ export class FileStore extends MemoryStore {
   private pendingBytes = 0;
   /** The entry of each pending buffer (null for tombstones). */
   private pendingEntries: Array<FileEntry | null> = [];
-  /** Entries whose record is cached, oldest first, and the cached bytes. */
-  private cached: FileEntry[] = [];
-  private cachedHead = 0;
-  private cachedBytes = 0;
+  private readonly tail = new TailCache();
   private readonly readers = new Map<Segment, Promise<FileHandle>>();
   private readonly readAhead = new ReadAhead((seg) => this.reader(seg));
   private waiters: Waiter[] = [];
@@ -498,7 +469,7 @@ export class FileStore extends MemoryStore {
         // A failure since this batch started took back all that was not acknowledged, this too.
         if (epoch !== this.epoch) throw this.outage.error ?? new Error("store write failed");
         if (written !== null && written.end > written.seg.size) written.seg.size = written.end;
-        this.cacheTail(entries);
+        this.tail.add(entries);
         this.acknowledged(batchSeq, batchTimeNs, undoMark);
         for (const w of waiters) w.resolve();
         if (records > 0) {
@@ -603,29 +574,11 @@ export class FileStore extends MemoryStore {
     if (!this.repaired) this.repairSoon();
   }
 
-  /** Keep the newest written records cached up to TAIL_CACHE_BYTES; older ones are read from disk. */
-  private cacheTail(entries: Array<FileEntry | null>): void {
-    for (const e of entries) {
-      if (e === null) continue;
-      this.cached.push(e);
-      this.cachedBytes += e.len;
-    }
-    while (this.cachedBytes > TAIL_CACHE_BYTES && this.cachedHead < this.cached.length) {
-      const e = this.cached[this.cachedHead++] as FileEntry;
-      this.cachedBytes -= e.len;
-      e.rec = null;
-    }
-    if (this.cachedHead > 4096 && this.cachedHead * 2 > this.cached.length) {
-      this.cached = this.cached.slice(this.cachedHead);
-      this.cachedHead = 0;
-    }
-  }
-
   /** Bytes of records held in memory (tail cache and records not yet written); for tests and metrics. */
   get cachedRecordBytes(): number {
     let pending = 0;
     for (const e of this.pendingEntries) if (e !== null && e.rec !== null) pending += e.len;
-    return this.cachedBytes + pending;
+    return this.tail.bytes + pending;
   }
 
   /** Unlink closed segments that hold nothing at or above the first sequence (one run at a time). */
