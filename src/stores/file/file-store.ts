@@ -93,7 +93,7 @@ export class FileStore extends MemoryStore {
         lastTimeNs: () => this.lastTimeNs,
         noteFirst: () => this.noteFirst(),
         durable: (seq, err) => this.durableListener?.(seq, err),
-        acknowledged: () => void this.dropDeadSegments(),
+        batchAcknowledged: () => void this.dropDeadSegments(),
         takeBack: (seq, timeNs, drops) => this.takeBack(seq, timeNs, drops),
         forget: (seg) => this.forgetSegment(seg),
       },

@@ -38,7 +38,7 @@ export interface CommitStore {
   /** Tell the stream that sequences up to `seq` are durable (err null), or were taken back (err). */
   durable(seq: number, err: Error | null): void;
   /** A batch was acknowledged: closed segments that hold nothing any more may go. */
-  acknowledged(): void;
+  batchAcknowledged(): void;
   /**
    * Make the index what the acknowledged batches left on disk: forget every message above `seq`
    * (the last one stored at `timeNs`), put back those of `drops` (in the order dropped) at or below it.
@@ -48,6 +48,7 @@ export interface CommitStore {
   forget(seg: Segment): Promise<void>;
 }
 
+/** What a group commit works with: the store's writer and tail cache, and how it reports failures. */
 export interface GroupCommitOptions {
   /** Names the store in log lines (its directory). */
   what: string;
@@ -279,7 +280,7 @@ export class GroupCommit {
           // fit where no publish does.
           this.outage.recovered();
         }
-        this.store.acknowledged();
+        this.store.batchAcknowledged();
       } catch (err) {
         release();
         const e = epoch === this.epoch ? this.writeFailed(err) : (this.outage.error ?? toError(err));
