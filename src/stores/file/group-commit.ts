@@ -167,7 +167,7 @@ export class GroupCommit {
     this.pendingBytes += rec.length;
   }
 
-  /** A message left the index; put back if the batch holding its record of that fails. */
+  /** A message left the index (delete, purge, limits): put back if the batch recording that fails. */
   dropped(m: FileEntry): void {
     this.undoDrops.push(m);
   }
