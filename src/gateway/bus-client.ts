@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { InternalClient } from "../server/internal-client.js";
 import { parseHeaders, type HeaderBlock } from "../protocol/headers.js";
 import { HttpError } from "./http-util.js";
+import { clampTimerMs } from "../util/timer.js";
 import { jsHttpError } from "./js-status.js";
 import { parseJsonLimited } from "../util/json-depth.js";
 
@@ -74,7 +75,7 @@ export class GatewayBus {
       const timer = setTimeout(() => {
         this.pending.delete(token);
         reject(new HttpError(504, `no reply from "${subject}" within ${timeoutMs} ms`));
-      }, timeoutMs);
+      }, clampTimerMs(timeoutMs));
       this.pending.set(token, { resolve, reject, timer });
       const n = this.client.publish(subject, this.inboxPrefix + token, headers, data);
       if (n === 0 && this.pending.delete(token)) {
@@ -86,7 +87,8 @@ export class GatewayBus {
 
   /** Call `$JS.API.<api>` with a JSON body; resolves with the reply JSON (errors included, as `error`). */
   async jsApi(api: string, body: unknown = undefined): Promise<Record<string, unknown>> {
-    const payload = body === undefined ? Buffer.alloc(0) : Buffer.from(JSON.stringify(body));
+    // A Buffer is a body as a client sent it (see readJsonObjectRaw), passed on byte for byte.
+    const payload = body === undefined ? Buffer.alloc(0) : Buffer.isBuffer(body) ? body : Buffer.from(JSON.stringify(body));
     let r: BusReply;
     try {
       r = await this.request(`$JS.API.${api}`, null, payload, JS_API_TIMEOUT_MS);

@@ -117,9 +117,38 @@ export function answerError(res: ServerResponse, err: unknown, log?: (msg: strin
 
 /** Read a JSON object body (empty body: `{}`); 400 with the parser's reason when it is not JSON. */
 export async function readJsonObject(req: IncomingMessage, maxBytes = MAX_JSON_BODY_BYTES): Promise<Record<string, unknown>> {
+  return (await readJsonObjectRaw(req, maxBytes)).value;
+}
+
+/** A JSON object body, parsed, with the bytes it was parsed from. */
+export interface RawJsonObject {
+  value: Record<string, unknown>;
+  /** The body as sent (`{}` for an empty one). */
+  raw: Buffer;
+}
+
+const EMPTY_OBJECT = Buffer.from("{}");
+
+/**
+ * `readJsonObject` keeping the body's bytes, for a route that passes the body on to `$JS.API`:
+ * re-serializing the parsed value would round numbers past 2^53 (JetStream durations up to
+ * int64 max are valid), so the bytes go on as sent and JetStream judges them.
+ */
+export async function readJsonObjectRaw(req: IncomingMessage, maxBytes = MAX_JSON_BODY_BYTES): Promise<RawJsonObject> {
   const body = await readBody(req, maxBytes);
-  if (body.length === 0) return {};
-  return parseJsonObject(body, "request body");
+  if (body.length === 0) return { value: {}, raw: EMPTY_OBJECT };
+  return { value: parseJsonObject(body, "request body"), raw: body };
+}
+
+/**
+ * A JSON object's bytes with `key` set to `valueJson` (JSON text) in front of its other members,
+ * for a body known to be an object that lacks `key`. Its other bytes are kept as sent.
+ */
+export function withLeadingMember(obj: RawJsonObject, key: string, valueJson: string): Buffer {
+  const text = obj.raw.toString("utf8");
+  const open = text.indexOf("{");
+  const member = `${JSON.stringify(key)}:${valueJson}${Object.keys(obj.value).length > 0 ? "," : ""}`;
+  return Buffer.from(text.slice(0, open + 1) + member + text.slice(open + 1));
 }
 
 /**

@@ -3,6 +3,7 @@ import { privateInbox, type GatewayBus } from "./bus-client.js";
 import { parseHeaders } from "../protocol/headers.js";
 import { HttpError, sendError } from "./http-util.js";
 import { messageJson, parseAckSubject } from "./message-json.js";
+import { clampTimerMs } from "../util/timer.js";
 
 /** How long past `wait_ms` a poll waits for the consumer's own end-of-request status before answering anyway. */
 export const LONG_POLL_GRACE_MS = 1_000;
@@ -50,7 +51,7 @@ export class LongPoll {
     this.res.once("close", this.onClose);
     const req: Record<string, unknown> = { batch: this.batch, no_wait: true };
     if (this.waitMs > 0) req["expires"] = this.waitMs * 1e6;
-    this.timer = setTimeout(this.finish, this.waitMs + LONG_POLL_GRACE_MS);
+    this.timer = setTimeout(this.finish, clampTimerMs(this.waitMs + LONG_POLL_GRACE_MS));
     this.bus.client.publish(this.nextSubject, inbox, null, Buffer.from(JSON.stringify(req)));
   }
 

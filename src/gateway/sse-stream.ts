@@ -2,6 +2,7 @@ import type { ServerResponse } from "node:http";
 import { privateInbox, type GatewayBus } from "./bus-client.js";
 import { parseHeaders } from "../protocol/headers.js";
 import { messageJson, parseAckSubject } from "./message-json.js";
+import { clampTimerMs } from "../util/timer.js";
 
 /**
  * Bytes a live (core) SSE reader may have waiting in its response before it is a slow consumer:
@@ -110,7 +111,7 @@ export class SseStream {
     if (retryMs !== undefined) res.write(`retry: ${retryMs}\n\n`);
     else res.flushHeaders();
     res.once("close", this.cleanup);
-    this.keepaliveTimer = setInterval(this.keepalive, keepaliveMs);
+    this.keepaliveTimer = setInterval(this.keepalive, clampTimerMs(keepaliveMs));
     if (this.replay === null) {
       this.unsub = this.bus.client.subscribe(subject, "", this.onCore);
       return;

@@ -1,7 +1,7 @@
 import { parseHeaders } from "../protocol/headers.js";
 import { checkPublish, type HttpIdentity } from "./auth.js";
 import type { Gateway } from "./context.js";
-import { HttpError, intParam, readJsonObject, sendJson } from "./http-util.js";
+import { HttpError, intParam, readJsonObjectRaw, sendJson, withLeadingMember } from "./http-util.js";
 import { sendMessage } from "./publish.js";
 import { subscribeSubject } from "./subject-check.js";
 import type { Route, RouteCall, RouteDoc } from "./routes.js";
@@ -32,26 +32,27 @@ export function streamsRoutes(g: Gateway): Route[] {
       sendJson(res, 200, await api(who, "STREAM.LIST", subject === null ? { offset } : { offset, subject: subscribeSubject(subject) }));
     }),
     route("POST", "/v1/streams", { summary: "Create a stream", body: { "application/json": "a stream config (`name` required), as STREAM.CREATE takes it" }, responses: { "201": JS_JSON, "400": "bad config", "403": "no permission" } }, async ({ req, res, who }) => {
-      const cfg = await readJsonObject(req);
-      const name = streamName(cfg["name"]);
-      sendJson(res, 201, await api(who, `STREAM.CREATE.${name}`, cfg));
+      const body = await readJsonObjectRaw(req);
+      const name = streamName(body.value["name"]);
+      sendJson(res, 201, await api(who, `STREAM.CREATE.${name}`, body.raw));
     }),
     route("GET", "/v1/streams/{stream}", infoDoc("stream"), async ({ res, params, who }) => {
       sendJson(res, 200, await api(who, `STREAM.INFO.${streamName(params["stream"])}`));
     }),
     route("PUT", "/v1/streams/{stream}", { summary: "Update a stream", body: { "application/json": "the whole new stream config" }, responses: { "200": JS_JSON, "400": "bad config or a change JetStream refuses", "404": "no such stream" } }, async ({ req, res, params, who }) => {
       const name = streamName(params["stream"]);
-      const cfg = await readJsonObject(req);
-      if (cfg["name"] !== undefined && cfg["name"] !== name) throw new HttpError(400, "stream name in the body does not match the path");
-      sendJson(res, 200, await api(who, `STREAM.UPDATE.${name}`, { ...cfg, name }));
+      const body = await readJsonObjectRaw(req);
+      const given = body.value["name"];
+      if (given !== undefined && given !== name) throw new HttpError(400, "stream name in the body does not match the path");
+      sendJson(res, 200, await api(who, `STREAM.UPDATE.${name}`, given === undefined ? withLeadingMember(body, "name", JSON.stringify(name)) : body.raw));
     }),
     route("DELETE", "/v1/streams/{stream}", deleteDoc("stream"), async ({ res, params, who }) => {
       sendJson(res, 200, await api(who, `STREAM.DELETE.${streamName(params["stream"])}`));
     }),
     route("POST", "/v1/streams/{stream}/purge", { summary: "Purge a stream", body: { "application/json": "optional `{filter, seq, keep}` as STREAM.PURGE takes it" }, responses: { "200": JS_JSON, "404": "no such stream" } }, async ({ req, res, params, who }) => {
       const name = streamName(params["stream"]);
-      const body = await readJsonObject(req);
-      sendJson(res, 200, await api(who, `STREAM.PURGE.${name}`, Object.keys(body).length === 0 ? undefined : body));
+      const body = await readJsonObjectRaw(req);
+      sendJson(res, 200, await api(who, `STREAM.PURGE.${name}`, Object.keys(body.value).length === 0 ? undefined : body.raw));
     }),
     route(
       "GET",
@@ -92,9 +93,10 @@ export function streamsRoutes(g: Gateway): Route[] {
       { summary: "Create a consumer", description: "The body is a CONSUMER.CREATE request `{config: {...}, action?}`, passed on whole, or the config itself. With `durable_name` or `name` it is created under that name, otherwise it is ephemeral.", body: { "application/json": "a consumer config" }, responses: { "201": JS_JSON, "400": "bad config", "404": "no such stream" } },
       async ({ req, res, params, who }) => {
         const stream = streamName(params["stream"]);
-        const body = await readJsonObject(req);
+        const rawBody = await readJsonObjectRaw(req);
+        const body = rawBody.value;
         // `{config, action?}` is a CONSUMER.CREATE request and goes on whole, so JetStream judges
-        // every field it holds; any other object is the config itself.
+        // every field it holds; any other object is the config itself. Either goes on as sent.
         const wrapped = "config" in body;
         const c = wrapped ? body["config"] : body;
         if (typeof c !== "object" || c === null || Array.isArray(c)) throw new HttpError(400, "config must be a JSON object");
@@ -103,7 +105,12 @@ export function streamsRoutes(g: Gateway): Route[] {
         const named = cfg["durable_name"] ?? cfg["name"];
         if (named !== undefined && typeof named !== "string") throw new HttpError(400, `${cfg["durable_name"] !== undefined ? "durable_name" : "name"} must be a string`);
         const subject = named === undefined ? `CONSUMER.CREATE.${stream}` : `CONSUMER.CREATE.${stream}.${consumerName(named)}`;
-        const req2: Record<string, unknown> = wrapped ? { ...body, stream_name: stream } : { stream_name: stream, config: cfg };
+        const streamJson = JSON.stringify(stream);
+        const req2 = !wrapped
+          ? Buffer.concat([Buffer.from(`{"stream_name":${streamJson},"config":`), rawBody.raw, Buffer.from("}")])
+          : body["stream_name"] === undefined
+            ? withLeadingMember(rawBody, "stream_name", streamJson)
+            : rawBody.raw;
         sendJson(res, 201, await api(who, subject, req2));
       },
     ),

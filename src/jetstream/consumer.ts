@@ -7,6 +7,7 @@ import { ConsumerDefaults, type ConsumerConfig } from "./consumer-config.js";
 import { isoToNs, nsToIso } from "./json.js";
 import { EMPTY, H_FLOW_CONTROL, H_NO_MESSAGES, enc, parseNakDelayMs, statusHeader } from "./consumer-status.js";
 import { PullQueue, parsePullRequest } from "./pull-queue.js";
+import { clampTimerMs } from "../util/timer.js";
 import type { Stream } from "./stream.js";
 
 /** What a consumer tells its owner (JetStream). */
@@ -104,7 +105,14 @@ export class Consumer {
   private closed = false;
   private ackTimer: NodeJS.Timeout | null = null;
   private hbTimer: NodeJS.Timeout | null = null;
+  /** When the next idle heartbeat is due (ms); the timer may fire before it (clamped delays). */
+  private hbDueMs = 0;
   private inactiveTimer: NodeJS.Timeout | null = null;
+  /** When the next inactivity check is due (ms); the timer may fire before it (clamped delays). */
+  private inactiveDueMs = 0;
+  /** replay_policy original: the wait between two messages, and how stop() ends it early. */
+  private replayTimer: NodeJS.Timeout | null = null;
+  private replayWake: (() => void) | null = null;
   /** Push inactivity: consecutive checks that found no subscriber. */
   private idleChecks = 0;
   private readonly unsubs: Array<() => void> = [];
@@ -182,7 +190,8 @@ export class Consumer {
     this.closed = true;
     for (const u of this.unsubs) u();
     this.unsubs.length = 0;
-    for (const t of [this.ackTimer, this.hbTimer, this.inactiveTimer]) if (t !== null) clearTimeout(t);
+    for (const t of [this.ackTimer, this.hbTimer, this.inactiveTimer, this.replayTimer]) if (t !== null) clearTimeout(t);
+    this.replayWake?.();
     this.pulls.stop(deleted);
   }
 
@@ -399,7 +408,7 @@ export class Consumer {
         if (msg.seq > this.replayUntil) this.replaying = false;
         else if (this.lastReplayTs > 0n) {
           const delayMs = Number(msg.timeNs - this.lastReplayTs) / 1e6;
-          if (delayMs > 1) await new Promise<void>((r) => setTimeout(r, delayMs));
+          if (delayMs > 1) await this.replayPause(delayMs);
           if (this.closed) return;
         }
         this.lastReplayTs = msg.timeNs;
@@ -407,6 +416,19 @@ export class Consumer {
       this.deliver(dsubj, ackReply, msg, headers, data, dc, sz);
     }
     if (!this.isPush) this.pulls.process(eos);
+  }
+
+  /** Wait `ms` between two replayed messages, however long the gap was; stop() ends the wait. */
+  private async replayPause(ms: number): Promise<void> {
+    const until = Date.now() + ms;
+    for (let left = ms; left >= 1 && !this.closed; left = until - Date.now()) {
+      await new Promise<void>((r) => {
+        this.replayWake = r;
+        this.replayTimer = setTimeout(r, clampTimerMs(left));
+      });
+      this.replayTimer = null;
+      this.replayWake = null;
+    }
   }
 
   /** Put a message back: it will be the next one considered. */
@@ -557,15 +579,27 @@ export class Consumer {
   private armHeartbeat(): void {
     const hb = this.config.idle_heartbeat ?? 0;
     if (hb <= 0 || this.closed) return;
+    this.hbDueMs = Date.now() + hb / 1e6;
+    this.armHeartbeatTimer();
+  }
+
+  private armHeartbeatTimer(): void {
     if (this.hbTimer !== null) clearTimeout(this.hbTimer);
-    this.hbTimer = setTimeout(() => {
-      this.hbTimer = null;
-      if (this.closed) return;
-      if (this.active || this.bus.hasInterest(this.config.deliver_subject as string)) this.sendHeartbeat(this.config.deliver_subject as string);
-      this.armHeartbeat();
-    }, hb / 1e6);
+    this.hbTimer = setTimeout(this.onHeartbeatTimer, clampTimerMs(this.hbDueMs - Date.now()));
     this.hbTimer.unref();
   }
+
+  private readonly onHeartbeatTimer = (): void => {
+    this.hbTimer = null;
+    if (this.closed) return;
+    // A heartbeat longer than a timer can wait: this was a stop on the way.
+    if (this.hbDueMs - Date.now() >= 1) {
+      this.armHeartbeatTimer();
+      return;
+    }
+    if (this.active || this.bus.hasInterest(this.config.deliver_subject as string)) this.sendHeartbeat(this.config.deliver_subject as string);
+    this.armHeartbeat();
+  };
 
   private sendHeartbeat(subject: string): void {
     let h = `NATS/1.0 100 Idle Heartbeat\r\nNats-Last-Consumer: ${this.dseq - 1}\r\nNats-Last-Stream: ${this.sseq - 1}\r\n`;
@@ -599,33 +633,41 @@ export class Consumer {
   private armInactive(): void {
     const t = this.config.inactive_threshold ?? 0;
     if (t <= 0 || this.closed) return;
-    if (this.inactiveTimer !== null) clearTimeout(this.inactiveTimer);
     const ms = t / 1e6;
-    this.inactiveTimer = setTimeout(
-      () => {
-        this.inactiveTimer = null;
-        if (this.closed) return;
-        if (this.isPush) {
-          const interest = this.bus.hasInterest(this.config.deliver_subject as string);
-          if (interest) {
-            this.idleChecks = 0;
-            if (!this.active) this.setActive(true);
-          } else if (++this.idleChecks >= 2) {
-            this.hooks.inactive(this);
-            return;
-          }
-          this.armInactive();
-          return;
-        }
-        const idle = Date.now() - this.lastActivityMs;
-        if (this.pulls.length === 0 && idle >= ms) this.hooks.inactive(this);
-        else this.armInactive();
-      },
-      this.isPush ? ms / 2 : ms,
-    );
+    this.inactiveDueMs = Date.now() + (this.isPush ? ms / 2 : ms);
+    this.armInactiveTimer();
+  }
+
+  private armInactiveTimer(): void {
+    if (this.inactiveTimer !== null) clearTimeout(this.inactiveTimer);
+    this.inactiveTimer = setTimeout(this.onInactiveTimer, clampTimerMs(this.inactiveDueMs - Date.now()));
     this.inactiveTimer.unref();
   }
 
+  private readonly onInactiveTimer = (): void => {
+    this.inactiveTimer = null;
+    if (this.closed) return;
+    // A threshold longer than a timer can wait: this was a stop on the way.
+    if (this.inactiveDueMs - Date.now() >= 1) {
+      this.armInactiveTimer();
+      return;
+    }
+    if (this.isPush) {
+      const interest = this.bus.hasInterest(this.config.deliver_subject as string);
+      if (interest) {
+        this.idleChecks = 0;
+        if (!this.active) this.setActive(true);
+      } else if (++this.idleChecks >= 2) {
+        this.hooks.inactive(this);
+        return;
+      }
+      this.armInactive();
+      return;
+    }
+    const idle = Date.now() - this.lastActivityMs;
+    if (this.pulls.length === 0 && idle >= (this.config.inactive_threshold ?? 0) / 1e6) this.hooks.inactive(this);
+    else this.armInactive();
+  };
 
   // ---- pull requests ------------------------------------------------------------------------
 
@@ -795,7 +837,8 @@ export class Consumer {
 
   private armAckTimer(ms: number): void {
     if (this.closed) return;
-    this.ackTimer = setTimeout(() => this.checkPending(), ms + ACK_DELAY_MS);
+    // checkPending re-arms for what is left when a clamped wait ends before any deadline.
+    this.ackTimer = setTimeout(() => this.checkPending(), clampTimerMs(ms + ACK_DELAY_MS));
     this.ackTimer.unref();
   }
 

@@ -19,6 +19,7 @@ import { handleApi } from "./api/router.js";
 import type { ConsumerAction } from "./api/context.js";
 import { DLQ_REPLAY_REQUEST, decodeApiBody } from "./api/request-schema.js";
 import { writeDecimal } from "../util/decimal.js";
+import { clampTimerMs } from "../util/timer.js";
 import { KeyLock } from "../util/key-lock.js";
 
 /** JetStream options. */
@@ -56,6 +57,17 @@ interface StreamEntry {
 const ACK_TAIL_BYTES = 64;
 const ACK_DUPLICATE_TAIL = Buffer.from(`,"duplicate": true}`);
 
+/**
+ * `$JS.API` requests handled at once, at most, and the bytes of their bodies: nats-server bounds
+ * its API queue the same way (`request_queue_limit`, default 10,000) and drops requests past it
+ * unanswered (the client times out and retries). A client sending requests faster than the
+ * store can write them would otherwise grow the backlog, and the server's memory, without end.
+ */
+export const MAX_API_REQUESTS_IN_FLIGHT = 10_000;
+export const MAX_API_BYTES_IN_FLIGHT = 64 * 1024 * 1024;
+/** The warning about dropped API requests is logged at most this often. */
+const API_DROP_WARN_EVERY_MS = 10_000;
+
 /** How often a stream with max_age checks for expired messages, at most and at least. */
 const EXPIRY_CHECK_MIN_MS = 50;
 const EXPIRY_CHECK_MAX_MS = 1000;
@@ -65,6 +77,11 @@ export class JetStream implements ConsumerHooks {
   readonly streams = new Map<string, StreamEntry>();
   apiTotal = 0;
   apiErrors = 0;
+  /** `$JS.API` requests dropped because MAX_API_REQUESTS_IN_FLIGHT (or its bytes) was reached. */
+  apiDropped = 0;
+  private apiInFlight = 0;
+  private apiBytesInFlight = 0;
+  private apiDropWarnedMs = 0;
   /** Told the duration of every durable batch write of the file streams (set by `/metrics`; null = not timed). */
   fsyncObserver: ((seconds: number) => void) | null = null;
   /** One function for every file store, so a store opened before the observer is set still reports to it. */
@@ -180,14 +197,34 @@ export class JetStream implements ConsumerHooks {
     this.unsubApi = this.bus.subscribe("$JS.API.>", "", (subject, reply, _h, data) => {
       // Pull requests and direct gets have subscriptions of their own.
       if (reply === "" || subject.startsWith("$JS.API.CONSUMER.MSG.NEXT.") || subject.startsWith("$JS.API.DIRECT.GET.")) return;
-      const body = Buffer.from(data);
+      if (this.apiInFlight >= MAX_API_REQUESTS_IN_FLIGHT || this.apiBytesInFlight + data.length > MAX_API_BYTES_IN_FLIGHT) {
+        this.apiDropped++;
+        const now = Date.now();
+        if (now - this.apiDropWarnedMs >= API_DROP_WARN_EVERY_MS) {
+          this.apiDropWarnedMs = now;
+          this.warn(`JetStream API queue limit reached (${this.apiInFlight} requests, ${this.apiBytesInFlight} bytes in flight), dropping requests (${this.apiDropped} so far)`);
+        }
+        return;
+      }
+      // A copy of its own: Buffer.from would cut a small body from Node's shared 8 KiB pool, and a
+      // request waiting its turn would hold the whole pool chunk (10,000 waiting held 80 MiB).
+      const body = Buffer.allocUnsafeSlow(data.length);
+      data.copy(body);
+      this.apiInFlight++;
+      this.apiBytesInFlight += body.length;
+      const done = (): void => {
+        this.apiInFlight--;
+        this.apiBytesInFlight -= body.length;
+      };
       handleApi(this, subject, body).then(
         (res) => {
+          done();
           this.apiTotal++;
           if ("error" in res) this.apiErrors++;
           this.bus.publish(reply, "", null, Buffer.from(JSON.stringify(res)));
         },
         (err: unknown) => {
+          done();
           this.apiErrors++;
           const e = jsError("BadRequest");
           e.description = err instanceof Error ? err.message : String(err);
@@ -216,8 +253,7 @@ export class JetStream implements ConsumerHooks {
     const e = this.streams.get(name);
     if (e === undefined) return;
     this.streams.delete(name);
-    for (const u of e.unsubscribe) u();
-    if (e.expiry !== null) clearInterval(e.expiry);
+    this.unwire(e);
     await e.stream.store.close();
   }
 
@@ -230,8 +266,16 @@ export class JetStream implements ConsumerHooks {
     const every = Math.min(EXPIRY_CHECK_MAX_MS, Math.max(EXPIRY_CHECK_MIN_MS, maxAgeMs / 4));
     entry.expiry = setInterval(() => {
       entry.stream.store.expire().catch(() => 0);
-    }, every);
+    }, clampTimerMs(every));
     entry.expiry.unref();
+  }
+
+  /** Stop a stream taking publishes and expiring messages (its subscriptions and expiry timer go). */
+  private unwire(entry: StreamEntry): void {
+    for (const u of entry.unsubscribe) u();
+    entry.unsubscribe = [];
+    if (entry.expiry !== null) clearInterval(entry.expiry);
+    entry.expiry = null;
   }
 
   private wire(entry: StreamEntry): void {
@@ -362,10 +406,14 @@ export class JetStream implements ConsumerHooks {
       if (entry === undefined) return false;
       for (const c of entry.consumers.values()) await this.consumerFiles.hold(c);
       if (entry.stream.config.storage === "file") {
+        // Take no more publishes (and no expiry) while the directory goes: a publish arriving after
+        // it was renamed aside would fail (ENOENT) and be reported as a failing disk.
+        this.unwire(entry);
         try {
           await this.catalog.removeStream(name);
         } catch (err) {
           if (await this.catalog.hasStream(name)) {
+            this.wire(entry);
             for (const c of entry.consumers.values()) this.consumerFiles.resume(c);
             throw new Error(`stream "${name}" could not be deleted: ${errText(err)}`);
           }
@@ -617,8 +665,7 @@ export class JetStream implements ConsumerHooks {
     for (const e of this.streams.values()) for (const c of e.consumers.values()) c.stop(false);
     await this.consumerFiles.close();
     for (const e of this.streams.values()) {
-      for (const u of e.unsubscribe) u();
-      if (e.expiry !== null) clearInterval(e.expiry);
+      this.unwire(e);
       await e.stream.store.close();
     }
     this.streams.clear();

@@ -1,4 +1,5 @@
 import type { Bus } from "./bus.js";
+import { clampTimerMs } from "../util/timer.js";
 import type { ConsumerConfig } from "./consumer-config.js";
 import { PULL_REQUEST, decodeBody } from "./api/request-schema.js";
 import { EMPTY, H_CONSUMER_DELETED, HB_TOO_LARGE, goAtoi, goDuration, pendingStatus, statusHeader } from "./consumer-status.js";
@@ -167,7 +168,7 @@ export class PullQueue {
     this.timer = setTimeout(() => {
       this.timer = null;
       if (!this.host.isClosed()) this.process(false);
-    }, Math.max(1, next - Date.now()));
+    }, clampTimerMs(next - Date.now()));
   }
 
   /** The consumer stops: clear the timer; a deleted consumer tells every waiting request (409). */

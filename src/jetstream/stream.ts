@@ -233,8 +233,20 @@ export class Stream {
     return () => this.listeners.delete(fn);
   }
 
-  /** Store one published message (the store copies the bytes before it returns); resolves once durable. */
+  /**
+   * Store one published message (the store copies the bytes before it returns); resolves once
+   * durable. Never rejects: a store that fails (or was closed by a delete racing this publish)
+   * is answered as a store error, not left as an unhandled rejection that stops the process.
+   */
   async publish(subject: string, headers: Buffer | null, data: Buffer): Promise<PubResult> {
+    try {
+      return await this.publishChecked(subject, headers, data);
+    } catch (err) {
+      return { error: storeFailed(err) };
+    }
+  }
+
+  private async publishChecked(subject: string, headers: Buffer | null, data: Buffer): Promise<PubResult> {
     const c = this.config;
     const h = headers === null ? null : parseHeaders(headers);
     const now = nowNs();
@@ -289,7 +301,7 @@ export class Stream {
    * window, so a publisher retrying a message whose ack it never got is deduplicated.
    */
   async rebuildDedup(): Promise<void> {
-    const cutoff = nowNs() - BigInt(this.config.duplicate_window);
+    const cutoff = nowNs() - BigInt(Math.floor(this.config.duplicate_window));
     const from = await this.store.seqForTime(cutoff);
     if (from === 0) return;
     await this.store.scan(from, (m) => {
@@ -302,7 +314,8 @@ export class Stream {
   }
 
   private pruneDedup(now: bigint): void {
-    const cutoff = now - BigInt(this.config.duplicate_window);
+    // Floored: a fractional window (which the API should refuse) must not throw on every publish.
+    const cutoff = now - BigInt(Math.floor(this.config.duplicate_window));
     for (const [id, e] of this.dedup) {
       if (e.timeNs >= cutoff) break; // insertion order is time order
       this.dedup.delete(id);

@@ -9,6 +9,7 @@ import type { Transport } from "../transports/transport.js";
 import { Outbound } from "./outbound.js";
 import { Subscription, type Deliverer } from "./subscription.js";
 import type { ServerCore } from "./core.js";
+import { MAX_TIMER_MS, clampTimerMs } from "../util/timer.js";
 
 const PONG = Buffer.from("PONG\r\n");
 const PING = Buffer.from("PING\r\n");
@@ -41,6 +42,8 @@ export class Client implements ParserHandler, Deliverer {
   private readonly rights = new ConnectionRights();
   private pingTimer: NodeJS.Timeout | null = null;
   private authTimer: NodeJS.Timeout | null = null;
+  /** Only for a ping interval past MAX_TIMER_MS: when the next PING is due (ms), else 0. */
+  private pingDueMs = 0;
 
   constructor(
     readonly cid: number,
@@ -57,13 +60,20 @@ export class Client implements ParserHandler, Deliverer {
       () => this.onTransportClosed(),
     );
     this.sendRaw(`INFO ${JSON.stringify(this.core.info(this))} \r\n`);
-    if (authRequired(this.core.auth)) {
-      this.authTimer = setTimeout(() => {
-        if (!this.connected) this.closeWithError(ErrText.authTimeout, "Authentication Timeout");
-      }, this.core.limits.authTimeoutMs);
-    }
-    this.pingTimer = setInterval(() => this.pingTick(), this.core.limits.pingIntervalMs);
+    if (authRequired(this.core.auth)) this.armAuthTimer(Date.now() + this.core.limits.authTimeoutMs);
+    const pingMs = this.core.limits.pingIntervalMs;
+    if (pingMs > MAX_TIMER_MS) this.pingDueMs = Date.now() + pingMs;
+    this.pingTimer = setInterval(() => this.pingTick(pingMs), clampTimerMs(pingMs));
     this.pingTimer.unref();
+  }
+
+  /** Close the connection if CONNECT has not come by `dueMs`; a longer wait than a timer's is re-armed. */
+  private armAuthTimer(dueMs: number): void {
+    this.authTimer = setTimeout(() => {
+      if (this.connected || this.closed) return;
+      if (dueMs - Date.now() >= 1) this.armAuthTimer(dueMs);
+      else this.closeWithError(ErrText.authTimeout, "Authentication Timeout");
+    }, clampTimerMs(dueMs - Date.now()));
   }
 
   /** Send an INFO again, with `extra` fields (e.g. `ldm` in lame-duck mode). */
@@ -77,8 +87,13 @@ export class Client implements ParserHandler, Deliverer {
     this.parser.parse(chunk);
   }
 
-  private pingTick(): void {
+  private pingTick(intervalMs: number): void {
     if (this.closed) return;
+    // A ping interval longer than a timer can wait: the ticks until it has passed send nothing.
+    if (this.pingDueMs > 0) {
+      if (Date.now() < this.pingDueMs) return;
+      this.pingDueMs = Date.now() + intervalMs;
+    }
     if (this.pingsOut + 1 > this.core.limits.maxPingsOutstanding) {
       this.closeWithError(ErrText.staleConnection, "Stale Connection");
       return;
@@ -375,7 +390,7 @@ export class Client implements ParserHandler, Deliverer {
     this.transport.end();
     if (this.transport.pendingBytes > 0) {
       const transport = this.transport;
-      setTimeout(() => transport.destroy(), this.core.limits.writeDeadlineMs).unref();
+      setTimeout(() => transport.destroy(), clampTimerMs(this.core.limits.writeDeadlineMs)).unref();
     }
     this.cleanup();
   }

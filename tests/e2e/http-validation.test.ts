@@ -123,3 +123,28 @@ test("defect 8: lenient decodes elsewhere: Basic credentials and ack tokens must
   const list = await call(server, "GET", "/v1/streams/HT/consumers", undefined, auth);
   assert.equal(list.json["total"], 0, "no consumer made");
 });
+
+test("an HTTP stream or consumer body goes to JetStream as sent: int64-max durations are taken as over NATS, not rounded past Go's range by a re-serialization", async (t) => {
+  const server = await jsServer(t);
+  const INT64_MAX = "9223372036854775807";
+  const created = await call(server, "POST", "/v1/streams", `{"name":"BIG","subjects":["big.>"],"max_age":${INT64_MAX},"duplicate_window":1000000000}`);
+  assert.equal(created.status, 201, JSON.stringify(created.json));
+  const nc = await connect({ servers: server.url });
+  t.after(() => nc.close());
+  const overNats = async (subject: string, body: string): Promise<Record<string, unknown>> => JSON.parse(new TextDecoder().decode((await nc.request(subject, body)).data)) as Record<string, unknown>;
+  const info = await overNats("$JS.API.STREAM.INFO.BIG", "");
+  assert.deepEqual((created.json["config"] as Record<string, unknown>)["max_age"], (info["config"] as Record<string, unknown>)["max_age"]);
+  // Update without a name in the body: the path's name is put in front, the rest goes as sent.
+  const updated = await call(server, "PUT", "/v1/streams/BIG", `{"subjects":["big.>"],"max_age":${INT64_MAX},"duplicate_window":1000000000,"max_msgs":7}`);
+  assert.equal(updated.status, 200, JSON.stringify(updated.json));
+  assert.equal((updated.json["config"] as Record<string, unknown>)["max_msgs"], 7);
+  // A consumer config alone, and a whole CONSUMER.CREATE request without stream_name.
+  const c1 = await call(server, "POST", "/v1/streams/BIG/consumers", `{"durable_name":"C1","ack_policy":"explicit","ack_wait":${INT64_MAX}}`);
+  assert.equal(c1.status, 201, JSON.stringify(c1.json));
+  const c2 = await call(server, "POST", "/v1/streams/BIG/consumers", `{"config":{"durable_name":"C2","ack_policy":"explicit","ack_wait":${INT64_MAX}},"action":"create"}`);
+  assert.equal(c2.status, 201, JSON.stringify(c2.json));
+  const viaNats = await overNats("$JS.API.CONSUMER.INFO.BIG.C1", "");
+  assert.equal((c1.json["config"] as Record<string, unknown>)["ack_wait"], (viaNats["config"] as Record<string, unknown>)["ack_wait"]);
+  // Purge with a body: judged by JetStream as sent.
+  refused(await call(server, "POST", "/v1/streams/BIG/purge", `{"seq":"x"}`), 400, /^invalid JSON/, "purge with a string seq");
+});

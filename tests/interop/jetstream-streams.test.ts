@@ -130,3 +130,21 @@ test("a publish to a subject with an empty token is stored by no stream, as on n
   // not enabled), rather than a stream ack.
   await assert.rejects(jetstream(nc).publish("ht.", "x"), /jetstream is not enabled/);
 });
+
+test("a durable consumer updated by name without its durable_name stays durable and is loaded again after a restart (it was not: issue 14's fuzz)", async (t) => {
+  const { url, restart } = await setup(t);
+  let nc = await connect({ servers: url });
+  t.after(() => nc.close());
+  const request = async (subject: string, body: unknown): Promise<Record<string, unknown>> => JSON.parse(new TextDecoder().decode((await nc.request(subject, JSON.stringify(body))).data)) as Record<string, unknown>;
+  await jetstreamManager(nc).then((jsm) => jsm.streams.add({ name: "S", subjects: ["s.>"] }));
+  await request("$JS.API.CONSUMER.DURABLE.CREATE.S.C", { stream_name: "S", config: { durable_name: "C", ack_policy: "explicit" } });
+  const updated = await request("$JS.API.CONSUMER.CREATE.S.C", { stream_name: "S", config: { name: "C", ack_policy: "explicit", max_ack_pending: 7 } });
+  assert.equal(updated["error"], undefined, JSON.stringify(updated));
+  const cfg = updated["config"] as Record<string, unknown>;
+  assert.equal(cfg["max_ack_pending"], 7);
+  assert.equal(cfg["inactive_threshold"], undefined, "not turned into an ephemeral that goes after 5 s idle");
+  await nc.close();
+  nc = await connect({ servers: await restart() });
+  const info = await jetstreamManager(nc).then((jsm) => jsm.consumers.info("S", "C"));
+  assert.equal(info.config.max_ack_pending, 7);
+});

@@ -9,6 +9,7 @@ import { HttpError } from "../http-util.js";
 import { jsHttpError, type JsErrorReply } from "../js-status.js";
 import { secretKey, signWebhook } from "./signing.js";
 import { backoffDelayMs, type WebhookConfig, type WebhookCounters } from "./spec.js";
+import { clampTimerMs } from "../../util/timer.js";
 
 /** How long one pull request for the next message waits before the server answers 408 and we ask again. */
 export const PULL_EXPIRES_MS = 30_000;
@@ -149,7 +150,7 @@ export class WebhookDelivery {
   private later(ms: number, setup: boolean): void {
     if (this.closed) return;
     if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = setTimeout(setup ? this.onSetupTimer : this.onPullTimer, ms);
+    this.timer = setTimeout(setup ? this.onSetupTimer : this.onPullTimer, clampTimerMs(ms));
   }
 
   private readonly onSetupTimer = (): void => {
@@ -291,7 +292,7 @@ export class WebhookDelivery {
       const timer = setTimeout(() => {
         finish(0, `no answer within ${timeoutMs} ms`);
         req.destroy();
-      }, timeoutMs);
+      }, clampTimerMs(timeoutMs));
       req.once("error", (e) => finish(0, e.message));
       req.end(body);
     });

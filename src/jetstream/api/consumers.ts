@@ -53,6 +53,11 @@ export async function create(ctx: ApiContext, t: string[], body: Buffer): Promis
   if ((cfgIn.num_replicas ?? 0) > 1) return { type, error: jsError("StreamReplicasNotSupported") };
   const entry = ctx.streams.get(streamName);
   if (entry === undefined) return { type, error: jsError("StreamNotFound") };
+  // An update of a durable consumer by name without its durable_name keeps it durable. nats-server
+  // 2.9.10 takes the config as sent and prints it without durable_name, but keeps the consumer's
+  // files; taken as sent here, the update made it ephemeral (a 5 s inactive_threshold) and its
+  // files were no longer those of a durable at the next start, so it was not loaded.
+  if (kind === "named" && durable === "" && entry.consumers.get(consumerName)?.config.durable_name === consumerName) cfgIn.durable_name = consumerName;
   const cfg = normalizeConsumerConfig(cfgIn, entry.stream.config);
   if ("err_code" in cfg) return { type, error: cfg };
   const action: ConsumerAction = req.action ?? "";

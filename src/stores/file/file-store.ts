@@ -1,4 +1,5 @@
 import { mkdir, open, unlink, type FileHandle } from "node:fs/promises";
+import { Slab } from "../../util/slab.js";
 import { MemoryStore } from "../memory/memory-store.js";
 import { NoLimits, fileStoredSize, nowNs, type PurgeRequest, type StoreLimits, type StoreWriteState, type StoredMsg } from "../types.js";
 import { FileEntry } from "./file-entry.js";
@@ -18,6 +19,8 @@ export { TAIL_CACHE_BYTES } from "./tail-cache.js";
 export const SEGMENT_MAX_BYTES = 64 * 1024 * 1024;
 /** Bytes read at a time while recovering a segment. */
 export const RECOVERY_CHUNK_BYTES = 4 * 1024 * 1024;
+/** The largest slab a store cuts its message records from (its first is 4 KiB; each next doubles). */
+export const STORE_SLAB_BYTES = 64 * 1024;
 
 /**
  * `always` (default): every batch of appends is on disk before any of them is acknowledged (group
@@ -64,6 +67,8 @@ export class FileStore extends MemoryStore {
   private readonly commits: GroupCommit;
   private readonly tail = new TailCache();
   private readonly readers = new Map<Segment, Promise<FileHandle>>();
+  /** This store's message records are cut from slabs of its own (see Slab: shared ones were pinned by other stores' caches). */
+  private readonly slab = new Slab(STORE_SLAB_BYTES);
   private readonly readAhead = new ReadAhead((seg) => this.reader(seg));
   private dropping: Promise<void> | null = null;
   private recovering = false;
@@ -265,7 +270,7 @@ export class FileStore extends MemoryStore {
     const size = this.sizeOf(subject, headers, data);
     this.checkDiscardNew(size);
     // The record is the one copy of the caller's bytes (they may be slices of a socket read).
-    const rec = encodeRecord(RecordType.MSG, seq, timeNs, subject, headers, data);
+    const rec = encodeRecord(RecordType.MSG, seq, timeNs, subject, headers, data, this.slab);
     const entry = new FileEntry(seq, this.shared(subject), timeNs, size, null, 0, rec.length, rec);
     commits.queue(rec, entry);
     this.insert(entry);

@@ -1,3 +1,4 @@
+import { clampTimerMs } from "../../util/timer.js";
 import type { StoreWriteState } from "../types.js";
 import type { FileEntry } from "./file-entry.js";
 import type { Segment } from "./segment-io.js";
@@ -134,7 +135,7 @@ export class GroupCommit {
   syncEvery(ms: number): void {
     this.syncTimer = setInterval(() => {
       void this.writer.datasync().catch((err: unknown) => this.fail(err));
-    }, ms);
+    }, clampTimerMs(ms));
     this.syncTimer.unref();
   }
 

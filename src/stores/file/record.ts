@@ -1,5 +1,5 @@
 import { crc32c } from "../../util/crc32c.js";
-import { lastSlabView, slabAlloc } from "../../util/slab.js";
+import { sharedSlab, type Slab } from "../../util/slab.js";
 
 /**
  * One record of a file-store segment. Little endian:
@@ -55,16 +55,19 @@ let lastTime = -1n;
 let lastTimeLo = 0;
 let lastTimeHi = 0;
 
-/** Encode one record. */
-export function encodeRecord(type: RecordTypeValue, seq: number, timeNs: bigint, subject: string, headers: Buffer | null, data: Buffer): Buffer {
+/**
+ * Encode one record, into a piece of `slab`: a record kept after it is written (a message in the
+ * tail cache) comes from its store's own slab, one written and dropped from the shared one.
+ */
+export function encodeRecord(type: RecordTypeValue, seq: number, timeNs: bigint, subject: string, headers: Buffer | null, data: Buffer, slab: Slab = sharedSlab): Buffer {
   const ascii = subject.length <= SMALL_SUBJECT_CHARS && isAscii(subject);
   const s = ascii ? subject.length : Buffer.byteLength(subject);
   if (s > MAX_SUBJECT_BYTES) throw new RangeError(`subject longer than ${MAX_SUBJECT_BYTES} bytes`);
   const h = headers?.length ?? 0;
   const total = RECORD_OVERHEAD_BYTES + s + h + data.length;
   if (total > MAX_RECORD_BYTES) throw new RangeError(`record larger than ${MAX_RECORD_BYTES} bytes`);
-  const b = slabAlloc(total);
-  const v = lastSlabView();
+  const b = slab.alloc(total);
+  const v = slab.lastSlabView();
   const at = b.byteOffset - v.byteOffset;
   if (timeNs !== lastTime) {
     lastTime = timeNs;

@@ -360,7 +360,21 @@ export class MemoryStore implements StreamStore {
       return list === undefined ? 0 : list.length - list.lowerBound(fromSeq);
     }
     if (this.matchesAll(filter)) return this.countFrom(fromSeq);
+    if (fromSeq > this.lastSeq) return 0;
+    // Whichever is shorter: the messages at or above fromSeq, or the subjects. A consumer at the
+    // tail (one asked per delivery) then costs a few messages, not a pass over thousands of
+    // subjects: 20 consumers filtered on s.* beside 5,000 other subjects took 22.3 s for 3,000
+    // publishes delivered one at a time, 1.2 s beside 100.
+    const from = Math.max(fromSeq - this.base, this.lead);
     let n = 0;
+    if (this.msgs.length - from < this.bySubject.size) {
+      const msgs = this.msgs;
+      for (let i = from; i < msgs.length; i++) {
+        const m = msgs[i];
+        if (m !== undefined && matchesFilter(filter, m.subject)) n++;
+      }
+      return n;
+    }
     for (const [subject, list] of this.bySubject) {
       if (matchesFilter(filter, subject)) n += list.length - list.lowerBound(fromSeq);
     }
