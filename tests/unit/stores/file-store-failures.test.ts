@@ -250,7 +250,7 @@ test("file store, full disk, two writes in flight: whichever fails, both batches
   for (const c of cases) {
     const o = await openStore(t, disk);
     const { store, dir } = o;
-    const writes = (): number => (store as unknown as { writes: number }).writes;
+    const writes = (): number => (store as unknown as { commits: { writes: number } }).commits.writes;
     await fill(store, 7);
     const before = await readable(store);
     disk.mode = "hold";

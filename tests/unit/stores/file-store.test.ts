@@ -196,7 +196,7 @@ test("file store: a write that fails while another is in flight fails both batch
   assert.deepEqual([s.state().messages, s.lastSequence()], [1, 1], "nothing counted that was not stored");
   // Nothing left counted as on its way: a failed store must not keep starting batches (closing
   // batch records included), which once recursed until the stack ran out.
-  const counters = s as unknown as { writes: number; inflight: number };
+  const counters = (s as unknown as { commits: { writes: number; inflight: number } }).commits;
   assert.deepEqual([counters.writes, counters.inflight], [0, 0]);
   proto.writev = original;
   await s.close();
