@@ -18,8 +18,9 @@ export interface ServerOptions extends CoreOptions {
    * Durable streams; `storeDir` defaults to `./data`. `sync: "always"` (default) acknowledges a
    * publish only after its batch's durable (O_DSYNC) write has returned; `"interval"` acknowledges once written to the OS
    * and fsyncs every `syncIntervalMs` (default 1000): a power cut can lose that window.
+   * `requestQueueLimit`: `$JS.API` requests handled at once before more are dropped (default 10,000).
    */
-  jetstream?: boolean | { storeDir?: string; sync?: "always" | "interval"; syncIntervalMs?: number };
+  jetstream?: boolean | { storeDir?: string; sync?: "always" | "interval"; syncIntervalMs?: number; requestQueueLimit?: number };
   /** WebSocket listener for browsers (nats-server's `websocket { port, no_tls: true }`). */
   websocket?: { port: number; host?: string };
   /** The HTTP edge on `httpPort`: webhooks from config, the webhook allow-list. */
@@ -67,7 +68,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<Server> {
     const jsClient = core.internalClient();
     core.jetstreamCid = jsClient.cid;
     const warn = opts.logger?.warn ?? ((line: string): void => void process.stderr.write(`cuebus: ${line}\n`));
-    js = new JetStream(jsClient, { storeDir, sync: j.sync ?? "always", syncIntervalMs: j.syncIntervalMs, warn });
+    js = new JetStream(jsClient, { storeDir, sync: j.sync ?? "always", syncIntervalMs: j.syncIntervalMs, requestQueueLimit: j.requestQueueLimit, warn });
     await js.start();
     core.jetstreamEnabled = true;
     core.jetstream = js;

@@ -25,6 +25,8 @@ export interface ResolvedOptions {
   storeDir: string;
   /** JetStream file durability: `always` (fsync before each ack batch; default) or an interval in ms. */
   syncIntervalMs?: number | "always";
+  /** `jetstream { request_queue_limit }`: `$JS.API` requests in flight before more are dropped. */
+  requestQueueLimit?: number;
   debug: boolean;
   trace: boolean;
   auth: { users?: ConfUser[]; token?: string };
@@ -170,6 +172,11 @@ export function applyConfig(o: ResolvedOptions, c: ConfMap): void {
     const si = js["sync_interval"];
     if (si === "always") o.syncIntervalMs = "always";
     else if (si !== undefined) o.syncIntervalMs = toDurationMs(si, "jetstream.sync_interval");
+    const rql = num(js["request_queue_limit"], "jetstream.request_queue_limit");
+    if (rql !== undefined) {
+      if (!Number.isSafeInteger(rql) || rql < 1) throw new Error("jetstream.request_queue_limit: expected a number of requests, 1 or more");
+      o.requestQueueLimit = rql;
+    }
   }
   const sd = str(c["store_dir"], "store_dir");
   if (sd !== undefined) o.storeDir = sd;

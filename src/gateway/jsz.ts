@@ -114,7 +114,8 @@ export function jsz(core: NatsCore, q: URLSearchParams): string {
     );
   }
   const t = totals(js);
-  const api = { total: js.apiTotal, errors: js.apiErrors };
+  // `dropped` is cuebus's: requests past request_queue_limit, dropped unanswered.
+  const api = { total: js.apiTotal, errors: js.apiErrors, dropped: js.apiDropped };
   const out: Record<string, unknown> = {
     server_id: core.serverId,
     now,

@@ -223,6 +223,15 @@ export class GatewayMetrics implements GatewayFeature {
       },
     });
     new Counter({
+      name: "cuebus_jetstream_api_dropped_total",
+      help: "$JS.API requests dropped unanswered because request_queue_limit requests (or 64 MiB of bodies) were in flight",
+      registers,
+      collect() {
+        this.reset();
+        this.inc(js()?.apiDropped ?? 0);
+      },
+    });
+    new Counter({
       name: "cuebus_jetstream_api_errors_total",
       help: "$JS.API requests answered with an error",
       registers,

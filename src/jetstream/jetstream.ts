@@ -31,6 +31,11 @@ export interface JetStreamOptions {
    * nothing is said when absent.
    */
   warn?: (line: string) => void;
+  /**
+   * `$JS.API` requests handled at once, at most; more are dropped unanswered and counted
+   * (nats-server's `request_queue_limit`; default MAX_API_REQUESTS_IN_FLIGHT, 10,000).
+   */
+  requestQueueLimit?: number;
 }
 
 /**
@@ -94,7 +99,7 @@ export class JetStream {
     });
     this.streamAdmin = new StreamAdmin(this.registry, this.catalog, this.locks, this.consumerFiles, warn);
     this.consumerAdmin = new ConsumerAdmin(this.registry, this.locks, this.consumerFiles, bus, this.events, warn);
-    this.api = new ApiListener(bus, warn);
+    this.api = new ApiListener(bus, warn, opts.requestQueueLimit);
   }
 
   /** `$JS.API` requests answered since start. */
@@ -107,7 +112,7 @@ export class JetStream {
     return this.api.apiErrors;
   }
 
-  /** `$JS.API` requests dropped because MAX_API_REQUESTS_IN_FLIGHT (or its bytes) was reached. */
+  /** `$JS.API` requests dropped unanswered because the in-flight limit (requests or bytes) was reached. */
   get apiDropped(): number {
     return this.api.apiDropped;
   }

@@ -11,6 +11,8 @@ export interface JetStreamView {
   readonly streams: ReadonlyMap<string, StreamEntryView>;
   readonly apiTotal: number;
   readonly apiErrors: number;
+  /** `$JS.API` requests dropped unanswered because too many were in flight. */
+  readonly apiDropped: number;
   readonly opts: { readonly storeDir: string };
   /** Streams and consumers on disk not loaded at start because their files are damaged (left as they are). */
   readonly unloaded: readonly CatalogDamage[];

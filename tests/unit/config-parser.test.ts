@@ -139,3 +139,12 @@ test("options: jetstream block with store_dir and sync_interval", () => {
   assert.equal(c.jetstream, true);
   assert.equal(c.syncIntervalMs, undefined);
 });
+
+test("options: jetstream request_queue_limit is a count of 1 or more", () => {
+  const a = defaultOptions();
+  applyConfig(a, parseConf(`jetstream { request_queue_limit: 500 }`));
+  assert.equal(a.requestQueueLimit, 500);
+  assert.equal(defaultOptions().requestQueueLimit, undefined);
+  assert.throws(() => applyConfig(defaultOptions(), parseConf(`jetstream { request_queue_limit: 0 }`)), /jetstream.request_queue_limit: expected a number of requests, 1 or more/);
+  assert.throws(() => applyConfig(defaultOptions(), parseConf(`jetstream { request_queue_limit: "many" }`)), /jetstream.request_queue_limit: expected a number/);
+});

@@ -7,10 +7,11 @@ import { DLQ_REPLAY_REQUEST, decodeApiBody } from "./request-schema.js";
 import { handleApi } from "./router.js";
 
 /**
- * `$JS.API` requests handled at once, at most, and the bytes of their bodies: nats-server bounds
- * its API queue the same way (`request_queue_limit`, default 10,000) and drops requests past it
- * unanswered (the client times out and retries). A client sending requests faster than the
- * store can write them would otherwise grow the backlog, and the server's memory, without end.
+ * `$JS.API` requests handled at once, at most (the default; `jetstream { request_queue_limit }`
+ * sets it), and the bytes of their bodies: nats-server bounds its API queue the same way
+ * (`request_queue_limit`, default 10,000) and drops requests past it unanswered (the client times
+ * out and retries). A client sending requests faster than the store can write them would otherwise
+ * grow the backlog, and the server's memory, without end.
  */
 export const MAX_API_REQUESTS_IN_FLIGHT = 10_000;
 export const MAX_API_BYTES_IN_FLIGHT = 64 * 1024 * 1024;
@@ -26,7 +27,7 @@ const API_DROP_WARN_EVERY_MS = 10_000;
 export class ApiListener {
   apiTotal = 0;
   apiErrors = 0;
-  /** `$JS.API` requests dropped because MAX_API_REQUESTS_IN_FLIGHT (or its bytes) was reached. */
+  /** `$JS.API` requests dropped because the in-flight limit (or its bytes) was reached. */
   apiDropped = 0;
   private apiInFlight = 0;
   private apiBytesInFlight = 0;
@@ -36,6 +37,8 @@ export class ApiListener {
   constructor(
     private readonly bus: Bus,
     private readonly warn: (line: string) => void,
+    /** Requests in flight at most (MAX_API_REQUESTS_IN_FLIGHT unless configured). */
+    private readonly maxInFlight: number = MAX_API_REQUESTS_IN_FLIGHT,
   ) {}
 
   /** Start answering, with `ctx` as the handlers' view of JetStream. */
@@ -77,7 +80,7 @@ export class ApiListener {
   private request(ctx: ApiContext, subject: string, reply: string, data: Buffer): void {
     // Pull requests and direct gets have subscriptions of their own.
     if (reply === "" || subject.startsWith("$JS.API.CONSUMER.MSG.NEXT.") || subject.startsWith("$JS.API.DIRECT.GET.")) return;
-    if (this.apiInFlight >= MAX_API_REQUESTS_IN_FLIGHT || this.apiBytesInFlight + data.length > MAX_API_BYTES_IN_FLIGHT) {
+    if (this.apiInFlight >= this.maxInFlight || this.apiBytesInFlight + data.length > MAX_API_BYTES_IN_FLIGHT) {
       this.apiDropped++;
       const now = Date.now();
       if (now - this.apiDropWarnedMs >= API_DROP_WARN_EVERY_MS) {
