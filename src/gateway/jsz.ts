@@ -99,7 +99,7 @@ function streamDetail(core: NatsCore, e: StreamEntryView, o: JszOptions): Record
  * counters, and with `accounts`/`streams`/`consumers`/`config` (Go booleans), `acc`, `offset`,
  * `limit`, the account, stream and consumer detail. Without JetStream it answers what nats-server
  * does: `disabled: true` and zeros. cuebus adds `unloaded` (streams and consumers whose files could
- * not be used at start: stream, consumer, file, reason) when there are any. Returns the JSON text
+ * not be used at start: stream, consumer, file, reason) and `api.dropped` when there are any. Returns the JSON text
  * (it holds a uint64 Go prints exactly).
  */
 export function jsz(core: NatsCore, q: URLSearchParams): string {
@@ -114,8 +114,10 @@ export function jsz(core: NatsCore, q: URLSearchParams): string {
     );
   }
   const t = totals(js);
-  // `dropped` is cuebus's: requests past request_queue_limit, dropped unanswered.
-  const api = { total: js.apiTotal, errors: js.apiErrors, dropped: js.apiDropped };
+  // cuebus adds `dropped` (requests past request_queue_limit, dropped unanswered) once there are
+  // any, so that the fields stay nats-server's while there is nothing to report, as `unloaded`.
+  const api: Record<string, number> = { total: js.apiTotal, errors: js.apiErrors };
+  if (js.apiDropped > 0) api["dropped"] = js.apiDropped;
   const out: Record<string, unknown> = {
     server_id: core.serverId,
     now,
