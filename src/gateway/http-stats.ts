@@ -1,4 +1,5 @@
-import type { Metric, Registry } from "prom-client";
+import type { Registry } from "prom-client";
+import { plainMetric, type MetricValue } from "./plain-metric.js";
 
 /** HTTP request duration buckets, in seconds (SSE and long polls land in the top ones). */
 export const HTTP_BUCKETS_SECONDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -15,13 +16,6 @@ interface RouteStats {
   count: number;
 }
 
-/** One series as prom-client's registry prints it. */
-interface MetricValue {
-  metricName?: string;
-  labels: Record<string, string | number>;
-  value: number;
-}
-
 /**
  * Per-request HTTP counters, kept in plain maps and turned into Prometheus series only when
  * scraped: prom-client's labelled `inc`/`observe` hash and validate the label object on every
@@ -33,11 +27,11 @@ export class HttpStats {
   /** The series `record` counted last. */
   private last: RouteStats | null = null;
 
-  /** Register `cuebus_http_requests_total` and `cuebus_http_request_duration_seconds` in `registry`. */
-  constructor(registry: Registry) {
-    registry.registerMetric(this.metric("cuebus_http_requests_total", "HTTP requests answered, by route pattern, method and status", "counter", () => this.requestValues()));
+  /** Register `cuebus_http_requests_total` and `cuebus_http_request_duration_seconds` in `registry` (made on the first scrape). */
+  register(registry: Registry): void {
+    registry.registerMetric(plainMetric("cuebus_http_requests_total", "HTTP requests answered, by route pattern, method and status", "counter", () => this.requestValues()));
     registry.registerMetric(
-      this.metric("cuebus_http_request_duration_seconds", "Time from an HTTP request's arrival until its response closed, by route pattern and method", "histogram", () => this.durationValues()),
+      plainMetric("cuebus_http_request_duration_seconds", "Time from an HTTP request's arrival until its response closed, by route pattern and method", "histogram", () => this.durationValues()),
     );
   }
 
@@ -89,18 +83,5 @@ export class HttpStats {
       out.push({ metricName: `${name}_count`, labels: { route: s.route, method: s.method }, value: s.count });
     }
     return out;
-  }
-
-  /** An object the registry prints like its own metrics (it calls `get()` when scraped). */
-  private metric(name: string, help: string, type: "counter" | "histogram", values: () => MetricValue[]): Metric {
-    // Only name, type and get() are used by Registry.metrics(); the rest of Metric is not needed.
-    const m = {
-      name,
-      help,
-      type,
-      aggregator: "sum",
-      get: () => Promise.resolve({ name, help, type, aggregator: "sum", values: values() }),
-    };
-    return m as unknown as Metric;
   }
 }

@@ -1,8 +1,25 @@
-import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { createRequire } from "node:module";
+import type { Gauge, Registry } from "prom-client";
 import type { JetStreamView } from "../server/jetstream-view.js";
 import type { Gateway, GatewayFeature } from "./context.js";
 import { HttpStats } from "./http-stats.js";
+import { PlainHistogram } from "./plain-metric.js";
 import type { Route } from "./routes.js";
+
+type PromClient = typeof import("prom-client");
+
+let promClient: PromClient | null = null;
+
+/**
+ * prom-client, loaded on the first scrape. With what it pulls in (@opentelemetry/api, tdigest,
+ * node:https, node:zlib, node:cluster) it cost more CPU at start-up than all of JetStream's
+ * modules, and nothing needs it before someone asks for /metrics: every count is kept in the
+ * server's own fields until then. `require`, not `import()`: importing a CommonJS package from ESM
+ * first runs Node's export lexer over it (another ~20 ms of CPU on its first use).
+ */
+function loadPromClient(): PromClient {
+  return (promClient ??= createRequire(import.meta.url)("prom-client") as PromClient);
+}
 
 /**
  * Most stream label sets (`stream`) and consumer label sets (`stream`, `consumer`) one scrape
@@ -51,24 +68,13 @@ type ConsumerLabel = "stream" | "consumer";
  * (collect callbacks), so nothing is counted twice on the message path.
  */
 export class GatewayMetrics implements GatewayFeature {
-  readonly registry = new Registry();
   readonly routes: Route[];
-  private readonly http: HttpStats;
-  private readonly fsync: Histogram;
+  private registryMade: Registry | null = null;
+  private readonly http = new HttpStats();
+  private readonly fsync = new PlainHistogram("cuebus_fsync_duration_seconds", "Duration of each group-commit durable write (O_DSYNC) of the file streams", FSYNC_BUCKETS_SECONDS);
   private readonly observeFsync = (seconds: number): void => this.fsync.observe(seconds);
 
   constructor(private readonly g: MetricsGateway) {
-    const registers = [this.registry];
-    this.http = new HttpStats(this.registry);
-    this.fsync = new Histogram({
-      name: "cuebus_fsync_duration_seconds",
-      help: "Duration of each group-commit durable write (O_DSYNC) of the file streams",
-      buckets: FSYNC_BUCKETS_SECONDS,
-      registers,
-    });
-    this.coreMetrics();
-    this.jetstreamMetrics();
-    this.webhookMetrics();
     this.routes = [
       {
         method: "GET",
@@ -80,14 +86,28 @@ export class GatewayMetrics implements GatewayFeature {
           responses: { "200": "Prometheus text exposition format (text/plain; version=0.0.4)" },
         },
         handler: async ({ res }) => {
-          const text = await this.registry.metrics();
-          res.writeHead(200, { "content-type": this.registry.contentType, "content-length": Buffer.byteLength(text) });
+          const registry = this.registry;
+          const text = await registry.metrics();
+          res.writeHead(200, { "content-type": registry.contentType, "content-length": Buffer.byteLength(text) });
           res.end(text);
         },
       },
     ];
     const js = g.core.jetstream;
     if (js !== null && js.fsyncObserver === null) js.fsyncObserver = this.observeFsync;
+  }
+
+  /** This server's prom-client registry (its own, so several servers in one process keep their own counts); made on first use. */
+  get registry(): Registry {
+    if (this.registryMade !== null) return this.registryMade;
+    const prom = loadPromClient();
+    const registry = new prom.Registry();
+    this.http.register(registry);
+    registry.registerMetric(this.fsync.metric());
+    this.coreMetrics(prom, registry);
+    this.jetstreamMetrics(prom, registry);
+    this.webhookMetrics(prom, registry);
+    return (this.registryMade = registry);
   }
 
   /** Count one answered HTTP request (called by the gateway when the response closes). */
@@ -102,9 +122,9 @@ export class GatewayMetrics implements GatewayFeature {
   }
 
   /** Connections, routed messages and bytes, slow consumers, subscriptions: read off the core's counters. */
-  private coreMetrics(): void {
+  private coreMetrics({ Counter, Gauge }: PromClient, registry: Registry): void {
     const core = this.g.core;
-    const registers = [this.registry];
+    const registers = [registry];
     const counter = (name: string, help: string, read: () => number): void => {
       new Counter({
         name,
@@ -137,8 +157,8 @@ export class GatewayMetrics implements GatewayFeature {
   }
 
   /** Per-stream and per-consumer state, and JetStream API counters, read off JetStream when scraped. */
-  private jetstreamMetrics(): void {
-    const registers = [this.registry];
+  private jetstreamMetrics({ Counter, Gauge }: PromClient, registry: Registry): void {
+    const registers = [registry];
     const js = (): JetStreamView | null => this.g.core.jetstream;
     // One collect refreshes every per-stream gauge: prom-client calls each metric's collect in
     // registration order, so the first one (stream messages) takes the snapshot for all of them.
@@ -243,8 +263,8 @@ export class GatewayMetrics implements GatewayFeature {
   }
 
   /** Webhook deliveries, failures and dead letters, read from the webhooks feature when scraped. */
-  private webhookMetrics(): void {
-    const registers = [this.registry];
+  private webhookMetrics({ Counter }: PromClient, registry: Registry): void {
+    const registers = [registry];
     const deliveries = new Counter({
       name: "cuebus_webhook_deliveries_total",
       help: "Webhook deliveries acknowledged by their target (2xx)",
