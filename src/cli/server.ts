@@ -3,7 +3,7 @@ import { mkdir, rename, unlink, writeFile } from "node:fs/promises";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { parseConf } from "../config/conf-parser.js";
 import { applyConfig, applyFlags, defaultOptions, scanFlags, type ResolvedOptions } from "../config/options.js";
-import { startServer, type Server } from "../index.js";
+import { CUEBUS_VERSION, NATS_COMPAT_VERSION, startServer, type Server } from "../index.js";
 import type { WebhookSpec } from "../gateway/webhooks/webhooks.js";
 
 /** Read flags and the config file (if any) into options. */
@@ -30,6 +30,9 @@ function log(level: "INF" | "WRN" | "ERR" | "DBG" | "TRC", text: string): void {
   const ts = `${d.getFullYear()}/${p(d.getMonth() + 1)}/${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds(), 3)}000`;
   process.stderr.write(`[${process.pid}] ${ts} [${level}] ${text}\n`);
 }
+
+/** nats-server's version flag, with one or two dashes. */
+const VERSION_FLAGS = new Set(["-v", "--v", "-version", "--version"]);
 
 const urlHost = (h: string): string => (h === "0.0.0.0" || h === "::" ? "127.0.0.1" : h);
 
@@ -64,6 +67,11 @@ async function start(o: ResolvedOptions): Promise<Server> {
  * the config file's auth and limits; SIGUSR2 enters lame-duck mode.
  */
 export async function runServerCommand(argv: string[], program: string): Promise<void> {
+  if (argv.some((a) => VERSION_FLAGS.has(a))) {
+    // nats-server's answer, which launchers parse (nats.c's tests read `nats-server -v`).
+    process.stdout.write(program === "nats-server" ? `nats-server: v${NATS_COMPAT_VERSION}\n` : `cuebus: v${CUEBUS_VERSION} (nats-server v${NATS_COMPAT_VERSION})\n`);
+    return;
+  }
   const o = loadOptions(argv);
   for (const k of o.unknownKeys) log("WRN", `config: unknown field "${k}" is ignored by cuebus`);
   log("INF", `Starting ${program === "nats-server" ? "nats-server (cuebus)" : "cuebus"}`);
