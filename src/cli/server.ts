@@ -1,5 +1,5 @@
-import { readFileSync } from "node:fs";
-import { mkdir, rename, unlink, writeFile } from "node:fs/promises";
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { unlink } from "node:fs/promises";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { parseConf } from "../config/conf-parser.js";
 import { applyConfig, applyFlags, defaultOptions, scanFlags, type ResolvedOptions } from "../config/options.js";
@@ -82,15 +82,17 @@ export async function runServerCommand(argv: string[], program: string): Promise
 
   let portsFile: string | undefined;
   if (o.portsFileDir !== undefined) {
-    await mkdir(o.portsFileDir, { recursive: true });
+    // Synchronous: a launcher is waiting for this file (nats.js's gives a server 1 s), and three
+    // small calls here are quicker than three trips through the thread pool and back.
+    mkdirSync(o.portsFileDir, { recursive: true });
     portsFile = join(o.portsFileDir, `${program}_${process.pid}.ports`);
     const ports: Record<string, string[]> = { nats: [`nats://${urlHost(o.host)}:${server.port}`] };
     if (server.httpPort !== undefined) ports["monitoring"] = [`http://${urlHost(o.httpHost ?? o.host)}:${server.httpPort}`];
     if (server.wsUrl !== undefined) ports["websocket"] = [server.wsUrl];
     // Written whole, then renamed into place: a launcher polling the directory never reads half a file.
     const partial = `${portsFile}.tmp`;
-    await writeFile(partial, JSON.stringify(ports));
-    await rename(partial, portsFile);
+    writeFileSync(partial, JSON.stringify(ports));
+    renameSync(partial, portsFile);
   }
 
   let stopping = false;
