@@ -2,6 +2,7 @@ import { NatsCore, type CoreOptions } from "./server/server.js";
 import type { Gateway, GatewayOptions } from "./gateway/gateway.js";
 import type { WsListener } from "./transports/ws.js";
 import { MemoryTransport } from "./transports/memory.js";
+import { WaitingListener } from "./transports/waiting-listener.js";
 import type { Duplex } from "node:stream";
 import type { JetStream } from "./jetstream/jetstream.js";
 
@@ -25,6 +26,20 @@ export interface ServerOptions extends CoreOptions {
   websocket?: { port: number; host?: string };
   /** The HTTP edge on `httpPort`: webhooks from config, the webhook allow-list. */
   http?: GatewayOptions;
+  /**
+   * Called once the client and HTTP ports are bound, before the parts the configuration uses
+   * have loaded and started (the CLI writes its ports file here, as launchers wait for it).
+   * Connections made meanwhile wait, unread, and are served once the server is whole, when
+   * startServer resolves. With a WebSocket listener it is called once that is bound too, at the end.
+   */
+  onListening?: (ports: ListeningPorts) => void;
+}
+
+/** The ports a server listens on, as `onListening` is told them. */
+export interface ListeningPorts {
+  port: number;
+  httpPort: number | undefined;
+  wsPort: number | undefined;
 }
 
 /** A running cuebus server. */
@@ -59,19 +74,25 @@ export interface Server {
  */
 export async function startServer(opts: ServerOptions = {}): Promise<Server> {
   const withJetStream = opts.jetstream !== undefined && opts.jetstream !== false;
-  // Only the parts this configuration uses are loaded (a plain server loads none of them: about
-  // half of the start-up time was loading them), all at once while the client port opens.
+  // Only the parts this configuration uses are loaded (a plain server loads none of them), all at
+  // once, while the ports are bound and announced: loading them was most of the start-up time.
   const parts = Promise.all([
     withJetStream ? import("./jetstream/jetstream.js") : null,
     opts.httpPort !== undefined ? import("./gateway/gateway.js") : null,
     opts.websocket !== undefined ? import("./transports/ws.js") : null,
   ]);
   const core = new NatsCore({ host: "127.0.0.1", ...opts });
-  await core.listen();
+  await core.listen(true);
+  let httpListener: WaitingListener | null = null;
   let js: JetStream | null = null;
   let http: Gateway | null = null;
   let ws: WsListener | null = null;
   try {
+    if (opts.httpPort !== undefined) {
+      httpListener = new WaitingListener();
+      await httpListener.listen(opts.httpPort, opts.httpHost ?? core.host);
+    }
+    if (opts.websocket === undefined) opts.onListening?.({ port: core.port, httpPort: httpListener?.port, wsPort: undefined });
     const [jsModule, gatewayModule, wsModule] = await parts;
     let storeDir: string | undefined;
     if (jsModule !== null && opts.jetstream !== undefined && opts.jetstream !== false) {
@@ -85,24 +106,29 @@ export async function startServer(opts: ServerOptions = {}): Promise<Server> {
       core.jetstreamEnabled = true;
       core.jetstream = js;
     }
-    if (gatewayModule !== null && opts.httpPort !== undefined) {
+    if (gatewayModule !== null && httpListener !== null) {
       http = new gatewayModule.Gateway(core, { storeDir, ...opts.http });
-      await http.listen(opts.httpPort, opts.httpHost ?? core.host);
+      const serve = http.serveConnections(httpListener.port);
       await http.start();
+      httpListener.serveWith(serve);
     }
     if (wsModule !== null && opts.websocket !== undefined) {
       ws = new wsModule.WsListener((t) => core.accept(t));
       await ws.listen(opts.websocket.port, opts.websocket.host ?? core.host);
+      opts.onListening?.({ port: core.port, httpPort: httpListener?.port, wsPort: ws.port });
     }
   } catch (err) {
     // A part that cannot start (a bad config-file webhook or allow-list, a port in use) fails the
     // start: nothing is left listening.
     await ws?.close();
+    const httpClosed = httpListener?.close();
     await http?.close();
+    await httpClosed;
     await js?.close();
     await core.close();
     throw err;
   }
+  core.open();
   const host = core.host === "0.0.0.0" ? "127.0.0.1" : core.host;
   return {
     url: `nats://${host}:${core.port}`,
@@ -120,7 +146,10 @@ export async function startServer(opts: ServerOptions = {}): Promise<Server> {
     },
     async close(): Promise<void> {
       await ws?.close();
+      // The port stops taking connections first; the gateway closes those it serves.
+      const httpClosed = httpListener?.close();
       await http?.close();
+      await httpClosed;
       await js?.close();
       await core.close();
     },

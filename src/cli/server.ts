@@ -3,7 +3,7 @@ import { unlink } from "node:fs/promises";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { parseConf } from "../config/conf-parser.js";
 import { applyConfig, applyFlags, defaultOptions, scanFlags, type ResolvedOptions } from "../config/options.js";
-import { CUEBUS_VERSION, NATS_COMPAT_VERSION, startServer, type Server } from "../index.js";
+import { CUEBUS_VERSION, NATS_COMPAT_VERSION, startServer, type ListeningPorts, type Server } from "../index.js";
 import type { WebhookSpec } from "../gateway/webhooks/webhooks.js";
 
 /** Read flags and the config file (if any) into options. */
@@ -36,8 +36,9 @@ const VERSION_FLAGS = new Set(["-v", "--v", "-version", "--version"]);
 
 const urlHost = (h: string): string => (h === "0.0.0.0" || h === "::" ? "127.0.0.1" : h);
 
-async function start(o: ResolvedOptions): Promise<Server> {
+async function start(o: ResolvedOptions, onListening: (ports: ListeningPorts) => void): Promise<Server> {
   return startServer({
+    onListening,
     host: o.host,
     port: o.port,
     httpPort: o.httpPort,
@@ -75,58 +76,78 @@ export async function runServerCommand(argv: string[], program: string): Promise
   const o = loadOptions(argv);
   for (const k of o.unknownKeys) log("WRN", `config: unknown field "${k}" is ignored by cuebus`);
   log("INF", `Starting ${program === "nats-server" ? "nats-server (cuebus)" : "cuebus"}`);
-  const server = await start(o);
-  if (server.httpPort !== undefined) log("INF", `Starting http monitor on ${o.httpHost ?? o.host}:${server.httpPort}`);
-  log("INF", `Listening for client connections on ${o.host}:${server.port}`);
-  log("INF", "Server is ready");
-
   let portsFile: string | undefined;
-  if (o.portsFileDir !== undefined) {
-    // Synchronous: a launcher is waiting for this file (nats.js's gives a server 1 s), and three
-    // small calls here are quicker than three trips through the thread pool and back.
+  // The ports file is written as soon as the ports are bound, before JetStream and the HTTP edge
+  // have loaded: launchers wait for it (nats.js's gives a server 1 s) and connections made
+  // meanwhile wait until the server is whole.
+  const onListening = (p: ListeningPorts): void => {
+    if (p.httpPort !== undefined) log("INF", `Starting http monitor on ${o.httpHost ?? o.host}:${p.httpPort}`);
+    log("INF", `Listening for client connections on ${o.host}:${p.port}`);
+    if (o.portsFileDir === undefined) return;
+    // Synchronous: three small calls are quicker than three trips through the thread pool and back.
     mkdirSync(o.portsFileDir, { recursive: true });
-    portsFile = join(o.portsFileDir, `${program}_${process.pid}.ports`);
-    const ports: Record<string, string[]> = { nats: [`nats://${urlHost(o.host)}:${server.port}`] };
-    if (server.httpPort !== undefined) ports["monitoring"] = [`http://${urlHost(o.httpHost ?? o.host)}:${server.httpPort}`];
-    if (server.wsUrl !== undefined) ports["websocket"] = [server.wsUrl];
+    const file = join(o.portsFileDir, `${program}_${process.pid}.ports`);
+    const ports: Record<string, string[]> = { nats: [`nats://${urlHost(o.host)}:${p.port}`] };
+    if (p.httpPort !== undefined) ports["monitoring"] = [`http://${urlHost(o.httpHost ?? o.host)}:${p.httpPort}`];
+    if (p.wsPort !== undefined) ports["websocket"] = [`ws://${urlHost(o.host)}:${p.wsPort}`];
     // Written whole, then renamed into place: a launcher polling the directory never reads half a file.
-    const partial = `${portsFile}.tmp`;
+    const partial = `${file}.tmp`;
     writeFileSync(partial, JSON.stringify(ports));
-    renameSync(partial, portsFile);
-  }
+    renameSync(partial, file);
+    portsFile = file;
+  };
+  const starting = start(o, onListening).catch(async (err: unknown) => {
+    // It never served: a launcher must not find its ports.
+    if (portsFile !== undefined) await unlink(portsFile).catch(() => {});
+    throw err;
+  });
+  // Signals are handled from the start: the ports file can be there before the server is whole,
+  // and a launcher may stop it at once.
+  const started = starting.catch(() => null);
 
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;
     stopping = true;
     log("INF", `Trapped "${signal}" signal`);
-    const done = async (): Promise<void> => {
+    const done = async (): Promise<boolean> => {
+      const server = await started;
+      if (server === null) return false; // the start failed: main() reports it
       await server.close();
       if (portsFile !== undefined) await unlink(portsFile).catch(() => {});
       log("INF", "Server Exiting..");
+      return true;
     };
     done().then(
-      () => process.exit(0),
+      (closed) => closed && process.exit(0),
       () => process.exit(1),
     );
   };
   process.on("SIGINT", () => stop("interrupt"));
   process.on("SIGTERM", () => stop("terminated"));
   process.on("SIGHUP", () => {
-    try {
-      const next = loadOptions(argv);
-      Object.assign(server.core.limits, next.limits);
-      for (const line of server.core.reloadAuth(next.auth)) log("INF", line);
-      log("INF", "Reloaded server configuration (users and permissions apply to open connections too; limits to new ones; ports need a restart)");
-    } catch (err) {
-      log("ERR", `Failed to reload server configuration: ${err instanceof Error ? err.message : String(err)}`);
-    }
+    void started.then((server) => {
+      if (server === null) return;
+      try {
+        const next = loadOptions(argv);
+        Object.assign(server.core.limits, next.limits);
+        for (const line of server.core.reloadAuth(next.auth)) log("INF", line);
+        log("INF", "Reloaded server configuration (users and permissions apply to open connections too; limits to new ones; ports need a restart)");
+      } catch (err) {
+        log("ERR", `Failed to reload server configuration: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    });
   });
   process.on("SIGUSR2", () => {
-    log("INF", "Entering lame duck mode, stop accepting new clients");
-    server.core.enterLameDuck().then(
-      () => stop("lame duck"),
-      () => stop("lame duck"),
-    );
+    void started.then((server) => {
+      if (server === null) return;
+      log("INF", "Entering lame duck mode, stop accepting new clients");
+      server.core.enterLameDuck().then(
+        () => stop("lame duck"),
+        () => stop("lame duck"),
+      );
+    });
   });
+  await starting;
+  log("INF", "Server is ready");
 }

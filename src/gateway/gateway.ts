@@ -96,13 +96,27 @@ export class Gateway implements GatewayContext {
   }
 
   async listen(port: number, host: string): Promise<void> {
+    this.port = await listenOn(this.httpServer(), port, host);
+  }
+
+  /**
+   * Serve connections accepted on a port bound elsewhere (startServer binds it before this module
+   * has loaded): returns what to hand each one to.
+   */
+  serveConnections(port: number): (socket: Socket) => void {
+    const srv = this.httpServer();
+    this.port = port;
+    return (socket) => void srv.emit("connection", socket);
+  }
+
+  private httpServer(): HttpServer {
     const srv = createServer({ ServerResponse: MeteredResponse }, (req, res) => this.handle(req, res as MeteredResponse));
     srv.on("connection", (s: Socket) => {
       this.sockets.add(s);
       s.once("close", () => this.sockets.delete(s));
     });
     this.srv = srv;
-    this.port = await listenOn(srv, port, host);
+    return srv;
   }
 
   /** Start the features that run on their own (webhook deliveries). Call once JetStream is up. */

@@ -77,6 +77,9 @@ export class NatsCore implements ServerCore {
   private tcp: NetServer | null = null;
   private flushList: CoreClient[] = [];
   private flushScheduled = false;
+  /** Connections that came while start-up went on (`listen` with `hold`); null once open. */
+  private waiting: Socket[] | null = null;
+  private secureContext: SecureContext | null = null;
   private lameDuck = false;
   /** Write every client's buffered output now (also run at the end of each event-loop turn). */
   private readonly flushAll = (): void => {
@@ -100,14 +103,40 @@ export class NatsCore implements ServerCore {
     });
   }
 
-  /** Listen for TCP clients. */
-  async listen(): Promise<void> {
+  /**
+   * Listen for TCP clients. With `hold`, each connection waits, unread and without INFO, until
+   * open(): startServer binds and announces its ports before the rest of the server has loaded,
+   * and a client still never meets a server without the JetStream it was configured with.
+   */
+  async listen(hold = false): Promise<void> {
     const port = this.opts.port === undefined || this.opts.port < 0 ? 0 : this.opts.port;
     const tls = this.opts.tls;
     const ctx: SecureContext | null = tls === undefined ? null : createSecureContext({ cert: tls.cert, key: tls.key, ca: tls.ca });
-    const srv = createServer((socket: Socket) => this.accept(new TcpTransport(socket, ctx)));
+    this.secureContext = ctx;
+    if (hold) this.waiting = [];
+    const srv = createServer((socket: Socket) => {
+      if (this.waiting === null) this.accept(new TcpTransport(socket, ctx));
+      else this.wait(socket, this.waiting);
+    });
     this.tcp = srv;
     this.port = await listenOn(srv, port, this.host);
+  }
+
+  private wait(socket: Socket, waiting: Socket[]): void {
+    // As many as may be open at once; a reset meanwhile must not become an uncaught 'error'.
+    if (waiting.length >= this.limits.maxConnections) {
+      socket.destroy();
+      return;
+    }
+    socket.on("error", () => {});
+    waiting.push(socket);
+  }
+
+  /** Serve the connections that waited (see `listen`), in the order they came, and every new one at once. */
+  open(): void {
+    const waiting = this.waiting;
+    this.waiting = null;
+    for (const socket of waiting ?? []) if (!socket.destroyed) this.accept(new TcpTransport(socket, this.secureContext));
   }
 
   /** A new internal client (JetStream, gateway) on this server's router. */
@@ -211,6 +240,8 @@ export class NatsCore implements ServerCore {
   /** Close the listener and every connection. */
   async close(): Promise<void> {
     const closing = this.closeListener();
+    for (const socket of this.waiting ?? []) socket.destroy();
+    this.waiting = null;
     for (const c of [...this.clients.values()]) c.close("Server Shutdown");
     await closing;
   }

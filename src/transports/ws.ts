@@ -1,7 +1,14 @@
 import { listenOn } from "../util/listen.js";
 import { createServer, type Server as HttpServer } from "node:http";
-import { WebSocketServer, type WebSocket } from "ws";
+import { createRequire } from "node:module";
+import type { WebSocket, WebSocketServer as WsServer } from "ws";
 import type { Transport } from "./transport.js";
+
+/**
+ * `ws` is CommonJS; through its ESM wrapper Node first runs its export lexer over it, which cost
+ * about as much CPU at start-up as loading `ws` itself. `require` skips that.
+ */
+const { WebSocketServer } = createRequire(import.meta.url)("ws") as typeof import("ws");
 
 /** Largest WebSocket message accepted; checked by `ws` before it buffers a frame (1 MiB payload + framing room). */
 export const MAX_WS_MESSAGE_BYTES = 8 * 1024 * 1024;
@@ -50,7 +57,7 @@ export class WsTransport implements Transport {
 export class WsListener {
   port = 0;
   private http: HttpServer | null = null;
-  private wss: WebSocketServer | null = null;
+  private wss: WsServer | null = null;
 
   constructor(private readonly accept: (t: Transport) => void) {}
 
