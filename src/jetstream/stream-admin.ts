@@ -121,6 +121,8 @@ export class StreamAdmin {
         // Take no more publishes (and no expiry) while the directory goes: a publish arriving after
         // it was renamed aside would fail (ENOENT) and be reported as a failing disk.
         registry.unwire(entry);
+        // ... and let the writes already under way end before the directory goes from under them.
+        await entry.stream.store.settle();
         try {
           await this.catalog.removeStream(name);
         } catch (err) {
