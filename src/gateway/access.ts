@@ -17,9 +17,6 @@ import { HttpError } from "./http-util.js";
  */
 export type ApiOpenTo = "loopback" | "all" | "none";
 
-/** The values of `http_api_open_to`, for parsing and messages. */
-export const API_OPEN_TO: readonly ApiOpenTo[] = ["loopback", "all", "none"];
-
 /** What the 403 says before its reason: what happened, and the two ways to open it. */
 const REFUSED = "the HTTP API takes requests without credentials only from this host (no users or token are configured; http_api_open_to is loopback)";
 const HOW = "configure authorization (users or a token) and send them, or set http_api_open_to: all";
@@ -73,7 +70,9 @@ export function isLoopbackAddress(a: string | undefined): boolean {
 function hostEnd(s: string, start: number): number {
   if (s.charCodeAt(start) === 91 /* [ */) {
     const close = s.indexOf("]", start);
-    return close < 0 ? s.length : close + 1;
+    // Only `:port` may follow the literal: `[::1].example` is one (foreign) name.
+    if (close < 0 || (close + 1 < s.length && s.charCodeAt(close + 1) !== 58 /* : */)) return s.length;
+    return close + 1;
   }
   const colon = s.indexOf(":", start);
   return colon < 0 ? s.length : colon;

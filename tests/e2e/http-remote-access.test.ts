@@ -250,6 +250,11 @@ test("from loopback, requests that are not the developer's own are treated as re
   // (a GET carries no Origin), but Host still names the attacker's domain.
   refused(await raw(port, "GET", "/v1/streams", { host: `rebind.example:${port}` }), 403, /Host "rebind\.example/, "rebound Host");
   refused(await raw(port, "GET", "/v1/webhooks/x/secret", { host: "rebind.example" }), 403, /Host "rebind\.example/, "rebound Host, secret");
+  // Names that only start like this machine's.
+  for (const host of ["127.0.0.1.rebind.example", "localhost.rebind.example", `localhost.rebind.example:${port}`, "rebind.example.", "[::1].example"]) {
+    refused(await raw(port, "GET", "/v1/streams", { host }), 403, /names Host/, `Host ${host}`);
+  }
+  refused(await pub({ origin: "http://localhost.rebind.example" }), 403, /another site/, "Origin under another domain");
   // The developer's own tools and pages on this machine keep working.
   const ownHeaders: Array<Record<string, string>> = [{}, { host: `localhost:${port}` }, { host: "LOCALHOST" }, { host: `127.0.0.1:${port}` }, { host: `[::1]:${port}` }, { host: `0.0.0.0:${port}` }, { host: "app.localhost" }, { origin: "http://localhost:5173" }, { origin: `http://127.0.0.1:${port}` }];
   for (const headers of ownHeaders) {
