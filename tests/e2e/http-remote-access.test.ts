@@ -169,9 +169,12 @@ test(
     const varz = JSON.parse((seen[monitoring.findIndex((r) => r.path === "/varz")] as NsResponse).body) as { http_port: number };
     assert.equal(varz.http_port, srv.port);
 
-    // From this host the API keeps working without credentials.
+    // From this host the API keeps working without credentials over loopback; over this machine's
+    // own address on the pair it does not (only loopback is trusted: NAT can make a caller appear
+    // from a machine's own address, never from 127.0.0.1 unless told to).
     const pub = await local(srv.local, "POST", "/v1/publish/orders.created", '{"id":2}');
     assert.deepEqual(pub.json, { stream: "ORDERS", seq: 2, duplicate: false });
+    assert.equal((await local(remote, "POST", "/v1/publish/orders.created", '{"id":3}')).status, 403);
     assert.equal((await local(srv.local, "DELETE", "/v1/webhooks/hook")).status, 200);
     assert.equal((await local(srv.local, "DELETE", "/v1/streams/ORDERS")).status, 200);
   },
