@@ -44,7 +44,7 @@ async function start(o: ResolvedOptions): Promise<Server> {
     limits: o.limits,
     websocket: o.websocket,
     // Webhooks are checked by the gateway when it starts (a bad entry stops the server, naming it).
-    http: { webhooks: o.webhooks as WebhookSpec[] | undefined, webhookAllow: o.webhookAllow },
+    http: { webhooks: o.webhooks as WebhookSpec[] | undefined, webhookAllow: o.webhookAllow, apiOpenTo: o.httpApiOpenTo },
     jetstream: o.jetstream
       ? typeof o.syncIntervalMs === "number"
         ? { storeDir: o.storeDir, sync: "interval", syncIntervalMs: o.syncIntervalMs, requestQueueLimit: o.requestQueueLimit }
@@ -69,6 +69,8 @@ export async function runServerCommand(argv: string[], program: string): Promise
   log("INF", `Starting ${program === "nats-server" ? "nats-server (cuebus)" : "cuebus"}`);
   const server = await start(o);
   if (server.httpPort !== undefined) log("INF", `Starting http monitor on ${o.httpHost ?? o.host}:${server.httpPort}`);
+  const access = server.gateway?.accessSummary();
+  if (access !== undefined) log(access.level, access.text);
   log("INF", `Listening for client connections on ${o.host}:${server.port}`);
   log("INF", "Server is ready");
 

@@ -48,6 +48,8 @@ export interface ResolvedOptions {
   webhooks?: ConfWebhook[];
   /** `webhook_allow` / `--webhook_allow`: hosts, IPs and CIDRs webhook targets may point at. */
   webhookAllow?: string[];
+  /** `http_api_open_to` / `--http_api_open_to`: who may use the HTTP API without credentials when none are configured. */
+  httpApiOpenTo?: "loopback" | "all" | "none";
   /** Keys of the file cuebus does not use, for a warning. */
   unknownKeys: string[];
 }
@@ -130,7 +132,14 @@ const KNOWN = new Set([
   "ports_file_dir", "jetstream", "store_dir", "debug", "trace", "logtime", "max_payload", "max_control_line",
   "max_pending", "max_connections", "max_conn", "max_subscriptions", "max_subs", "ping_interval", "ping_max", "write_deadline",
   "authorization", "auth_timeout", "pid_file", "log_file", "websocket", "tls", "webhooks", "webhook_allow",
+  "http_api_open_to",
 ]);
+
+/** `http_api_open_to`'s value, checked (the gateway's ApiOpenTo; config/ does not import it). */
+function apiOpenTo(v: ConfValue): "loopback" | "all" | "none" {
+  if (v === "loopback" || v === "all" || v === "none") return v;
+  throw new Error(`http_api_open_to: expected loopback, all or none, got ${JSON.stringify(v)}`);
+}
 
 /** A config value as plain JSON. */
 function plain(v: ConfValue): unknown {
@@ -220,6 +229,7 @@ export function applyConfig(o: ResolvedOptions, c: ConfMap): void {
   }
   const allow = strList(c["webhook_allow"], "webhook_allow");
   if (allow !== undefined) o.webhookAllow = allow;
+  if (c["http_api_open_to"] !== undefined) o.httpApiOpenTo = apiOpenTo(c["http_api_open_to"]);
   const tls = c["tls"];
   if (isMap(tls)) {
     const certFile = str(tls["cert_file"], "tls.cert_file");
@@ -231,7 +241,7 @@ export function applyConfig(o: ResolvedOptions, c: ConfMap): void {
 }
 
 /** nats-server's flags that take a value. */
-const WITH_VALUE = new Set(["-a", "--addr", "--net", "-p", "--port", "-m", "--http_port", "-c", "--config", "-sd", "--store_dir", "--user", "--pass", "--auth", "--ports_file_dir", "-n", "--name", "--server_name", "--pid", "-P", "-l", "--log", "--webhook_allow"]);
+const WITH_VALUE = new Set(["-a", "--addr", "--net", "-p", "--port", "-m", "--http_port", "-c", "--config", "-sd", "--store_dir", "--user", "--pass", "--auth", "--ports_file_dir", "-n", "--name", "--server_name", "--pid", "-P", "-l", "--log", "--webhook_allow", "--http_api_open_to"]);
 
 /** Split argv into the config path and the flag list (flags are applied after the file). */
 export function scanFlags(argv: string[]): { config?: string; flags: Array<[string, string]> } {
@@ -280,6 +290,7 @@ export function applyFlags(o: ResolvedOptions, flags: Array<[string, string]>): 
       case "--auth": o.auth.token = v; break;
       case "--ports_file_dir": o.portsFileDir = v; break;
       case "--webhook_allow": o.webhookAllow = v.split(",").map((x) => x.trim()).filter((x) => x !== ""); break;
+      case "--http_api_open_to": o.httpApiOpenTo = apiOpenTo(v); break;
       case "-n": case "--name": case "--server_name": o.serverName = v; break;
       case "-D": case "--debug": o.debug = true; break;
       case "-V": case "--trace": o.trace = true; break;

@@ -4,6 +4,8 @@ import { performance } from "node:perf_hooks";
 import { listenOn } from "../util/listen.js";
 import type { NatsCore } from "../server/server.js";
 import { httpIdentity } from "./auth.js";
+import { accessSummary, type ApiOpenTo } from "./access.js";
+import { authRequired } from "../auth/users.js";
 import { GatewayBus } from "./bus-client.js";
 import { HttpError, NO_QUERY, answerError, sendError } from "./http-util.js";
 import { RouteTable, type Route } from "./routes.js";
@@ -68,11 +70,14 @@ export class Gateway implements GatewayContext {
   private readonly features: GatewayFeature[] = [];
   private srv: HttpServer | null = null;
   private readonly sockets = new Set<Socket>();
+  /** Who may use the API without credentials when the server has none configured. */
+  private readonly apiOpenTo: ApiOpenTo;
 
   constructor(
     readonly core: NatsCore,
     readonly opts: GatewayOptions = {},
   ) {
+    this.apiOpenTo = opts.apiOpenTo ?? "loopback";
     this.bus = new GatewayBus(core.internalClient());
     this.metrics = new GatewayMetrics(this);
     this.webhooks = new WebhooksFeature(this);
@@ -103,6 +108,16 @@ export class Gateway implements GatewayContext {
     });
     this.srv = srv;
     this.port = await listenOn(srv, port, host);
+  }
+
+  /**
+   * What the edge lets callers from where do, for the start-up log: one line, a warning when the
+   * API is open to every host without credentials.
+   */
+  accessSummary(): { level: "INF" | "WRN"; text: string } {
+    const a = this.srv?.address();
+    const address = a === null || a === undefined || typeof a === "string" ? String(a) : a.family === "IPv6" ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
+    return accessSummary(address, authRequired(this.core.auth), this.apiOpenTo);
   }
 
   /** Start the features that run on their own (webhook deliveries). Call once JetStream is up. */
@@ -140,7 +155,8 @@ export class Gateway implements GatewayContext {
     const { route, params } = m;
     this.finish(res, route.path, started);
     try {
-      const who = httpIdentity(route.auth ? this.core.auth : NO_AUTH, req);
+      // The API routes: credentials when the server has any, else a caller `apiOpenTo` admits.
+      const who = route.auth ? httpIdentity(this.core.auth, req, this.apiOpenTo) : httpIdentity(NO_AUTH, req);
       const r = route.handler({ req, res, params, query, who });
       if (r !== undefined) r.catch((err: unknown) => this.fail(res, err));
     } catch (err) {
