@@ -1,10 +1,10 @@
 import { Parser, type ParserHandler } from "../protocol/parser.js";
-import { DEFAULT_CONNECT, MAX_CLIENT_PROTOCOL, parseConnect, type ConnectOptions } from "../protocol/connect.js";
+import { DEFAULT_CONNECT, MAX_CLIENT_PROTOCOL, NO_CONNECT, accountRequested, parseConnect, type ConnectOptions, type ParsedConnect } from "../protocol/connect.js";
 import { ErrText, errLine, pubPermissionError, subPermissionError } from "../protocol/errors.js";
 import { isValidSubject, isValidLiteralSubject } from "../subjects/validate.js";
 import type { Permissions } from "../auth/permissions.js";
 import { ConnectionRights } from "../auth/connection-rights.js";
-import { authenticate, authRequired, type Credentials } from "../auth/users.js";
+import { authenticate, authRequired } from "../auth/users.js";
 import type { Transport } from "../transports/transport.js";
 import { Outbound } from "./outbound.js";
 import { Subscription, type Deliverer } from "./subscription.js";
@@ -28,8 +28,11 @@ export class Client implements ParserHandler, Deliverer {
   lastActivityMs = Date.now();
   opts: ConnectOptions = DEFAULT_CONNECT;
   user = "";
-  /** The credentials CONNECT passed, checked again when the users are reloaded. */
-  private creds: Credentials | null = null;
+  /**
+   * What the CONNECTs so far set (a later CONNECT changes only the fields it names), with the
+   * credentials, which are checked again when the users are reloaded.
+   */
+  private connectState: ParsedConnect = NO_CONNECT;
   connected = false;
   closed = false;
   dirty = false;
@@ -105,19 +108,20 @@ export class Client implements ParserHandler, Deliverer {
   // --- ParserHandler ---
 
   onConnect(json: string): void {
-    const c = parseConnect(json);
+    const c = parseConnect(json, this.connectState);
     if (c === "unparsable") {
       // nats-server 2.9 closes without an -ERR when Go cannot decode CONNECT (bad JSON, a field of
       // the wrong type).
       this.close("Protocol Violation");
       return;
     }
+    // nats-server's processConnect, in its order: authentication, then the account fields (no
+    // longer supported: refused as an authorization violation), the protocol, no_responders.
     const auth = authenticate(this.core.auth, c.creds);
-    if (auth === null) {
+    if (auth === null || accountRequested(c)) {
       this.closeWithError(ErrText.authViolation, "Authentication Failure");
       return;
     }
-    // nats-server checks these after authentication, in this order.
     if (c.opts.protocol < 0 || c.opts.protocol > MAX_CLIENT_PROTOCOL) {
       this.closeWithError(ErrText.badClientProtocol, "Bad Client Protocol Version");
       return;
@@ -126,8 +130,8 @@ export class Client implements ParserHandler, Deliverer {
       this.closeWithError(ErrText.noRespondersRequiresHeaders, "No Responders Requires Headers");
       return;
     }
+    this.connectState = c;
     this.opts = c.opts;
-    this.creds = c.creds;
     this.user = auth.user;
     if (auth.permissions !== undefined) this.rights.set(auth.permissions);
     if (this.authTimer !== null) {
@@ -145,8 +149,8 @@ export class Client implements ParserHandler, Deliverer {
    * an -ERR naming it. Returns one line per removed subscription, for the server log.
    */
   reauthorize(): string[] {
-    if (!this.connected || this.closed || this.creds === null) return [];
-    const auth = authenticate(this.core.auth, this.creds);
+    if (!this.connected || this.closed) return [];
+    const auth = authenticate(this.core.auth, this.connectState.creds);
     if (auth === null) {
       this.close("Authentication Failure");
       return [];

@@ -63,6 +63,25 @@ const basic: Case[] = [
   { name: "CONNECT null", steps: ["CONNECT null\r\n", "PING\r\n"] },
   { name: "CONNECT an array", steps: ["CONNECT []\r\n", "PING\r\n"] },
   { name: "CONNECT no_responders without headers", steps: ['CONNECT {"no_responders":true}\r\n', "PING\r\n"] },
+  // Issue 15: before CONNECT a connection has nats-server's default options (verbose and pedantic
+  // on), so each SUB, PUB and UNSUB is acknowledged with +OK and a wildcard PUB subject is refused.
+  { name: "SUB, PUB and UNSUB before CONNECT are acknowledged", steps: ["SUB foo 1\r\n", "PUB foo 2\r\nhi\r\n", "UNSUB 1\r\n", "PING\r\n"] },
+  { name: "pedantic before CONNECT", steps: ["PUB foo.* 2\r\nhi\r\n", "PING\r\n"] },
+  { name: "CONNECT after a SUB", steps: ["SUB foo 1\r\n", C, "PUB foo 2\r\nhi\r\n", "PING\r\n"] },
+  // Issue 15: every check nats-server 2.9.10's processConnect makes, one by one.
+  { name: "CONNECT headers false, no_responders true", steps: ['CONNECT {"verbose":false,"headers":false,"no_responders":true}\r\n', "PING\r\n"] },
+  { name: "CONNECT verbose with no_responders and no headers", steps: ['CONNECT {"verbose":true,"no_responders":true}\r\n', "PING\r\n"] },
+  { name: "CONNECT with an account", steps: ['CONNECT {"verbose":false,"account":"A"}\r\n', "PING\r\n"] },
+  { name: "CONNECT with new_account", steps: ['CONNECT {"verbose":false,"new_account":true}\r\n', "PING\r\n"] },
+  { name: "CONNECT with an empty account and new_account false", steps: ['CONNECT {"verbose":false,"account":"","new_account":false}\r\n', "PING\r\n"] },
+  { name: "CONNECT with a jwt outside operator mode", steps: ['CONNECT {"verbose":false,"jwt":"eyJhbGciOi.x.y"}\r\n', "PING\r\n"] },
+  { name: "CONNECT with an nkey and sig, no nkeys configured", steps: ['CONNECT {"verbose":false,"nkey":"UABC","sig":"abc"}\r\n', "PING\r\n"] },
+  { name: "CONNECT with tls_required on a plain server", steps: ['CONNECT {"verbose":false,"tls_required":true}\r\n', "PING\r\n"] },
+  { name: "CONNECT with credentials, no auth configured", steps: ['CONNECT {"verbose":false,"user":"a","pass":"b","auth_token":"t"}\r\n', "PING\r\n"] },
+  { name: "CONNECT echo false", steps: ['CONNECT {"verbose":false,"echo":false}\r\n', "SUB foo 1\r\n", "PUB foo 2\r\nhi\r\n", "PING\r\n"] },
+  { name: "a second CONNECT keeps the fields it leaves out", steps: [CH, "CONNECT {}\r\n", "SUB foo 1\r\n", "SUB _INBOX.x.* 2\r\n", "HPUB foo 12 14\r\nNATS/1.0\r\n\r\nhi\r\n", "PUB nobody _INBOX.x.1 0\r\n\r\n", "PING\r\n"] },
+  { name: "a second CONNECT turns no_responders on without headers", steps: [C, 'CONNECT {"no_responders":true}\r\n', "PING\r\n"] },
+  { name: "a second CONNECT turns headers off under no_responders", steps: [CH, 'CONNECT {"headers":false}\r\n', "PING\r\n"] },
 ];
 
 const payloadLimit: Case[] = [
@@ -76,6 +95,14 @@ const authCases: Case[] = [
   { name: "bad protocol without credentials: authentication is checked first", steps: ['CONNECT {"protocol":2}\r\n', "PING\r\n"] },
   { name: "bad protocol with good credentials", steps: ['CONNECT {"protocol":2,"user":"alice","pass":"pw"}\r\n', "PING\r\n"] },
   { name: "publish permission violation", steps: ['CONNECT {"verbose":false,"user":"alice","pass":"pw"}\r\n', "PUB billing.x 2\r\nhi\r\n", "PUB orders.x 2\r\nhi\r\n", "PING\r\n"] },
+  { name: "SUB before CONNECT when auth is required", steps: ["SUB foo 1\r\n", "PING\r\n"] },
+  { name: "PING before CONNECT when auth is required", steps: ["PING\r\n"] },
+  { name: "an account with good credentials", steps: ['CONNECT {"verbose":false,"user":"alice","pass":"pw","account":"A"}\r\n', "PING\r\n"] },
+  { name: "an account with wrong credentials", steps: ['CONNECT {"verbose":false,"user":"alice","pass":"no","account":"A"}\r\n', "PING\r\n"] },
+  { name: "no_responders without headers, good credentials", steps: ['CONNECT {"verbose":false,"user":"alice","pass":"pw","no_responders":true}\r\n', "PING\r\n"] },
+  { name: "no_responders without headers, wrong credentials", steps: ['CONNECT {"verbose":false,"user":"alice","pass":"no","no_responders":true}\r\n', "PING\r\n"] },
+  { name: "a second CONNECT without credentials keeps the first ones", steps: ['CONNECT {"verbose":false,"user":"alice","pass":"pw"}\r\n', 'CONNECT {"verbose":true}\r\n', "PUB orders.x 2\r\nhi\r\n", "PING\r\n"] },
+  { name: "a second CONNECT with wrong credentials", steps: ['CONNECT {"verbose":false,"user":"alice","pass":"pw"}\r\n', 'CONNECT {"pass":"no"}\r\n', "PING\r\n"] },
   { name: "subscribe permission violation", steps: ['CONNECT {"verbose":false,"user":"alice","pass":"pw"}\r\n', "SUB secret.plans 1\r\n", "SUB orders.> q 2\r\n", "PING\r\n"] },
 ];
 
