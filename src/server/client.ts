@@ -4,7 +4,8 @@ import { ErrText, errLine, pubPermissionError, subPermissionError } from "../pro
 import { isValidSubject, isValidLiteralSubject } from "../subjects/validate.js";
 import type { Permissions } from "../auth/permissions.js";
 import { ConnectionRights } from "../auth/connection-rights.js";
-import { authenticate, authRequired } from "../auth/users.js";
+import { authenticate, authRequired, nonceRequired } from "../auth/users.js";
+import { newNonce } from "../auth/nkeys.js";
 import type { Transport } from "../transports/transport.js";
 import { Outbound } from "./outbound.js";
 import { Subscription, type Deliverer } from "./subscription.js";
@@ -28,6 +29,8 @@ export class Client implements ParserHandler, Deliverer {
   lastActivityMs = Date.now();
   opts: ConnectOptions = DEFAULT_CONNECT;
   user = "";
+  /** The nonce this connection's INFO carries ("" when no nkey users are configured). */
+  readonly nonce: string;
   /**
    * What the CONNECTs so far set (a later CONNECT changes only the fields it names), with the
    * credentials, which are checked again when the users are reloaded.
@@ -54,6 +57,7 @@ export class Client implements ParserHandler, Deliverer {
     private readonly core: ServerCore,
   ) {
     this.parser = new Parser(this, core.limits);
+    this.nonce = nonceRequired(core.auth) ? newNonce() : "";
   }
 
   /** Send INFO and start reading. */
@@ -117,7 +121,7 @@ export class Client implements ParserHandler, Deliverer {
     }
     // nats-server's processConnect, in its order: authentication, then the account fields (no
     // longer supported: refused as an authorization violation), the protocol, no_responders.
-    const auth = authenticate(this.core.auth, c.creds);
+    const auth = authenticate(this.core.auth, c.creds, this.nonce);
     if (auth === null || accountRequested(c)) {
       this.closeWithError(ErrText.authViolation, "Authentication Failure");
       return;
@@ -150,7 +154,7 @@ export class Client implements ParserHandler, Deliverer {
    */
   reauthorize(): string[] {
     if (!this.connected || this.closed) return [];
-    const auth = authenticate(this.core.auth, this.connectState.creds);
+    const auth = authenticate(this.core.auth, this.connectState.creds, this.nonce);
     if (auth === null) {
       this.close("Authentication Failure");
       return [];

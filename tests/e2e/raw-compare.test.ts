@@ -2,7 +2,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { NATS_COMPAT_VERSION, startServer, type ServerOptions } from "../../src/index.js";
 import { startNatsServer } from "../helpers/nats-server.js";
-import { exchange, infoOf, mask } from "../helpers/raw.js";
+import { exchange, infoOf, mask, nonceOf, type Step } from "../helpers/raw.js";
+import { createUser, type KeyPair } from "@nats-io/nkeys";
 
 /**
  * The same raw exchanges sent to the real nats-server (Debian 2.9.10) and to cuebus; the bytes they
@@ -11,7 +12,7 @@ import { exchange, infoOf, mask } from "../helpers/raw.js";
  */
 interface Case {
   name: string;
-  steps: string[];
+  steps: Step[];
 }
 
 const C = 'CONNECT {"verbose":false,"pedantic":false}\r\n';
@@ -139,6 +140,65 @@ test("raw protocol: allow_responses without a publish block allows no other publ
     { auth: { users: [{ user: "svc", password: "pw", permissions: { allowResponses: { max: 1, expiresMs: 120_000 } } }] } },
     t,
   ));
+
+// nkey users (issue 15): INFO carries a nonce, CONNECT names the public key and signs the nonce.
+const alice = createUser();
+const mallory = createUser();
+const ALICE = alice.getPublicKey();
+const nkeyPerms = `permissions: { publish: { allow: ["orders.>"] }, subscribe: { allow: ["orders.>"] } }`;
+
+/** A CONNECT step naming `nkey` and signing `signed(nonce)` with `kp`, the signature in `encoding`. */
+function nkeyConnect(kp: KeyPair, nkey = kp.getPublicKey(), encoding: "base64url" | "base64" = "base64url", signed = (n: string): string => n): Step {
+  return (received) => {
+    const sig = Buffer.from(kp.sign(Buffer.from(signed(nonceOf(received))))).toString(encoding);
+    return `CONNECT ${JSON.stringify({ verbose: false, nkey, sig })}\r\n`;
+  };
+}
+
+const nkeyCases: Case[] = [
+  { name: "nkey with a good signature; its permissions apply", steps: [nkeyConnect(alice), "SUB orders.> 1\r\n", "PUB orders.x 2\r\nhi\r\n", "PUB billing.x 2\r\nhi\r\n", "SUB secret.x 2\r\n", "PING\r\n"] },
+  { name: "nkey signature in padded standard base64", steps: [nkeyConnect(alice, ALICE, "base64"), "PING\r\n"] },
+  { name: "nkey without a signature", steps: [`CONNECT {"verbose":false,"nkey":"${ALICE}"}\r\n`, "PING\r\n"] },
+  { name: "nkey with an empty signature", steps: [`CONNECT {"verbose":false,"nkey":"${ALICE}","sig":""}\r\n`, "PING\r\n"] },
+  { name: "nkey with a signature that is not base64", steps: [`CONNECT {"verbose":false,"nkey":"${ALICE}","sig":"not base64!"}\r\n`, "PING\r\n"] },
+  { name: "nkey signed by another key", steps: [nkeyConnect(mallory, ALICE), "PING\r\n"] },
+  { name: "nkey signing something else than the nonce", steps: [nkeyConnect(alice, ALICE, "base64url", (n) => `${n}x`), "PING\r\n"] },
+  { name: "nkey with a truncated signature", steps: [(r) => (nkeyConnect(alice) as (x: string) => string)(r).replace(/","sig":"(.{20})[^"]*"/, '","sig":"$1"'), "PING\r\n"] },
+  { name: "an nkey the server does not know", steps: [nkeyConnect(mallory), "PING\r\n"] },
+  { name: "an invalid nkey", steps: ['CONNECT {"verbose":false,"nkey":"UNOTAKEY","sig":"abc"}\r\n', "PING\r\n"] },
+  { name: "no credentials", steps: ['CONNECT {"verbose":false}\r\n', "PING\r\n"] },
+  { name: "PUB before CONNECT", steps: ["PUB orders.x 2\r\nhi\r\n"] },
+  { name: "a password user beside the nkey users", steps: ['CONNECT {"verbose":false,"user":"bob","pass":"pw"}\r\n', "PUB billing.x 2\r\nhi\r\n", "PING\r\n"] },
+  { name: "a password user naming a wrong nkey: the nkey decides", steps: [`CONNECT {"verbose":false,"user":"bob","pass":"pw","nkey":"${ALICE}","sig":"AAAA"}\r\n`, "PING\r\n"] },
+  { name: "a good nkey with a bad password: the nkey decides", steps: [(r) => (nkeyConnect(alice) as (x: string) => string)(r).replace('{"verbose"', '{"user":"bob","pass":"no","verbose"'), "PING\r\n"] },
+];
+
+test("raw protocol: nkey users (nonce in INFO, signature checked)", async (t) => {
+  await compare(
+    nkeyCases,
+    `authorization { users: [ { nkey: ${ALICE}, ${nkeyPerms} }, { user: bob, password: pw } ] }`,
+    { auth: { nkeys: [{ nkey: ALICE, permissions: { publish: { allow: ["orders.>"] }, subscribe: { allow: ["orders.>"] } } }], users: [{ user: "bob", password: "pw" }] } },
+    t,
+  );
+});
+
+test("INFO carries a fresh 15-character nonce per connection when nkey users are configured, as nats-server does", async (t) => {
+  const real = await startNatsServer(`authorization { users: [ { nkey: ${ALICE} } ] }`);
+  t.after(() => real.stop());
+  const ours = await startServer({ port: 0, auth: { nkeys: [{ nkey: ALICE }] } });
+  t.after(() => ours.close());
+  for (const port of [real.port, ours.port]) {
+    const [a, b] = await Promise.all([exchange(port, []), exchange(port, [])]);
+    const [ia, ib] = [infoOf(a.text), infoOf(b.text)];
+    assert.match(String(ia["nonce"]), /^[A-Za-z0-9_-]{15}$/);
+    assert.notEqual(ia["nonce"], ib["nonce"]);
+    assert.equal(ia["auth_required"], true);
+  }
+  // Without nkey users there is no nonce.
+  const open = await startServer({ port: 0 });
+  t.after(() => open.close());
+  assert.equal(infoOf((await exchange(open.port, [])).text)["nonce"], undefined);
+});
 
 test("INFO carries the fields clients check, with nats-server's names", async (t) => {
   const real = await startNatsServer("");
