@@ -321,7 +321,7 @@ export function applyFlags(o: ResolvedOptions, flags: Array<[string, string]>): 
       case "--webhook_allow": o.webhookAllow = v.split(",").map((x) => x.trim()).filter((x) => x !== ""); break;
       case "-n": case "--name": case "--server_name": o.serverName = v; break;
       case "-D": case "--debug": o.debug = true; break;
-      case "-V": case "--trace": o.trace = true; break;
+      case "-V": case "--trace": case "-VV": o.trace = true; break;
       case "-DV": case "-DVV": o.debug = true; o.trace = true; break;
       default: break;
     }

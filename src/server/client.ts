@@ -11,6 +11,8 @@ import { Outbound } from "./outbound.js";
 import { Subscription, type Deliverer } from "./subscription.js";
 import type { ServerCore } from "./core.js";
 import { MAX_TIMER_MS, clampTimerMs } from "../util/timer.js";
+import { ClientTrace, redactConnect } from "./trace.js";
+import { writeMsgFrame } from "./msg-frame.js";
 
 const PONG = Buffer.from("PONG\r\n");
 const PING = Buffer.from("PING\r\n");
@@ -46,6 +48,8 @@ export class Client implements ParserHandler, Deliverer {
   pingsOut = 0;
   closeReason = "";
   private readonly rights = new ConnectionRights();
+  /** nats-server's per-operation trace (`-V`); null when tracing is off. */
+  private readonly tr: ClientTrace | null;
   private pingTimer: NodeJS.Timeout | null = null;
   private authTimer: NodeJS.Timeout | null = null;
   /** Only for a ping interval past MAX_TIMER_MS: when the next PING is due (ms), else 0. */
@@ -58,6 +62,7 @@ export class Client implements ParserHandler, Deliverer {
   ) {
     this.parser = new Parser(this, core.limits);
     this.nonce = nonceRequired(core.auth) ? newNonce() : "";
+    this.tr = core.trace === undefined ? null : new ClientTrace(core.trace, transport.kind, transport.remoteAddress, transport.remotePort, cid);
   }
 
   /** Send INFO and start reading. */
@@ -90,7 +95,6 @@ export class Client implements ParserHandler, Deliverer {
 
   private onData(chunk: Buffer): void {
     this.lastActivityMs = Date.now();
-    if (this.core.trace !== undefined) this.core.trace(`cid:${this.cid} - <<- ${JSON.stringify(chunk.toString("latin1", 0, Math.min(chunk.length, 256)))}`);
     this.parser.parse(chunk);
   }
 
@@ -106,12 +110,14 @@ export class Client implements ParserHandler, Deliverer {
       return;
     }
     this.pingsOut++;
+    this.tr?.out("PING");
     this.queue(PING);
   }
 
   // --- ParserHandler ---
 
   onConnect(json: string): void {
+    this.tr?.in("CONNECT", redactConnect(json));
     const c = parseConnect(json, this.connectState);
     if (c === "unparsable") {
       // nats-server 2.9 closes without an -ERR when Go cannot decode CONNECT (bad JSON, a field of
@@ -119,6 +125,7 @@ export class Client implements ParserHandler, Deliverer {
       this.close("Protocol Violation");
       return;
     }
+    this.tr?.named(c.opts);
     // nats-server's processConnect, in its order: authentication, then the account fields (no
     // longer supported: refused as an authorization violation), the protocol, no_responders.
     const auth = authenticate(this.core.auth, c.creds, this.nonce);
@@ -172,6 +179,7 @@ export class Client implements ParserHandler, Deliverer {
     return removed;
   }
 
+  /** Before CONNECT, under auth, any other operation is an authorization violation (not traced: nats-server refuses it on its first byte). */
   private requireConnect(): boolean {
     if (this.connected) return true;
     if (authRequired(this.core.auth)) {
@@ -183,6 +191,7 @@ export class Client implements ParserHandler, Deliverer {
 
   onPub(subject: string, reply: string, hdrBytes: number, payload: Buffer): void {
     if (!this.requireConnect()) return;
+    if (this.tr !== null) this.tracePub(subject, reply, hdrBytes, payload);
     this.inMsgs++;
     this.inBytes += payload.length;
     if (hdrBytes > 0 && !this.opts.headers) {
@@ -206,6 +215,14 @@ export class Client implements ParserHandler, Deliverer {
   }
 
 
+  private tracePub(subject: string, reply: string, hdrBytes: number, payload: Buffer): void {
+    const tr = this.tr as ClientTrace;
+    const to = reply === "" ? subject : `${subject} ${reply}`;
+    if (hdrBytes > 0) tr.in("HPUB", `${to} ${hdrBytes} ${payload.length}`);
+    else tr.in("PUB", `${to} ${payload.length}`);
+    tr.payload(payload);
+  }
+
   private noResponders(reply: string): void {
     // Deliver the 503 to this client's own subscription that matches the reply subject.
     for (const sub of this.subs.values()) {
@@ -219,6 +236,7 @@ export class Client implements ParserHandler, Deliverer {
 
   onSub(subject: string, queue: string, sid: string): void {
     if (!this.requireConnect()) return;
+    this.tr?.in("SUB", queue === "" ? `${subject} ${sid}` : `${subject} ${queue} ${sid}`);
     if (!isValidSubject(subject) || (queue !== "" && !isValidLiteralSubject(queue))) {
       this.sendErr(ErrText.invalidSubject);
       return;
@@ -245,6 +263,9 @@ export class Client implements ParserHandler, Deliverer {
 
   onUnsub(sid: string, max: number): void {
     if (!this.requireConnect()) return;
+    this.tr?.in("UNSUB", max > 0 ? `${sid} ${max}` : sid);
+    // nats-server acknowledges first, then removes the subscription (the trace shows OK before DELSUB).
+    this.ok();
     const sub = this.subs.get(sid);
     if (sub !== undefined) {
       if (max > 0 && sub.delivered < max) {
@@ -253,15 +274,17 @@ export class Client implements ParserHandler, Deliverer {
         this.removeSub(sub);
       }
     }
-    this.ok();
   }
 
   onPing(): void {
     if (!this.requireConnect()) return;
+    this.tr?.in("PING");
+    this.tr?.out("PONG");
     this.queue(PONG);
   }
 
   onPong(): void {
+    this.tr?.in("PONG");
     this.pingsOut = 0;
   }
 
@@ -290,40 +313,8 @@ export class Client implements ParserHandler, Deliverer {
 
   /** `head`: the header block apart from `payload` (then the data alone), or null when it leads `payload`. */
   private writeMsg(sub: Subscription, subject: string, reply: string, hdrBytes: number, payload: Buffer, head: Buffer | null): void {
-    const out = this.out;
-    const headers = hdrBytes > 0;
-    // The prefix `MSG <subject> <sid> ` is cached on the subscription once a subject repeats; a
-    // subscription whose subject changes every time (a wildcard inbox taking acks) writes it directly.
-    const prefix = sub.prefix;
-    if (prefix !== null && sub.prefixSubject === subject && sub.prefixHeaders === headers) out.range(prefix, 0, prefix.length);
-    else if (sub.prefixSubject === subject && sub.prefixHeaders === headers) {
-      const p = Buffer.from(headers ? `HMSG ${subject} ${sub.sid} ` : `MSG ${subject} ${sub.sid} `, "latin1");
-      sub.prefix = p;
-      out.range(p, 0, p.length);
-    } else {
-      sub.prefix = null;
-      sub.prefixSubject = subject;
-      sub.prefixHeaders = headers;
-      out.ascii(headers ? "HMSG " : "MSG ");
-      out.ascii(subject);
-      out.byte(32);
-      out.ascii(sub.sid);
-      out.byte(32);
-    }
-    if (reply !== "") {
-      out.ascii(reply);
-      out.byte(32);
-    }
-    if (headers) {
-      out.decimal(hdrBytes);
-      out.byte(32);
-    }
-    const total = head === null ? payload.length : hdrBytes + payload.length;
-    out.decimal(total);
-    out.crlf();
-    if (head !== null) out.range(head, 0, head.length);
-    out.range(payload, 0, payload.length);
-    out.crlf();
+    const total = writeMsgFrame(this.out, sub, subject, reply, hdrBytes, payload, head);
+    if (this.tr !== null) this.tr.out(`${hdrBytes > 0 ? "HMSG" : "MSG"} ${subject} ${sub.sid}${reply === "" ? "" : ` ${reply}`}${hdrBytes > 0 ? ` ${hdrBytes}` : ""} ${total}`);
     this.outMsgs++;
     this.outBytes += total;
   }
@@ -333,16 +324,20 @@ export class Client implements ParserHandler, Deliverer {
     if (this.subs.get(sub.sid) === sub) {
       this.subs.delete(sub.sid);
       this.core.router.unsubscribe(sub);
+      this.tr?.delSub(sub.sid);
     }
   }
 
   // --- output ---
 
   private ok(): void {
-    if (this.opts.verbose) this.queue(OK);
+    if (!this.opts.verbose) return;
+    this.tr?.out("OK");
+    this.queue(OK);
   }
 
   sendErr(text: string): void {
+    this.tr?.out("-ERR", text);
     this.queue(Buffer.from(errLine(text), "latin1"));
   }
 
@@ -379,6 +374,7 @@ export class Client implements ParserHandler, Deliverer {
   /** Send `-ERR` and close (the error is flushed first). */
   closeWithError(text: string, reason: string): void {
     if (this.closed) return;
+    this.tr?.out("-ERR", text);
     this.out.ascii(errLine(text));
     this.transport.write(this.out.take());
     this.close(reason);
@@ -432,7 +428,10 @@ export class Client implements ParserHandler, Deliverer {
     if (this.authTimer !== null) clearTimeout(this.authTimer);
     this.pingTimer = null;
     this.authTimer = null;
-    for (const sub of this.subs.values()) this.core.router.unsubscribe(sub);
+    for (const sub of this.subs.values()) {
+      this.core.router.unsubscribe(sub);
+      this.tr?.delSub(sub.sid);
+    }
     this.subs.clear();
     this.core.removeClient(this);
   }
