@@ -82,6 +82,10 @@ const basic: Case[] = [
   { name: "CONNECT echo false", steps: ['CONNECT {"verbose":false,"echo":false}\r\n', "SUB foo 1\r\n", "PUB foo 2\r\nhi\r\n", "PING\r\n"] },
   { name: "a second CONNECT keeps the fields it leaves out", steps: [CH, "CONNECT {}\r\n", "SUB foo 1\r\n", "SUB _INBOX.x.* 2\r\n", "HPUB foo 12 14\r\nNATS/1.0\r\n\r\nhi\r\n", "PUB nobody _INBOX.x.1 0\r\n\r\n", "PING\r\n"] },
   { name: "a second CONNECT turns no_responders on without headers", steps: [C, 'CONNECT {"no_responders":true}\r\n', "PING\r\n"] },
+  { name: "CONNECT over max_control_line", steps: [`CONNECT {"verbose":false,"name":"${"n".repeat(5000)}"}\r\n`, "PING\r\n"] },
+  { name: "lower-case connect with a tab", steps: ['connect\t{"verbose":true}\r\n', "PING\r\n"] },
+  { name: "CONNECT with an empty argument", steps: ["CONNECT \r\n", "PING\r\n"] },
+  { name: "CONNECT with a trailing space after the JSON", steps: ['CONNECT {"verbose":true} \r\n', "PING\r\n"] },
   { name: "a second CONNECT turns headers off under no_responders", steps: [CH, 'CONNECT {"headers":false}\r\n', "PING\r\n"] },
 ];
 
