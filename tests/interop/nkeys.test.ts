@@ -7,7 +7,8 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { connect } from "@nats-io/transport-node";
-import { nkeyAuthenticator, type NatsConnection } from "@nats-io/nats-core";
+import { nkeyAuthenticator, wsconnect, type NatsConnection } from "@nats-io/nats-core";
+import { WebSocket as WsClient } from "ws";
 import { createUser } from "@nats-io/nkeys";
 import { startServer } from "../../src/index.js";
 import { startNatsServer } from "../helpers/nats-server.js";
@@ -70,4 +71,27 @@ test("nkeys: nats.go's NkeyOptionFromSeed behaves the same against cuebus and na
     const { stdout } = await run(bin, [url, seed, other], { timeout: 20_000 });
     assert.equal(stdout.trim(), "ok", url);
   }
+});
+
+test("nkeys: over WebSocket the nonce is signed the same way; a reload that drops the key closes its connection", async (t) => {
+  const alice = createUser();
+  const bob = createUser();
+  const server = await startServer({ port: 0, websocket: { port: 0 }, auth: { nkeys: [{ nkey: alice.getPublicKey() }, { nkey: bob.getPublicKey() }] } });
+  t.after(() => server.close());
+  const g = globalThis as { WebSocket?: unknown };
+  g.WebSocket ??= WsClient;
+  const ws = await wsconnect({ servers: server.wsUrl as string, authenticator: nkeyAuthenticator(alice.getSeed()), maxReconnectAttempts: 0 });
+  t.after(() => ws.close());
+  const tcp = await connect({ servers: server.url, authenticator: nkeyAuthenticator(bob.getSeed()), maxReconnectAttempts: 0 });
+  t.after(() => tcp.close());
+  await ws.flush();
+  await tcp.flush();
+  // nats-server's /connz names an nkey user by its public key.
+  const users = [...server.core.clients.values()].map((c) => c.user).sort();
+  assert.deepEqual(users, [alice.getPublicKey(), bob.getPublicKey()].sort());
+
+  server.core.reloadAuth({ nkeys: [{ nkey: alice.getPublicKey() }] });
+  await tcp.closed();
+  await ws.flush();
+  assert.equal(ws.isClosed(), false);
 });
