@@ -1,41 +1,18 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { NATS_SERVER_BIN } from "../helpers/nats-server.js";
+import { CUEBUS_CLI, launchWithPortsFile, type Launched } from "../helpers/launch.js";
 import { exchange } from "../helpers/raw.js";
 import { waitFor } from "../helpers/wait.js";
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
-
-/** Start `cmd args` with -V on a random port; resolve its client port and a reader of its log. */
-async function launch(cmd: string, args: string[], t: test.TestContext): Promise<{ port: number; log: () => string }> {
+/** Start `cmd args` with -V on a random port, in a temp dir removed when the test ends. */
+async function launch(cmd: string, args: readonly string[], t: test.TestContext): Promise<Launched> {
   const dir = await mkdtemp(join(tmpdir(), "cuebus-trace-"));
   t.after(() => rm(dir, { recursive: true, force: true }));
-  const proc: ChildProcess = spawn(cmd, [...args, "-a", "127.0.0.1", "-p", "-1", "--ports_file_dir", dir, "-V"], { stdio: ["ignore", "pipe", "pipe"] });
-  let log = "";
-  proc.stdout?.on("data", (d: Buffer) => (log += d.toString()));
-  proc.stderr?.on("data", (d: Buffer) => (log += d.toString()));
-  t.after(async () => {
-    const exited = new Promise<void>((r) => proc.once("exit", () => r()));
-    proc.kill("SIGKILL");
-    await exited;
-  });
-  let port = 0;
-  await waitFor(async () => {
-    const f = (await readdir(dir)).find((n) => n.endsWith(".ports"));
-    if (f === undefined) return false;
-    try {
-      port = Number(new URL((JSON.parse(await readFile(join(dir, f), "utf8")) as { nats: string[] }).nats[0] as string).port);
-      return true;
-    } catch {
-      return false;
-    }
-  }, 10_000, `${cmd} ports file`);
-  return { port, log: () => log };
+  return launchWithPortsFile(cmd, [...args, "-a", "127.0.0.1", "-p", "-1", "--ports_file_dir", dir, "-V"], dir, t);
 }
 
 /**
@@ -73,7 +50,8 @@ const steps = [
 
 test("-V traces each operation as nats-server does: <<- [PUB foo 5], MSG_PAYLOAD, ->> [MSG foo 1 5], [OK], [PONG], -ERR, DELSUB", async (t) => {
   const real = await launch(NATS_SERVER_BIN, [], t);
-  const ours = await launch(process.execPath, [join(root, "dist/src/cli/main.js"), "server"], t);
+  const [node, ...cli] = CUEBUS_CLI;
+  const ours = await launch(node, cli, t);
   for (const s of [real, ours]) {
     await exchange(s.port, steps);
     // The last line: the subscription left when the connection closed.

@@ -1,20 +1,18 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { execFile, spawn, type ChildProcess } from "node:child_process";
-import { mkdtemp, readdir, readFile, rm, writeFile, mkdir } from "node:fs/promises";
+import { execFile } from "node:child_process";
+import { mkdtemp, readFile, rm, writeFile, mkdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { promisify } from "node:util";
 import { WebSocket as WsClient } from "ws";
 import { wsconnect } from "@nats-io/nats-core";
 import { connect } from "@nats-io/transport-node";
 import { startServer } from "../../src/index.js";
 import { NATS_SERVER_BIN } from "../helpers/nats-server.js";
-import { waitFor } from "../helpers/wait.js";
+import { CUEBUS_CLI, launchWithPortsFile } from "../helpers/launch.js";
 
 const run = promisify(execFile);
-const root = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
 const g = globalThis as { WebSocket?: unknown };
 
 /**
@@ -77,36 +75,15 @@ test("WebSocket over TLS: the official wsconnect over wss:// talks to a TCP clie
   await assert.rejects(wsconnect({ servers: (server.wsUrl as string).replace("wss:", "ws:"), maxReconnectAttempts: 0, timeout: 2000 }));
 });
 
-/** Start `cmd args -c conf` and read the ports file it writes into `dir`. */
-async function launch(cmd: string, args: string[], dir: string, t: test.TestContext): Promise<{ websocket?: string[] }> {
-  const proc: ChildProcess = spawn(cmd, args, { stdio: "ignore" });
-  t.after(async () => {
-    const exited = new Promise<void>((r) => proc.once("exit", () => r()));
-    proc.kill("SIGKILL");
-    await exited;
-  });
-  let file = "";
-  await waitFor(async () => {
-    file = (await readdir(dir)).find((n) => n.endsWith(".ports")) ?? "";
-    if (file === "") return false;
-    try {
-      JSON.parse(await readFile(join(dir, file), "utf8"));
-      return true;
-    } catch {
-      return false;
-    }
-  }, 10_000, `${cmd} ports file`);
-  return JSON.parse(await readFile(join(dir, file), "utf8")) as { websocket?: string[] };
-}
-
 test("WebSocket over TLS from the config file: websocket { tls { cert_file, key_file } } serves wss:// as nats-server does", async (t) => {
   const dir = await mkdtemp(join(tmpdir(), "cuebus-wss-conf-"));
   t.after(() => rm(dir, { recursive: true, force: true }));
   t.after(() => useWebSocket(null));
   const pem = await makeCert(dir);
-  const servers: Array<[string, string, string[]]> = [
+  const [node, ...cli] = CUEBUS_CLI;
+  const servers: Array<[string, string, readonly string[]]> = [
     ["nats-server", NATS_SERVER_BIN, []],
-    ["cuebus", process.execPath, [join(root, "dist/src/cli/main.js"), "server"]],
+    ["cuebus", node, cli],
   ];
   useWebSocket(pem.cert);
   for (const [name, cmd, args] of servers) {
@@ -114,7 +91,7 @@ test("WebSocket over TLS from the config file: websocket { tls { cert_file, key_
     await mkdir(sub);
     const conf = join(sub, "server.conf");
     await writeFile(conf, `port: -1\nhost: 127.0.0.1\nports_file_dir: "${sub}"\nwebsocket { port: -1, tls { cert_file: "${pem.certFile}", key_file: "${pem.keyFile}" } }\n`);
-    const ports = await launch(cmd, [...args, "-c", conf], sub, t);
+    const { ports } = await launchWithPortsFile(cmd, [...args, "-c", conf], sub, t);
     const url = ports.websocket?.[0] ?? "";
     assert.match(url, /^wss:\/\/127\.0\.0\.1:\d+$/, `${name} ports file`);
     await wssRoundTrip(url);

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -11,7 +11,8 @@ import { nkeyAuthenticator, wsconnect, type NatsConnection } from "@nats-io/nats
 import { WebSocket as WsClient } from "ws";
 import { createUser } from "@nats-io/nkeys";
 import { startServer } from "../../src/index.js";
-import { startNatsServer } from "../helpers/nats-server.js";
+import { NATS_SERVER_BIN, startNatsServer } from "../helpers/nats-server.js";
+import { CUEBUS_CLI, launchWithPortsFile } from "../helpers/launch.js";
 import { waitFor } from "../helpers/wait.js";
 
 const run = promisify(execFile);
@@ -94,4 +95,33 @@ test("nkeys: over WebSocket the nonce is signed the same way; a reload that drop
   await tcp.closed();
   await ws.flush();
   assert.equal(ws.isClosed(), false);
+});
+
+test("nkeys from the config file: the same file on nats-server and on cuebus's CLI admits the key and its permissions", async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), "cuebus-nkey-conf-"));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const alice = createUser();
+  const [node, ...cli] = CUEBUS_CLI;
+  const servers: Array<[string, string, readonly string[]]> = [
+    ["nats-server", NATS_SERVER_BIN, []],
+    ["cuebus", node, cli],
+  ];
+  for (const [name, cmd, args] of servers) {
+    const sub = join(dir, name);
+    await mkdir(sub);
+    const conf = join(sub, "server.conf");
+    await writeFile(conf, `port: -1\nhost: 127.0.0.1\nports_file_dir: "${sub}"\nauthorization { users: [ { nkey: ${alice.getPublicKey()}, permissions: { publish: "orders.>", subscribe: "orders.>" } } ] }\n`);
+    const { port } = await launchWithPortsFile(cmd, [...args, "-c", conf], sub, t);
+    const nc = await connect({ servers: `nats://127.0.0.1:${port}`, authenticator: nkeyAuthenticator(alice.getSeed()), maxReconnectAttempts: 0 });
+    const errs = errorsOf(nc);
+    const s = nc.subscribe("orders.>", { max: 1 });
+    nc.publish("orders.new", name);
+    for await (const m of s) assert.equal(m.string(), name);
+    nc.publish("billing.x", "no");
+    await nc.flush().catch(() => {});
+    await waitFor(() => errs.length > 0, 2000, `${name}: a permissions error`);
+    assert.ok(errs.some((e) => e.includes('Permissions Violation for Publish to "billing.x"')), `${name}: ${errs.join("|")}`);
+    await nc.close();
+    await assert.rejects(connect({ servers: `nats://127.0.0.1:${port}`, maxReconnectAttempts: 0 }), /Authorization Violation|AUTHORIZATION_VIOLATION/i, name);
+  }
 });
