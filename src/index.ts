@@ -1,6 +1,6 @@
 import { NatsCore, type CoreOptions } from "./server/server.js";
 import { Gateway, type GatewayOptions } from "./gateway/gateway.js";
-import { WsListener } from "./transports/ws.js";
+import { WsListener, type WsTlsOptions } from "./transports/ws.js";
 import { MemoryTransport } from "./transports/memory.js";
 import type { Duplex } from "node:stream";
 import { JetStream } from "./jetstream/jetstream.js";
@@ -21,8 +21,11 @@ export interface ServerOptions extends CoreOptions {
    * `requestQueueLimit`: `$JS.API` requests handled at once before more are dropped (default 10,000).
    */
   jetstream?: boolean | { storeDir?: string; sync?: "always" | "interval"; syncIntervalMs?: number; requestQueueLimit?: number };
-  /** WebSocket listener for browsers (nats-server's `websocket { port, no_tls: true }`). */
-  websocket?: { port: number; host?: string };
+  /**
+   * WebSocket listener for browsers: `ws://` (nats-server's `websocket { port, no_tls: true }`), or
+   * `wss://` with `tls` (PEM contents of `websocket { tls { cert_file, key_file } }`).
+   */
+  websocket?: { port: number; host?: string; tls?: WsTlsOptions };
   /** The HTTP edge on `httpPort`: webhooks from config, the webhook allow-list. */
   http?: GatewayOptions;
 }
@@ -38,7 +41,7 @@ export interface Server {
   readonly httpUrl: string | undefined;
   /** The HTTP edge, when enabled. */
   readonly gateway: Gateway | null;
-  /** `ws://host:port` when a WebSocket listener runs. */
+  /** `ws://host:port` (`wss://` with TLS) when a WebSocket listener runs. */
   readonly wsUrl: string | undefined;
   readonly core: NatsCore;
   /** JetStream, when enabled. */
@@ -89,7 +92,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<Server> {
   }
   let ws: WsListener | null = null;
   if (opts.websocket !== undefined) {
-    ws = new WsListener((t) => core.accept(t));
+    ws = new WsListener((t) => core.accept(t), opts.websocket.tls);
     await ws.listen(opts.websocket.port, opts.websocket.host ?? core.host);
   }
   const host = core.host === "0.0.0.0" ? "127.0.0.1" : core.host;
@@ -99,7 +102,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<Server> {
     httpPort: http?.port,
     httpUrl: http === null ? undefined : `http://${(opts.httpHost ?? core.host) === "0.0.0.0" ? "127.0.0.1" : (opts.httpHost ?? core.host)}:${http.port}`,
     gateway: http,
-    wsUrl: ws === null ? undefined : `ws://${host}:${ws.port}`,
+    wsUrl: ws === null ? undefined : `${ws.scheme}://${host}:${ws.port}`,
     core,
     jetstream: js,
     connectInMemory(): Duplex {

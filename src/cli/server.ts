@@ -42,7 +42,7 @@ async function start(o: ResolvedOptions): Promise<Server> {
     serverName: o.serverName,
     auth: o.auth,
     limits: o.limits,
-    websocket: o.websocket,
+    websocket: o.websocket === undefined ? undefined : { ...o.websocket, tls: o.websocket.tls === undefined ? undefined : { cert: readFileSync(o.websocket.tls.certFile, "utf8"), key: readFileSync(o.websocket.tls.keyFile, "utf8") } },
     // Webhooks are checked by the gateway when it starts (a bad entry stops the server, naming it).
     http: { webhooks: o.webhooks as WebhookSpec[] | undefined, webhookAllow: o.webhookAllow, apiOpenTo: o.httpApiOpenTo },
     jetstream: o.jetstream
