@@ -43,6 +43,13 @@ const TOOLS = [
     apt: "golang-github-nats-io-go-nats-dev",
   },
   {
+    tool: "ip",
+    usedBy: "tests that reach the server from another host, a network namespace (tests/helpers/netns.ts)",
+    // In /usr/sbin on Debian, off a non-root PATH.
+    found: () => onPath("ip") || isExecutable(join(root, "usr/sbin/ip")) || isExecutable(join(root, "sbin/ip")),
+    apt: "iproute2",
+  },
+  {
     tool: "openssl",
     usedBy: "TLS tests make their certificates (tests/e2e/tls.test.ts)",
     found: () => onPath("openssl"),

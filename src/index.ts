@@ -1,8 +1,9 @@
 import { NatsCore, type CoreOptions } from "./server/server.js";
 import type { Gateway, GatewayOptions } from "./gateway/gateway.js";
-import type { WsListener } from "./transports/ws.js";
+import type { WsListener, WsTlsOptions } from "./transports/ws.js";
 import { MemoryTransport } from "./transports/memory.js";
 import { WaitingListener } from "./transports/waiting-listener.js";
+import { authRequired } from "./auth/users.js";
 import type { Duplex } from "node:stream";
 import type { JetStream } from "./jetstream/jetstream.js";
 
@@ -22,8 +23,11 @@ export interface ServerOptions extends CoreOptions {
    * `requestQueueLimit`: `$JS.API` requests handled at once before more are dropped (default 10,000).
    */
   jetstream?: boolean | { storeDir?: string; sync?: "always" | "interval"; syncIntervalMs?: number; requestQueueLimit?: number };
-  /** WebSocket listener for browsers (nats-server's `websocket { port, no_tls: true }`). */
-  websocket?: { port: number; host?: string };
+  /**
+   * WebSocket listener for browsers: `ws://` (nats-server's `websocket { port, no_tls: true }`), or
+   * `wss://` with `tls` (PEM contents of `websocket { tls { cert_file, key_file } }`).
+   */
+  websocket?: { port: number; host?: string; tls?: WsTlsOptions };
   /** The HTTP edge on `httpPort`: webhooks from config, the webhook allow-list. */
   http?: GatewayOptions;
   /**
@@ -39,7 +43,10 @@ export interface ServerOptions extends CoreOptions {
 export interface ListeningPorts {
   port: number;
   httpPort: number | undefined;
-  wsPort: number | undefined;
+  /** `ws://host:port` or `wss://host:port` when a WebSocket listener runs. */
+  wsUrl: string | undefined;
+  /** What of the HTTP edge is reachable from where (one start-up log line), when it runs. */
+  httpAccess: { level: "INF" | "WRN"; text: string } | undefined;
 }
 
 /** A running cuebus server. */
@@ -61,6 +68,10 @@ export interface Server {
   /** Open an in-memory connection (no sockets): write protocol bytes to it, read the replies. */
   connectInMemory(): Duplex;
   close(): Promise<void>;
+}
+
+function wsUrlOf(coreHost: string, ws: WsListener): string {
+  return `${ws.scheme}://${coreHost === "0.0.0.0" ? "127.0.0.1" : coreHost}:${ws.port}`;
 }
 
 /**
@@ -88,11 +99,14 @@ export async function startServer(opts: ServerOptions = {}): Promise<Server> {
   let http: Gateway | null = null;
   let ws: WsListener | null = null;
   try {
+    let httpAccess: ListeningPorts["httpAccess"];
     if (opts.httpPort !== undefined) {
       httpListener = new WaitingListener();
       await httpListener.listen(opts.httpPort, opts.httpHost ?? core.host);
+      const access = await import("./gateway/access.js");
+      httpAccess = access.accessSummary(access.addressText(httpListener.address()), authRequired(core.auth), opts.http?.apiOpenTo ?? access.DEFAULT_API_OPEN_TO);
     }
-    if (opts.websocket === undefined) opts.onListening?.({ port: core.port, httpPort: httpListener?.port, wsPort: undefined });
+    if (opts.websocket === undefined) opts.onListening?.({ port: core.port, httpPort: httpListener?.port, wsUrl: undefined, httpAccess });
     const [jsModule, gatewayModule, wsModule] = await parts;
     let storeDir: string | undefined;
     if (jsModule !== null && opts.jetstream !== undefined && opts.jetstream !== false) {
@@ -108,14 +122,14 @@ export async function startServer(opts: ServerOptions = {}): Promise<Server> {
     }
     if (gatewayModule !== null && httpListener !== null) {
       http = new gatewayModule.Gateway(core, { storeDir, ...opts.http });
-      const serve = http.serveConnections(httpListener.port);
+      const serve = http.serveConnections(httpListener.address());
       await http.start();
       httpListener.serveWith(serve);
     }
     if (wsModule !== null && opts.websocket !== undefined) {
-      ws = new wsModule.WsListener((t) => core.accept(t));
+      ws = new wsModule.WsListener((t) => core.accept(t), opts.websocket.tls);
       await ws.listen(opts.websocket.port, opts.websocket.host ?? core.host);
-      opts.onListening?.({ port: core.port, httpPort: httpListener?.port, wsPort: ws.port });
+      opts.onListening?.({ port: core.port, httpPort: httpListener?.port, wsUrl: wsUrlOf(core.host, ws), httpAccess });
     }
   } catch (err) {
     // A part that cannot start (a bad config-file webhook or allow-list, a port in use) fails the
@@ -136,7 +150,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<Server> {
     httpPort: http?.port,
     httpUrl: http === null ? undefined : `http://${(opts.httpHost ?? core.host) === "0.0.0.0" ? "127.0.0.1" : (opts.httpHost ?? core.host)}:${http.port}`,
     gateway: http,
-    wsUrl: ws === null ? undefined : `ws://${host}:${ws.port}`,
+    wsUrl: ws === null ? undefined : wsUrlOf(core.host, ws),
     core,
     jetstream: js,
     connectInMemory(): Duplex {

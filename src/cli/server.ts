@@ -46,9 +46,9 @@ async function start(o: ResolvedOptions, onListening: (ports: ListeningPorts) =>
     serverName: o.serverName,
     auth: o.auth,
     limits: o.limits,
-    websocket: o.websocket,
+    websocket: o.websocket === undefined ? undefined : { ...o.websocket, tls: o.websocket.tls === undefined ? undefined : { cert: readFileSync(o.websocket.tls.certFile, "utf8"), key: readFileSync(o.websocket.tls.keyFile, "utf8") } },
     // Webhooks are checked by the gateway when it starts (a bad entry stops the server, naming it).
-    http: { webhooks: o.webhooks as WebhookSpec[] | undefined, webhookAllow: o.webhookAllow },
+    http: { webhooks: o.webhooks as WebhookSpec[] | undefined, webhookAllow: o.webhookAllow, apiOpenTo: o.httpApiOpenTo },
     jetstream: o.jetstream
       ? typeof o.syncIntervalMs === "number"
         ? { storeDir: o.storeDir, sync: "interval", syncIntervalMs: o.syncIntervalMs, requestQueueLimit: o.requestQueueLimit }
@@ -82,6 +82,7 @@ export async function runServerCommand(argv: string[], program: string): Promise
   // meanwhile wait until the server is whole.
   const onListening = (p: ListeningPorts): void => {
     if (p.httpPort !== undefined) log("INF", `Starting http monitor on ${o.httpHost ?? o.host}:${p.httpPort}`);
+    if (p.httpAccess !== undefined) log(p.httpAccess.level, p.httpAccess.text);
     log("INF", `Listening for client connections on ${o.host}:${p.port}`);
     if (o.portsFileDir === undefined) return;
     // Synchronous: three small calls are quicker than three trips through the thread pool and back.
@@ -89,7 +90,7 @@ export async function runServerCommand(argv: string[], program: string): Promise
     const file = join(o.portsFileDir, `${program}_${process.pid}.ports`);
     const ports: Record<string, string[]> = { nats: [`nats://${urlHost(o.host)}:${p.port}`] };
     if (p.httpPort !== undefined) ports["monitoring"] = [`http://${urlHost(o.httpHost ?? o.host)}:${p.httpPort}`];
-    if (p.wsPort !== undefined) ports["websocket"] = [`ws://${urlHost(o.host)}:${p.wsPort}`];
+    if (p.wsUrl !== undefined) ports["websocket"] = [p.wsUrl];
     // Written whole, then renamed into place: a launcher polling the directory never reads half a file.
     const partial = `${file}.tmp`;
     writeFileSync(partial, JSON.stringify(ports));

@@ -12,6 +12,12 @@ export interface ConfUser {
   };
 }
 
+/** An nkey user as the config file gives it (`users: [{ nkey: "U...", permissions }]`; mirrors auth/users.ts NkeyUser). */
+export interface ConfNkeyUser {
+  nkey: string;
+  permissions?: ConfUser["permissions"];
+}
+
 /** Everything the server command needs, from the config file and flags. */
 export interface ResolvedOptions {
   host: string;
@@ -29,7 +35,7 @@ export interface ResolvedOptions {
   requestQueueLimit?: number;
   debug: boolean;
   trace: boolean;
-  auth: { users?: ConfUser[]; token?: string };
+  auth: { users?: ConfUser[]; nkeys?: ConfNkeyUser[]; token?: string };
   limits: {
     maxPayloadBytes?: number;
     maxControlLineBytes?: number;
@@ -41,13 +47,16 @@ export interface ResolvedOptions {
     authTimeoutMs?: number;
     writeDeadlineMs?: number;
   };
-  websocket?: { port: number; host?: string };
+  /** `websocket { port, host, tls { cert_file, key_file } }`; without tls the listener is plain `ws://` (`no_tls: true`). */
+  websocket?: { port: number; host?: string; tls?: { certFile: string; keyFile: string } };
   /** TLS file paths for the client port. */
   tls?: { certFile: string; keyFile: string; caFile?: string };
   /** Webhooks of the config file (`webhooks: [{name, url, stream, ...}]`), validated by the gateway at start. */
   webhooks?: ConfWebhook[];
   /** `webhook_allow` / `--webhook_allow`: hosts, IPs and CIDRs webhook targets may point at. */
   webhookAllow?: string[];
+  /** `http_api_open_to` / `--http_api_open_to`: who may use the HTTP API without credentials when none are configured. */
+  httpApiOpenTo?: "loopback" | "all" | "none";
   /** Keys of the file cuebus does not use, for a warning. */
   unknownKeys: string[];
 }
@@ -107,20 +116,34 @@ function subjectPerm(v: ConfValue | undefined, key: string): { allow?: string[];
   return { allow: strList(v, key) ?? [] };
 }
 
-function parseUser(v: ConfValue, i: number): ConfUser {
+/** A public user nkey's shape (`U` and 55 base32 characters); the server checks its checksum when it starts. */
+const PUBLIC_USER_NKEY = /^U[A-Z2-7]{55}$/;
+
+function parseUser(v: ConfValue, i: number): ConfUser | ConfNkeyUser {
   if (!isMap(v)) throw new Error(`authorization.users[${i}]: expected a block`);
-  const user: ConfUser = { user: str(v["user"], "user") ?? "", password: str(v["password"] ?? v["pass"], "password") ?? "" };
+  let permissions: ConfUser["permissions"];
   const p = v["permissions"];
   if (isMap(p)) {
-    user.permissions = {};
+    permissions = {};
     const pub = subjectPerm(p["publish"] ?? p["pub"], "publish");
     const sub = subjectPerm(p["subscribe"] ?? p["sub"], "subscribe");
-    if (pub !== undefined) user.permissions.publish = pub;
-    if (sub !== undefined) user.permissions.subscribe = sub;
+    if (pub !== undefined) permissions.publish = pub;
+    if (sub !== undefined) permissions.subscribe = sub;
     const ar = p["allow_responses"];
-    if (ar === true) user.permissions.allowResponses = { max: 1, expiresMs: 120_000 };
-    else if (isMap(ar)) user.permissions.allowResponses = { max: num(ar["max"], "max") ?? 1, expiresMs: toDurationMs(ar["expires"], "expires") ?? 120_000 };
+    if (ar === true) permissions.allowResponses = { max: 1, expiresMs: 120_000 };
+    else if (isMap(ar)) permissions.allowResponses = { max: num(ar["max"], "max") ?? 1, expiresMs: toDurationMs(ar["expires"], "expires") ?? 120_000 };
   }
+  const nkey = str(v["nkey"], "nkey");
+  const name = str(v["user"] ?? v["username"], "user");
+  const password = str(v["password"] ?? v["pass"], "password");
+  if (nkey !== undefined && nkey !== "") {
+    // nats-server's texts (opts.go parseUsers).
+    if (!PUBLIC_USER_NKEY.test(nkey)) throw new Error(`authorization.users[${i}]: Not a valid public nkey for a user`);
+    if (name !== undefined || password !== undefined) throw new Error(`authorization.users[${i}]: Nkey users do not take usernames or passwords`);
+    return permissions === undefined ? { nkey } : { nkey, permissions };
+  }
+  const user: ConfUser = { user: name ?? "", password: password ?? "" };
+  if (permissions !== undefined) user.permissions = permissions;
   return user;
 }
 
@@ -130,7 +153,14 @@ const KNOWN = new Set([
   "ports_file_dir", "jetstream", "store_dir", "debug", "trace", "logtime", "max_payload", "max_control_line",
   "max_pending", "max_connections", "max_conn", "max_subscriptions", "max_subs", "ping_interval", "ping_max", "write_deadline",
   "authorization", "auth_timeout", "pid_file", "log_file", "websocket", "tls", "webhooks", "webhook_allow",
+  "http_api_open_to",
 ]);
+
+/** `http_api_open_to`'s value, checked (the gateway's ApiOpenTo; config/ does not import it). */
+function apiOpenTo(v: ConfValue): "loopback" | "all" | "none" {
+  if (v === "loopback" || v === "all" || v === "none") return v;
+  throw new Error(`http_api_open_to: expected loopback, all or none, got ${JSON.stringify(v)}`);
+}
 
 /** A config value as plain JSON. */
 function plain(v: ConfValue): unknown {
@@ -200,11 +230,19 @@ export function applyConfig(o: ResolvedOptions, c: ConfMap): void {
     const token = str(a["token"], "authorization.token");
     if (token !== undefined) o.auth.token = token;
     const users: ConfUser[] = [];
+    const nkeys: ConfNkeyUser[] = [];
     const u = str(a["user"], "authorization.user");
     if (u !== undefined) users.push({ user: u, password: str(a["password"] ?? a["pass"], "authorization.password") ?? "" });
     const list = a["users"];
-    if (Array.isArray(list)) list.forEach((x, i) => users.push(parseUser(x, i)));
+    if (Array.isArray(list)) {
+      list.forEach((x, i) => {
+        const entry = parseUser(x, i);
+        if ("nkey" in entry) nkeys.push(entry);
+        else users.push(entry);
+      });
+    }
     if (users.length > 0) o.auth.users = users;
+    if (nkeys.length > 0) o.auth.nkeys = nkeys;
   }
   set("authTimeoutMs", toDurationMs(c["auth_timeout"], "auth_timeout"));
   const ws = c["websocket"];
@@ -212,6 +250,16 @@ export function applyConfig(o: ResolvedOptions, c: ConfMap): void {
     const hp = ws["listen"] !== undefined ? hostPort(ws["listen"], "websocket.listen") : { port: num(ws["port"], "websocket.port") ?? 8080 };
     const wsHost = hp.host ?? str(ws["host"], "websocket.host");
     o.websocket = wsHost === undefined ? { port: hp.port } : { port: hp.port, host: wsHost };
+    const wsTls = ws["tls"];
+    if (isMap(wsTls)) {
+      const certFile = str(wsTls["cert_file"], "websocket.tls.cert_file");
+      const keyFile = str(wsTls["key_file"], "websocket.tls.key_file");
+      if (certFile === undefined || keyFile === undefined) throw new Error("websocket.tls: cert_file and key_file are required");
+      o.websocket.tls = { certFile, keyFile };
+    } else if (ws["no_tls"] !== true) {
+      // nats-server 2.9.10's check and text (websocket.go validateWebsocketOptions): plain ws:// only when asked for.
+      throw new Error("websocket requires TLS configuration");
+    }
   }
   const hooks = c["webhooks"];
   if (hooks !== undefined) {
@@ -220,6 +268,7 @@ export function applyConfig(o: ResolvedOptions, c: ConfMap): void {
   }
   const allow = strList(c["webhook_allow"], "webhook_allow");
   if (allow !== undefined) o.webhookAllow = allow;
+  if (c["http_api_open_to"] !== undefined) o.httpApiOpenTo = apiOpenTo(c["http_api_open_to"]);
   const tls = c["tls"];
   if (isMap(tls)) {
     const certFile = str(tls["cert_file"], "tls.cert_file");
@@ -231,7 +280,7 @@ export function applyConfig(o: ResolvedOptions, c: ConfMap): void {
 }
 
 /** nats-server's flags that take a value. */
-const WITH_VALUE = new Set(["-a", "--addr", "--net", "-p", "--port", "-m", "--http_port", "-c", "--config", "-sd", "--store_dir", "--user", "--pass", "--auth", "--ports_file_dir", "-n", "--name", "--server_name", "--pid", "-P", "-l", "--log", "--webhook_allow"]);
+const WITH_VALUE = new Set(["-a", "--addr", "--net", "-p", "--port", "-m", "--http_port", "-c", "--config", "-sd", "--store_dir", "--user", "--pass", "--auth", "--ports_file_dir", "-n", "--name", "--server_name", "--pid", "-P", "-l", "--log", "--webhook_allow", "--http_api_open_to"]);
 
 /** Split argv into the config path and the flag list (flags are applied after the file). */
 export function scanFlags(argv: string[]): { config?: string; flags: Array<[string, string]> } {
@@ -280,9 +329,10 @@ export function applyFlags(o: ResolvedOptions, flags: Array<[string, string]>): 
       case "--auth": o.auth.token = v; break;
       case "--ports_file_dir": o.portsFileDir = v; break;
       case "--webhook_allow": o.webhookAllow = v.split(",").map((x) => x.trim()).filter((x) => x !== ""); break;
+      case "--http_api_open_to": o.httpApiOpenTo = apiOpenTo(v); break;
       case "-n": case "--name": case "--server_name": o.serverName = v; break;
       case "-D": case "--debug": o.debug = true; break;
-      case "-V": case "--trace": o.trace = true; break;
+      case "-V": case "--trace": case "-VV": o.trace = true; break;
       case "-DV": case "-DVV": o.debug = true; o.trace = true; break;
       default: break;
     }

@@ -3,6 +3,7 @@ import { authRequired, authenticate, type AuthConfig } from "../auth/users.js";
 import { PermissionCheck, publishPermission, type Permissions } from "../auth/permissions.js";
 import { HttpError } from "./http-util.js";
 import { isStrictBase64 } from "./strict-base64.js";
+import { checkAnonymous, type ApiOpenTo } from "./access.js";
 
 /** Who an HTTP request acts as, with the same publish/subscribe checks as a NATS connection. */
 export interface HttpIdentity {
@@ -21,10 +22,15 @@ const checks = new WeakMap<Permissions, { pub: PermissionCheck; sub: PermissionC
 /**
  * Authenticate an HTTP request the way CONNECT is authenticated: `Authorization: Bearer <token>`
  * (the server token, or `user:password` when only users are configured) or `Basic` credentials.
- * Throws 401 with a challenge when auth is on and the credentials are missing or wrong.
+ * Throws 401 with a challenge when auth is on and the credentials are missing or wrong. When auth is
+ * off, `openTo` says who may call without credentials (403 for others; `all` for the monitoring
+ * routes, which nobody needs credentials for).
  */
-export function httpIdentity(cfg: AuthConfig, req: IncomingMessage): HttpIdentity {
-  if (!authRequired(cfg)) return OPEN;
+export function httpIdentity(cfg: AuthConfig, req: IncomingMessage, openTo: ApiOpenTo = "all"): HttpIdentity {
+  if (!authRequired(cfg)) {
+    checkAnonymous(openTo, req);
+    return OPEN;
+  }
   const h = req.headers.authorization;
   if (h === undefined) throw new HttpError(401, "authorization required: Bearer token or Basic credentials", undefined, CHALLENGE);
   const sp = h.indexOf(" ");

@@ -2,6 +2,7 @@ import type { NatsCore } from "../server/server.js";
 import type { GatewayBus } from "./bus-client.js";
 import type { Route, RouteTable } from "./routes.js";
 import type { WebhookSpec } from "./webhooks/spec.js";
+import type { ApiOpenTo } from "./access.js";
 
 /** Options of the HTTP edge. */
 export interface GatewayOptions {
@@ -14,6 +15,11 @@ export interface GatewayOptions {
   webhookAllow?: string[];
   /** JetStream store directory, where the gateway keeps its own state (webhook registrations). */
   storeDir?: string;
+  /**
+   * Who may use the API (`/v1`, `/events`) without credentials while the server has no users or
+   * token: `loopback` (default), `all` or `none` (see access.ts). Monitoring is open to all.
+   */
+  apiOpenTo?: ApiOpenTo;
   /** Subjects `/events` publishes to and replays from (`events.<type>` by default). */
   eventsSubjectPrefix?: string;
 }

@@ -1,9 +1,11 @@
 import { ServerResponse, createServer, type IncomingMessage, type Server as HttpServer } from "node:http";
-import type { Socket } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import { performance } from "node:perf_hooks";
 import { listenOn } from "../util/listen.js";
 import type { NatsCore } from "../server/server.js";
 import { httpIdentity } from "./auth.js";
+import { DEFAULT_API_OPEN_TO, accessSummary, addressText, type ApiOpenTo } from "./access.js";
+import { authRequired } from "../auth/users.js";
 import { GatewayBus } from "./bus-client.js";
 import { HttpError, NO_QUERY, answerError, sendError } from "./http-util.js";
 import { RouteTable, type Route } from "./routes.js";
@@ -68,11 +70,16 @@ export class Gateway implements GatewayContext {
   private readonly features: GatewayFeature[] = [];
   private srv: HttpServer | null = null;
   private readonly sockets = new Set<Socket>();
+  /** The address of a port bound elsewhere (serveConnections). */
+  private bound: AddressInfo | null = null;
+  /** Who may use the API without credentials when the server has none configured. */
+  private readonly apiOpenTo: ApiOpenTo;
 
   constructor(
     readonly core: NatsCore,
     readonly opts: GatewayOptions = {},
   ) {
+    this.apiOpenTo = opts.apiOpenTo ?? DEFAULT_API_OPEN_TO;
     this.bus = new GatewayBus(core.internalClient());
     this.metrics = new GatewayMetrics(this);
     this.webhooks = new WebhooksFeature(this);
@@ -103,9 +110,10 @@ export class Gateway implements GatewayContext {
    * Serve connections accepted on a port bound elsewhere (startServer binds it before this module
    * has loaded): returns what to hand each one to.
    */
-  serveConnections(port: number): (socket: Socket) => void {
+  serveConnections(bound: AddressInfo): (socket: Socket) => void {
     const srv = this.httpServer();
-    this.port = port;
+    this.port = bound.port;
+    this.bound = bound;
     return (socket) => void srv.emit("connection", socket);
   }
 
@@ -117,6 +125,14 @@ export class Gateway implements GatewayContext {
     });
     this.srv = srv;
     return srv;
+  }
+
+  /**
+   * What the edge lets callers from where do, for the start-up log: one line, a warning when the
+   * API is open to every host without credentials.
+   */
+  accessSummary(): { level: "INF" | "WRN"; text: string } {
+    return accessSummary(addressText(this.bound ?? this.srv?.address()), authRequired(this.core.auth), this.apiOpenTo);
   }
 
   /** Start the features that run on their own (webhook deliveries). Call once JetStream is up. */
@@ -154,7 +170,8 @@ export class Gateway implements GatewayContext {
     const { route, params } = m;
     this.finish(res, route.path, started);
     try {
-      const who = httpIdentity(route.auth ? this.core.auth : NO_AUTH, req);
+      // The API routes: credentials when the server has any, else a caller `apiOpenTo` admits.
+      const who = route.auth ? httpIdentity(this.core.auth, req, this.apiOpenTo) : httpIdentity(NO_AUTH, req);
       const r = route.handler({ req, res, params, query, who });
       if (r !== undefined) r.catch((err: unknown) => this.fail(res, err));
     } catch (err) {

@@ -10,7 +10,8 @@ const PAGING: RouteDoc["query"] = {
 
 /**
  * nats-server's monitoring endpoints (`/varz`, `/connz`, `/subsz`, `/jsz`, `/healthz`) and the
- * index at `/`. Like nats-server's they take no credentials: bind the HTTP port to a private address.
+ * index at `/`. Like nats-server's they take no credentials and answer every host (`auth: false`);
+ * they are read-only and show no message contents, unlike the API routes (see access.ts).
  */
 export function monitorRoutes(g: Gateway): Route[] {
   const json = <T>(path: string, doc: RouteDoc, body: (call: RouteCall) => T, statusOf: (value: T) => number = () => 200): Route => ({

@@ -35,13 +35,22 @@ function operationId(r: Route): string {
   return [r.method.toLowerCase(), ...words].join("_") || r.method.toLowerCase();
 }
 
+/** The 403 every API route can answer (access.ts). */
+const NOT_THIS_MACHINE = "a caller without credentials that is not on this machine, while the server has none configured (http_api_open_to)";
+
 function operation(r: Route, doc: RouteDoc): Record<string, unknown> {
   const parameters: Array<Record<string, unknown>> = pathParams(r.path).map((name) => ({ name, in: "path", required: true, schema: { type: "string" } }));
   for (const [name, q] of Object.entries(doc.query ?? {})) {
     parameters.push({ name, in: "query", required: q.required === true, description: q.description, schema: { type: q.type ?? "string" } });
   }
+  const given = { ...doc.responses };
+  if (r.auth) {
+    // Every API route may refuse who calls it, before it looks at the request (gateway.ts, access.ts).
+    given["401"] ??= "Credentials missing or wrong (the server has users or a token)";
+    given["403"] = given["403"] === undefined ? `Refused: ${NOT_THIS_MACHINE}` : `${given["403"]}; or ${NOT_THIS_MACHINE}`;
+  }
   const responses: Record<string, unknown> = {};
-  for (const [status, description] of Object.entries(doc.responses)) {
+  for (const [status, description] of Object.entries(given)) {
     const code = Number(status);
     // Refusals share one documented shape; successes vary by route and are described in words.
     responses[status] = code >= 400 ? { description, content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } } : { description };

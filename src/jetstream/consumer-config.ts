@@ -312,6 +312,9 @@ export function subjectsIntersect(a: string, b: string): boolean {
 export function checkConsumerUpdate(old: ConsumerConfig, next: ConsumerConfig, deliverBound: boolean): string | JsApiError | null {
   if (JSON.stringify(old) === JSON.stringify(next)) return null;
   if (old.deliver_policy !== next.deliver_policy) return "deliver policy can not be updated";
+  // nats-server 2.10 refuses this (2.9.10 took it, keeping the consumer's state where it was).
+  // Taken, a durable made without files (mem_storage) would have its state written where none exist.
+  if ((old.mem_storage === true) !== (next.mem_storage === true)) return "storage type can not be updated";
   if (old.opt_start_seq !== next.opt_start_seq) return "start sequence can not be updated";
   if (old.opt_start_time !== next.opt_start_time) return "start time can not be updated";
   if (old.ack_policy !== next.ack_policy) return "ack policy can not be updated";

@@ -121,6 +121,8 @@ export class StreamAdmin {
         // Take no more publishes (and no expiry) while the directory goes: a publish arriving after
         // it was renamed aside would fail (ENOENT) and be reported as a failing disk.
         registry.unwire(entry);
+        // ... and let the writes already under way end before the directory goes from under them.
+        await entry.stream.store.settle();
         try {
           await this.catalog.removeStream(name);
         } catch (err) {
@@ -132,11 +134,15 @@ export class StreamAdmin {
           this.warn(`JetStream: stream "${name}" deleted, but not all of its files could be removed (the next start removes them): ${errText(err)}`);
         }
       }
-      for (const c of entry.consumers.values()) {
+      // Out of the map before their state writes are forgotten: a consumer still served under its
+      // name is written again when work it had under way ends (a redelivery reaching max_deliver
+      // marks it changed after it stopped), into the directory just removed (ENOENT, logged).
+      const consumers = [...entry.consumers.values()];
+      entry.consumers.clear();
+      for (const c of consumers) {
         c.stop(true);
         await this.consumerFiles.forget(c);
       }
-      entry.consumers.clear();
       // Consumers of it that were not loaded went with its directory.
       registry.forgetUnloaded(name);
       await registry.closeEntry(name);

@@ -11,10 +11,13 @@ export interface ConnectOptions {
   protocol: number;
 }
 
-/** What a connection has before (or without) a CONNECT: nats-server's defaults. */
+/**
+ * What a connection has before its first CONNECT: nats-server's `defaultOpts` (verbose and
+ * pedantic on), so a client that sends SUB or PUB before CONNECT gets `+OK` after each.
+ */
 export const DEFAULT_CONNECT: ConnectOptions = {
-  verbose: false,
-  pedantic: false,
+  verbose: true,
+  pedantic: true,
   echo: true,
   headers: false,
   no_responders: false,
@@ -24,11 +27,31 @@ export const DEFAULT_CONNECT: ConnectOptions = {
   protocol: 0,
 };
 
-/** A parsed CONNECT: options and credentials. */
+/** Credentials a client may send in CONNECT (user/password, token, nkey and its signature of the nonce). */
+export interface ConnectCredentials {
+  user?: string;
+  pass?: string;
+  auth_token?: string;
+  nkey?: string;
+  sig?: string;
+}
+
+/** A parsed CONNECT: options, credentials, and the account fields nats-server refuses. */
 export interface ParsedConnect {
   opts: ConnectOptions;
-  creds: { user?: string; pass?: string; auth_token?: string };
+  creds: ConnectCredentials;
+  /** `account` and `new_account`: nats-server 2.9 answers Authorization Violation to either (see accountRequested). */
+  account: string;
+  newAccount: boolean;
 }
+
+/** Did the client ask for an account? nats-server 2.9 no longer allows it and refuses the connection. */
+export function accountRequested(c: ParsedConnect): boolean {
+  return c.account !== "" || c.newAccount;
+}
+
+/** The state of a connection that has sent no CONNECT yet. */
+export const NO_CONNECT: ParsedConnect = { opts: DEFAULT_CONNECT, creds: {}, account: "", newAccount: false };
 
 /** Highest client protocol version a client may announce (nats-server ClientProtoInfo). */
 export const MAX_CLIENT_PROTOCOL = 1;
@@ -82,19 +105,21 @@ function fitsKind(v: unknown, kind: (typeof FIELD_KINDS)[string]): boolean {
 }
 
 /**
- * Parse CONNECT's JSON as nats-server decodes it into `ClientOpts`: keys match field names without
- * regard to case (Go's rule) and each field must have its Go type. Returns the options, or
- * "unparsable" where Go's decoder fails (nats-server then closes without an -ERR). The protocol
- * number is checked by the caller, after authentication, as nats-server does.
+ * Parse CONNECT's JSON as nats-server decodes it into the connection's `ClientOpts`: keys match
+ * field names without regard to case (Go's rule), each field must have its Go type, and a field
+ * the JSON leaves out (or sets to null) keeps the value it had in `prev`: a second CONNECT changes
+ * only what it names, as Go's json.Unmarshal into the same struct does. Returns "unparsable" where
+ * Go's decoder fails (nats-server then closes without an -ERR). The protocol number is checked by
+ * the caller, after authentication, as nats-server does.
  */
-export function parseConnect(json: string): ParsedConnect | "unparsable" {
+export function parseConnect(json: string, prev: ParsedConnect = NO_CONNECT): ParsedConnect | "unparsable" {
   let parsed: unknown;
   try {
     parsed = JSON.parse(json);
   } catch {
     return "unparsable";
   }
-  // Go decodes `null` into a struct as "nothing to set": every option keeps its default.
+  // Go decodes `null` into a struct as "nothing to set": every option keeps its value.
   if (parsed === null) parsed = {};
   if (typeof parsed !== "object" || Array.isArray(parsed)) return "unparsable";
   const o: Record<string, unknown> = {};
@@ -105,29 +130,28 @@ export function parseConnect(json: string): ParsedConnect | "unparsable" {
     if (!fitsKind(v, kind)) return "unparsable";
     if (v !== null) o[field] = v;
   }
-  const protocol = typeof o["protocol"] === "number" ? o["protocol"] : 0;
+  const p = prev.opts;
   const bool = (k: string, d: boolean): boolean => (typeof o[k] === "boolean" ? (o[k] as boolean) : d);
   const str = (k: string): string | undefined => (typeof o[k] === "string" ? (o[k] as string) : undefined);
-  const creds: ParsedConnect["creds"] = {};
-  const user = str("user");
-  const pass = str("pass");
-  const token = str("auth_token");
-  if (user !== undefined) creds.user = user;
-  if (pass !== undefined) creds.pass = pass;
-  if (token !== undefined) creds.auth_token = token;
+  const creds: ConnectCredentials = { ...prev.creds };
+  for (const k of ["user", "pass", "auth_token", "nkey", "sig"] as const) {
+    const v = str(k);
+    if (v !== undefined) creds[k] = v;
+  }
   return {
     opts: {
-      // nats-server clientOpts defaults: verbose and pedantic on unless CONNECT says otherwise.
-      verbose: bool("verbose", true),
-      pedantic: bool("pedantic", true),
-      echo: bool("echo", true),
-      headers: bool("headers", false),
-      no_responders: bool("no_responders", false),
-      name: str("name") ?? "",
-      lang: str("lang") ?? "",
-      version: str("version") ?? "",
-      protocol,
+      verbose: bool("verbose", p.verbose),
+      pedantic: bool("pedantic", p.pedantic),
+      echo: bool("echo", p.echo),
+      headers: bool("headers", p.headers),
+      no_responders: bool("no_responders", p.no_responders),
+      name: str("name") ?? p.name,
+      lang: str("lang") ?? p.lang,
+      version: str("version") ?? p.version,
+      protocol: typeof o["protocol"] === "number" ? o["protocol"] : p.protocol,
     },
     creds,
+    account: str("account") ?? prev.account,
+    newAccount: bool("new_account", prev.newAccount),
   };
 }

@@ -1,15 +1,18 @@
 import { Parser, type ParserHandler } from "../protocol/parser.js";
-import { DEFAULT_CONNECT, MAX_CLIENT_PROTOCOL, parseConnect, type ConnectOptions } from "../protocol/connect.js";
+import { DEFAULT_CONNECT, MAX_CLIENT_PROTOCOL, NO_CONNECT, accountRequested, parseConnect, type ConnectOptions, type ParsedConnect } from "../protocol/connect.js";
 import { ErrText, errLine, pubPermissionError, subPermissionError } from "../protocol/errors.js";
 import { isValidSubject, isValidLiteralSubject } from "../subjects/validate.js";
 import type { Permissions } from "../auth/permissions.js";
 import { ConnectionRights } from "../auth/connection-rights.js";
-import { authenticate, authRequired, type Credentials } from "../auth/users.js";
+import { authenticate, authRequired, nonceRequired } from "../auth/users.js";
+import { newNonce } from "../auth/nkeys.js";
 import type { Transport } from "../transports/transport.js";
 import { Outbound } from "./outbound.js";
 import { Subscription, type Deliverer } from "./subscription.js";
 import type { ServerCore } from "./core.js";
 import { MAX_TIMER_MS, clampTimerMs } from "../util/timer.js";
+import { ClientTrace, redactConnect } from "./trace.js";
+import { writeMsgFrame } from "./msg-frame.js";
 
 const PONG = Buffer.from("PONG\r\n");
 const PING = Buffer.from("PING\r\n");
@@ -28,8 +31,13 @@ export class Client implements ParserHandler, Deliverer {
   lastActivityMs = Date.now();
   opts: ConnectOptions = DEFAULT_CONNECT;
   user = "";
-  /** The credentials CONNECT passed, checked again when the users are reloaded. */
-  private creds: Credentials | null = null;
+  /** The nonce this connection's INFO carries ("" when no nkey users are configured). */
+  readonly nonce: string;
+  /**
+   * What the CONNECTs so far set (a later CONNECT changes only the fields it names), with the
+   * credentials, which are checked again when the users are reloaded.
+   */
+  private connectState: ParsedConnect = NO_CONNECT;
   connected = false;
   closed = false;
   dirty = false;
@@ -40,6 +48,8 @@ export class Client implements ParserHandler, Deliverer {
   pingsOut = 0;
   closeReason = "";
   private readonly rights = new ConnectionRights();
+  /** nats-server's per-operation trace (`-V`); null when tracing is off. */
+  private readonly tr: ClientTrace | null;
   private pingTimer: NodeJS.Timeout | null = null;
   private authTimer: NodeJS.Timeout | null = null;
   /** Only for a ping interval past MAX_TIMER_MS: when the next PING is due (ms), else 0. */
@@ -51,6 +61,8 @@ export class Client implements ParserHandler, Deliverer {
     private readonly core: ServerCore,
   ) {
     this.parser = new Parser(this, core.limits);
+    this.nonce = nonceRequired(core.auth) ? newNonce() : "";
+    this.tr = core.trace === undefined ? null : new ClientTrace(core.trace, transport.kind, transport.remoteAddress, transport.remotePort, cid);
   }
 
   /** Send INFO and start reading. */
@@ -83,7 +95,6 @@ export class Client implements ParserHandler, Deliverer {
 
   private onData(chunk: Buffer): void {
     this.lastActivityMs = Date.now();
-    if (this.core.trace !== undefined) this.core.trace(`cid:${this.cid} - <<- ${JSON.stringify(chunk.toString("latin1", 0, Math.min(chunk.length, 256)))}`);
     this.parser.parse(chunk);
   }
 
@@ -99,25 +110,29 @@ export class Client implements ParserHandler, Deliverer {
       return;
     }
     this.pingsOut++;
+    this.tr?.out("PING");
     this.queue(PING);
   }
 
   // --- ParserHandler ---
 
   onConnect(json: string): void {
-    const c = parseConnect(json);
+    this.tr?.in("CONNECT", redactConnect(json));
+    const c = parseConnect(json, this.connectState);
     if (c === "unparsable") {
       // nats-server 2.9 closes without an -ERR when Go cannot decode CONNECT (bad JSON, a field of
       // the wrong type).
       this.close("Protocol Violation");
       return;
     }
-    const auth = authenticate(this.core.auth, c.creds);
-    if (auth === null) {
+    this.tr?.named(c.opts);
+    // nats-server's processConnect, in its order: authentication, then the account fields (no
+    // longer supported: refused as an authorization violation), the protocol, no_responders.
+    const auth = authenticate(this.core.auth, c.creds, this.nonce);
+    if (auth === null || accountRequested(c)) {
       this.closeWithError(ErrText.authViolation, "Authentication Failure");
       return;
     }
-    // nats-server checks these after authentication, in this order.
     if (c.opts.protocol < 0 || c.opts.protocol > MAX_CLIENT_PROTOCOL) {
       this.closeWithError(ErrText.badClientProtocol, "Bad Client Protocol Version");
       return;
@@ -126,8 +141,8 @@ export class Client implements ParserHandler, Deliverer {
       this.closeWithError(ErrText.noRespondersRequiresHeaders, "No Responders Requires Headers");
       return;
     }
+    this.connectState = c;
     this.opts = c.opts;
-    this.creds = c.creds;
     this.user = auth.user;
     if (auth.permissions !== undefined) this.rights.set(auth.permissions);
     if (this.authTimer !== null) {
@@ -145,8 +160,8 @@ export class Client implements ParserHandler, Deliverer {
    * an -ERR naming it. Returns one line per removed subscription, for the server log.
    */
   reauthorize(): string[] {
-    if (!this.connected || this.closed || this.creds === null) return [];
-    const auth = authenticate(this.core.auth, this.creds);
+    if (!this.connected || this.closed) return [];
+    const auth = authenticate(this.core.auth, this.connectState.creds, this.nonce);
     if (auth === null) {
       this.close("Authentication Failure");
       return [];
@@ -164,6 +179,7 @@ export class Client implements ParserHandler, Deliverer {
     return removed;
   }
 
+  /** Before CONNECT, under auth, any other operation is an authorization violation (not traced: nats-server refuses it on its first byte). */
   private requireConnect(): boolean {
     if (this.connected) return true;
     if (authRequired(this.core.auth)) {
@@ -175,6 +191,7 @@ export class Client implements ParserHandler, Deliverer {
 
   onPub(subject: string, reply: string, hdrBytes: number, payload: Buffer): void {
     if (!this.requireConnect()) return;
+    if (this.tr !== null) this.tracePub(subject, reply, hdrBytes, payload);
     this.inMsgs++;
     this.inBytes += payload.length;
     if (hdrBytes > 0 && !this.opts.headers) {
@@ -198,6 +215,14 @@ export class Client implements ParserHandler, Deliverer {
   }
 
 
+  private tracePub(subject: string, reply: string, hdrBytes: number, payload: Buffer): void {
+    const tr = this.tr as ClientTrace;
+    const to = reply === "" ? subject : `${subject} ${reply}`;
+    if (hdrBytes > 0) tr.in("HPUB", `${to} ${hdrBytes} ${payload.length}`);
+    else tr.in("PUB", `${to} ${payload.length}`);
+    tr.payload(payload);
+  }
+
   private noResponders(reply: string): void {
     // Deliver the 503 to this client's own subscription that matches the reply subject.
     for (const sub of this.subs.values()) {
@@ -211,6 +236,7 @@ export class Client implements ParserHandler, Deliverer {
 
   onSub(subject: string, queue: string, sid: string): void {
     if (!this.requireConnect()) return;
+    this.tr?.in("SUB", queue === "" ? `${subject} ${sid}` : `${subject} ${queue} ${sid}`);
     if (!isValidSubject(subject) || (queue !== "" && !isValidLiteralSubject(queue))) {
       this.sendErr(ErrText.invalidSubject);
       return;
@@ -237,6 +263,9 @@ export class Client implements ParserHandler, Deliverer {
 
   onUnsub(sid: string, max: number): void {
     if (!this.requireConnect()) return;
+    this.tr?.in("UNSUB", max > 0 ? `${sid} ${max}` : sid);
+    // nats-server acknowledges first, then removes the subscription (the trace shows OK before DELSUB).
+    this.ok();
     const sub = this.subs.get(sid);
     if (sub !== undefined) {
       if (max > 0 && sub.delivered < max) {
@@ -245,15 +274,17 @@ export class Client implements ParserHandler, Deliverer {
         this.removeSub(sub);
       }
     }
-    this.ok();
   }
 
   onPing(): void {
     if (!this.requireConnect()) return;
+    this.tr?.in("PING");
+    this.tr?.out("PONG");
     this.queue(PONG);
   }
 
   onPong(): void {
+    this.tr?.in("PONG");
     this.pingsOut = 0;
   }
 
@@ -282,40 +313,8 @@ export class Client implements ParserHandler, Deliverer {
 
   /** `head`: the header block apart from `payload` (then the data alone), or null when it leads `payload`. */
   private writeMsg(sub: Subscription, subject: string, reply: string, hdrBytes: number, payload: Buffer, head: Buffer | null): void {
-    const out = this.out;
-    const headers = hdrBytes > 0;
-    // The prefix `MSG <subject> <sid> ` is cached on the subscription once a subject repeats; a
-    // subscription whose subject changes every time (a wildcard inbox taking acks) writes it directly.
-    const prefix = sub.prefix;
-    if (prefix !== null && sub.prefixSubject === subject && sub.prefixHeaders === headers) out.range(prefix, 0, prefix.length);
-    else if (sub.prefixSubject === subject && sub.prefixHeaders === headers) {
-      const p = Buffer.from(headers ? `HMSG ${subject} ${sub.sid} ` : `MSG ${subject} ${sub.sid} `, "latin1");
-      sub.prefix = p;
-      out.range(p, 0, p.length);
-    } else {
-      sub.prefix = null;
-      sub.prefixSubject = subject;
-      sub.prefixHeaders = headers;
-      out.ascii(headers ? "HMSG " : "MSG ");
-      out.ascii(subject);
-      out.byte(32);
-      out.ascii(sub.sid);
-      out.byte(32);
-    }
-    if (reply !== "") {
-      out.ascii(reply);
-      out.byte(32);
-    }
-    if (headers) {
-      out.decimal(hdrBytes);
-      out.byte(32);
-    }
-    const total = head === null ? payload.length : hdrBytes + payload.length;
-    out.decimal(total);
-    out.crlf();
-    if (head !== null) out.range(head, 0, head.length);
-    out.range(payload, 0, payload.length);
-    out.crlf();
+    const total = writeMsgFrame(this.out, sub, subject, reply, hdrBytes, payload, head);
+    if (this.tr !== null) this.tr.out(`${hdrBytes > 0 ? "HMSG" : "MSG"} ${subject} ${sub.sid}${reply === "" ? "" : ` ${reply}`}${hdrBytes > 0 ? ` ${hdrBytes}` : ""} ${total}`);
     this.outMsgs++;
     this.outBytes += total;
   }
@@ -325,16 +324,20 @@ export class Client implements ParserHandler, Deliverer {
     if (this.subs.get(sub.sid) === sub) {
       this.subs.delete(sub.sid);
       this.core.router.unsubscribe(sub);
+      this.tr?.delSub(sub.sid);
     }
   }
 
   // --- output ---
 
   private ok(): void {
-    if (this.opts.verbose) this.queue(OK);
+    if (!this.opts.verbose) return;
+    this.tr?.out("OK");
+    this.queue(OK);
   }
 
   sendErr(text: string): void {
+    this.tr?.out("-ERR", text);
     this.queue(Buffer.from(errLine(text), "latin1"));
   }
 
@@ -371,6 +374,7 @@ export class Client implements ParserHandler, Deliverer {
   /** Send `-ERR` and close (the error is flushed first). */
   closeWithError(text: string, reason: string): void {
     if (this.closed) return;
+    this.tr?.out("-ERR", text);
     this.out.ascii(errLine(text));
     this.transport.write(this.out.take());
     this.close(reason);
@@ -424,7 +428,10 @@ export class Client implements ParserHandler, Deliverer {
     if (this.authTimer !== null) clearTimeout(this.authTimer);
     this.pingTimer = null;
     this.authTimer = null;
-    for (const sub of this.subs.values()) this.core.router.unsubscribe(sub);
+    for (const sub of this.subs.values()) {
+      this.core.router.unsubscribe(sub);
+      this.tr?.delSub(sub.sid);
+    }
     this.subs.clear();
     this.core.removeClient(this);
   }

@@ -25,6 +25,8 @@ export interface ServerStats {
 export interface CoreClient {
   readonly cid: number;
   readonly transport: Transport;
+  /** The nonce for INFO ("" for none). */
+  readonly nonce: string;
   flush(): void;
 }
 

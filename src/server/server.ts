@@ -6,7 +6,7 @@ import { Limits } from "../protocol/limits.js";
 import { ErrText } from "../protocol/errors.js";
 import type { JetStreamView } from "./jetstream-view.js";
 import type { AuthConfig } from "../auth/users.js";
-import { authRequired } from "../auth/users.js";
+import { authRequired, checkAuthConfig } from "../auth/users.js";
 import { TcpTransport } from "../transports/tcp.js";
 import type { Transport } from "../transports/transport.js";
 import { Client } from "./client.js";
@@ -92,6 +92,7 @@ export class NatsCore implements ServerCore {
   constructor(private readonly opts: CoreOptions = {}) {
     this.limits = { ...Limits, ...opts.limits };
     this.auth = opts.auth ?? {};
+    checkAuthConfig(this.auth);
     this.host = opts.host ?? "0.0.0.0";
     this.serverName = opts.serverName ?? this.serverId;
     this.debug = opts.logger?.debug;
@@ -181,6 +182,7 @@ export class NatsCore implements ServerCore {
     info["max_payload"] = this.limits.maxPayloadBytes;
     info["client_id"] = client.cid;
     info["client_ip"] = client.transport.remoteAddress.replace(/^::ffff:/, "");
+    if (client.nonce !== "") info["nonce"] = client.nonce;
     info["cuebus"] = CUEBUS_VERSION;
     return info;
   }
@@ -203,6 +205,7 @@ export class NatsCore implements ServerCore {
    * a log line per subscription removed.
    */
   reloadAuth(auth: AuthConfig): string[] {
+    checkAuthConfig(auth);
     this.auth = auth;
     const removed: string[] = [];
     for (const c of [...this.clients.values()]) removed.push(...c.reauthorize());

@@ -148,6 +148,11 @@ export interface StreamStore {
   lastSequence(): number;
   /** Whether the store can write now, and how many writes failed (memory: always can). */
   writeState(): StoreWriteState;
+  /**
+   * Resolves once every change made so far is durable or has failed (never rejects): what a
+   * caller about to take the store's files away (a stream delete) waits for.
+   */
+  settle(): Promise<void>;
   close(): Promise<void>;
 }
 

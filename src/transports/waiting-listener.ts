@@ -1,4 +1,4 @@
-import { createServer, type Server, type Socket } from "node:net";
+import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import { listenOn } from "../util/listen.js";
 
 /**
@@ -24,6 +24,11 @@ export class WaitingListener {
 
   async listen(port: number, host: string): Promise<void> {
     this.port = await listenOn(this.server, port, host);
+  }
+
+  /** The bound address (after `listen`). */
+  address(): AddressInfo {
+    return this.server.address() as AddressInfo;
   }
 
   private connection(socket: Socket): void {

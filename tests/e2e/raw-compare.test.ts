@@ -2,7 +2,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { NATS_COMPAT_VERSION, startServer, type ServerOptions } from "../../src/index.js";
 import { startNatsServer } from "../helpers/nats-server.js";
-import { exchange, infoOf, mask } from "../helpers/raw.js";
+import { exchange, infoOf, mask, nonceOf, type Step } from "../helpers/raw.js";
+import { createUser, type KeyPair } from "@nats-io/nkeys";
 
 /**
  * The same raw exchanges sent to the real nats-server (Debian 2.9.10) and to cuebus; the bytes they
@@ -11,7 +12,7 @@ import { exchange, infoOf, mask } from "../helpers/raw.js";
  */
 interface Case {
   name: string;
-  steps: string[];
+  steps: Step[];
 }
 
 const C = 'CONNECT {"verbose":false,"pedantic":false}\r\n';
@@ -63,6 +64,29 @@ const basic: Case[] = [
   { name: "CONNECT null", steps: ["CONNECT null\r\n", "PING\r\n"] },
   { name: "CONNECT an array", steps: ["CONNECT []\r\n", "PING\r\n"] },
   { name: "CONNECT no_responders without headers", steps: ['CONNECT {"no_responders":true}\r\n', "PING\r\n"] },
+  // Issue 15: before CONNECT a connection has nats-server's default options (verbose and pedantic
+  // on), so each SUB, PUB and UNSUB is acknowledged with +OK and a wildcard PUB subject is refused.
+  { name: "SUB, PUB and UNSUB before CONNECT are acknowledged", steps: ["SUB foo 1\r\n", "PUB foo 2\r\nhi\r\n", "UNSUB 1\r\n", "PING\r\n"] },
+  { name: "pedantic before CONNECT", steps: ["PUB foo.* 2\r\nhi\r\n", "PING\r\n"] },
+  { name: "CONNECT after a SUB", steps: ["SUB foo 1\r\n", C, "PUB foo 2\r\nhi\r\n", "PING\r\n"] },
+  // Issue 15: every check nats-server 2.9.10's processConnect makes, one by one.
+  { name: "CONNECT headers false, no_responders true", steps: ['CONNECT {"verbose":false,"headers":false,"no_responders":true}\r\n', "PING\r\n"] },
+  { name: "CONNECT verbose with no_responders and no headers", steps: ['CONNECT {"verbose":true,"no_responders":true}\r\n', "PING\r\n"] },
+  { name: "CONNECT with an account", steps: ['CONNECT {"verbose":false,"account":"A"}\r\n', "PING\r\n"] },
+  { name: "CONNECT with new_account", steps: ['CONNECT {"verbose":false,"new_account":true}\r\n', "PING\r\n"] },
+  { name: "CONNECT with an empty account and new_account false", steps: ['CONNECT {"verbose":false,"account":"","new_account":false}\r\n', "PING\r\n"] },
+  { name: "CONNECT with a jwt outside operator mode", steps: ['CONNECT {"verbose":false,"jwt":"eyJhbGciOi.x.y"}\r\n', "PING\r\n"] },
+  { name: "CONNECT with an nkey and sig, no nkeys configured", steps: ['CONNECT {"verbose":false,"nkey":"UABC","sig":"abc"}\r\n', "PING\r\n"] },
+  { name: "CONNECT with tls_required on a plain server", steps: ['CONNECT {"verbose":false,"tls_required":true}\r\n', "PING\r\n"] },
+  { name: "CONNECT with credentials, no auth configured", steps: ['CONNECT {"verbose":false,"user":"a","pass":"b","auth_token":"t"}\r\n', "PING\r\n"] },
+  { name: "CONNECT echo false", steps: ['CONNECT {"verbose":false,"echo":false}\r\n', "SUB foo 1\r\n", "PUB foo 2\r\nhi\r\n", "PING\r\n"] },
+  { name: "a second CONNECT keeps the fields it leaves out", steps: [CH, "CONNECT {}\r\n", "SUB foo 1\r\n", "SUB _INBOX.x.* 2\r\n", "HPUB foo 12 14\r\nNATS/1.0\r\n\r\nhi\r\n", "PUB nobody _INBOX.x.1 0\r\n\r\n", "PING\r\n"] },
+  { name: "a second CONNECT turns no_responders on without headers", steps: [C, 'CONNECT {"no_responders":true}\r\n', "PING\r\n"] },
+  { name: "CONNECT over max_control_line", steps: [`CONNECT {"verbose":false,"name":"${"n".repeat(5000)}"}\r\n`, "PING\r\n"] },
+  { name: "lower-case connect with a tab", steps: ['connect\t{"verbose":true}\r\n', "PING\r\n"] },
+  { name: "CONNECT with an empty argument", steps: ["CONNECT \r\n", "PING\r\n"] },
+  { name: "CONNECT with a trailing space after the JSON", steps: ['CONNECT {"verbose":true} \r\n', "PING\r\n"] },
+  { name: "a second CONNECT turns headers off under no_responders", steps: [CH, 'CONNECT {"headers":false}\r\n', "PING\r\n"] },
 ];
 
 const payloadLimit: Case[] = [
@@ -76,6 +100,14 @@ const authCases: Case[] = [
   { name: "bad protocol without credentials: authentication is checked first", steps: ['CONNECT {"protocol":2}\r\n', "PING\r\n"] },
   { name: "bad protocol with good credentials", steps: ['CONNECT {"protocol":2,"user":"alice","pass":"pw"}\r\n', "PING\r\n"] },
   { name: "publish permission violation", steps: ['CONNECT {"verbose":false,"user":"alice","pass":"pw"}\r\n', "PUB billing.x 2\r\nhi\r\n", "PUB orders.x 2\r\nhi\r\n", "PING\r\n"] },
+  { name: "SUB before CONNECT when auth is required", steps: ["SUB foo 1\r\n", "PING\r\n"] },
+  { name: "PING before CONNECT when auth is required", steps: ["PING\r\n"] },
+  { name: "an account with good credentials", steps: ['CONNECT {"verbose":false,"user":"alice","pass":"pw","account":"A"}\r\n', "PING\r\n"] },
+  { name: "an account with wrong credentials", steps: ['CONNECT {"verbose":false,"user":"alice","pass":"no","account":"A"}\r\n', "PING\r\n"] },
+  { name: "no_responders without headers, good credentials", steps: ['CONNECT {"verbose":false,"user":"alice","pass":"pw","no_responders":true}\r\n', "PING\r\n"] },
+  { name: "no_responders without headers, wrong credentials", steps: ['CONNECT {"verbose":false,"user":"alice","pass":"no","no_responders":true}\r\n', "PING\r\n"] },
+  { name: "a second CONNECT without credentials keeps the first ones", steps: ['CONNECT {"verbose":false,"user":"alice","pass":"pw"}\r\n', 'CONNECT {"verbose":true}\r\n', "PUB orders.x 2\r\nhi\r\n", "PING\r\n"] },
+  { name: "a second CONNECT with wrong credentials", steps: ['CONNECT {"verbose":false,"user":"alice","pass":"pw"}\r\n', 'CONNECT {"pass":"no"}\r\n', "PING\r\n"] },
   { name: "subscribe permission violation", steps: ['CONNECT {"verbose":false,"user":"alice","pass":"pw"}\r\n', "SUB secret.plans 1\r\n", "SUB orders.> q 2\r\n", "PING\r\n"] },
 ];
 
@@ -112,6 +144,65 @@ test("raw protocol: allow_responses without a publish block allows no other publ
     { auth: { users: [{ user: "svc", password: "pw", permissions: { allowResponses: { max: 1, expiresMs: 120_000 } } }] } },
     t,
   ));
+
+// nkey users (issue 15): INFO carries a nonce, CONNECT names the public key and signs the nonce.
+const alice = createUser();
+const mallory = createUser();
+const ALICE = alice.getPublicKey();
+const nkeyPerms = `permissions: { publish: { allow: ["orders.>"] }, subscribe: { allow: ["orders.>"] } }`;
+
+/** A CONNECT step naming `nkey` and signing `signed(nonce)` with `kp`, the signature in `encoding`. */
+function nkeyConnect(kp: KeyPair, nkey = kp.getPublicKey(), encoding: "base64url" | "base64" = "base64url", signed = (n: string): string => n): Step {
+  return (received) => {
+    const sig = Buffer.from(kp.sign(Buffer.from(signed(nonceOf(received))))).toString(encoding);
+    return `CONNECT ${JSON.stringify({ verbose: false, nkey, sig })}\r\n`;
+  };
+}
+
+const nkeyCases: Case[] = [
+  { name: "nkey with a good signature; its permissions apply", steps: [nkeyConnect(alice), "SUB orders.> 1\r\n", "PUB orders.x 2\r\nhi\r\n", "PUB billing.x 2\r\nhi\r\n", "SUB secret.x 2\r\n", "PING\r\n"] },
+  { name: "nkey signature in padded standard base64", steps: [nkeyConnect(alice, ALICE, "base64"), "PING\r\n"] },
+  { name: "nkey without a signature", steps: [`CONNECT {"verbose":false,"nkey":"${ALICE}"}\r\n`, "PING\r\n"] },
+  { name: "nkey with an empty signature", steps: [`CONNECT {"verbose":false,"nkey":"${ALICE}","sig":""}\r\n`, "PING\r\n"] },
+  { name: "nkey with a signature that is not base64", steps: [`CONNECT {"verbose":false,"nkey":"${ALICE}","sig":"not base64!"}\r\n`, "PING\r\n"] },
+  { name: "nkey signed by another key", steps: [nkeyConnect(mallory, ALICE), "PING\r\n"] },
+  { name: "nkey signing something else than the nonce", steps: [nkeyConnect(alice, ALICE, "base64url", (n) => `${n}x`), "PING\r\n"] },
+  { name: "nkey with a truncated signature", steps: [(r) => (nkeyConnect(alice) as (x: string) => string)(r).replace(/","sig":"(.{20})[^"]*"/, '","sig":"$1"'), "PING\r\n"] },
+  { name: "an nkey the server does not know", steps: [nkeyConnect(mallory), "PING\r\n"] },
+  { name: "an invalid nkey", steps: ['CONNECT {"verbose":false,"nkey":"UNOTAKEY","sig":"abc"}\r\n', "PING\r\n"] },
+  { name: "no credentials", steps: ['CONNECT {"verbose":false}\r\n', "PING\r\n"] },
+  { name: "PUB before CONNECT", steps: ["PUB orders.x 2\r\nhi\r\n"] },
+  { name: "a password user beside the nkey users", steps: ['CONNECT {"verbose":false,"user":"bob","pass":"pw"}\r\n', "PUB billing.x 2\r\nhi\r\n", "PING\r\n"] },
+  { name: "a password user naming a wrong nkey: the nkey decides", steps: [`CONNECT {"verbose":false,"user":"bob","pass":"pw","nkey":"${ALICE}","sig":"AAAA"}\r\n`, "PING\r\n"] },
+  { name: "a good nkey with a bad password: the nkey decides", steps: [(r) => (nkeyConnect(alice) as (x: string) => string)(r).replace('{"verbose"', '{"user":"bob","pass":"no","verbose"'), "PING\r\n"] },
+];
+
+test("raw protocol: nkey users (nonce in INFO, signature checked)", async (t) => {
+  await compare(
+    nkeyCases,
+    `authorization { users: [ { nkey: ${ALICE}, ${nkeyPerms} }, { user: bob, password: pw } ] }`,
+    { auth: { nkeys: [{ nkey: ALICE, permissions: { publish: { allow: ["orders.>"] }, subscribe: { allow: ["orders.>"] } } }], users: [{ user: "bob", password: "pw" }] } },
+    t,
+  );
+});
+
+test("INFO carries a fresh 15-character nonce per connection when nkey users are configured, as nats-server does", async (t) => {
+  const real = await startNatsServer(`authorization { users: [ { nkey: ${ALICE} } ] }`);
+  t.after(() => real.stop());
+  const ours = await startServer({ port: 0, auth: { nkeys: [{ nkey: ALICE }] } });
+  t.after(() => ours.close());
+  for (const port of [real.port, ours.port]) {
+    const [a, b] = await Promise.all([exchange(port, []), exchange(port, [])]);
+    const [ia, ib] = [infoOf(a.text), infoOf(b.text)];
+    assert.match(String(ia["nonce"]), /^[A-Za-z0-9_-]{15}$/);
+    assert.notEqual(ia["nonce"], ib["nonce"]);
+    assert.equal(ia["auth_required"], true);
+  }
+  // Without nkey users there is no nonce.
+  const open = await startServer({ port: 0 });
+  t.after(() => open.close());
+  assert.equal(infoOf((await exchange(open.port, [])).text)["nonce"], undefined);
+});
 
 test("INFO carries the fields clients check, with nats-server's names", async (t) => {
   const real = await startNatsServer("");

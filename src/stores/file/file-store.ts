@@ -296,6 +296,11 @@ export class FileStore extends MemoryStore {
     return ok;
   }
 
+  override settle(): Promise<void> {
+    // A failed batch has already been reported to its appends (and the durable listener).
+    return this.commits.commit().catch(() => {});
+  }
+
   override async purge(req: PurgeRequest = {}): Promise<number> {
     if (!this.commits.writable()) throw this.commits.error as Error;
     const n = await super.purge(req);

@@ -474,6 +474,10 @@ export class MemoryStore implements StreamStore {
     };
   }
 
+  settle(): Promise<void> {
+    return Promise.resolve();
+  }
+
   async close(): Promise<void> {
     // Nothing to release.
   }
