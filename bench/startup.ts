@@ -226,8 +226,10 @@ async function main(): Promise<void> {
     }
     process.stderr.write(".");
   }
-  const groups = { nats: [] as Array<{ allMs: number; withinLimit: number }>, cuebus: [] as Array<{ allMs: number; withinLimit: number }> };
+  const groups = { nats: [] as Array<{ allMs: number; withinLimit: number }>, cuebus: [] as Array<{ allMs: number; withinLimit: number }>, node: [] as Array<{ allMs: number; withinLimit: number }> };
   for (let r = 0; r < GROUP_RUNS; r++) {
+    // The floor: 12 Node processes that only write a ports file, spawned at once.
+    groups.node.push(await group(nodeWrites));
     if (r % 2 === 0) {
       groups.nats.push(await group(natsLauncher));
       groups.cuebus.push(await group(cuebusLauncher));
@@ -267,6 +269,16 @@ async function main(): Promise<void> {
   const gC = median(groups.cuebus.map((g) => g.allMs));
   const worstC = Math.max(...groups.cuebus.map((g) => g.allMs));
   table.push({
+    "median of runs": `${GROUP} at once: node -e '<write a ports file>' x ${GROUP} (floor)`,
+    "nats-server ms": "-",
+    "cuebus ms": fmt(median(groups.node.map((g) => g.allMs))),
+    "cuebus / node -e 0": "-",
+    target: "-",
+    "nats-server CPU ms": "-",
+    "cuebus CPU ms": "-",
+    "CPU / node": "-",
+  });
+  table.push({
     "median of runs": `${GROUP} at once (launcher TLS config): all ${GROUP} ports files`,
     "nats-server ms": fmt(gN),
     "cuebus ms": fmt(gC),
@@ -286,7 +298,7 @@ async function main(): Promise<void> {
     const t = samples[i] as { nats: Sample[]; cuebus: Sample[] };
     console.log(`  ${row.name}: nats-server ${t.nats.map((x) => fmt(x.ms)).join(" ")} | cuebus ${t.cuebus.map((x) => fmt(x.ms)).join(" ")}`);
   }
-  console.log(`  ${GROUP} at once: nats-server ${groups.nats.map((g) => fmt(g.allMs)).join(" ")} | cuebus ${groups.cuebus.map((g) => fmt(g.allMs)).join(" ")}`);
+  console.log(`  ${GROUP} at once: node floor ${groups.node.map((g) => fmt(g.allMs)).join(" ")} | nats-server ${groups.nats.map((g) => fmt(g.allMs)).join(" ")} | cuebus ${groups.cuebus.map((g) => fmt(g.allMs)).join(" ")}`);
   const stamp = new Date().toISOString().replace(/[:.]/g, "-");
   const outDir = join(root, "bench/results");
   mkdirSync(outDir, { recursive: true });

@@ -84,14 +84,6 @@ function wsUrlOf(coreHost: string, ws: WsListener): string {
  * ```
  */
 export async function startServer(opts: ServerOptions = {}): Promise<Server> {
-  const withJetStream = opts.jetstream !== undefined && opts.jetstream !== false;
-  // Only the parts this configuration uses are loaded (a plain server loads none of them), all at
-  // once, while the ports are bound and announced: loading them was most of the start-up time.
-  const parts = Promise.all([
-    withJetStream ? import("./jetstream/jetstream.js") : null,
-    opts.httpPort !== undefined ? import("./gateway/gateway.js") : null,
-    opts.websocket !== undefined ? import("./transports/ws.js") : null,
-  ]);
   const core = new NatsCore({ host: "127.0.0.1", ...opts });
   await core.listen(true);
   let httpListener: WaitingListener | null = null;
@@ -107,7 +99,14 @@ export async function startServer(opts: ServerOptions = {}): Promise<Server> {
       httpAccess = access.accessSummary(access.addressText(httpListener.address()), authRequired(core.auth), opts.http?.apiOpenTo ?? access.DEFAULT_API_OPEN_TO);
     }
     if (opts.websocket === undefined) opts.onListening?.({ port: core.port, httpPort: httpListener?.port, wsUrl: undefined, httpAccess });
-    const [jsModule, gatewayModule, wsModule] = await parts;
+    // Only the parts this configuration uses are loaded (a plain server loads none of them), and
+    // only once the ports are announced: loading them was most of the start-up time, and it runs
+    // on the same thread (started earlier, the loader's work only delays the announcement).
+    const [jsModule, gatewayModule, wsModule] = await Promise.all([
+      opts.jetstream !== undefined && opts.jetstream !== false ? import("./jetstream/jetstream.js") : null,
+      opts.httpPort !== undefined ? import("./gateway/gateway.js") : null,
+      opts.websocket !== undefined ? import("./transports/ws.js") : null,
+    ]);
     let storeDir: string | undefined;
     if (jsModule !== null && opts.jetstream !== undefined && opts.jetstream !== false) {
       const j = opts.jetstream === true ? {} : opts.jetstream;
