@@ -23,6 +23,8 @@ export interface StreamConfig {
   duplicate_window: number;
   allow_direct: boolean;
   mirror_direct: boolean;
+  /** Printed only when true (nats-server: omitempty). */
+  discard_new_per_subject?: boolean;
   sealed: boolean;
   deny_delete: boolean;
   deny_purge: boolean;
@@ -210,6 +212,9 @@ export function normalizeStreamConfig(input: unknown, opts: NormalizeOptions = {
     duplicate_window: dup,
     allow_direct: r.allow_direct ?? false,
     mirror_direct: r.mirror_direct ?? false,
+  });
+  if (r.discard_new_per_subject === true) cfg.discard_new_per_subject = true;
+  Object.assign(cfg, {
     sealed: r.sealed ?? false,
     deny_delete: r.deny_delete ?? false,
     deny_purge: r.deny_purge ?? false,

@@ -31,6 +31,7 @@ export function storeLimitsOf(c: StreamConfig): StoreLimits {
     maxAgeMs: Math.floor(c.max_age / 1e6),
     maxMsgsPerSubject: Math.max(0, c.max_msgs_per_subject),
     discard: c.discard,
+    discardNewPerSubject: c.discard_new_per_subject === true,
   };
 }
 
