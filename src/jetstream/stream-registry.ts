@@ -5,6 +5,7 @@ import { clampTimerMs } from "../util/timer.js";
 import type { Bus } from "./bus.js";
 import type { Consumer } from "./consumer.js";
 import { publishAckSink } from "./publish-ack.js";
+import { Republisher } from "./republish.js";
 import { removeIfNoInterest } from "./retention.js";
 import { Stream, storeLimitsOf } from "./stream.js";
 import type { StreamConfig } from "./stream-config.js";
@@ -135,6 +136,7 @@ export class StreamRegistry {
     const stream = entry.stream;
     const sink = publishAckSink(this.bus, stream.name);
     stream.setAckSink(sink, this.flushBus);
+    stream.setRepublisher(Republisher.of(stream.name, stream.config.republish, this.bus));
     for (const u of entry.unsubscribe) u();
     entry.unsubscribe = stream.config.subjects.map((s) =>
       this.bus.subscribe(s, "", (subject, reply, headers, data) => {

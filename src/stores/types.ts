@@ -145,6 +145,8 @@ export interface StreamStore {
    * `deleted_details`).
    */
   deletedSequences(max: number): number[];
+  /** The sequence of the last message stored on this literal subject (0 when none), without waiting. */
+  lastSequenceOf(subject: string): number;
   /** Number of messages matching `filter` with sequence >= `fromSeq`. */
   numPending(filter: string, fromSeq: number): number;
   /** Apply new limits (stream update); may drop messages. */

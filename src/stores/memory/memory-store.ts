@@ -357,6 +357,11 @@ export class MemoryStore implements StreamStore {
     return out;
   }
 
+  lastSequenceOf(subject: string): number {
+    const list = this.bySubject.get(subject);
+    return list === undefined || list.length === 0 ? 0 : list.at(list.length - 1);
+  }
+
   deletedSequences(max: number): number[] {
     const out: number[] = [];
     if (this.count === 0) return out;
