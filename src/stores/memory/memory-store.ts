@@ -353,6 +353,12 @@ export class MemoryStore implements StreamStore {
 
   subjects(filter: string): Map<string, number> {
     const out = new Map<string, number>();
+    if (isLiteral(filter)) {
+      // One subject: its list, not a pass over every subject.
+      const list = this.bySubject.get(filter);
+      if (list !== undefined && list.length > 0) out.set(filter, list.length);
+      return out;
+    }
     for (const [subject, list] of this.bySubject) if (matchesFilter(filter, subject)) out.set(subject, list.length);
     return out;
   }
