@@ -145,7 +145,11 @@ export class StreamRegistry {
           stream.accept(subject, reply, headers, data);
           return;
         }
-        void stream.publish(subject, headers, data).then((r) => {
+        // nats-server does not store (nor republish) a message no consumer of an interest stream wants.
+        const next = stream.store.lastSequence() + 1;
+        let wanted = false;
+        for (const c of entry.consumers.values()) if (c.needAck(next, subject)) wanted = true;
+        void stream.publish(subject, headers, data, wanted).then((r) => {
           if ("error" in r) return sink(reply, 0, false, r.error);
           if (!r.duplicate) removeIfNoInterest(stream, entry.consumers, r.seq, subject);
           sink(reply, r.seq, r.duplicate, null);

@@ -250,16 +250,18 @@ export class Stream {
    * Store one published message (the store copies the bytes before it returns); resolves once
    * durable. Never rejects: a store that fails (or was closed by a delete racing this publish)
    * is answered as a store error, not left as an unhandled rejection that stops the process.
+   * `republish: false`: not republished (an interest stream's message no consumer wants, which
+   * nats-server never stores).
    */
-  async publish(subject: string, headers: Buffer | null, data: Buffer): Promise<PubResult> {
+  async publish(subject: string, headers: Buffer | null, data: Buffer, republish = true): Promise<PubResult> {
     try {
-      return await this.publishChecked(subject, headers, data);
+      return await this.publishChecked(subject, headers, data, republish);
     } catch (err) {
       return { error: storeFailed(err) };
     }
   }
 
-  private async publishChecked(subject: string, headers: Buffer | null, data: Buffer): Promise<PubResult> {
+  private async publishChecked(subject: string, headers: Buffer | null, data: Buffer, republish: boolean): Promise<PubResult> {
     const c = this.config;
     const h = headers === null ? null : parseHeaders(headers);
     const now = nowNs();
@@ -283,7 +285,7 @@ export class Stream {
       if (!c.allow_rollup_hdrs) return { error: jsError("StreamRollupFailed", { err: "rollup not permitted" }) };
       if (rollup !== "sub" && rollup !== "all") return { error: jsError("StreamRollupFailed", { err: `rollup value invalid: ${rollup}` }) };
     }
-    const rp = this.republisher;
+    const rp = republish ? this.republisher : null;
     const to = rp === null ? null : rp.target(subject);
     const prev = to === null ? 0 : this.store.lastSequenceOf(subject);
     const before = this.store.lastSequence();
