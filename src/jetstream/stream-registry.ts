@@ -147,9 +147,9 @@ export class StreamRegistry {
         }
         // nats-server does not store (nor republish) a message no consumer of an interest stream wants.
         const next = stream.store.lastSequence() + 1;
-        let wanted = false;
-        if (stream.config.republish !== undefined) for (const c of entry.consumers.values()) if (c.needAck(next, subject)) wanted = true;
-        void stream.publish(subject, headers, data, wanted).then((r) => {
+        let republish = false;
+        if (stream.config.republish !== undefined) for (const c of entry.consumers.values()) if (c.needAck(next, subject)) republish = true;
+        void stream.publish(subject, headers, data, republish).then((r) => {
           if ("error" in r) return sink(reply, 0, false, r.error);
           if (!r.duplicate) removeIfNoInterest(stream, entry.consumers, r.seq, subject);
           sink(reply, r.seq, r.duplicate, null);
