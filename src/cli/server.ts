@@ -5,6 +5,8 @@ import { parseConf } from "../config/conf-parser.js";
 import { applyConfig, applyFlags, defaultOptions, scanFlags, type ResolvedOptions } from "../config/options.js";
 import { startServer, type Server } from "../index.js";
 import type { WebhookSpec } from "../gateway/webhooks/webhooks.js";
+import { configureLog, log } from "./log.js";
+import { flagCommand } from "./flag-commands.js";
 
 /** Read flags and the config file (if any) into options. */
 export function loadOptions(argv: string[]): ResolvedOptions {
@@ -21,14 +23,6 @@ export function loadOptions(argv: string[]): ResolvedOptions {
   }
   applyFlags(o, flags);
   return o;
-}
-
-/** One log line in nats-server's format: `[pid] 2006/01/02 15:04:05.000000 [INF] text`. */
-function log(level: "INF" | "WRN" | "ERR" | "DBG" | "TRC", text: string): void {
-  const d = new Date();
-  const p = (n: number, w = 2): string => String(n).padStart(w, "0");
-  const ts = `${d.getFullYear()}/${p(d.getMonth() + 1)}/${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds(), 3)}000`;
-  process.stderr.write(`[${process.pid}] ${ts} [${level}] ${text}\n`);
 }
 
 const urlHost = (h: string): string => (h === "0.0.0.0" || h === "::" ? "127.0.0.1" : h);
@@ -64,8 +58,12 @@ async function start(o: ResolvedOptions): Promise<Server> {
  * the config file's auth and limits; SIGUSR2 enters lame-duck mode.
  */
 export async function runServerCommand(argv: string[], program: string): Promise<void> {
+  if (await flagCommand(argv, program, loadOptions)) return;
   const o = loadOptions(argv);
+  configureLog(o);
   for (const k of o.unknownKeys) log("WRN", `config: unknown field "${k}" is ignored by cuebus`);
+  for (const w of o.warnings) log("WRN", w);
+  if (o.pidFile !== undefined) await writeFile(o.pidFile, String(process.pid));
   log("INF", `Starting ${program === "nats-server" ? "nats-server (cuebus)" : "cuebus"}`);
   const server = await start(o);
   if (server.httpPort !== undefined) log("INF", `Starting http monitor on ${o.httpHost ?? o.host}:${server.httpPort}`);
