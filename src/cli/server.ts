@@ -44,11 +44,12 @@ async function start(o: ResolvedOptions): Promise<Server> {
         ? { storeDir: o.storeDir, sync: "interval", syncIntervalMs: o.syncIntervalMs, requestQueueLimit: o.requestQueueLimit }
         : { storeDir: o.storeDir, requestQueueLimit: o.requestQueueLimit }
       : false,
-    tls: o.tls === undefined ? undefined : { cert: readFileSync(o.tls.certFile, "utf8"), key: readFileSync(o.tls.keyFile, "utf8"), ca: o.tls.caFile === undefined ? undefined : readFileSync(o.tls.caFile, "utf8") },
+    tls: o.tls === undefined ? undefined : { cert: readFileSync(o.tls.certFile, "utf8"), key: readFileSync(o.tls.keyFile, "utf8"), ca: o.tls.caFile === undefined ? undefined : readFileSync(o.tls.caFile, "utf8"), verify: o.tls.verify === true },
     logger: {
       debug: o.debug ? (m: string): void => log("DBG", m) : undefined,
       trace: o.trace ? (m: string): void => log("TRC", m) : undefined,
       warn: (m: string): void => log("WRN", m),
+      error: (m: string): void => log("ERR", m),
     },
   });
 }

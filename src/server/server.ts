@@ -23,13 +23,17 @@ export interface CoreOptions {
   serverName?: string;
   auth?: AuthConfig;
   limits?: Partial<ServerLimits>;
-  /** TLS for the client port: PEM certificate and key (contents, not paths). */
-  tls?: { cert: string; key: string; ca?: string };
+  /**
+   * TLS for the client port: PEM certificate and key (contents, not paths). `verify`: every client
+   * must present a certificate signed by `ca` (nats-server `tls { verify: true }`); one without is
+   * refused in the handshake.
+   */
+  tls?: { cert: string; key: string; ca?: string | undefined; verify?: boolean };
   /**
    * Debug (connections) and trace (protocol) logging, off when absent; `warn` is told what an
    * operator must see (startServer writes it to stderr when absent).
    */
-  logger?: { debug?: ((msg: string) => void) | undefined; trace?: ((msg: string) => void) | undefined; warn?: ((msg: string) => void) | undefined };
+  logger?: { debug?: ((msg: string) => void) | undefined; trace?: ((msg: string) => void) | undefined; warn?: ((msg: string) => void) | undefined; error?: ((msg: string) => void) | undefined };
 }
 
 /** nats-server DEFAULT_LAME_DUCK_DURATION (2 m) and DEFAULT_LAME_DUCK_GRACE_PERIOD (10 s). */
@@ -105,9 +109,26 @@ export class NatsCore implements ServerCore {
     const port = this.opts.port === undefined || this.opts.port < 0 ? 0 : this.opts.port;
     const tls = this.opts.tls;
     const ctx: SecureContext | null = tls === undefined ? null : createSecureContext({ cert: tls.cert, key: tls.key, ca: tls.ca });
-    const srv = createServer((socket: Socket) => this.accept(new TcpTransport(socket, ctx)));
+    const verify = tls?.verify === true;
+    const onTlsError = (t: TcpTransport, err: Error): void => this.tlsHandshakeFailed(t, err);
+    const srv = createServer((socket: Socket) => this.accept(new TcpTransport(socket, ctx, verify, onTlsError)));
     this.tcp = srv;
     this.port = await listenOn(srv, port, this.host);
+  }
+
+  /**
+   * A client's TLS handshake failed (the transport closes it): logged as nats-server logs it,
+   * `<ip>:<port> - cid:<n> - TLS handshake error: <why>`, with Go's words for a missing client
+   * certificate so that a search for nats-server's line finds ours.
+   */
+  private tlsHandshakeFailed(t: Transport, err: Error): void {
+    const log = this.opts.logger?.error ?? this.opts.logger?.warn;
+    if (log === undefined) return;
+    let cid = 0;
+    for (const c of this.clients.values()) if (c.transport === t) cid = c.cid;
+    const reason = (err as Error & { reason?: unknown }).reason;
+    const why = reason === "peer did not return a certificate" ? "tls: client didn't provide a certificate" : typeof reason === "string" ? reason : err.message;
+    log(`${t.remoteAddress}:${t.remotePort} - cid:${cid} - TLS handshake error: ${why}`);
   }
 
   /** A new internal client (JetStream, gateway) on this server's router. */
@@ -147,7 +168,8 @@ export class NatsCore implements ServerCore {
     if (this.jetstreamEnabled) info["jetstream"] = true;
     if (this.opts.tls !== undefined) {
       info["tls_required"] = true;
-      info["tls_verify"] = false;
+      // nats-server leaves tls_verify out unless client certificates are verified.
+      if (this.opts.tls.verify === true) info["tls_verify"] = true;
     }
     info["max_payload"] = this.limits.maxPayloadBytes;
     info["client_id"] = client.cid;
