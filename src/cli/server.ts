@@ -41,8 +41,8 @@ async function start(o: ResolvedOptions): Promise<Server> {
     http: { webhooks: o.webhooks as WebhookSpec[] | undefined, webhookAllow: o.webhookAllow },
     jetstream: o.jetstream
       ? typeof o.syncIntervalMs === "number"
-        ? { storeDir: o.storeDir, sync: "interval", syncIntervalMs: o.syncIntervalMs, requestQueueLimit: o.requestQueueLimit }
-        : { storeDir: o.storeDir, requestQueueLimit: o.requestQueueLimit }
+        ? { storeDir: o.storeDir, sync: "interval", syncIntervalMs: o.syncIntervalMs, requestQueueLimit: o.requestQueueLimit, domain: o.jsDomain }
+        : { storeDir: o.storeDir, requestQueueLimit: o.requestQueueLimit, domain: o.jsDomain }
       : false,
     tls: o.tls === undefined ? undefined : { cert: readFileSync(o.tls.certFile, "utf8"), key: readFileSync(o.tls.keyFile, "utf8"), ca: o.tls.caFile === undefined ? undefined : readFileSync(o.tls.caFile, "utf8"), verify: o.tls.verify === true },
     logger: {

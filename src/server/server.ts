@@ -12,6 +12,7 @@ import type { Transport } from "../transports/transport.js";
 import { Client } from "./client.js";
 import { InternalClient } from "./internal-client.js";
 import { Router } from "./router.js";
+import { SubjectMap } from "../subjects/subject-map.js";
 import type { CoreClient, ServerCore, ServerLimits, ServerStats } from "./core.js";
 import { NATS_COMPAT_VERSION, NATS_PROTO, CUEBUS_VERSION } from "./version.js";
 
@@ -70,6 +71,8 @@ export class NatsCore implements ServerCore {
   port = 0;
   /** Set when JetStream runs, for INFO. */
   jetstreamEnabled = false;
+  /** The JetStream domain, for INFO (`domain`); undefined without one. */
+  jsDomain: string | undefined;
   /** The running JetStream as monitoring reads it (`/jsz`, `/metrics`); null without JetStream. */
   jetstream: JetStreamView | null = null;
   /**
@@ -114,6 +117,17 @@ export class NatsCore implements ServerCore {
     const srv = createServer((socket: Socket) => this.accept(new TcpTransport(socket, ctx, verify, onTlsError)));
     this.tcp = srv;
     this.port = await listenOn(srv, port, this.host);
+  }
+
+  /**
+   * Route publishes to these subjects on others (`[from, to]`, see SubjectMap), and announce the
+   * JetStream domain they serve in INFO.
+   */
+  mapSubjects(mappings: Array<[string, string]>, jsDomain: string): void {
+    const m = new SubjectMap();
+    for (const [from, to] of mappings) m.add(from, to);
+    this.router.mappings = m;
+    this.jsDomain = jsDomain;
   }
 
   /**
@@ -174,6 +188,7 @@ export class NatsCore implements ServerCore {
     info["max_payload"] = this.limits.maxPayloadBytes;
     info["client_id"] = client.cid;
     info["client_ip"] = client.transport.remoteAddress.replace(/^::ffff:/, "");
+    if (this.jsDomain !== undefined) info["domain"] = this.jsDomain;
     info["cuebus"] = CUEBUS_VERSION;
     return info;
   }
