@@ -24,7 +24,7 @@ async function tryConnect(port: number, opts: { user?: string; pass?: string; to
 test("flags: nats.c's single-dash command lines: same answers from nats-server and cuebus, the log in the -l file", async (t) => {
   const results: Record<string, unknown> = {};
   for (const { name, cmd } of SERVER_PROGRAMS) {
-    const users = await spawnServer(cmd, (dir) => ["-a", "127.0.0.1", "-p", "-1", "-user", "ivan", "-pass", "foo", "-l", join(dir, "server.log")]);
+    const users = await spawnServer(cmd, (dir) => ["-a", "127.0.0.1", "-p", "-1", "-user", "ivan", "-pass", "foo", "-l", join(dir, "server.log"), "-P", join(dir, "server.pid")]);
     t.after(() => users.stop());
     const token = await spawnServer(cmd, (dir) => ["-auth", "testSecret", "-p", "-1", "-a", "127.0.0.1", "-l", join(dir, "server.log")]);
     t.after(() => token.stop());
@@ -38,9 +38,10 @@ test("flags: nats.c's single-dash command lines: same answers from nats-server a
       // The log goes to the file, not to stderr.
       logFileReady: /\[INF\] Server is ready/.test(log),
       stderrHasLog: /\[INF\]/.test(users.stderr()),
+      pidFile: (await readFile(join(users.dir, "server.pid"), "utf8")) === String(users.proc.pid),
     };
   }
-  assert.deepEqual(results["nats-server"], { noCredentials: "Authorization Violation", wrongPassword: "Authorization Violation", user: "ok", noToken: "Authorization Violation", token: "ok", logFileReady: true, stderrHasLog: false });
+  assert.deepEqual(results["nats-server"], { noCredentials: "Authorization Violation", wrongPassword: "Authorization Violation", user: "ok", noToken: "Authorization Violation", token: "ok", logFileReady: true, stderrHasLog: false, pidFile: true });
   assert.deepEqual(results["cuebus"], results["nats-server"]);
 });
 
