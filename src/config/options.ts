@@ -171,6 +171,12 @@ function plain(v: ConfValue): unknown {
 /** Apply a parsed config file to `o`. */
 export function applyConfig(o: ResolvedOptions, c: ConfMap): void {
   for (const key of Object.keys(c)) if (!KNOWN.has(key)) o.unknownKeys.push(key);
+  // Accounts decide who may connect: ignored, their users would be unknown and the server open to
+  // any client (nats-server requires their credentials). Refused until cuebus has accounts.
+  const accounts = c["accounts"];
+  if (accounts !== undefined && !(isMap(accounts) && Object.keys(accounts).length === 0)) {
+    throw new Error("accounts: multiple accounts are not supported by cuebus yet (their users would be ignored and the server open to anyone); use authorization { users }");
+  }
   const host = str(c["host"] ?? c["net"], "host");
   if (host !== undefined) o.host = host;
   if (c["port"] !== undefined) o.port = num(c["port"], "port") as number;

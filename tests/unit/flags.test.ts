@@ -120,3 +120,12 @@ test("config: jetstream { domain } is read and checked as nats-server checks it;
   assert.throws(() => applyConfig(defaultOptions(), parseConf(`jetstream { domain: "a b" }`)), /^Error: invalid domain name: derived "\$JS\.a b\.API\.>" is not a valid subject$/);
   assert.throws(() => applyConfig(defaultOptions(), parseConf(`tls { cert_file: a, key_file: b, verify_and_map: true }`)), /verify_and_map: mapping client certificates to users is not supported/);
 });
+
+// nats.c's JetStreamContext and KeyValueCrossAccount configure `accounts { NOJS { users: [...] } }`.
+// Ignored, as it was, the users were unknown and any client could connect; nats-server requires them.
+test("config: an accounts block is refused with the reason rather than ignored (which left the server open)", () => {
+  assert.throws(() => applyConfig(defaultOptions(), parseConf(`accounts { NOJS { users: [ {user: ivan, pass: pwd} ] } }`)), /^Error: accounts: multiple accounts are not supported by cuebus yet/);
+  const o = defaultOptions();
+  applyConfig(o, parseConf(`accounts {}`));
+  assert.deepEqual(o.unknownKeys, ["accounts"]);
+});
