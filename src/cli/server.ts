@@ -5,6 +5,8 @@ import { parseConf } from "../config/conf-parser.js";
 import { applyConfig, applyFlags, defaultOptions, scanFlags, type ResolvedOptions } from "../config/options.js";
 import { startServer, type Server } from "../index.js";
 import type { WebhookSpec } from "../gateway/webhooks/webhooks.js";
+import { configureLog, log } from "./log.js";
+import { flagCommand } from "./flag-commands.js";
 
 /** Read flags and the config file (if any) into options. */
 export function loadOptions(argv: string[]): ResolvedOptions {
@@ -23,14 +25,6 @@ export function loadOptions(argv: string[]): ResolvedOptions {
   return o;
 }
 
-/** One log line in nats-server's format: `[pid] 2006/01/02 15:04:05.000000 [INF] text`. */
-function log(level: "INF" | "WRN" | "ERR" | "DBG" | "TRC", text: string): void {
-  const d = new Date();
-  const p = (n: number, w = 2): string => String(n).padStart(w, "0");
-  const ts = `${d.getFullYear()}/${p(d.getMonth() + 1)}/${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds(), 3)}000`;
-  process.stderr.write(`[${process.pid}] ${ts} [${level}] ${text}\n`);
-}
-
 const urlHost = (h: string): string => (h === "0.0.0.0" || h === "::" ? "127.0.0.1" : h);
 
 async function start(o: ResolvedOptions): Promise<Server> {
@@ -47,14 +41,15 @@ async function start(o: ResolvedOptions): Promise<Server> {
     http: { webhooks: o.webhooks as WebhookSpec[] | undefined, webhookAllow: o.webhookAllow, apiOpenTo: o.httpApiOpenTo },
     jetstream: o.jetstream
       ? typeof o.syncIntervalMs === "number"
-        ? { storeDir: o.storeDir, sync: "interval", syncIntervalMs: o.syncIntervalMs, requestQueueLimit: o.requestQueueLimit }
-        : { storeDir: o.storeDir, requestQueueLimit: o.requestQueueLimit }
+        ? { storeDir: o.storeDir, sync: "interval", syncIntervalMs: o.syncIntervalMs, requestQueueLimit: o.requestQueueLimit, domain: o.jsDomain }
+        : { storeDir: o.storeDir, requestQueueLimit: o.requestQueueLimit, domain: o.jsDomain }
       : false,
-    tls: o.tls === undefined ? undefined : { cert: readFileSync(o.tls.certFile, "utf8"), key: readFileSync(o.tls.keyFile, "utf8"), ca: o.tls.caFile === undefined ? undefined : readFileSync(o.tls.caFile, "utf8") },
+    tls: o.tls === undefined ? undefined : { cert: readFileSync(o.tls.certFile, "utf8"), key: readFileSync(o.tls.keyFile, "utf8"), ca: o.tls.caFile === undefined ? undefined : readFileSync(o.tls.caFile, "utf8"), verify: o.tls.verify === true },
     logger: {
       debug: o.debug ? (m: string): void => log("DBG", m) : undefined,
       trace: o.trace ? (m: string): void => log("TRC", m) : undefined,
       warn: (m: string): void => log("WRN", m),
+      error: (m: string): void => log("ERR", m),
     },
   });
 }
@@ -64,8 +59,12 @@ async function start(o: ResolvedOptions): Promise<Server> {
  * the config file's auth and limits; SIGUSR2 enters lame-duck mode.
  */
 export async function runServerCommand(argv: string[], program: string): Promise<void> {
+  if (await flagCommand(argv, program, loadOptions)) return;
   const o = loadOptions(argv);
+  configureLog(o);
   for (const k of o.unknownKeys) log("WRN", `config: unknown field "${k}" is ignored by cuebus`);
+  for (const w of o.warnings) log("WRN", w);
+  if (o.pidFile !== undefined) await writeFile(o.pidFile, String(process.pid));
   log("INF", `Starting ${program === "nats-server" ? "nats-server (cuebus)" : "cuebus"}`);
   const server = await start(o);
   if (server.httpPort !== undefined) log("INF", `Starting http monitor on ${o.httpHost ?? o.host}:${server.httpPort}`);

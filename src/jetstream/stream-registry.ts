@@ -36,6 +36,8 @@ export interface RegistryOptions {
   observeSync: (seconds: number) => void;
   /** Told what an operator must know, one line each. */
   warn: (line: string) => void;
+  /** The JetStream domain, named in every publish ack as nats-server names it; undefined without one. */
+  domain?: string | undefined;
 }
 
 /** How often a stream with max_age checks for expired messages, at most and at least. */
@@ -134,7 +136,7 @@ export class StreamRegistry {
   wire(entry: StreamEntry): void {
     this.armExpiry(entry);
     const stream = entry.stream;
-    const sink = publishAckSink(this.bus, stream.name);
+    const sink = publishAckSink(this.bus, stream.name, this.opts.domain);
     stream.setAckSink(sink, this.flushBus);
     stream.setRepublisher(Republisher.of(stream.name, stream.config.republish, this.bus));
     for (const u of entry.unsubscribe) u();
