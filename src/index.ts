@@ -21,8 +21,9 @@ export interface ServerOptions extends CoreOptions {
    * publish only after its batch's durable (O_DSYNC) write has returned; `"interval"` acknowledges once written to the OS
    * and fsyncs every `syncIntervalMs` (default 1000): a power cut can lose that window.
    * `requestQueueLimit`: `$JS.API` requests handled at once before more are dropped (default 10,000).
+   * `domain`: the JetStream domain; the API answers on `$JS.<domain>.API` too (see jetstream/domain.ts).
    */
-  jetstream?: boolean | { storeDir?: string; sync?: "always" | "interval"; syncIntervalMs?: number; requestQueueLimit?: number };
+  jetstream?: boolean | { storeDir?: string; sync?: "always" | "interval"; syncIntervalMs?: number; requestQueueLimit?: number; domain?: string | undefined };
   /**
    * WebSocket listener for browsers: `ws://` (nats-server's `websocket { port, no_tls: true }`), or
    * `wss://` with `tls` (PEM contents of `websocket { tls { cert_file, key_file } }`).
@@ -114,7 +115,8 @@ export async function startServer(opts: ServerOptions = {}): Promise<Server> {
       const jsClient = core.internalClient();
       core.jetstreamCid = jsClient.cid;
       const warn = opts.logger?.warn ?? ((line: string): void => void process.stderr.write(`cuebus: ${line}\n`));
-      js = new jsModule.JetStream(jsClient, { storeDir, sync: j.sync ?? "always", syncIntervalMs: j.syncIntervalMs, requestQueueLimit: j.requestQueueLimit, warn });
+      js = new jsModule.JetStream(jsClient, { storeDir, sync: j.sync ?? "always", syncIntervalMs: j.syncIntervalMs, requestQueueLimit: j.requestQueueLimit, domain: j.domain, warn });
+      if (j.domain !== undefined && j.domain !== "") core.mapSubjects((await import("./jetstream/domain.js")).jsDomainMappings(j.domain), j.domain);
       await js.start();
       core.jetstreamEnabled = true;
       core.jetstream = js;

@@ -1,10 +1,12 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import { unlink } from "node:fs/promises";
+import { unlink, writeFile } from "node:fs/promises";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { parseConf } from "../config/conf-parser.js";
 import { applyConfig, applyFlags, defaultOptions, scanFlags, type ResolvedOptions } from "../config/options.js";
-import { CUEBUS_VERSION, NATS_COMPAT_VERSION, startServer, type ListeningPorts, type Server } from "../index.js";
+import { startServer, type ListeningPorts, type Server } from "../index.js";
 import type { WebhookSpec } from "../gateway/webhooks/webhooks.js";
+import { configureLog, log } from "./log.js";
+import { flagCommand } from "./flag-commands.js";
 
 /** Read flags and the config file (if any) into options. */
 export function loadOptions(argv: string[]): ResolvedOptions {
@@ -23,17 +25,6 @@ export function loadOptions(argv: string[]): ResolvedOptions {
   return o;
 }
 
-/** One log line in nats-server's format: `[pid] 2006/01/02 15:04:05.000000 [INF] text`. */
-function log(level: "INF" | "WRN" | "ERR" | "DBG" | "TRC", text: string): void {
-  const d = new Date();
-  const p = (n: number, w = 2): string => String(n).padStart(w, "0");
-  const ts = `${d.getFullYear()}/${p(d.getMonth() + 1)}/${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds(), 3)}000`;
-  process.stderr.write(`[${process.pid}] ${ts} [${level}] ${text}\n`);
-}
-
-/** nats-server's version flag, with one or two dashes. */
-const VERSION_FLAGS = new Set(["-v", "--v", "-version", "--version"]);
-
 const urlHost = (h: string): string => (h === "0.0.0.0" || h === "::" ? "127.0.0.1" : h);
 
 async function start(o: ResolvedOptions, onListening: (ports: ListeningPorts) => void): Promise<Server> {
@@ -51,14 +42,15 @@ async function start(o: ResolvedOptions, onListening: (ports: ListeningPorts) =>
     http: { webhooks: o.webhooks as WebhookSpec[] | undefined, webhookAllow: o.webhookAllow, apiOpenTo: o.httpApiOpenTo },
     jetstream: o.jetstream
       ? typeof o.syncIntervalMs === "number"
-        ? { storeDir: o.storeDir, sync: "interval", syncIntervalMs: o.syncIntervalMs, requestQueueLimit: o.requestQueueLimit }
-        : { storeDir: o.storeDir, requestQueueLimit: o.requestQueueLimit }
+        ? { storeDir: o.storeDir, sync: "interval", syncIntervalMs: o.syncIntervalMs, requestQueueLimit: o.requestQueueLimit, domain: o.jsDomain }
+        : { storeDir: o.storeDir, requestQueueLimit: o.requestQueueLimit, domain: o.jsDomain }
       : false,
-    tls: o.tls === undefined ? undefined : { cert: readFileSync(o.tls.certFile, "utf8"), key: readFileSync(o.tls.keyFile, "utf8"), ca: o.tls.caFile === undefined ? undefined : readFileSync(o.tls.caFile, "utf8") },
+    tls: o.tls === undefined ? undefined : { cert: readFileSync(o.tls.certFile, "utf8"), key: readFileSync(o.tls.keyFile, "utf8"), ca: o.tls.caFile === undefined ? undefined : readFileSync(o.tls.caFile, "utf8"), verify: o.tls.verify === true },
     logger: {
       debug: o.debug ? (m: string): void => log("DBG", m) : undefined,
       trace: o.trace ? (m: string): void => log("TRC", m) : undefined,
       warn: (m: string): void => log("WRN", m),
+      error: (m: string): void => log("ERR", m),
     },
   });
 }
@@ -68,13 +60,12 @@ async function start(o: ResolvedOptions, onListening: (ports: ListeningPorts) =>
  * the config file's auth and limits; SIGUSR2 enters lame-duck mode.
  */
 export async function runServerCommand(argv: string[], program: string): Promise<void> {
-  if (argv.some((a) => VERSION_FLAGS.has(a))) {
-    // nats-server's answer, which launchers parse (nats.c's tests read `nats-server -v`).
-    process.stdout.write(program === "nats-server" ? `nats-server: v${NATS_COMPAT_VERSION}\n` : `cuebus: v${CUEBUS_VERSION} (nats-server v${NATS_COMPAT_VERSION})\n`);
-    return;
-  }
+  if (await flagCommand(argv, program, loadOptions)) return;
   const o = loadOptions(argv);
+  configureLog(o);
   for (const k of o.unknownKeys) log("WRN", `config: unknown field "${k}" is ignored by cuebus`);
+  for (const w of o.warnings) log("WRN", w);
+  if (o.pidFile !== undefined) await writeFile(o.pidFile, String(process.pid));
   log("INF", `Starting ${program === "nats-server" ? "nats-server (cuebus)" : "cuebus"}`);
   let portsFile: string | undefined;
   // The ports file is written as soon as the ports are bound, before JetStream and the HTTP edge

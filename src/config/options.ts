@@ -1,6 +1,8 @@
 import type { ConfMap, ConfValue } from "./conf-parser.js";
 import { toBytes, toDurationMs } from "./conf-parser.js";
 
+export { scanFlags } from "./flags.js";
+
 /** A user as the config file and flags give it (mirrors auth/users.ts without importing the server). */
 export interface ConfUser {
   user: string;
@@ -33,6 +35,16 @@ export interface ResolvedOptions {
   syncIntervalMs?: number | "always";
   /** `jetstream { request_queue_limit }`: `$JS.API` requests in flight before more are dropped. */
   requestQueueLimit?: number;
+  /** `jetstream { domain }`: the API is served on `$JS.<domain>.API` too, as nats-server maps it. */
+  jsDomain?: string;
+  /** `-l/--log`, `log_file`: log to this file (appended) instead of stderr. */
+  logFile?: string;
+  /** `-P/--pid`, `pid_file`: write the process id there. */
+  pidFile?: string;
+  /** `-T/--logtime`, `logtime`: timestamps on log lines (default true). */
+  logtime: boolean;
+  /** What the command line or file asked for that cuebus does not do: one warning line each. */
+  warnings: string[];
   debug: boolean;
   trace: boolean;
   auth: { users?: ConfUser[]; nkeys?: ConfNkeyUser[]; token?: string };
@@ -49,8 +61,11 @@ export interface ResolvedOptions {
   };
   /** `websocket { port, host, tls { cert_file, key_file } }`; without tls the listener is plain `ws://` (`no_tls: true`). */
   websocket?: { port: number; host?: string; tls?: { certFile: string; keyFile: string } };
-  /** TLS file paths for the client port. */
-  tls?: { certFile: string; keyFile: string; caFile?: string };
+  /**
+   * TLS file paths for the client port. `verify`: require a client certificate signed by `caFile`
+   * (nats-server `tls { verify: true }`, `--tlsverify`).
+   */
+  tls?: { certFile: string; keyFile: string; caFile?: string; verify?: boolean };
   /** Webhooks of the config file (`webhooks: [{name, url, stream, ...}]`), validated by the gateway at start. */
   webhooks?: ConfWebhook[];
   /** `webhook_allow` / `--webhook_allow`: hosts, IPs and CIDRs webhook targets may point at. */
@@ -71,7 +86,7 @@ export interface ConfWebhook {
 
 /** Defaults of `cuebus server` / `nats-server`. */
 export function defaultOptions(): ResolvedOptions {
-  return { host: "0.0.0.0", port: 4222, jetstream: false, storeDir: "./data", debug: false, trace: false, auth: {}, limits: {}, unknownKeys: [] };
+  return { host: "0.0.0.0", port: 4222, jetstream: false, storeDir: "./data", debug: false, trace: false, logtime: true, auth: {}, limits: {}, unknownKeys: [], warnings: [] };
 }
 
 const str = (v: ConfValue | undefined, key: string): string | undefined => {
@@ -152,7 +167,7 @@ const KNOWN = new Set([
   "port", "host", "net", "listen", "http", "http_port", "monitor_port", "http_host", "server_name",
   "ports_file_dir", "jetstream", "store_dir", "debug", "trace", "logtime", "max_payload", "max_control_line",
   "max_pending", "max_connections", "max_conn", "max_subscriptions", "max_subs", "ping_interval", "ping_max", "write_deadline",
-  "authorization", "auth_timeout", "pid_file", "log_file", "websocket", "tls", "webhooks", "webhook_allow",
+  "authorization", "auth_timeout", "pid_file", "pidfile", "log_file", "logfile", "websocket", "tls", "webhooks", "webhook_allow",
   "http_api_open_to",
 ]);
 
@@ -160,6 +175,20 @@ const KNOWN = new Set([
 function apiOpenTo(v: ConfValue): "loopback" | "all" | "none" {
   if (v === "loopback" || v === "all" || v === "none") return v;
   throw new Error(`http_api_open_to: expected loopback, all or none, got ${JSON.stringify(v)}`);
+}
+
+/**
+ * nats-server's checks of `jetstream { domain }` (jetstream.go validateOptions): the API prefix it
+ * derives must be a subject, and the name a single token.
+ */
+function checkDomain(d: string): string {
+  const api = `$JS.${d}.API.>`;
+  const tokens = api.split(".");
+  if (/\s/.test(api) || tokens.some((t, i) => t === "" || (t === ">" && i !== tokens.length - 1))) {
+    throw new Error(`invalid domain name: derived "${api}" is not a valid subject`);
+  }
+  if (/[ \t\r\n\f.*>]/.test(d)) throw new Error("invalid domain name: may not contain ., * or >");
+  return d;
 }
 
 /** A config value as plain JSON. */
@@ -172,6 +201,12 @@ function plain(v: ConfValue): unknown {
 /** Apply a parsed config file to `o`. */
 export function applyConfig(o: ResolvedOptions, c: ConfMap): void {
   for (const key of Object.keys(c)) if (!KNOWN.has(key)) o.unknownKeys.push(key);
+  // Accounts decide who may connect: ignored, their users would be unknown and the server open to
+  // any client (nats-server requires their credentials). Refused until cuebus has accounts.
+  const accounts = c["accounts"];
+  if (accounts !== undefined && !(isMap(accounts) && Object.keys(accounts).length === 0)) {
+    throw new Error("accounts: multiple accounts are not supported by cuebus yet (their users would be ignored and the server open to anyone); use authorization { users }");
+  }
   const host = str(c["host"] ?? c["net"], "host");
   if (host !== undefined) o.host = host;
   if (c["port"] !== undefined) o.port = num(c["port"], "port") as number;
@@ -202,6 +237,8 @@ export function applyConfig(o: ResolvedOptions, c: ConfMap): void {
     const si = js["sync_interval"];
     if (si === "always") o.syncIntervalMs = "always";
     else if (si !== undefined) o.syncIntervalMs = toDurationMs(si, "jetstream.sync_interval");
+    const domain = str(js["domain"], "jetstream.domain");
+    if (domain !== undefined && domain !== "") o.jsDomain = checkDomain(domain);
     const rql = num(js["request_queue_limit"], "jetstream.request_queue_limit");
     if (rql !== undefined) {
       if (!Number.isSafeInteger(rql) || rql < 1) throw new Error("jetstream.request_queue_limit: expected a number of requests, 1 or more");
@@ -212,6 +249,11 @@ export function applyConfig(o: ResolvedOptions, c: ConfMap): void {
   if (sd !== undefined) o.storeDir = sd;
   if (c["debug"] === true) o.debug = true;
   if (c["trace"] === true) o.trace = true;
+  if (typeof c["logtime"] === "boolean") o.logtime = c["logtime"];
+  const logFile = str(c["log_file"] ?? c["logfile"], "log_file");
+  if (logFile !== undefined) o.logFile = logFile;
+  const pidFile = str(c["pid_file"] ?? c["pidfile"], "pid_file");
+  if (pidFile !== undefined) o.pidFile = pidFile;
   const l = o.limits;
   const set = <K extends keyof ResolvedOptions["limits"]>(k: K, v: number | undefined): void => {
     if (v !== undefined) l[k] = v;
@@ -276,65 +318,100 @@ export function applyConfig(o: ResolvedOptions, c: ConfMap): void {
     if (certFile === undefined || keyFile === undefined) throw new Error("tls: cert_file and key_file are required");
     const caFile = str(tls["ca_file"], "tls.ca_file");
     o.tls = caFile === undefined ? { certFile, keyFile } : { certFile, keyFile, caFile };
+    // nats-server: `verify` requires a client certificate signed by ca_file. `verify_and_map` also
+    // takes the user from it: refused rather than half done (verified but not mapped would turn
+    // away every user the certificates name).
+    if (tls["verify"] === true) o.tls.verify = true;
+    if (tls["verify_and_map"] === true) throw new Error("tls.verify_and_map: mapping client certificates to users is not supported by cuebus; use verify: true with user credentials");
   }
 }
 
-/** nats-server's flags that take a value. */
-const WITH_VALUE = new Set(["-a", "--addr", "--net", "-p", "--port", "-m", "--http_port", "-c", "--config", "-sd", "--store_dir", "--user", "--pass", "--auth", "--ports_file_dir", "-n", "--name", "--server_name", "--pid", "-P", "-l", "--log", "--webhook_allow", "--http_api_open_to"]);
 
-/** Split argv into the config path and the flag list (flags are applied after the file). */
-export function scanFlags(argv: string[]): { config?: string; flags: Array<[string, string]> } {
-  const flags: Array<[string, string]> = [];
-  let config: string | undefined;
-  for (let i = 0; i < argv.length; i++) {
-    let a = argv[i] as string;
-    let value: string | undefined;
-    const eq = a.indexOf("=");
-    if (a.startsWith("-") && eq > 0) {
-      value = a.slice(eq + 1);
-      a = a.slice(0, eq);
-    }
-    if (WITH_VALUE.has(a)) {
-      if (value === undefined) {
-        value = argv[++i];
-        if (value === undefined) throw new Error(`flag needs an argument: ${a}`);
-      }
-      if (a === "-c" || a === "--config") config = value;
-      else flags.push([a, value]);
-    } else if (["-js", "--jetstream", "-D", "--debug", "-V", "--trace", "-DV", "-VV", "-DVV", "-T", "--logtime"].includes(a)) {
-      flags.push([a, value ?? "true"]);
-    } else {
-      throw new Error(`flag provided but not defined: ${a}`);
-    }
-  }
-  return config === undefined ? { flags } : { config, flags };
-}
+/** Flags cuebus accepts and cannot honour, with what happens instead (one warning each). */
+const IGNORED_FLAG: Readonly<Record<string, string>> = {
+  client_advertise: "cuebus runs no cluster, so it advertises no other URLs",
+  cluster_name: "cuebus runs no cluster",
+  cluster_advertise: "cuebus runs no cluster",
+  no_advertise: "cuebus runs no cluster",
+  connect_retries: "cuebus runs no cluster",
+  log_size_limit: "the log file is not rotated by cuebus",
+  syslog: "logs go to stderr or the -l file",
+  remote_syslog: "logs go to stderr or the -l file",
+  profile: "profile cuebus with node --cpu-prof or --inspect instead",
+  max_traced_msg_len: "traced messages are not shortened",
+};
 
-/** Apply command-line flags (they override the file). */
+/**
+ * Flags that would make cuebus something it is not: they stop the start with this reason. A
+ * server started with `--routes` but not routing would split its clients silently.
+ */
+const REFUSED_FLAG: Readonly<Record<string, string>> = {
+  cluster: "routes between servers (clustering) are not supported by cuebus; several cuebus nodes share a PostgreSQL database instead (docs/compatibility.md)",
+  routes: "routes between servers (clustering) are not supported by cuebus; several cuebus nodes share a PostgreSQL database instead (docs/compatibility.md)",
+  https_port: "monitoring over HTTPS is not supported by cuebus; use -m/--http_port (behind a TLS proxy if needed)",
+};
+
+/**
+ * Apply command-line flags (scanFlags's canonical names; they override the file). Flags cuebus
+ * cannot honour add a line to `o.warnings`, or throw when running without them would mislead.
+ */
 export function applyFlags(o: ResolvedOptions, flags: Array<[string, string]>): void {
+  const tlsFlags = new Map<string, string>();
   for (const [f, v] of flags) {
+    const on = v === "true";
     switch (f) {
-      case "-a": case "--addr": case "--net": o.host = v; break;
-      case "-p": case "--port": {
+      case "addr": o.host = v; break;
+      case "port": {
         // nats-server: -p 0 means the default port; -1 a random one.
         const p = Number(v);
         o.port = p === 0 ? 4222 : p;
         break;
       }
-      case "-m": case "--http_port": o.httpPort = Number(v); break;
-      case "-sd": case "--store_dir": o.storeDir = v; break;
-      case "-js": case "--jetstream": o.jetstream = v !== "false"; break;
-      case "--user": o.auth.users = [{ user: v, password: o.auth.users?.[0]?.password ?? "" }]; break;
-      case "--pass": o.auth.users = [{ user: o.auth.users?.[0]?.user ?? "", password: v }]; break;
-      case "--auth": o.auth.token = v; break;
-      case "--ports_file_dir": o.portsFileDir = v; break;
-      case "--webhook_allow": o.webhookAllow = v.split(",").map((x) => x.trim()).filter((x) => x !== ""); break;
-      case "--http_api_open_to": o.httpApiOpenTo = apiOpenTo(v); break;
-      case "-n": case "--name": case "--server_name": o.serverName = v; break;
-      case "-D": case "--debug": o.debug = true; break;
-      case "-V": case "--trace": case "-VV": o.trace = true; break;
-      case "-DV": case "-DVV": o.debug = true; o.trace = true; break;
-      default: break;
+      case "http_port": o.httpPort = Number(v); break;
+      case "store_dir": o.storeDir = v; break;
+      case "jetstream": o.jetstream = on; break;
+      case "user": o.auth.users = [{ user: v, password: o.auth.users?.[0]?.password ?? "" }]; break;
+      case "pass": o.auth.users = [{ user: o.auth.users?.[0]?.user ?? "", password: v }]; break;
+      case "auth": o.auth.token = v; break;
+      case "ports_file_dir": o.portsFileDir = v; break;
+      case "http_api_open_to": o.httpApiOpenTo = apiOpenTo(v); break;
+      case "webhook_allow": o.webhookAllow = v.split(",").map((x) => x.trim()).filter((x) => x !== ""); break;
+      case "server_name": o.serverName = v; break;
+      case "debug": o.debug = on; break;
+      case "trace": case "VV": o.trace = on; break;
+      case "DV": case "DVV": o.debug = on; o.trace = on; break;
+      case "logtime": o.logtime = on; break;
+      case "log": o.logFile = v; break;
+      case "pid": o.pidFile = v; break;
+      case "tls": case "tlsverify": case "tlscert": case "tlskey": case "tlscacert": tlsFlags.set(f, v); break;
+      default: {
+        const refused = REFUSED_FLAG[f];
+        // nats-server too: an empty --cluster or --routes turns clustering off.
+        if (refused !== undefined && v !== "" && v !== "0") throw new Error(`-${f}: ${refused}`);
+        const ignored = IGNORED_FLAG[f];
+        if (ignored !== undefined) o.warnings.push(`flag -${f} is accepted and ignored: ${ignored}`);
+        break;
+      }
     }
   }
+  applyTlsFlags(o, tlsFlags);
+}
+
+/**
+ * nats-server's overrideTLS: `-tls=false` turns TLS off; any other TLS flag replaces the file's
+ * TLS with the flags' (certificate and key required).
+ */
+function applyTlsFlags(o: ResolvedOptions, t: Map<string, string>): void {
+  if (t.size === 0) return;
+  if (t.get("tls") === "false") {
+    delete o.tls;
+    return;
+  }
+  const certFile = t.get("tlscert");
+  const keyFile = t.get("tlskey");
+  if (certFile === undefined || certFile === "") throw new Error("TLS Server certificate must be present and valid");
+  if (keyFile === undefined || keyFile === "") throw new Error("TLS Server private key must be present and valid");
+  const caFile = t.get("tlscacert");
+  o.tls = caFile === undefined || caFile === "" ? { certFile, keyFile } : { certFile, keyFile, caFile };
+  if (t.get("tlsverify") === "true") o.tls.verify = true;
 }

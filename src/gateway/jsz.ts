@@ -123,7 +123,7 @@ export function jsz(core: NatsCore, q: URLSearchParams): string {
     now,
     // cuebus sets no JetStream-wide memory or storage cap: -1 is "unlimited", as in account limits.
     // The store directory is absolute, as nats-server prints it.
-    config: { max_memory: -1, max_storage: -1, store_dir: resolve(js.opts.storeDir, "jetstream") },
+    config: { max_memory: -1, max_storage: -1, store_dir: resolve(js.opts.storeDir, "jetstream"), ...(js.opts.domain !== undefined && js.opts.domain !== "" ? { domain: js.opts.domain } : {}) },
     memory: t.memory,
     storage: t.storage,
     reserved_memory: 0,

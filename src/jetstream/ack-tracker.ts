@@ -360,6 +360,13 @@ export class AckTracker {
         continue;
       }
       const deadline = this.ackWaitDelayFor(seq);
+      if (bo !== undefined && bo.length > 0) {
+        // nats-server's checkPending: the timer also fires no later than the step that follows this
+        // message's own, which its redelivery will wait (else, armed for the longest step after the
+        // first expiry, backoff [1s, 2s, 10s] redelivered a third time after 10 s, not 2 s).
+        const nextStep = (bo[Math.min((this.rdc.get(seq) ?? 0) + 1, bo.length - 1)] as number) / 1e6;
+        if (nextStep < next) next = nextStep;
+      }
       const elapsed = now - p.tsMs;
       if (elapsed >= deadline) {
         if (!this.rdqSet.has(seq)) expired.push(seq);

@@ -36,6 +36,8 @@ export interface JetStreamOptions {
    * (nats-server's `request_queue_limit`; default MAX_API_REQUESTS_IN_FLIGHT, 10,000).
    */
   requestQueueLimit?: number;
+  /** The JetStream domain, reported in `$JS.API.INFO` and `/jsz` (the server maps its API subjects). */
+  domain?: string | undefined;
 }
 
 /**
@@ -81,6 +83,7 @@ export class JetStream {
       observeSync: (seconds) => this.fsyncObserver?.(seconds),
       // A file store's lines when its writes start failing and when they succeed again (a full disk).
       warn,
+      domain: opts.domain,
     });
     this.streams = this.registry.streams;
     this.unloaded = this.registry.unloaded;
@@ -100,6 +103,11 @@ export class JetStream {
     this.streamAdmin = new StreamAdmin(this.registry, this.catalog, this.locks, this.consumerFiles, warn);
     this.consumerAdmin = new ConsumerAdmin(this.registry, this.locks, this.consumerFiles, bus, this.events, warn);
     this.api = new ApiListener(bus, warn, opts.requestQueueLimit);
+  }
+
+  /** The JetStream domain ($JS.API.INFO's `domain`), when one is configured. */
+  get domain(): string | undefined {
+    return this.opts.domain === "" ? undefined : this.opts.domain;
   }
 
   /** `$JS.API` requests answered since start. */

@@ -26,8 +26,14 @@ export function isoToNs(iso: string): bigint | null {
   return seconds * 1_000_000_000n + BigInt(frac.slice(0, 9).padEnd(9, "0"));
 }
 
-/** Stream state in `$JS.API` JSON. */
-export function stateJson(s: StreamState, consumerCount: number): Record<string, unknown> {
+/** What `STREAM.INFO` adds to a state when asked: per-subject counts and the deleted sequences. */
+export interface StateDetails {
+  subjects?: Record<string, number>;
+  deleted?: number[];
+}
+
+/** Stream state in `$JS.API` JSON, in nats-server's field order (StreamState). */
+export function stateJson(s: StreamState, consumerCount: number, details: StateDetails = {}): Record<string, unknown> {
   const empty = s.lastSeq === 0;
   const out: Record<string, unknown> = {
     messages: s.messages,
@@ -38,7 +44,9 @@ export function stateJson(s: StreamState, consumerCount: number): Record<string,
     last_ts: nsToIso(s.lastTimeNs),
   };
   if (s.numSubjects > 0) out["num_subjects"] = s.numSubjects;
+  if (details.subjects !== undefined) out["subjects"] = details.subjects;
   if (s.numDeleted > 0) out["num_deleted"] = s.numDeleted;
+  if (details.deleted !== undefined && details.deleted.length > 0) out["deleted"] = details.deleted;
   out["consumer_count"] = consumerCount;
   return out;
 }

@@ -7,13 +7,16 @@ const ACK_TAIL_BYTES = 64;
 const ACK_DUPLICATE_TAIL = Buffer.from(`,"duplicate": true}`);
 
 /**
- * A stream's publish acks (`{"stream":..., "seq":n}`, nats-server's PubAck with its spacing),
+ * A stream's publish acks (`{"stream":..., "seq":n}`, nats-server's PubAck with its spacing, and
+ * `"domain"` between them when there is one),
  * written into a buffer of the stream's own that holds the constant prefix; only the sequence and
  * the end change. The router copies an ack out before publish returns, so one view per length is
  * made once and reused: no allocation per ack. An error is sent as `{error, stream, seq: 0}`.
  */
-export function publishAckSink(bus: Bus, name: string): AckSink {
-  const prefix = Buffer.from(`{"stream":${JSON.stringify(name)}, "seq":`);
+export function publishAckSink(bus: Bus, name: string, domain?: string): AckSink {
+  // nats-server (stream.go): `{"stream":"S", "domain":"D", "seq":n}` when a domain is configured.
+  const dom = domain === undefined || domain === "" ? "" : ` "domain":${JSON.stringify(domain)},`;
+  const prefix = Buffer.from(`{"stream":${JSON.stringify(name)},${dom} "seq":`);
   const out = Buffer.alloc(prefix.length + ACK_TAIL_BYTES);
   prefix.copy(out, 0);
   const views: Buffer[] = [];

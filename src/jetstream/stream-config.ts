@@ -2,6 +2,7 @@ import { isValidSubject } from "../subjects/validate.js";
 import { GoTypeError, arrayOf, bool, decodeStruct, duration, int, mapOf, oneOf, str, struct, time, type Decoded } from "./api/go-decode.js";
 import { jsError, type JsApiError } from "./errors.js";
 import { subjectsOverlap } from "./overlap.js";
+import { compileTransform } from "./subject-transform.js";
 
 /** Stream configuration as `$JS.API` carries it (nats-server `StreamConfig`, JSON names). */
 export interface StreamConfig {
@@ -21,13 +22,24 @@ export interface StreamConfig {
   num_replicas: number;
   /** Nanoseconds. */
   duplicate_window: number;
+  /** Republish each stored message matching `src` to `dest` (transformed), as nats-server's RePublish. */
+  republish?: RePublish;
   allow_direct: boolean;
   mirror_direct: boolean;
+  /** Printed only when true (nats-server: omitempty). */
+  discard_new_per_subject?: boolean;
   sealed: boolean;
   deny_delete: boolean;
   deny_purge: boolean;
   allow_rollup_hdrs: boolean;
   metadata?: Record<string, string>;
+}
+
+/** nats-server's RePublish; `src` defaults to `>`, `headers_only` is printed only when true. */
+export interface RePublish {
+  src: string;
+  dest: string;
+  headers_only?: boolean;
 }
 
 /** StreamSource (mirror, sources): decoded so a wrongly typed one is refused; cuebus does not source. */
@@ -41,8 +53,8 @@ const STREAM_SOURCE = struct({
 
 /**
  * nats-server 2.9's `StreamConfig` field by field (`server/stream.go`), plus 2.10's `metadata`.
- * Fields cuebus does not act on (placement, mirror, sources, republish, no_ack, template_owner,
- * discard_new_per_subject) are still type-checked, as nats-server would refuse them.
+ * Fields cuebus does not act on (placement, mirror, sources, no_ack, template_owner) are still
+ * type-checked, as nats-server would refuse them.
  */
 export const STREAM_CONFIG_FIELDS = {
   name: str,
@@ -192,6 +204,18 @@ export function normalizeStreamConfig(input: unknown, opts: NormalizeOptions = {
     seen.add(s);
   }
   if (strict) for (const s of subjects) for (const t of subjects) if (t !== s && subjectsOverlap(t, s)) return invalid(`subject ${JSON.stringify(s)} overlaps with ${JSON.stringify(t)}`);
+  let republish: RePublish | undefined;
+  if (r.republish !== undefined) {
+    // nats-server's checkStreamCfg: the source must meet the stream's subjects, the destination
+    // must not (a cycle), and the pair must make a valid subject transform.
+    const src = r.republish.src === undefined || r.republish.src === "" ? ">" : r.republish.src;
+    const dest = r.republish.dest ?? "";
+    if (!subjects.some((s) => subjectsOverlap(src, s))) return invalid("stream configuration for republish source is not valid subset of subjects");
+    if (subjects.some((s) => subjectsOverlap(dest, s))) return invalid("stream configuration for republish destination forms a cycle");
+    if (compileTransform(src, dest) === null) return invalid("stream configuration for republish not valid");
+    republish = { src, dest };
+    if (r.republish.headers_only === true) republish.headers_only = true;
+  }
 
   const cfg: StreamConfig = { name } as StreamConfig;
   if (description !== "") cfg.description = description;
@@ -208,8 +232,14 @@ export function normalizeStreamConfig(input: unknown, opts: NormalizeOptions = {
     storage: r.storage ?? "file",
     num_replicas: replicas,
     duplicate_window: dup,
+  });
+  if (republish !== undefined) cfg.republish = republish;
+  Object.assign(cfg, {
     allow_direct: r.allow_direct ?? false,
     mirror_direct: r.mirror_direct ?? false,
+  });
+  if (r.discard_new_per_subject === true) cfg.discard_new_per_subject = true;
+  Object.assign(cfg, {
     sealed: r.sealed ?? false,
     deny_delete: r.deny_delete ?? false,
     deny_purge: r.deny_purge ?? false,
@@ -232,6 +262,7 @@ export function checkStreamUpdate(old: StreamConfig, next: StreamConfig): Stream
   if (!next.sealed && old.sealed) return invalid("stream configuration update can not unseal a sealed stream");
   if (!next.deny_delete && old.deny_delete) return invalid("stream configuration update can not cancel deny message deletes");
   if (!next.deny_purge && old.deny_purge) return invalid("stream configuration update can not cancel deny purge");
+  if (JSON.stringify(next.republish) !== JSON.stringify(old.republish)) return invalid("stream configuration update can not change RePublish");
   if (!next.sealed) return next;
   return { ...next, max_age: 0, discard: "new", deny_delete: true, deny_purge: true, allow_rollup_hdrs: false };
 }

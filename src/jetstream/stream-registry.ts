@@ -5,6 +5,7 @@ import { clampTimerMs } from "../util/timer.js";
 import type { Bus } from "./bus.js";
 import type { Consumer } from "./consumer.js";
 import { publishAckSink } from "./publish-ack.js";
+import { Republisher } from "./republish.js";
 import { removeIfNoInterest } from "./retention.js";
 import { Stream, storeLimitsOf } from "./stream.js";
 import type { StreamConfig } from "./stream-config.js";
@@ -35,6 +36,8 @@ export interface RegistryOptions {
   observeSync: (seconds: number) => void;
   /** Told what an operator must know, one line each. */
   warn: (line: string) => void;
+  /** The JetStream domain, named in every publish ack as nats-server names it; undefined without one. */
+  domain?: string | undefined;
 }
 
 /** How often a stream with max_age checks for expired messages, at most and at least. */
@@ -133,8 +136,9 @@ export class StreamRegistry {
   wire(entry: StreamEntry): void {
     this.armExpiry(entry);
     const stream = entry.stream;
-    const sink = publishAckSink(this.bus, stream.name);
+    const sink = publishAckSink(this.bus, stream.name, this.opts.domain);
     stream.setAckSink(sink, this.flushBus);
+    stream.setRepublisher(Republisher.of(stream.name, stream.config.republish, this.bus));
     for (const u of entry.unsubscribe) u();
     entry.unsubscribe = stream.config.subjects.map((s) =>
       this.bus.subscribe(s, "", (subject, reply, headers, data) => {
@@ -143,7 +147,11 @@ export class StreamRegistry {
           stream.accept(subject, reply, headers, data);
           return;
         }
-        void stream.publish(subject, headers, data).then((r) => {
+        // nats-server does not store (nor republish) a message no consumer of an interest stream wants.
+        const next = stream.store.lastSequence() + 1;
+        let republish = false;
+        if (stream.config.republish !== undefined) for (const c of entry.consumers.values()) if (c.needAck(next, subject)) republish = true;
+        void stream.publish(subject, headers, data, republish).then((r) => {
           if ("error" in r) return sink(reply, 0, false, r.error);
           if (!r.duplicate) removeIfNoInterest(stream, entry.consumers, r.seq, subject);
           sink(reply, r.seq, r.duplicate, null);

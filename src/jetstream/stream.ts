@@ -2,6 +2,7 @@ import { headerValue, parseHeaders, type HeaderBlock } from "../protocol/headers
 import { subjectMatches } from "../subjects/validate.js";
 import { nowNs, type StoreLimits, type StreamStore } from "../stores/types.js";
 import { jsError, type JsApiError } from "./errors.js";
+import type { Republisher } from "./republish.js";
 import type { StreamConfig } from "./stream-config.js";
 
 /** Result of a publish into a stream: the ack nats-server sends, or an error. */
@@ -31,6 +32,7 @@ export function storeLimitsOf(c: StreamConfig): StoreLimits {
     maxAgeMs: Math.floor(c.max_age / 1e6),
     maxMsgsPerSubject: Math.max(0, c.max_msgs_per_subject),
     discard: c.discard,
+    discardNewPerSubject: c.discard_new_per_subject === true,
   };
 }
 
@@ -56,6 +58,8 @@ export class Stream {
   /** Slow-path publishes waiting for a sequence to be durable. */
   private durableWaiters: Array<{ seq: number; resolve: (ok: boolean) => void }> = [];
   private sink: AckSink = () => {};
+  /** RePublish of this stream's config, or null (the publish path then pays one null check). */
+  private republisher: Republisher | null = null;
   private flushAcks: () => void = () => {};
 
   constructor(
@@ -65,6 +69,11 @@ export class Stream {
   ) {
     this.durableSeq = store.lastSequence();
     store.setDurableListener((seq, err) => this.onDurable(seq, err));
+  }
+
+  /** Republish stored messages as the config's RePublish says (null: none). */
+  setRepublisher(r: Republisher | null): void {
+    this.republisher = r;
   }
 
   /** Where `accept` sends publish acks, and how to write the acks queued so far at once. */
@@ -99,6 +108,9 @@ export class Stream {
       else this.sink(reply, 0, false, refused);
       return;
     }
+    const rp = this.republisher;
+    const to = rp === null ? null : rp.target(subject);
+    const prev = to === null ? 0 : this.store.lastSequenceOf(subject);
     let seq: number;
     try {
       seq = this.store.appendNoWait(subject, headers, data, now);
@@ -106,6 +118,7 @@ export class Stream {
       this.sink(reply, 0, false, storeFailed(err));
       return;
     }
+    if (to !== null) (rp as Republisher).send(to, subject, seq, prev, headers, data);
     this.remember(msgId, seq, now);
     if (this.store.durableSequence() >= seq) this.notifyAppend(seq);
     this.ackWhenDurable(reply, seq, false);
@@ -237,16 +250,18 @@ export class Stream {
    * Store one published message (the store copies the bytes before it returns); resolves once
    * durable. Never rejects: a store that fails (or was closed by a delete racing this publish)
    * is answered as a store error, not left as an unhandled rejection that stops the process.
+   * `republish: false`: not republished (an interest stream's message no consumer wants, which
+   * nats-server never stores).
    */
-  async publish(subject: string, headers: Buffer | null, data: Buffer): Promise<PubResult> {
+  async publish(subject: string, headers: Buffer | null, data: Buffer, republish = true): Promise<PubResult> {
     try {
-      return await this.publishChecked(subject, headers, data);
+      return await this.publishChecked(subject, headers, data, republish);
     } catch (err) {
       return { error: storeFailed(err) };
     }
   }
 
-  private async publishChecked(subject: string, headers: Buffer | null, data: Buffer): Promise<PubResult> {
+  private async publishChecked(subject: string, headers: Buffer | null, data: Buffer, republish: boolean): Promise<PubResult> {
     const c = this.config;
     const h = headers === null ? null : parseHeaders(headers);
     const now = nowNs();
@@ -270,11 +285,18 @@ export class Stream {
       if (!c.allow_rollup_hdrs) return { error: jsError("StreamRollupFailed", { err: "rollup not permitted" }) };
       if (rollup !== "sub" && rollup !== "all") return { error: jsError("StreamRollupFailed", { err: `rollup value invalid: ${rollup}` }) };
     }
+    const rp = republish ? this.republisher : null;
+    const to = rp === null ? null : rp.target(subject);
+    const prev = to === null ? 0 : this.store.lastSequenceOf(subject);
+    const before = this.store.lastSequence();
     let seq: number;
     try {
       const pending = this.store.append(subject, headers, data, now);
       // The sequence is assigned synchronously: remember the id now so a duplicate in flight is caught.
-      this.remember(msgId, this.store.lastSequence(), now);
+      const assigned = this.store.lastSequence();
+      this.remember(msgId, assigned, now);
+      // Republished now, while the caller's buffers are still valid, if the store took the message.
+      if (to !== null && assigned > before) (rp as Republisher).send(to, subject, assigned, prev, headers, data);
       seq = await pending;
     } catch (err) {
       return { error: storeFailed(err) };

@@ -13,7 +13,7 @@ export interface JetStreamView {
   readonly apiErrors: number;
   /** `$JS.API` requests dropped unanswered because too many were in flight. */
   readonly apiDropped: number;
-  readonly opts: { readonly storeDir: string };
+  readonly opts: { readonly storeDir: string; readonly domain?: string | undefined };
   /** Streams and consumers on disk not loaded at start because their files are damaged (left as they are). */
   readonly unloaded: readonly CatalogDamage[];
   /** Metadata writes (consumer state) that failed since start; each is retried. */

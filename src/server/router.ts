@@ -1,4 +1,5 @@
 import { Sublist } from "../subjects/sublist.js";
+import type { SubjectMap } from "../subjects/subject-map.js";
 import { subjectMatches } from "../subjects/validate.js";
 import type { Deliverer, Subscription } from "./subscription.js";
 
@@ -20,6 +21,8 @@ export class Router {
   inBytes = 0;
   outMsgs = 0;
   outBytes = 0;
+  /** Rewrites of published subjects (a JetStream domain's); null when there are none. */
+  mappings: SubjectMap | null = null;
   private rr = 0;
   private readonly watchers = new Set<(subject: string) => void>();
 
@@ -54,6 +57,7 @@ export class Router {
    * delivered as two pieces rather than joined into a new buffer.
    */
   publish(from: Publisher, route: string, reply: string, hdrBytes: number, payload: Buffer, shown: string = route, head: Buffer | null = null): number {
+    if (this.mappings !== null && shown === route) route = shown = this.mappings.map(route);
     const size = head === null ? payload.length : hdrBytes + payload.length;
     this.inMsgs++;
     this.inBytes += size;

@@ -12,6 +12,7 @@ import type { Transport } from "../transports/transport.js";
 import { Client } from "./client.js";
 import { InternalClient } from "./internal-client.js";
 import { Router } from "./router.js";
+import { SubjectMap } from "../subjects/subject-map.js";
 import type { CoreClient, ServerCore, ServerLimits, ServerStats } from "./core.js";
 import { NATS_COMPAT_VERSION, NATS_PROTO, CUEBUS_VERSION } from "./version.js";
 
@@ -23,13 +24,17 @@ export interface CoreOptions {
   serverName?: string;
   auth?: AuthConfig;
   limits?: Partial<ServerLimits>;
-  /** TLS for the client port: PEM certificate and key (contents, not paths). */
-  tls?: { cert: string; key: string; ca?: string };
+  /**
+   * TLS for the client port: PEM certificate and key (contents, not paths). `verify`: every client
+   * must present a certificate signed by `ca` (nats-server `tls { verify: true }`); one without is
+   * refused in the handshake.
+   */
+  tls?: { cert: string; key: string; ca?: string | undefined; verify?: boolean };
   /**
    * Debug (connections) and trace (protocol) logging, off when absent; `warn` is told what an
    * operator must see (startServer writes it to stderr when absent).
    */
-  logger?: { debug?: ((msg: string) => void) | undefined; trace?: ((msg: string) => void) | undefined; warn?: ((msg: string) => void) | undefined };
+  logger?: { debug?: ((msg: string) => void) | undefined; trace?: ((msg: string) => void) | undefined; warn?: ((msg: string) => void) | undefined; error?: ((msg: string) => void) | undefined };
 }
 
 /** nats-server DEFAULT_LAME_DUCK_DURATION (2 m) and DEFAULT_LAME_DUCK_GRACE_PERIOD (10 s). */
@@ -66,6 +71,8 @@ export class NatsCore implements ServerCore {
   port = 0;
   /** Set when JetStream runs, for INFO. */
   jetstreamEnabled = false;
+  /** The JetStream domain, for INFO (`domain`); undefined without one. */
+  jsDomain: string | undefined;
   /** The running JetStream as monitoring reads it (`/jsz`, `/metrics`); null without JetStream. */
   jetstream: JetStreamView | null = null;
   /**
@@ -79,7 +86,8 @@ export class NatsCore implements ServerCore {
   private flushScheduled = false;
   /** Connections that came while start-up went on (`listen` with `hold`); null once open. */
   private waiting: Socket[] | null = null;
-  private secureContext: SecureContext | null = null;
+  /** The TCP transport of an accepted socket, with this listener's TLS settings (set by `listen`). */
+  private transportOf: (socket: Socket) => TcpTransport = (socket) => new TcpTransport(socket);
   private lameDuck = false;
   /** Write every client's buffered output now (also run at the end of each event-loop turn). */
   private readonly flushAll = (): void => {
@@ -113,10 +121,12 @@ export class NatsCore implements ServerCore {
     const port = this.opts.port === undefined || this.opts.port < 0 ? 0 : this.opts.port;
     const tls = this.opts.tls;
     const ctx: SecureContext | null = tls === undefined ? null : createSecureContext({ cert: tls.cert, key: tls.key, ca: tls.ca });
-    this.secureContext = ctx;
+    const verify = tls?.verify === true;
+    const onTlsError = (t: TcpTransport, err: Error): void => this.tlsHandshakeFailed(t, err);
+    this.transportOf = (socket) => new TcpTransport(socket, ctx, verify, onTlsError);
     if (hold) this.waiting = [];
     const srv = createServer((socket: Socket) => {
-      if (this.waiting === null) this.accept(new TcpTransport(socket, ctx));
+      if (this.waiting === null) this.accept(this.transportOf(socket));
       else this.wait(socket, this.waiting);
     });
     this.tcp = srv;
@@ -137,7 +147,33 @@ export class NatsCore implements ServerCore {
   open(): void {
     const waiting = this.waiting;
     this.waiting = null;
-    for (const socket of waiting ?? []) if (!socket.destroyed) this.accept(new TcpTransport(socket, this.secureContext));
+    for (const socket of waiting ?? []) if (!socket.destroyed) this.accept(this.transportOf(socket));
+  }
+
+  /**
+   * Route publishes to these subjects on others (`[from, to]`, see SubjectMap), and announce the
+   * JetStream domain they serve in INFO.
+   */
+  mapSubjects(mappings: Array<[string, string]>, jsDomain: string): void {
+    const m = new SubjectMap();
+    for (const [from, to] of mappings) m.add(from, to);
+    this.router.mappings = m;
+    this.jsDomain = jsDomain;
+  }
+
+  /**
+   * A client's TLS handshake failed (the transport closes it): logged as nats-server logs it,
+   * `<ip>:<port> - cid:<n> - TLS handshake error: <why>`, with Go's words for a missing client
+   * certificate so that a search for nats-server's line finds ours.
+   */
+  private tlsHandshakeFailed(t: Transport, err: Error): void {
+    const log = this.opts.logger?.error ?? this.opts.logger?.warn;
+    if (log === undefined) return;
+    let cid = 0;
+    for (const c of this.clients.values()) if (c.transport === t) cid = c.cid;
+    const reason = (err as Error & { reason?: unknown }).reason;
+    const why = reason === "peer did not return a certificate" ? "tls: client didn't provide a certificate" : typeof reason === "string" ? reason : err.message;
+    log(`${t.remoteAddress}:${t.remotePort} - cid:${cid} - TLS handshake error: ${why}`);
   }
 
   /** A new internal client (JetStream, gateway) on this server's router. */
@@ -177,12 +213,14 @@ export class NatsCore implements ServerCore {
     if (this.jetstreamEnabled) info["jetstream"] = true;
     if (this.opts.tls !== undefined) {
       info["tls_required"] = true;
-      info["tls_verify"] = false;
+      // nats-server leaves tls_verify out unless client certificates are verified.
+      if (this.opts.tls.verify === true) info["tls_verify"] = true;
     }
     info["max_payload"] = this.limits.maxPayloadBytes;
     info["client_id"] = client.cid;
     info["client_ip"] = client.transport.remoteAddress.replace(/^::ffff:/, "");
     if (client.nonce !== "") info["nonce"] = client.nonce;
+    if (this.jsDomain !== undefined) info["domain"] = this.jsDomain;
     info["cuebus"] = CUEBUS_VERSION;
     return info;
   }

@@ -35,6 +35,8 @@ export interface StoreLimits {
   maxMsgsPerSubject: number;
   /** `old`: drop the oldest to make room; `new`: refuse the append. */
   discard: "old" | "new";
+  /** With `discard: new`, also refuse an append that would pass maxMsgsPerSubject (nats-server DiscardNewPer). */
+  discardNewPerSubject?: boolean;
 }
 
 /** What purge may be limited to (ADR-10). */
@@ -137,6 +139,14 @@ export interface StreamStore {
   seqForTime(timeNs: bigint): Promise<number>;
   /** Per-subject message counts for subjects matching `filter`. */
   subjects(filter: string): Map<string, number>;
+  /**
+   * The deleted sequences between the first message and the last sequence (both ends included:
+   * a deleted last sequence is one), ascending, at most `max` of them (`STREAM.INFO` with
+   * `deleted_details`).
+   */
+  deletedSequences(max: number): number[];
+  /** The sequence of the last message stored on this literal subject (0 when none), without waiting. */
+  lastSequenceOf(subject: string): number;
   /** Number of messages matching `filter` with sequence >= `fromSeq`. */
   numPending(filter: string, fromSeq: number): number;
   /** Apply new limits (stream update); may drop messages. */

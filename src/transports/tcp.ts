@@ -18,6 +18,10 @@ export class TcpTransport implements Transport {
   constructor(
     private readonly socket: Socket,
     private readonly secureContext: SecureContext | null = null,
+    /** Require a client certificate the context's CA signed (nats-server `tls { verify: true }`). */
+    private readonly verifyClient = false,
+    /** Told why a TLS handshake failed (the socket is then closed). */
+    private readonly onTlsError: ((t: TcpTransport, err: Error) => void) | null = null,
   ) {
     this.remoteAddress = socket.remoteAddress ?? "";
     this.remotePort = socket.remotePort ?? 0;
@@ -38,9 +42,18 @@ export class TcpTransport implements Transport {
   }
 
   private upgrade(secureContext: SecureContext): void {
-    const tls = new TLSSocket(this.socket, { isServer: true, secureContext });
+    // With verifyClient, OpenSSL fails the handshake of a client without a valid certificate (an
+    // alert; nothing reaches the parser), as Go's RequireAndVerifyClientCert does for nats-server.
+    const tls = new TLSSocket(this.socket, { isServer: true, secureContext, requestCert: this.verifyClient, rejectUnauthorized: this.verifyClient });
     this.out = tls;
-    tls.on("error", () => this.socket.destroy());
+    let secure = false;
+    tls.once("secure", () => (secure = true));
+    tls.on("error", (err: Error) => {
+      if (!secure) this.onTlsError?.(this, err);
+      // After the written TLS alert, so the client learns why (destroy now would reset the
+      // connection under it: the client reads ECONNRESET instead of the alert).
+      this.socket.destroySoon();
+    });
     if (this.onData !== null) tls.on("data", this.onData);
   }
 

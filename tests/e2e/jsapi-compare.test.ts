@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { connect, createInbox, type NatsConnection } from "@nats-io/transport-node";
+import { connect, createInbox, headers, type NatsConnection } from "@nats-io/transport-node";
 import { jetStreamPair } from "../helpers/js-pair.js";
 import { apiTable, directGetTable, pullTable } from "../helpers/jsapi-type-table.js";
 
@@ -192,6 +192,151 @@ const steps: Step[] = [
   ["$JS.API.CONSUMER.DURABLE.CREATE.B.n2", { stream_name: "B", config: { durable_name: "n2", inactive_threshold: -1, deliver_policy: "undefined" } }],
   ["$JS.API.CONSUMER.NAMES.B", ""],
   ["$JS.API.STREAM.INFO.B", ""],
+  // Issue 15: STREAM.INFO's subject counts (subjects_filter, paged by offset) and deleted sequences
+  // (deleted_details), on a file stream with two interior deletes.
+  ["$JS.API.STREAM.CREATE.S15", { name: "S15", subjects: ["s.>", "t.*"] }],
+  ["#pub s.a", ""],
+  ["#pub s.b", ""],
+  ["#pub s.a", ""],
+  ["#pub t.x", ""],
+  ["#pub s.c", ""],
+  ["#pub s.d.e", ""],
+  ["$JS.API.STREAM.MSG.DELETE.S15", { seq: 2 }],
+  ["$JS.API.STREAM.MSG.DELETE.S15", { seq: 4 }],
+  ["$JS.API.STREAM.INFO.S15", { subjects_filter: ">" }],
+  ["$JS.API.STREAM.INFO.S15", { subjects_filter: "s.*" }],
+  ["$JS.API.STREAM.INFO.S15", { subjects_filter: "s.*", offset: 1 }],
+  // Past the end: the paging fields, no map.
+  ["$JS.API.STREAM.INFO.S15", { subjects_filter: "s.*", offset: 9 }],
+  // Nothing matches: no map and zero paging fields.
+  ["$JS.API.STREAM.INFO.S15", { subjects_filter: "nope" }],
+  ["$JS.API.STREAM.INFO.S15", { subjects_filter: "s.a" }],
+  ["$JS.API.STREAM.INFO.S15", { subjects_filter: "" }],
+  ["$JS.API.STREAM.INFO.S15", { deleted_details: true }],
+  ["$JS.API.STREAM.INFO.S15", { deleted_details: false }],
+  ["$JS.API.STREAM.INFO.S15", { deleted_details: true, subjects_filter: "s.>" }],
+  // The last sequence deleted is listed too (a file stream; nats-server 2.9.10's memory store
+  // leaves the last sequence out of `deleted` while `num_deleted` counts it; 2.10's lists it).
+  ["$JS.API.STREAM.MSG.DELETE.S15", { seq: 6 }],
+  ["$JS.API.STREAM.INFO.S15", { deleted_details: true }],
+  // STREAM.NAMES / LIST with `subject`: the streams whose subjects overlap it.
+  ["$JS.API.STREAM.CREATE.T15", { name: "T15", subjects: ["foo.*"], storage: "memory" }],
+  ["$JS.API.STREAM.NAMES", { subject: "s.a" }],
+  ["$JS.API.STREAM.NAMES", { subject: "s.*" }],
+  ["$JS.API.STREAM.NAMES", { subject: ">" }],
+  ["$JS.API.STREAM.NAMES", { subject: "*.x" }],
+  ["$JS.API.STREAM.NAMES", { subject: "foo.bar" }],
+  ["$JS.API.STREAM.NAMES", { subject: "foo.>" }],
+  ["$JS.API.STREAM.NAMES", { subject: "foo" }],
+  ["$JS.API.STREAM.NAMES", { subject: "t" }],
+  ["$JS.API.STREAM.NAMES", { subject: "t.>" }],
+  ["$JS.API.STREAM.NAMES", { subject: "b.>", offset: 1 }],
+  ["$JS.API.STREAM.LIST", { subject: "s.a" }],
+  ["$JS.API.STREAM.LIST", { subject: "nope" }],
+  // STREAM.MSG.DELETE of a sequence that is not there: nats-server's memory store always answers
+  // 10043; its file store so only inside first..last ("no message found" below, EOF above).
+  ["$JS.API.STREAM.CREATE.M15", { name: "M15", storage: "memory" }],
+  ["$JS.API.STREAM.CREATE.F15", { name: "F15" }],
+  ["$JS.API.STREAM.MSG.DELETE.M15", { seq: 0 }],
+  ["$JS.API.STREAM.MSG.DELETE.M15", { seq: 1 }],
+  ["$JS.API.STREAM.MSG.DELETE.F15", { seq: 0 }],
+  ["$JS.API.STREAM.MSG.DELETE.F15", { seq: 1 }],
+  ["#pub M15", ""],
+  ["#pub M15", ""],
+  ["#pub M15", ""],
+  ["#pub M15", ""],
+  ["#pub F15", ""],
+  ["#pub F15", ""],
+  ["#pub F15", ""],
+  ["#pub F15", ""],
+  ["$JS.API.STREAM.PURGE.M15", { seq: 3 }],
+  ["$JS.API.STREAM.PURGE.F15", { seq: 3 }],
+  ["$JS.API.STREAM.MSG.DELETE.M15", { seq: 1 }],
+  ["$JS.API.STREAM.MSG.DELETE.F15", { seq: 1 }],
+  ["$JS.API.STREAM.MSG.DELETE.M15", { seq: 0 }],
+  ["$JS.API.STREAM.MSG.DELETE.M15", { seq: 5 }],
+  ["$JS.API.STREAM.MSG.DELETE.F15", { seq: 5 }],
+  ["$JS.API.STREAM.MSG.DELETE.F15", { seq: 4 }],
+  ["$JS.API.STREAM.MSG.DELETE.F15", { seq: 4 }],
+  ["$JS.API.STREAM.MSG.DELETE.F15", { seq: 3 }],
+  ["$JS.API.STREAM.MSG.DELETE.F15", { seq: 3 }],
+  ["$JS.API.STREAM.MSG.DELETE.F15", { seq: 4 }],
+  ["$JS.API.STREAM.PURGE.M15", ""],
+  ["$JS.API.STREAM.MSG.DELETE.M15", { seq: 4 }],
+  ["$JS.API.STREAM.MSG.DELETE.M15", { seq: 5 }],
+  // A message without payload (a KV delete marker): STREAM.MSG.GET leaves `data` out.
+  ["#kvdel M15", ""],
+  ["#pub0 M15", ""],
+  ["$JS.API.STREAM.MSG.GET.M15", { seq: 5 }],
+  ["$JS.API.STREAM.MSG.GET.M15", { seq: 6 }],
+  ["$JS.API.STREAM.MSG.GET.M15", { last_by_subj: "M15" }],
+  // discard_new_per_subject: its preconditions, then the publish past the subject's limit refused.
+  ["$JS.API.STREAM.CREATE.D15", { name: "D15", discard_new_per_subject: true }],
+  ["$JS.API.STREAM.CREATE.D15", { name: "D15", discard_new_per_subject: true, discard: "new" }],
+  ["$JS.API.STREAM.CREATE.D15", { name: "D15", discard_new_per_subject: true, max_msgs_per_subject: 2 }],
+  ["$JS.API.STREAM.CREATE.D15", { name: "D15", discard_new_per_subject: true, discard: "new", max_msgs_per_subject: 2 }],
+  ["#pub D15", ""],
+  ["#pub D15", ""],
+  ["#pub D15", ""],
+  ["$JS.API.STREAM.INFO.D15", ""],
+  ["$JS.API.STREAM.CREATE.E15", { name: "E15", discard: "new" }],
+  ["$JS.API.STREAM.UPDATE.E15", { name: "E15", discard_new_per_subject: true, discard: "new" }],
+  ["$JS.API.STREAM.UPDATE.E15", { name: "E15", discard_new_per_subject: true, max_msgs_per_subject: 1 }],
+  ["$JS.API.STREAM.UPDATE.E15", { name: "E15", discard_new_per_subject: true, discard: "new", max_msgs_per_subject: 1 }],
+  ["#pub E15", ""],
+  ["#pub E15", ""],
+  // Replicas: refused on create and for a consumer without a cluster (10074); nats-server 2.9.10
+  // (and 2.10) take a stream update to 3 replicas as it comes.
+  ["$JS.API.STREAM.CREATE.R15", { name: "R15", num_replicas: 2 }],
+  ["$JS.API.STREAM.CREATE.R15", { name: "R15" }],
+  ["$JS.API.CONSUMER.CREATE.R15.c", { stream_name: "R15", config: { name: "c", num_replicas: 3 } }],
+  ["$JS.API.STREAM.UPDATE.R15", { name: "R15", num_replicas: 3 }],
+  ["$JS.API.STREAM.UPDATE.R15", { name: "R15", num_replicas: 6 }],
+  // nats.c's test of deny_delete / deny_purge (test_JetStreamSealed... "AUDIT"): neither can be
+  // turned off by an update; turning them on is allowed.
+  ["$JS.API.STREAM.CREATE.AUDIT", { name: "AUDIT", storage: "memory", deny_delete: true, deny_purge: true }],
+  ["#pub AUDIT", ""],
+  ["$JS.API.STREAM.MSG.DELETE.AUDIT", { seq: 1 }],
+  ["$JS.API.STREAM.PURGE.AUDIT", ""],
+  ["$JS.API.STREAM.UPDATE.AUDIT", { name: "AUDIT", storage: "memory" }],
+  ["$JS.API.STREAM.UPDATE.AUDIT", { name: "AUDIT", storage: "memory", deny_delete: true }],
+  ["$JS.API.STREAM.UPDATE.AUDIT", { name: "AUDIT", storage: "memory", deny_purge: true }],
+  ["$JS.API.STREAM.UPDATE.M15", { name: "M15", storage: "memory", deny_delete: true }],
+  ["$JS.API.STREAM.UPDATE.M15", { name: "M15", storage: "memory", deny_delete: false, deny_purge: true }],
+  ["$JS.API.STREAM.UPDATE.M15", { name: "M15", storage: "memory", deny_delete: true, deny_purge: true }],
+  // RePublish (nats-server 2.9): its checks on create, refused changes on update (nats.c's
+  // test_KeyValueRePublish updates a KV bucket's stream to add one), and the republished messages.
+  ["$JS.API.STREAM.CREATE.RP", { name: "RP", subjects: ["rp.>"], republish: { src: "zz.>", dest: "out.>" } }],
+  ["$JS.API.STREAM.CREATE.RP", { name: "RP", subjects: ["rp.>"], republish: { src: "rp.*", dest: "rp.x" } }],
+  ["$JS.API.STREAM.CREATE.RP", { name: "RP", subjects: ["rp.>"], republish: { src: "rp.*", dest: "out.*" } }],
+  ["$JS.API.STREAM.CREATE.RP", { name: "RP", subjects: ["rp.>"], republish: { src: "rp.>", dest: "out" } }],
+  ["$JS.API.STREAM.CREATE.RP", { name: "RP", subjects: ["rp.>"], republish: { src: "rp.*", dest: "out" } }],
+  ["$JS.API.STREAM.CREATE.RP", { name: "RP", subjects: ["rp.>"], republish: { src: "rp.*", dest: "out.$2" } }],
+  ["$JS.API.STREAM.CREATE.RP", { name: "RP", subjects: ["rp.>"], republish: { src: "rp.*", dest: "out.{{wildcard()}}" } }],
+  ["$JS.API.STREAM.CREATE.RP", { name: "RP", subjects: ["rp.>"], republish: { src: "rp.*", dest: "" } }],
+  ["$JS.API.STREAM.CREATE.RP", { name: "RP", subjects: ["rp.>"], republish: { src: "rp.*.*", dest: "out.{{ Wildcard( 2 ) }}.$1", headers_only: false } }],
+  ["$JS.API.STREAM.UPDATE.RP", { name: "RP", subjects: ["rp.>"], republish: { src: "rp.*.*", dest: "out.{{ Wildcard( 2 ) }}.$1", headers_only: true } }],
+  ["$JS.API.STREAM.UPDATE.RP", { name: "RP", subjects: ["rp.>"], republish: { src: "rp.*.*", dest: "out.{{ Wildcard( 2 ) }}.$1" } }],
+  ["$JS.API.STREAM.UPDATE.RP", { name: "RP", subjects: ["rp.>"] }],
+  ["$JS.API.STREAM.CREATE.RH", { name: "RH", subjects: ["rh.*"], republish: { dest: "hout.>", headers_only: true } }],
+  ["#pub rp.a.b", ""],
+  ["#pub rp.a.c", ""],
+  ["#pub rp.a.b", ""],
+  ["#pub rp.x", ""],
+  ["#kvdel rp.q.r", ""],
+  ["#pub rh.k", ""],
+  ["#pub rh.k", ""],
+  // An interest stream does not store, nor republish, what no consumer wants.
+  ["$JS.API.STREAM.CREATE.RJ", { name: "RJ", subjects: ["rj.*"], retention: "interest", republish: { src: "rj.*", dest: "out.rj.$1" } }],
+  ["#pub rj.a", ""],
+  ["$JS.API.STREAM.CREATE.RI", { name: "RI", subjects: ["ri.*"], retention: "interest", republish: { src: "ri.*", dest: "out.ri.$1" } }],
+  ["$JS.API.CONSUMER.DURABLE.CREATE.RI.c", { stream_name: "RI", config: { durable_name: "c", ack_policy: "explicit", filter_subject: "ri.b" } }],
+  ["#pub ri.a", ""],
+  ["#pub ri.b", ""],
+  ["#republished", ""],
+  ["$JS.API.STREAM.CREATE.KV_RP", { name: "KV_RP", subjects: ["$KV.RP.>"], max_msgs_per_subject: 1, discard: "new", allow_rollup_hdrs: true, deny_delete: true, allow_direct: true }],
+  ["$JS.API.STREAM.UPDATE.KV_RP", { name: "KV_RP", subjects: ["$KV.RP.>"], max_msgs_per_subject: 1, discard: "new", allow_rollup_hdrs: true, deny_delete: true, allow_direct: true, republish: { src: ">", dest: "bar.>" } }],
+  ["$JS.API.INFO", ""],
 ];
 
 /** Publish the same messages to both servers between creating the stream and reading it. */
@@ -202,11 +347,33 @@ async function publishSome(nc: NatsConnection): Promise<void> {
 async function run(port: number): Promise<unknown[]> {
   const nc = await connect({ port, noEcho: false });
   const out: unknown[] = [];
+  // What the RePublish steps send on: subject, header block (times masked) and payload, in order.
+  const republished: string[] = [];
+  for (const filter of ["out.>", "hout.>"]) {
+    nc.subscribe(filter, {
+      callback: (_e, m) => {
+        republished.push(`${m.subject} ${JSON.stringify(m.headers?.toString() ?? "")} ${m.string()}`);
+      },
+    });
+  }
   try {
     for (const [i, [subject, body]] of steps.entries()) {
+      if (subject === "#republished") {
+        await nc.flush();
+        out.push(republished.splice(0));
+        continue;
+      }
       if (i === 7) await publishSome(nc);
       if (subject.startsWith("#pub ")) {
         out.push(mask((await nc.request(subject.slice(5), "x")).json()));
+        continue;
+      }
+      // A publish without payload; `#kvdel` also with a KV delete marker's header.
+      if (subject.startsWith("#pub0 ") || subject.startsWith("#kvdel ")) {
+        const h = headers();
+        h.set("KV-Operation", "DEL");
+        const opts = subject.startsWith("#kvdel ") ? { timeout: 2000, headers: h } : { timeout: 2000 };
+        out.push(mask((await nc.request(subject.slice(subject.indexOf(" ") + 1), new Uint8Array(0), opts)).json()));
         continue;
       }
       const payload = typeof body === "string" ? body : JSON.stringify(body);
@@ -243,6 +410,9 @@ test("$JS.API replies match nats-server -js field by field (times masked)", asyn
     }
   }
   assert.deepEqual(diffs, []);
+  // Not equal by being empty: nats-server republished the seven messages RePublish matches.
+  const republished = a[steps.findIndex(([subject]) => subject === "#republished")];
+  assert.equal((republished as string[]).length, 7, JSON.stringify(republished));
 });
 
 /** Answers to the type table's rows (tests/helpers/jsapi-type-table.ts) the oracle knows the field of. */

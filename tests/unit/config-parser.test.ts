@@ -1,7 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { ConfSyntaxError, parseConf, toBytes, toDurationMs } from "../../src/config/conf-parser.js";
-import { applyConfig, applyFlags, defaultOptions, scanFlags } from "../../src/config/options.js";
+import { applyConfig, applyFlags, defaultOptions } from "../../src/config/options.js";
+import { scanFlags } from "../../src/config/flags.js";
 
 test("config: the three key/value separators, comments, quoted and bare strings, numbers, booleans", () => {
   const c = parseConf(`
@@ -121,7 +122,7 @@ test("flags: nats-server's flags, -p 0 means 4222, -1 random, flags override the
   assert.equal(o.storeDir, "/data");
   assert.deepEqual(o.auth.users, [{ user: "a", password: "b" }]);
   assert.equal(o.debug && o.trace, true);
-  assert.throws(() => scanFlags(["--bogus"]), /not defined: --bogus/);
+  assert.throws(() => scanFlags(["--bogus"]), /^Error: flag provided but not defined: -bogus$/);
   assert.throws(() => scanFlags(["-p"]), /needs an argument/);
 });
 

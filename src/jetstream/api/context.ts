@@ -19,6 +19,8 @@ export interface ApiContext {
   readonly streams: ReadonlyMap<string, StreamEntryView>;
   readonly apiTotal: number;
   readonly apiErrors: number;
+  /** The JetStream domain, when one is configured. */
+  readonly domain: string | undefined;
   createStream(cfg: StreamConfig): Promise<{ entry: StreamEntryView; created: boolean } | JsApiError>;
   updateStream(cfg: StreamConfig): Promise<StreamEntryView | JsApiError>;
   deleteStream(name: string): Promise<boolean>;

@@ -73,6 +73,8 @@ async function dispatch(ctx: ApiContext, t: string[], body: Buffer): Promise<Api
       streams: streamCount,
       consumers: consumerCount,
       limits: { max_memory: -1, max_storage: -1, max_streams: -1, max_consumers: -1, max_ack_pending: -1, memory_max_stream_bytes: -1, storage_max_stream_bytes: -1, max_bytes_required: false },
+      // nats-server puts the domain between limits and api, and leaves it out when there is none.
+      ...(ctx.domain !== undefined ? { domain: ctx.domain } : {}),
       api: { total: ctx.apiTotal, errors: ctx.apiErrors },
     };
   }

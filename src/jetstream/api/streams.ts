@@ -1,5 +1,5 @@
 import { jsError, type JsApiError } from "../errors.js";
-import { nsToIso, stateJson } from "../json.js";
+import { nsToIso, stateJson, type StateDetails } from "../json.js";
 import { subjectsOverlap } from "../overlap.js";
 import { STREAM_CONFIG_FIELDS, hasPathSeparator, normalizeStreamConfig } from "../stream-config.js";
 import type { ApiContext, ApiResponse, StreamEntryView } from "./context.js";
@@ -9,6 +9,13 @@ const T = "io.nats.jetstream.api.v1.";
 /** Page sizes of STREAM.NAMES and STREAM.LIST (nats-server JSApiNamesLimit / JSApiListLimit). */
 export const STREAM_NAMES_PAGE = 1024;
 export const STREAM_LIST_PAGE = 256;
+/** Subjects per page of `STREAM.INFO` with `subjects_filter` (nats-server JSMaxSubjectDetails). */
+export const STREAM_INFO_SUBJECTS_PAGE = 100_000;
+/**
+ * Most deleted sequences `STREAM.INFO` with `deleted_details` lists (cuebus's own bound; nats-server
+ * lists all, however many): past it the list is cut, `num_deleted` still counts them all.
+ */
+export const STREAM_INFO_MAX_DELETED = 100_000;
 
 /*
  * Each handler follows its nats-server counterpart (`server/jetstream_api.go`) step by step: the
@@ -17,9 +24,9 @@ export const STREAM_LIST_PAGE = 256;
  */
 
 /** `config`, `created` and `state` of a stream, as info responses carry them. */
-export function streamInfo(e: StreamEntryView): ApiResponse {
+export function streamInfo(e: StreamEntryView, details: StateDetails = {}): ApiResponse {
   const s = e.stream;
-  return { config: s.config, created: nsToIso(BigInt(s.created.getTime()) * 1_000_000n), state: stateJson(s.store.state(), e.consumers.size) };
+  return { config: s.config, created: nsToIso(BigInt(s.created.getTime()) * 1_000_000n), state: stateJson(s.store.state(), e.consumers.size, details) };
 }
 
 /** STREAM.CREATE / STREAM.UPDATE. */
@@ -49,16 +56,44 @@ export async function createOrUpdate(ctx: ApiContext, name: string, body: Buffer
   return { type, ...streamInfo(r.entry), did_create: true };
 }
 
-/** STREAM.INFO; the body's paging and subject filter are checked (cuebus lists no subjects). */
+/**
+ * STREAM.INFO, with `deleted_details` (the deleted sequences) and `subjects_filter` (message
+ * counts of the subjects matching it, sorted and paged by `offset`), as nats-server 2.9.10's
+ * jsStreamInfoRequest: the paging fields stay 0 unless some subject matched.
+ */
 export function info(ctx: ApiContext, name: string, body: Buffer): ApiResponse {
   const type = `${T}stream_info_response`;
+  let deletedDetails = false;
+  let filter = "";
+  let offset = 0;
   if (!isEmptyRequest(body)) {
     const d = decodeApiBody(body, STREAM_INFO_REQUEST);
     if ("error" in d) return { type, error: d.error, total: 0, offset: 0, limit: 0 };
+    deletedDetails = d.ok.deleted_details ?? false;
+    filter = d.ok.subjects_filter ?? "";
+    // nats-server 2.9.10 fails on a negative offset (slice bounds); 2.10 takes it as 0.
+    offset = Math.max(0, d.ok.offset ?? 0);
   }
   const e = ctx.streams.get(name);
   if (e === undefined) return { type, error: jsError("StreamNotFound"), total: 0, offset: 0, limit: 0 };
-  return { type, total: 0, offset: 0, limit: 0, ...streamInfo(e) };
+  const details: StateDetails = {};
+  if (deletedDetails) details.deleted = e.stream.store.deletedSequences(STREAM_INFO_MAX_DELETED);
+  const paging = { total: 0, offset: 0, limit: 0 };
+  if (filter !== "") {
+    // The store keeps a count per subject: this costs the subjects, not the messages.
+    const counts = e.stream.store.subjects(filter);
+    if (counts.size > 0) {
+      const sorted = [...counts.keys()].sort();
+      offset = Math.min(offset, sorted.length);
+      const page = sorted.slice(offset, offset + STREAM_INFO_SUBJECTS_PAGE);
+      // nats-server leaves the map out when the page is empty (offset past the end).
+      if (page.length > 0) details.subjects = Object.fromEntries(page.map((s) => [s, counts.get(s) as number]));
+      paging.total = counts.size;
+      paging.offset = offset;
+      paging.limit = STREAM_INFO_SUBJECTS_PAGE;
+    }
+  }
+  return { type, ...paging, ...streamInfo(e, details) };
 }
 
 /** STREAM.NAMES (optionally filtered by `subject`) and STREAM.LIST, paged by `offset`. */
@@ -80,7 +115,7 @@ export function names(ctx: ApiContext, body: Buffer, list: boolean): ApiResponse
   offset = Math.min(offset, all.length);
   const limit = list ? STREAM_LIST_PAGE : STREAM_NAMES_PAGE;
   const page = all.slice(offset, offset + limit);
-  if (list) return { type, total: all.length, offset, limit, streams: page.map(streamInfo) };
+  if (list) return { type, total: all.length, offset, limit, streams: page.map((x) => streamInfo(x)) };
   // nats-server prints an empty page of names as null.
   return { type, total: all.length, offset, limit, streams: page.length === 0 ? null : page.map((e) => e.stream.name) };
 }
@@ -130,7 +165,8 @@ export async function msgGet(ctx: ApiContext, name: string, body: Buffer): Promi
   if (m === null) return { type, error: jsError("NoMessageFound") };
   const message: Record<string, unknown> = { subject: m.subject, seq: m.seq };
   if (m.headers !== null) message["hdrs"] = m.headers.toString("base64");
-  message["data"] = m.data.toString("base64");
+  // nats-server's StoredMsg has `data,omitempty`: a KV delete marker's reply has no `data`.
+  if (m.data.length > 0) message["data"] = m.data.toString("base64");
   message["time"] = nsToIso(m.timeNs);
   return { type, message };
 }
@@ -146,9 +182,14 @@ export async function msgDelete(ctx: ApiContext, name: string, body: Buffer): Pr
   if (e === undefined) return { type, error: jsError("StreamNotFound") };
   if (e.stream.config.sealed) return { type, error: jsError("StreamSealed") };
   if (e.stream.config.deny_delete) return { type, error: jsError("StreamMsgDeleteFailed", { err: "message delete not permitted" }) };
-  // nats-server's store answers sequence 0 with "no message found", past the end with EOF.
-  if (seq === 0) return { type, error: jsError("StreamMsgDeleteFailed", { err: "no message found" }) };
-  if (seq > e.stream.store.state().lastSeq) return { type, error: jsError("StreamMsgDeleteFailed", { err: "stream store EOF" }) };
-  if (!(await e.stream.store.remove(seq))) return { type, error: jsError("SequenceNotFound", { seq }) };
+  // A sequence that is not there is answered as nats-server 2.9.10's stores answer it: its memory
+  // store always with 10043 "sequence N not found"; its file store so only inside first..last, and
+  // otherwise with "no message found" (0, below the first) or "stream store EOF" (past the last).
+  if (e.stream.config.storage === "file") {
+    const st = e.stream.store.state();
+    if (seq === 0 || (seq < st.firstSeq && seq <= st.lastSeq)) return { type, error: jsError("StreamMsgDeleteFailed", { err: "no message found" }) };
+    if (seq > st.lastSeq) return { type, error: jsError("StreamMsgDeleteFailed", { err: "stream store EOF" }) };
+  }
+  if (seq === 0 || !(await e.stream.store.remove(seq))) return { type, error: jsError("SequenceNotFound", { seq }) };
   return { type, success: true };
 }

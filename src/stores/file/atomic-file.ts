@@ -32,6 +32,25 @@ function nonce(): string {
 }
 
 /**
+ * Linux's NAME_MAX: the longest name of one directory entry, in bytes. A stream may be named up to
+ * it (nats-server stores a 255-character name; nats.c's suite creates one).
+ */
+const NAME_MAX_BYTES = 255;
+
+/**
+ * The name of a staging or removed copy of `dir` beside it: `<prefix><name>-<nonce>`, the name cut
+ * short (by whole characters) so that the entry stays within NAME_MAX; the name part is only there
+ * for a person reading the directory.
+ */
+function sideName(prefix: string, dir: string): string {
+  const tail = `-${nonce()}`;
+  const room = NAME_MAX_BYTES - prefix.length - tail.length;
+  let name = basename(dir);
+  while (Buffer.byteLength(name) > room) name = name.slice(0, -1);
+  return prefix + name + tail;
+}
+
+/**
  * Is `name` (a directory entry) something an atomic write, create or remove left behind when it was
  * interrupted? The writer's own temp files, the `.tmp` files of cuebus before this module, and
  * staging or removed directories.
@@ -96,7 +115,7 @@ export async function createDirAtomic(dir: string, files: ReadonlyArray<readonly
       if (d.length <= top.length || d === dirname(d)) break;
     }
   }
-  const stage = join(parent, `${CREATING_PREFIX}${basename(dir)}-${nonce()}`);
+  const stage = join(parent, sideName(CREATING_PREFIX, dir));
   await mkdir(stage);
   try {
     for (const [name, data] of files) await writeSynced(join(stage, name), data);
@@ -118,7 +137,7 @@ export async function createDirAtomic(dir: string, files: ReadonlyArray<readonly
  */
 export async function removeDirAtomic(dir: string): Promise<void> {
   const parent = dirname(dir);
-  const aside = join(parent, `${DELETED_PREFIX}${basename(dir)}-${nonce()}`);
+  const aside = join(parent, sideName(DELETED_PREFIX, dir));
   try {
     await rename(dir, aside);
   } catch (err) {

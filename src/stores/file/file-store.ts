@@ -268,7 +268,7 @@ export class FileStore extends MemoryStore {
     if (!commits.writable()) throw commits.error as Error;
     const seq = this.lastSeq + 1;
     const size = this.sizeOf(subject, headers, data);
-    this.checkDiscardNew(size);
+    this.checkDiscardNew(size, subject);
     // The record is the one copy of the caller's bytes (they may be slices of a socket read).
     const rec = encodeRecord(RecordType.MSG, seq, timeNs, subject, headers, data, this.slab);
     const entry = new FileEntry(seq, this.shared(subject), timeNs, size, null, 0, rec.length, rec);

@@ -70,7 +70,7 @@ export class MemoryStore implements StreamStore {
   /** Memory is as durable as this store gets: the message is durable once appended. */
   appendNoWait(subject: string, headers: Buffer | null, data: Buffer, timeNs: bigint): number {
     const size = this.sizeOf(subject, headers, data);
-    this.checkDiscardNew(size);
+    this.checkDiscardNew(size, subject);
     const seq = this.lastSeq + 1;
     // The caller's buffers may be slices of a socket read: keep copies.
     this.insert({ seq, subject: this.shared(subject), timeNs, headers: headers === null ? null : copyOf(headers), data: copyOf(data) });
@@ -108,11 +108,14 @@ export class MemoryStore implements StreamStore {
   }
 
   /** Refuse an append that would break a limit under `discard: new`. */
-  protected checkDiscardNew(size: number): void {
+  protected checkDiscardNew(size: number, subject: string): void {
     const l = this.limits;
     if (l.discard !== "new") return;
     if (l.maxMsgs > 0 && this.count + 1 > l.maxMsgs) throw new StoreLimitError("maximum messages exceeded");
     if (l.maxBytes > 0 && this.bytes + size > l.maxBytes) throw new StoreLimitError("maximum bytes exceeded");
+    if (l.discardNewPerSubject === true && l.maxMsgsPerSubject > 0 && (this.bySubject.get(subject)?.length ?? 0) >= l.maxMsgsPerSubject) {
+      throw new StoreLimitError("maximum messages per subject exceeded");
+    }
   }
 
   /**
@@ -350,7 +353,31 @@ export class MemoryStore implements StreamStore {
 
   subjects(filter: string): Map<string, number> {
     const out = new Map<string, number>();
+    if (isLiteral(filter)) {
+      // One subject: its list, not a pass over every subject.
+      const list = this.bySubject.get(filter);
+      if (list !== undefined && list.length > 0) out.set(filter, list.length);
+      return out;
+    }
     for (const [subject, list] of this.bySubject) if (matchesFilter(filter, subject)) out.set(subject, list.length);
+    return out;
+  }
+
+  lastSequenceOf(subject: string): number {
+    const list = this.bySubject.get(subject);
+    return list === undefined || list.length === 0 ? 0 : list.at(list.length - 1);
+  }
+
+  deletedSequences(max: number): number[] {
+    const out: number[] = [];
+    if (this.count === 0) return out;
+    const first = this.firstSeq();
+    // Holes are slots of the array this store keeps anyway (no per-message state is added for
+    // them); the walk stops once it has found as many as there are.
+    const want = Math.min(max, this.lastSeq - first + 1 - this.count);
+    for (let seq = first + 1; seq <= this.lastSeq && out.length < want; seq++) {
+      if (this.msgs[seq - this.base] === undefined) out.push(seq);
+    }
     return out;
   }
 

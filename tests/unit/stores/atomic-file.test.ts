@@ -142,3 +142,16 @@ test("createDirAtomic and removeDirAtomic: a directory appears whole or not at a
   assert.deepEqual(await readdir(dir), []);
   await removeDirAtomic(s); // gone already: fine
 });
+
+// nats.c's JetStreamSubscribe creates a stream named with 255 characters, which nats-server stores:
+// the staging (".creating-<name>-<nonce>") and removal names must stay within NAME_MAX (255 bytes).
+test("createDirAtomic and removeDirAtomic: a directory named with 255 bytes (NAME_MAX) is made and removed", async (t) => {
+  const root = await tempDir(t);
+  for (const name of ["a".repeat(255), "é".repeat(127)]) {
+    const dir = join(root, "streams", name);
+    await createDirAtomic(dir, [["meta.json", "{}"]]);
+    assert.equal(await readFile(join(dir, "meta.json"), "utf8"), "{}");
+    await removeDirAtomic(dir);
+    assert.deepEqual(await readdir(join(root, "streams")), []);
+  }
+});

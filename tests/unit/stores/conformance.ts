@@ -261,6 +261,33 @@ export function storeConformance(name: string, factory: StoreFactory): void {
       await check("the last removed");
     }));
 
+  test(`${name}: deletedSequences lists the holes from the first message to the last sequence; lastSequenceOf a subject's newest`, () =>
+    withStore({}, async (s) => {
+      assert.deepEqual(s.deletedSequences(10), []);
+      for (let i = 1; i <= 8; i++) await s.append(`d.${i % 2}`, null, b(`m${i}`));
+      assert.equal(s.lastSequenceOf("d.0"), 8);
+      assert.equal(s.lastSequenceOf("d.1"), 7);
+      assert.equal(s.lastSequenceOf("d.9"), 0);
+      for (const seq of [1, 3, 4, 8]) await s.remove(seq);
+      // 1 is below the first message now (2): not a hole; 8, the last sequence, is one.
+      assert.deepEqual(s.deletedSequences(10), [3, 4, 8]);
+      assert.equal(s.state().numDeleted, 3);
+      assert.deepEqual(s.deletedSequences(2), [3, 4]);
+      assert.equal(s.lastSequenceOf("d.0"), 6);
+      await s.purge();
+      assert.deepEqual(s.deletedSequences(10), []);
+      assert.equal(s.lastSequenceOf("d.0"), 0);
+    }));
+
+  test(`${name}: discardNewPerSubject refuses an append past max_msgs_per_subject on that subject only`, () =>
+    withStore({ discard: "new", maxMsgsPerSubject: 2, discardNewPerSubject: true }, async (s) => {
+      await s.append("a", null, b("1"));
+      await s.append("a", null, b("2"));
+      await assert.rejects(s.append("a", null, b("3")), (e: unknown) => e instanceof StoreLimitError && e.message === "maximum messages per subject exceeded");
+      assert.equal(await s.append("b", null, b("1")), 3);
+      assert.equal(s.state().messages, 3);
+    }));
+
   if (factory.reopen !== undefined) {
     const reopen = factory.reopen;
     test(`${name}: everything survives a reopen, deletes included`, async () => {
