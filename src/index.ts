@@ -1,9 +1,9 @@
-import { NatsCore, type CoreOptions } from "./server/server.js";
+import type { NatsCore, CoreOptions } from "./server/server.js";
 import type { Gateway, GatewayOptions } from "./gateway/gateway.js";
 import type { WsListener, WsTlsOptions } from "./transports/ws.js";
 import { MemoryTransport } from "./transports/memory.js";
 import { WaitingListener } from "./transports/waiting-listener.js";
-import { authRequired } from "./auth/users.js";
+import { authRequired, checkAuthConfig } from "./auth/users.js";
 import type { Duplex } from "node:stream";
 import type { JetStream } from "./jetstream/jetstream.js";
 
@@ -71,6 +71,15 @@ export interface Server {
   close(): Promise<void>;
 }
 
+/**
+ * Refuse TLS material the core could not use (a key that does not match, a bad PEM), with the
+ * error the core's listen would give, before the ports are bound and announced: the core creates
+ * its context only after the announcement. node:tls is loaded only when TLS is configured.
+ */
+function checkTls(tls: NonNullable<CoreOptions["tls"]>): void {
+  process.getBuiltinModule("node:tls").createSecureContext({ cert: tls.cert, key: tls.key, ca: tls.ca });
+}
+
 function wsUrlOf(coreHost: string, ws: WsListener): string {
   return `${ws.scheme}://${coreHost === "0.0.0.0" ? "127.0.0.1" : coreHost}:${ws.port}`;
 }
@@ -85,29 +94,41 @@ function wsUrlOf(coreHost: string, ws: WsListener): string {
  * ```
  */
 export async function startServer(opts: ServerOptions = {}): Promise<Server> {
-  const core = new NatsCore({ host: "127.0.0.1", ...opts });
-  await core.listen(true);
+  const coreOptions: CoreOptions = { host: "127.0.0.1", ...opts };
+  const coreHost = coreOptions.host ?? "0.0.0.0";
+  // What the core refuses at start is refused before anything listens (the core checks it again).
+  checkAuthConfig(opts.auth ?? {});
+  if (opts.tls !== undefined) checkTls(opts.tls);
+  // The client port is bound before the server core (about 25 modules) loads: its connections
+  // wait, unread, and the core serves them once the whole server has started.
+  const clientListener = new WaitingListener();
+  let core: NatsCore | null = null;
   let httpListener: WaitingListener | null = null;
   let js: JetStream | null = null;
   let http: Gateway | null = null;
   let ws: WsListener | null = null;
   try {
+    await clientListener.listen(opts.port === undefined || opts.port < 0 ? 0 : opts.port, coreHost);
     let httpAccess: ListeningPorts["httpAccess"];
     if (opts.httpPort !== undefined) {
       httpListener = new WaitingListener();
-      await httpListener.listen(opts.httpPort, opts.httpHost ?? core.host);
+      await httpListener.listen(opts.httpPort, opts.httpHost ?? coreHost);
       const access = await import("./gateway/access.js");
-      httpAccess = access.accessSummary(access.addressText(httpListener.address()), authRequired(core.auth), opts.http?.apiOpenTo ?? access.DEFAULT_API_OPEN_TO);
+      httpAccess = access.accessSummary(access.addressText(httpListener.address()), authRequired(opts.auth ?? {}), opts.http?.apiOpenTo ?? access.DEFAULT_API_OPEN_TO);
     }
-    if (opts.websocket === undefined) opts.onListening?.({ port: core.port, httpPort: httpListener?.port, wsUrl: undefined, httpAccess });
-    // Only the parts this configuration uses are loaded (a plain server loads none of them), and
-    // only once the ports are announced: loading them was most of the start-up time, and it runs
-    // on the same thread (started earlier, the loader's work only delays the announcement).
-    const [jsModule, gatewayModule, wsModule] = await Promise.all([
+    if (opts.websocket === undefined) opts.onListening?.({ port: clientListener.port, httpPort: httpListener?.port, wsUrl: undefined, httpAccess });
+    // The core and the parts this configuration uses (a plain server uses none of them) are
+    // loaded only once the ports are announced: loading them was most of the start-up time, and
+    // it runs on the same thread (started earlier, the loader's work only delays the announcement).
+    const [serverModule, jsModule, gatewayModule, wsModule] = await Promise.all([
+      import("./server/server.js"),
       opts.jetstream !== undefined && opts.jetstream !== false ? import("./jetstream/jetstream.js") : null,
       opts.httpPort !== undefined ? import("./gateway/gateway.js") : null,
       opts.websocket !== undefined ? import("./transports/ws.js") : null,
     ]);
+    const started = new serverModule.NatsCore(coreOptions);
+    core = started;
+    await core.listen(true, clientListener);
     let storeDir: string | undefined;
     if (jsModule !== null && opts.jetstream !== undefined && opts.jetstream !== false) {
       const j = opts.jetstream === true ? {} : opts.jetstream;
@@ -128,7 +149,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<Server> {
       httpListener.serveWith(serve);
     }
     if (wsModule !== null && opts.websocket !== undefined) {
-      ws = new wsModule.WsListener((t) => core.accept(t), opts.websocket.tls);
+      ws = new wsModule.WsListener((t) => started.accept(t), opts.websocket.tls);
       await ws.listen(opts.websocket.port, opts.websocket.host ?? core.host);
       opts.onListening?.({ port: core.port, httpPort: httpListener?.port, wsUrl: wsUrlOf(core.host, ws), httpAccess });
     }
@@ -140,7 +161,8 @@ export async function startServer(opts: ServerOptions = {}): Promise<Server> {
     await http?.close();
     await httpClosed;
     await js?.close();
-    await core.close();
+    // The core closes the client port it took; before that, it is closed here.
+    await (core !== null ? core.close() : clientListener.close());
     throw err;
   }
   core.open();

@@ -1,5 +1,4 @@
 import { createRequire } from "node:module";
-import { randomBytes } from "node:crypto";
 
 type NkeysModule = typeof import("@nats-io/nkeys");
 
@@ -28,7 +27,8 @@ function nkeys(): NkeysModule {
 
 /** A fresh nonce for one connection's INFO. */
 export function newNonce(): string {
-  return randomBytes(NONCE_RAW_BYTES).toString("base64url");
+  // node:crypto is loaded with the first nonce (a server with nkey users), not at start-up (issue 15).
+  return process.getBuiltinModule("node:crypto").randomBytes(NONCE_RAW_BYTES).toString("base64url");
 }
 
 /** Is `key` a valid public user nkey (prefix `U`, base32, checksum)? nats-server refuses any other in `users`. */

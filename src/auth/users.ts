@@ -1,4 +1,3 @@
-import { timingSafeEqual } from "node:crypto";
 import type { Permissions } from "./permissions.js";
 import { isValidPublicUserKey, verifyNonceSignature } from "./nkeys.js";
 
@@ -40,7 +39,8 @@ export interface Credentials {
 function same(a: string, b: string): boolean {
   const x = Buffer.from(a);
   const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
+  // node:crypto is loaded on the first password check, not at start-up (issue 15).
+  return x.length === y.length && process.getBuiltinModule("node:crypto").timingSafeEqual(x, y);
 }
 
 /**

@@ -3,10 +3,10 @@ import { unlink, writeFile } from "node:fs/promises";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { parseConf } from "../config/conf-parser.js";
 import { applyConfig, applyFlags, defaultOptions, scanFlags, type ResolvedOptions } from "../config/options.js";
+import type { ScannedFlags } from "../config/flags.js";
 import { startServer, type ListeningPorts, type Server } from "../index.js";
 import type { WebhookSpec } from "../gateway/webhooks/webhooks.js";
 import { configureLog, log } from "./log.js";
-import { flagCommand } from "./flag-commands.js";
 
 /** Read flags and the config file (if any) into options. */
 export function loadOptions(argv: string[]): ResolvedOptions {
@@ -23,6 +23,17 @@ export function loadOptions(argv: string[]): ResolvedOptions {
   }
   applyFlags(o, flags);
   return o;
+}
+
+/**
+ * Flags that make the command line a command (help, version, `-t`, `--signal`; flag-commands.ts),
+ * not a server run. flag-commands.ts, with its usage texts, is imported only when one of these (or
+ * a `version`/`help` command) is given: a server run does not load it (start-up, issue 15).
+ */
+const COMMAND_FLAGS: ReadonlySet<string> = new Set(["version", "help", "help_tls", "signal", "t"]);
+
+function mayBeCommand(scanned: ScannedFlags): boolean {
+  return scanned.command !== undefined || scanned.flags.some(([name]) => COMMAND_FLAGS.has(name));
 }
 
 const urlHost = (h: string): string => (h === "0.0.0.0" || h === "::" ? "127.0.0.1" : h);
@@ -60,7 +71,10 @@ async function start(o: ResolvedOptions, onListening: (ports: ListeningPorts) =>
  * the config file's auth and limits; SIGUSR2 enters lame-duck mode.
  */
 export async function runServerCommand(argv: string[], program: string): Promise<void> {
-  if (await flagCommand(argv, program, loadOptions)) return;
+  if (mayBeCommand(scanFlags(argv))) {
+    const { flagCommand } = await import("./flag-commands.js");
+    if (await flagCommand(argv, program, loadOptions)) return;
+  }
   const o = loadOptions(argv);
   configureLog(o);
   for (const k of o.unknownKeys) log("WRN", `config: unknown field "${k}" is ignored by cuebus`);

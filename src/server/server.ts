@@ -1,6 +1,7 @@
 import { listenOn } from "../util/listen.js";
 import { createServer, type Server as NetServer, type Socket } from "node:net";
-import { createSecureContext, type SecureContext } from "node:tls";
+import type { SecureContext } from "node:tls";
+import type { WaitingListener } from "../transports/waiting-listener.js";
 import { randomBytes } from "node:crypto";
 import { Limits } from "../protocol/limits.js";
 import { ErrText } from "../protocol/errors.js";
@@ -82,6 +83,8 @@ export class NatsCore implements ServerCore {
   jetstreamCid = 0;
   private nextCid = 1;
   private tcp: NetServer | null = null;
+  /** The client port when startServer bound it (`listen`'s `bound`); null otherwise or once closed. */
+  private bound: WaitingListener | null = null;
   private flushList: CoreClient[] = [];
   private flushScheduled = false;
   /** Connections that came while start-up went on (`listen` with `hold`); null once open. */
@@ -116,19 +119,29 @@ export class NatsCore implements ServerCore {
    * Listen for TCP clients. With `hold`, each connection waits, unread and without INFO, until
    * open(): startServer binds and announces its ports before the rest of the server has loaded,
    * and a client still never meets a server without the JetStream it was configured with.
+   * `bound`: the client port, already bound by startServer before it loaded this module; it is
+   * served from now on instead of a new listener.
    */
-  async listen(hold = false): Promise<void> {
+  async listen(hold = false, bound?: WaitingListener): Promise<void> {
     const port = this.opts.port === undefined || this.opts.port < 0 ? 0 : this.opts.port;
     const tls = this.opts.tls;
-    const ctx: SecureContext | null = tls === undefined ? null : createSecureContext({ cert: tls.cert, key: tls.key, ca: tls.ca });
+    const ctx: SecureContext | null = tls === undefined ? null : process.getBuiltinModule("node:tls").createSecureContext({ cert: tls.cert, key: tls.key, ca: tls.ca });
     const verify = tls?.verify === true;
     const onTlsError = (t: TcpTransport, err: Error): void => this.tlsHandshakeFailed(t, err);
     this.transportOf = (socket) => new TcpTransport(socket, ctx, verify, onTlsError);
     if (hold) this.waiting = [];
-    const srv = createServer((socket: Socket) => {
+    const onSocket = (socket: Socket): void => {
       if (this.waiting === null) this.accept(this.transportOf(socket));
       else this.wait(socket, this.waiting);
-    });
+    };
+    if (bound !== undefined) {
+      // Bound (and announced) before this module loaded: the connections it kept come here now.
+      this.port = bound.port;
+      this.bound = bound;
+      bound.serveWith(onSocket);
+      return;
+    }
+    const srv = createServer(onSocket);
     this.tcp = srv;
     this.port = await listenOn(srv, port, this.host);
   }
@@ -273,6 +286,9 @@ export class NatsCore implements ServerCore {
   }
 
   private async closeListener(): Promise<void> {
+    const bound = this.bound;
+    this.bound = null;
+    if (bound !== null) await bound.close();
     const srv = this.tcp;
     this.tcp = null;
     if (srv !== null) await new Promise<void>((resolve) => srv.close(() => resolve()));

@@ -1,5 +1,5 @@
 import type { Socket } from "node:net";
-import { TLSSocket, type SecureContext } from "node:tls";
+import type { SecureContext } from "node:tls";
 import type { Transport } from "./transport.js";
 
 /**
@@ -44,7 +44,8 @@ export class TcpTransport implements Transport {
   private upgrade(secureContext: SecureContext): void {
     // With verifyClient, OpenSSL fails the handshake of a client without a valid certificate (an
     // alert; nothing reaches the parser), as Go's RequireAndVerifyClientCert does for nats-server.
-    const tls = new TLSSocket(this.socket, { isServer: true, secureContext, requestCert: this.verifyClient, rejectUnauthorized: this.verifyClient });
+    // node:tls is loaded here, not imported: a server without TLS never loads it (start-up, issue 15).
+    const tls = new (process.getBuiltinModule("node:tls").TLSSocket)(this.socket, { isServer: true, secureContext, requestCert: this.verifyClient, rejectUnauthorized: this.verifyClient });
     this.out = tls;
     let secure = false;
     tls.once("secure", () => (secure = true));

@@ -1,8 +1,9 @@
 /**
  * Start-up loads only what the configuration uses (issue 15): a plain server loads no JetStream,
  * HTTP edge, WebSocket or metrics code; `-js -m` loads JetStream and the HTTP edge but not
- * prom-client, which comes with the first /metrics scrape. Checked in a child process started as
- * a launcher starts it, with a preload that writes down every module it loads.
+ * prom-client, which comes with the first /metrics scrape; the ports file is written before the
+ * server core loads. Checked in a child process started as a launcher starts it, with a preload
+ * that writes down every module it loads and what had loaded when the ports file appeared.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -48,6 +49,13 @@ async function start(t: { after: (fn: () => unknown) => void }, flags: string[])
   };
 }
 
+/** What was loaded when the ports file was renamed into place (the preload's `ports` line). */
+function beforePorts(modules: string[]): string[] {
+  const at = modules.indexOf("ports");
+  assert.ok(at >= 0, "the preload saw the ports file written");
+  return modules.slice(0, at);
+}
+
 /** Modules under dist/src/<dir>/ and packages in node_modules, by name. */
 function loaded(modules: string[], what: string): string[] {
   return modules.filter((m) => m.includes(`/dist/src/${what}/`) || m.includes(`/node_modules/${what}/`) || m.endsWith(`/dist/src/${what}`));
@@ -58,6 +66,32 @@ test("a plain server loads no JetStream, HTTP edge, WebSocket or metrics code", 
   const modules = await s.modules();
   assert.ok(loaded(modules, "server").length > 0, "the core is there");
   for (const part of ["jetstream", "stores", "gateway", "transports/ws.js", "ws", "prom-client"]) assert.deepEqual(loaded(modules, part), [], `${part} not loaded`);
+  // Nor what only some command lines or configurations use: the usage texts (help, version, -t,
+  // --signal) and TLS.
+  assert.ok(modules.includes("builtin net"), "the preload lists Node's built-ins");
+  assert.deepEqual(modules.filter((m) => m.endsWith("/dist/src/cli/flag-commands.js")), [], "flag-commands not loaded");
+  assert.ok(!modules.includes("builtin tls"), "node:tls not loaded");
+  // The ports file comes before the server core and node:crypto (its server id) have loaded:
+  // only the CLI, the option readers and the listeners.
+  const early = beforePorts(modules);
+  assert.deepEqual(
+    early.filter((m) => m.includes("/dist/src/server/") && !m.endsWith("/server/version.js")),
+    [],
+    "no server core module before the ports file",
+  );
+  assert.ok(early.includes("builtin net") && !early.includes("builtin crypto"), "node:crypto not loaded before the ports file");
+  assert.ok(loaded(modules, "server").some((m) => m.endsWith("/dist/src/server/server.js")), "the core loads after the ports file");
+});
+
+test("a command line that is a command loads its texts: -v", async () => {
+  const out = await new Promise<string>((resolvePromise, reject) => {
+    const proc = spawn(process.execPath, [mainJs, "server", "-v"], { stdio: ["ignore", "pipe", "inherit"] });
+    let text = "";
+    proc.stdout.on("data", (b: Buffer) => (text += b.toString()));
+    proc.once("error", reject);
+    proc.once("exit", (code) => (code === 0 ? resolvePromise(text) : reject(new Error(`exit ${String(code)}`))));
+  });
+  assert.match(out, /^cuebus: v\d+\.\d+\.\d+ \(cuebus /);
 });
 
 test("-js -m: JetStream and the HTTP edge are loaded, prom-client only once /metrics is scraped", async (t) => {
