@@ -161,8 +161,9 @@ export async function startServer(opts: ServerOptions = {}): Promise<Server> {
     await http?.close();
     await httpClosed;
     await js?.close();
-    // The core closes the client port it took; before that, it is closed here.
-    await (core !== null ? core.close() : clientListener.close());
+    await core?.close();
+    // The core closed the client port if it took it; if it failed before, it is closed here.
+    await clientListener.close();
     throw err;
   }
   core.open();

@@ -7,7 +7,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { connect as tcpConnect } from "node:net";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startServer, type ListeningPorts, type Server } from "../../src/index.js";
@@ -86,4 +88,18 @@ test("a start that fails after the ports were announced leaves nothing listening
     });
     assert.ok(refused, `port ${port} closed`);
   }
+});
+
+test("what the core refuses is refused before the ports are announced: a TLS key of another certificate, a user nkey that is not one", async (t) => {
+  // startServer loads the core only after onListening (where the CLI writes its ports file): a
+  // launcher must not find the ports of a server that is about to fail on its own configuration.
+  const dir = await mkdtemp(join(tmpdir(), "cuebus-early-refusal-"));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const run = promisify(execFile);
+  for (const n of ["a", "b"]) await run("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", join(dir, `${n}.key`), "-out", join(dir, `${n}.pem`), "-days", "1", "-subj", `/CN=${n}`]);
+  const tls = { cert: await readFile(join(dir, "a.pem"), "utf8"), key: await readFile(join(dir, "b.key"), "utf8") };
+  let announced = 0;
+  await assert.rejects(startServer({ port: 0, tls, onListening: () => announced++ }), /key values mismatch/);
+  await assert.rejects(startServer({ port: 0, auth: { nkeys: [{ nkey: "UNOTAKEY" }] }, onListening: () => announced++ }), /Not a valid public nkey/);
+  assert.equal(announced, 0, "no ports announced");
 });
