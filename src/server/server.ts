@@ -27,9 +27,10 @@ export interface CoreOptions {
   /**
    * TLS for the client port: PEM certificate and key (contents, not paths). `verify`: every client
    * must present a certificate signed by `ca` (nats-server `tls { verify: true }`); one without is
-   * refused in the handshake.
+   * refused in the handshake. `allowNonTls` (nats-server `allow_non_tls`): INFO says
+   * `tls_available` instead of `tls_required`, and each client chooses plain text or TLS.
    */
-  tls?: { cert: string; key: string; ca?: string | undefined; verify?: boolean };
+  tls?: { cert: string; key: string; ca?: string | undefined; verify?: boolean; allowNonTls?: boolean };
   /**
    * Debug (connections) and trace (protocol) logging, off when absent; `warn` is told what an
    * operator must see (startServer writes it to stderr when absent).
@@ -123,7 +124,8 @@ export class NatsCore implements ServerCore {
     const ctx: SecureContext | null = tls === undefined ? null : createSecureContext({ cert: tls.cert, key: tls.key, ca: tls.ca });
     const verify = tls?.verify === true;
     const onTlsError = (t: TcpTransport, err: Error): void => this.tlsHandshakeFailed(t, err);
-    this.transportOf = (socket) => new TcpTransport(socket, ctx, verify, onTlsError);
+    const allowNonTls = tls?.allowNonTls === true;
+    this.transportOf = (socket) => new TcpTransport(socket, ctx, verify, onTlsError, allowNonTls);
     if (hold) this.waiting = [];
     const srv = createServer((socket: Socket) => {
       if (this.waiting === null) this.accept(this.transportOf(socket));
@@ -212,9 +214,11 @@ export class NatsCore implements ServerCore {
     if (authRequired(this.auth)) info["auth_required"] = true;
     if (this.jetstreamEnabled) info["jetstream"] = true;
     if (this.opts.tls !== undefined) {
-      info["tls_required"] = true;
+      // nats-server: tls_required unless allow_non_tls, then tls_available (after tls_verify).
+      if (this.opts.tls.allowNonTls !== true) info["tls_required"] = true;
       // nats-server leaves tls_verify out unless client certificates are verified.
       if (this.opts.tls.verify === true) info["tls_verify"] = true;
+      if (this.opts.tls.allowNonTls === true) info["tls_available"] = true;
     }
     info["max_payload"] = this.limits.maxPayloadBytes;
     info["client_id"] = client.cid;
