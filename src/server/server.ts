@@ -121,8 +121,12 @@ export class NatsCore implements ServerCore {
   async listen(hold = false): Promise<void> {
     const port = this.opts.port === undefined || this.opts.port < 0 ? 0 : this.opts.port;
     const tls = this.opts.tls;
-    const ctx: SecureContext | null = tls === undefined ? null : createSecureContext({ cert: tls.cert, key: tls.key, ca: tls.ca });
     const verify = tls?.verify === true;
+    // The CA only checks client certificates (Go's ClientCAs). Given to OpenSSL without verify,
+    // it would also be sent in the server's chain, which nats-server never does: a client that
+    // does not trust it would read "self-signed certificate in certificate chain" instead of
+    // nats-server's "unable to verify the first certificate".
+    const ctx: SecureContext | null = tls === undefined ? null : createSecureContext({ cert: tls.cert, key: tls.key, ca: verify ? tls.ca : undefined });
     const onTlsError = (t: TcpTransport, err: Error): void => this.tlsHandshakeFailed(t, err);
     const allowNonTls = tls?.allowNonTls === true;
     this.transportOf = (socket) => new TcpTransport(socket, ctx, verify, onTlsError, allowNonTls);

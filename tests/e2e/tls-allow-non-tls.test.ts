@@ -83,7 +83,9 @@ test("allow_non_tls: tls_available in INFO; the official client connects with an
   t.after(() => rm(dir, { recursive: true, force: true }));
   const c = await makeCerts(dir);
   const conf = join(dir, "mixed.conf");
-  await writeFile(conf, `allow_non_tls: true\ntls { cert_file: "${c.cert}", key_file: "${c.key}" }\n`);
+  // ca_file as nats.js's test gives it: without verify it must not join the certificate chain
+  // the server sends (nats-server sends cert_file's certificates only).
+  await writeFile(conf, `allow_non_tls: true\ntls { cert_file: "${c.cert}", key_file: "${c.key}", ca_file: "${c.ca}" }\n`);
   const results: Record<string, Record<string, unknown>> = {};
   for (const { name, cmd } of SERVER_PROGRAMS) {
     const s = await spawnServer(cmd, () => ["-c", conf, "-a", "127.0.0.1", "-p", "-1"]);
