@@ -77,7 +77,8 @@ export interface Server {
  * its context only after the announcement. node:tls is loaded only when TLS is configured.
  */
 function checkTls(tls: NonNullable<CoreOptions["tls"]>): void {
-  process.getBuiltinModule("node:tls").createSecureContext({ cert: tls.cert, key: tls.key, ca: tls.ca });
+  // The same context NatsCore.listen creates (its CA only with verify), so the same errors.
+  process.getBuiltinModule("node:tls").createSecureContext({ cert: tls.cert, key: tls.key, ca: tls.verify === true ? tls.ca : undefined });
 }
 
 function wsUrlOf(coreHost: string, ws: WsListener): string {

@@ -66,6 +66,11 @@ export interface ResolvedOptions {
    * (nats-server `tls { verify: true }`, `--tlsverify`).
    */
   tls?: { certFile: string; keyFile: string; caFile?: string; verify?: boolean };
+  /**
+   * `allow_non_tls` (top level, as in nats-server 2.9.10, which refuses it inside `tls {}`): with
+   * TLS configured, INFO says `tls_available` and a client may connect plain or upgrade.
+   */
+  allowNonTls?: boolean;
   /** Webhooks of the config file (`webhooks: [{name, url, stream, ...}]`), validated by the gateway at start. */
   webhooks?: ConfWebhook[];
   /** `webhook_allow` / `--webhook_allow`: hosts, IPs and CIDRs webhook targets may point at. */
@@ -168,7 +173,7 @@ const KNOWN = new Set([
   "ports_file_dir", "jetstream", "store_dir", "debug", "trace", "logtime", "max_payload", "max_control_line",
   "max_pending", "max_connections", "max_conn", "max_subscriptions", "max_subs", "ping_interval", "ping_max", "write_deadline",
   "authorization", "auth_timeout", "pid_file", "pidfile", "log_file", "logfile", "websocket", "tls", "webhooks", "webhook_allow",
-  "http_api_open_to",
+  "http_api_open_to", "allow_non_tls",
 ]);
 
 /** `http_api_open_to`'s value, checked (the gateway's ApiOpenTo; config/ does not import it). */
@@ -311,8 +316,14 @@ export function applyConfig(o: ResolvedOptions, c: ConfMap): void {
   const allow = strList(c["webhook_allow"], "webhook_allow");
   if (allow !== undefined) o.webhookAllow = allow;
   if (c["http_api_open_to"] !== undefined) o.httpApiOpenTo = apiOpenTo(c["http_api_open_to"]);
+  if (c["allow_non_tls"] !== undefined) {
+    if (typeof c["allow_non_tls"] !== "boolean") throw new Error("allow_non_tls: expected true or false");
+    o.allowNonTls = c["allow_non_tls"];
+  }
   const tls = c["tls"];
   if (isMap(tls)) {
+    // nats-server 2.9.10's words (parseTLS): the option is top-level; a user who nests it learns where it goes.
+    if (tls["allow_non_tls"] !== undefined) throw new Error(`error parsing tls config, unknown field ["allow_non_tls"] (allow_non_tls is a top-level option)`);
     const certFile = str(tls["cert_file"], "tls.cert_file");
     const keyFile = str(tls["key_file"], "tls.key_file");
     if (certFile === undefined || keyFile === undefined) throw new Error("tls: cert_file and key_file are required");

@@ -153,6 +153,11 @@ export class Consumer {
     this.kick();
   }
 
+  /** The server shuts down: tell waiting pull requests (409 Server Shutdown); stop() follows. */
+  signalShutdown(): void {
+    if (!this.closed) this.pulls.signalShutdown();
+  }
+
   /** Stop: unsubscribe, clear timers, tell waiting pull requests the consumer is gone. */
   stop(deleted: boolean): void {
     if (this.closed) return;

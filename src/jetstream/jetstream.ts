@@ -189,6 +189,9 @@ export class JetStream {
     this.api.stop();
     // Creates, updates and deletes under way finish first, so none is left half done.
     await this.locks.idle();
+    // Waiting pull requests hear 409 Server Shutdown while their clients are still connected
+    // (the core closes connections after this, flushing what each has buffered).
+    for (const e of this.streams.values()) for (const c of e.consumers.values()) c.signalShutdown();
     for (const e of this.streams.values()) for (const c of e.consumers.values()) c.stop(false);
     await this.consumerFiles.close();
     await this.registry.closeAll();

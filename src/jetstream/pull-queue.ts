@@ -211,6 +211,19 @@ export class PullQueue {
     }, clampTimerMs(next - Date.now()));
   }
 
+  /**
+   * The server shuts down (nats-server `signalPullConsumers`, run first in `Server.Shutdown`):
+   * every waiting request hears `409 Server Shutdown` with what it still wanted, so a client
+   * knows its pull is void rather than waiting for an expiry that never comes. nats-server keys
+   * the requests by reply subject, so an inbox with several requests waiting (nats.js `consume`)
+   * gets one status, carrying the last request's counts.
+   */
+  signalShutdown(): void {
+    const last = new Map<string, WaitingRequest>();
+    for (const wr of this.waiting) last.set(wr.reply, wr);
+    for (const wr of last.values()) this.host.bus.publish(wr.reply, "", pendingStatus(409, "Server Shutdown", wr.n, wr.b), EMPTY);
+  }
+
   /** The consumer stops: clear the timer; a deleted consumer tells every waiting request (409). */
   stop(deleted: boolean): void {
     if (this.timer !== null) clearTimeout(this.timer);

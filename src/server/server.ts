@@ -28,9 +28,10 @@ export interface CoreOptions {
   /**
    * TLS for the client port: PEM certificate and key (contents, not paths). `verify`: every client
    * must present a certificate signed by `ca` (nats-server `tls { verify: true }`); one without is
-   * refused in the handshake.
+   * refused in the handshake. `allowNonTls` (nats-server `allow_non_tls`): INFO says
+   * `tls_available` instead of `tls_required`, and each client chooses plain text or TLS.
    */
-  tls?: { cert: string; key: string; ca?: string | undefined; verify?: boolean };
+  tls?: { cert: string; key: string; ca?: string | undefined; verify?: boolean; allowNonTls?: boolean };
   /**
    * Debug (connections) and trace (protocol) logging, off when absent; `warn` is told what an
    * operator must see (startServer writes it to stderr when absent).
@@ -125,10 +126,15 @@ export class NatsCore implements ServerCore {
   async listen(hold = false, bound?: WaitingListener): Promise<void> {
     const port = this.opts.port === undefined || this.opts.port < 0 ? 0 : this.opts.port;
     const tls = this.opts.tls;
-    const ctx: SecureContext | null = tls === undefined ? null : process.getBuiltinModule("node:tls").createSecureContext({ cert: tls.cert, key: tls.key, ca: tls.ca });
     const verify = tls?.verify === true;
+    // The CA only checks client certificates (Go's ClientCAs). Given to OpenSSL without verify,
+    // it would also be sent in the server's chain, which nats-server never does: a client that
+    // does not trust it would read "self-signed certificate in certificate chain" instead of
+    // nats-server's "unable to verify the first certificate".
+    const ctx: SecureContext | null = tls === undefined ? null : process.getBuiltinModule("node:tls").createSecureContext({ cert: tls.cert, key: tls.key, ca: verify ? tls.ca : undefined });
     const onTlsError = (t: TcpTransport, err: Error): void => this.tlsHandshakeFailed(t, err);
-    this.transportOf = (socket) => new TcpTransport(socket, ctx, verify, onTlsError);
+    const allowNonTls = tls?.allowNonTls === true;
+    this.transportOf = (socket) => new TcpTransport(socket, ctx, verify, onTlsError, allowNonTls);
     if (hold) this.waiting = [];
     const onSocket = (socket: Socket): void => {
       if (this.waiting === null) this.accept(this.transportOf(socket));
@@ -225,9 +231,11 @@ export class NatsCore implements ServerCore {
     if (authRequired(this.auth)) info["auth_required"] = true;
     if (this.jetstreamEnabled) info["jetstream"] = true;
     if (this.opts.tls !== undefined) {
-      info["tls_required"] = true;
+      // nats-server: tls_required unless allow_non_tls, then tls_available (after tls_verify).
+      if (this.opts.tls.allowNonTls !== true) info["tls_required"] = true;
       // nats-server leaves tls_verify out unless client certificates are verified.
       if (this.opts.tls.verify === true) info["tls_verify"] = true;
+      if (this.opts.tls.allowNonTls === true) info["tls_available"] = true;
     }
     info["max_payload"] = this.limits.maxPayloadBytes;
     info["client_id"] = client.cid;
