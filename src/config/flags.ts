@@ -12,7 +12,7 @@ type FlagKind = "string" | "int" | "bool";
 
 /**
  * Every flag of nats-server 2.9.10 by its canonical name (the long one), with its aliases, plus
- * cuebus's own `webhook_allow`. What cuebus does with each is applyFlags's (options.ts) business.
+ * cuebus's own `webhook_allow`. What cuebus does with each is applyFlags's (apply-flags.ts) business.
  */
 const FLAGS: ReadonlyArray<{ name: string; aliases: readonly string[]; kind: FlagKind }> = [
   { name: "help", aliases: ["h"], kind: "bool" },

@@ -1,7 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { ConfSyntaxError, parseConf, toBytes, toDurationMs } from "../../src/config/conf-parser.js";
-import { applyConfig, applyFlags, defaultOptions } from "../../src/config/options.js";
+import { applyFlags } from "../../src/config/apply-flags.js";
+import { applyConfig, defaultOptions } from "../../src/config/options.js";
 import { scanFlags } from "../../src/config/flags.js";
 
 test("config: the three key/value separators, comments, quoted and bare strings, numbers, booleans", () => {

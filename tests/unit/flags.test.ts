@@ -1,7 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { scanFlags } from "../../src/config/flags.js";
-import { applyConfig, applyFlags, defaultOptions, type ResolvedOptions } from "../../src/config/options.js";
+import { applyFlags } from "../../src/config/apply-flags.js";
+import { applyConfig, defaultOptions, type ResolvedOptions } from "../../src/config/options.js";
 import { parseConf } from "../../src/config/conf-parser.js";
 
 /**
