@@ -7,23 +7,14 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { connect, createInbox } from "@nats-io/transport-node";
-import { startServer } from "../../src/index.js";
+import { createInbox } from "@nats-io/transport-node";
+import { startJsServer } from "../helpers/js-server.js";
 import { waitFor } from "../helpers/wait.js";
 
 const BURST = 50;
 
 test("API requests past request_queue_limit are dropped, counted in /jsz and /metrics, and logged", async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), "cuebus-apiq-"));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  const warnings: string[] = [];
-  const server = await startServer({ port: 0, httpPort: 0, jetstream: { storeDir: dir, requestQueueLimit: 1 }, logger: { warn: (l) => warnings.push(l) } });
-  t.after(() => server.close());
-  const nc = await connect({ servers: server.url });
-  t.after(() => nc.close());
+  const { server, nc, warnings } = await startJsServer(t, { httpPort: 0, requestQueueLimit: 1 });
 
   const inbox = createInbox();
   let answered = 0;

@@ -7,24 +7,12 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { connect } from "@nats-io/transport-node";
 import { jetstream } from "@nats-io/jetstream";
-import { startServer } from "../../src/index.js";
 import { CONSUMER_STATE_FLUSH_MS } from "../../src/jetstream/consumer-files.js";
+import { startJsServer } from "../helpers/js-server.js";
 
 test("a durable's mem_storage is not changed by an update; its state writes never fail for want of files", async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), "cuebus-memupd-"));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  const warnings: string[] = [];
-  const server = await startServer({ port: 0, jetstream: { storeDir: dir }, logger: { warn: (l) => warnings.push(l) } });
-  t.after(() => server.close());
-  const nc = await connect({ servers: server.url });
-  t.after(() => nc.close());
-  const api = async (subject: string, body: unknown): Promise<Record<string, unknown>> =>
-    (await nc.request(`$JS.API.${subject}`, JSON.stringify(body), { timeout: 5000 })).json<Record<string, unknown>>();
+  const { server, nc, warnings, api } = await startJsServer(t);
 
   await api("STREAM.CREATE.S", { name: "S", subjects: ["s"] });
   for (const [from, to] of [

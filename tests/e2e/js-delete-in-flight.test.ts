@@ -6,28 +6,17 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { connect } from "@nats-io/transport-node";
-import { startServer } from "../../src/index.js";
+import { startJsServer } from "../helpers/js-server.js";
 
 /** Rounds of (publishes in flight, then a delete), and publishes per round. */
 const ROUNDS = 20;
 const IN_FLIGHT = 500;
 
 test("deleting a file stream with publishes being written logs no write failure", async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), "cuebus-delflight-"));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  const warnings: string[] = [];
-  const server = await startServer({ port: 0, jetstream: { storeDir: dir }, logger: { warn: (l) => warnings.push(l) } });
-  t.after(() => server.close());
-  const nc = await connect({ servers: server.url });
-  t.after(() => nc.close());
-  const api = async (subject: string, body = ""): Promise<Record<string, unknown>> => (await nc.request(`$JS.API.${subject}`, body, { timeout: 10_000 })).json<Record<string, unknown>>();
+  const { nc, warnings, api } = await startJsServer(t);
 
   for (let round = 0; round < ROUNDS; round++) {
-    await api("STREAM.CREATE.D", JSON.stringify({ name: "D", subjects: ["d"] }));
+    await api("STREAM.CREATE.D", { name: "D", subjects: ["d"] });
     const acks: Array<Promise<unknown>> = [];
     for (let i = 0; i < IN_FLIGHT; i++) acks.push(nc.request("d", "x".repeat(512), { timeout: 10_000 }).catch(() => null));
     // The delete goes out behind the publishes, on the same connection: it arrives while they are written.
