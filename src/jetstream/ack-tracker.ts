@@ -1,6 +1,8 @@
+import type { ConsumerState } from "../stores/catalog-types.js";
 import type { StoredMsg } from "../stores/types.js";
 import { clampTimerMs } from "../util/timer.js";
 import { AdvisorySubjects } from "./advisories.js";
+import type { Clock, TimerHandle } from "./clock.js";
 import { ConsumerDefaults, type ConsumerConfig } from "./consumer-config.js";
 import { parseNakDelayMs } from "./consumer-status.js";
 import type { DeadLetterReason } from "./dead-letter.js";
@@ -22,16 +24,12 @@ export interface AckHost {
   deadLetter(msg: StoredMsg, deliveries: number, reason: DeadLetterReason): void;
   /** Publish an advisory about this consumer (`<prefix>.<stream>.<consumer>`). */
   advise(prefix: string, type: string, fields: Record<string, unknown>): void;
+  /** The consumer's clock: delivery times, ack waits and the redelivery timer. */
+  readonly clock: Clock;
 }
 
-/** The acknowledgement part of a consumer's persisted state (see ConsumerState). */
-export interface SavedAcks {
-  ack_floor: { consumer_seq: number; stream_seq: number };
-  /** [stream seq, delivery seq, delivered at ms] of every unacknowledged delivery. */
-  pending: Array<[number, number, number]>;
-  /** [stream seq, redeliveries]. */
-  redelivered: Array<[number, number]>;
-}
+/** The acknowledgement part of a consumer's persisted state. */
+export type SavedAcks = Omit<ConsumerState, "delivered">;
 
 interface Pending {
   dseq: number;
@@ -58,7 +56,7 @@ export class AckTracker {
   private rdq: number[] = [];
   private readonly rdqSet = new Set<number>();
   private lastAck = 0;
-  private timer: NodeJS.Timeout | null = null;
+  private timer: TimerHandle | null = null;
 
   constructor(
     private readonly stream: Stream,
@@ -114,7 +112,7 @@ export class AckTracker {
   restore(s: SavedAcks): void {
     this.adflr = s.ack_floor.consumer_seq;
     this.asflr = s.ack_floor.stream_seq;
-    const now = Date.now();
+    const now = this.host.clock.now();
     for (const [sseq, dseq, ts] of [...s.pending].sort((a, b) => a[0] - b[0])) this.pending.set(sseq, { dseq, tsMs: Math.min(ts, now) });
     for (const [sseq, n] of s.redelivered) this.rdc.set(sseq, n);
   }
@@ -136,7 +134,7 @@ export class AckTracker {
 
   /** The consumer stops: no more redelivery checks. */
   stop(): void {
-    if (this.timer !== null) clearTimeout(this.timer);
+    if (this.timer !== null) this.host.clock.clearTimeout(this.timer);
   }
 
   /**
@@ -247,7 +245,7 @@ export class AckTracker {
       }
       this.rdc.delete(sseq);
       this.removeFromRdq(sseq);
-      this.lastAck = Date.now();
+      this.lastAck = this.host.clock.now();
       if (retains) this.host.acked(sseq);
     } else if (policy === "all") {
       if (dseq <= this.adflr || sseq <= this.asflr) return;
@@ -262,7 +260,7 @@ export class AckTracker {
         if (retains) this.host.acked(s);
       }
       if (retains) for (let s = from + 1; s <= sseq; s++) this.host.acked(s);
-      this.lastAck = Date.now();
+      this.lastAck = this.host.clock.now();
     } else return;
     this.host.changed();
     if (wasFull) this.host.kick();
@@ -286,7 +284,7 @@ export class AckTracker {
         this.removeFromRdq(sseq);
         if (p !== undefined) {
           // Due when "delivered at + ack_wait" passes: shift the delivery time so that is now + delay.
-          p.tsMs = Date.now() - this.ackWaitDelayFor(sseq) + delayMs;
+          p.tsMs = this.host.clock.now() - this.ackWaitDelayFor(sseq) + delayMs;
           this.rearmTimer(10);
         }
         return;
@@ -300,7 +298,7 @@ export class AckTracker {
   progress(sseq: number): void {
     const p = this.pending.get(sseq);
     if (p !== undefined) {
-      p.tsMs = Date.now();
+      p.tsMs = this.host.clock.now();
       this.removeFromRdq(sseq);
     }
   }
@@ -334,12 +332,11 @@ export class AckTracker {
   private armTimer(ms: number): void {
     if (this.host.isClosed()) return;
     // checkPending re-arms for what is left when a clamped wait ends before any deadline.
-    this.timer = setTimeout(() => this.checkPending(), clampTimerMs(ms + ACK_DELAY_MS));
-    this.timer.unref();
+    this.timer = this.host.clock.setTimeout(() => this.checkPending(), clampTimerMs(ms + ACK_DELAY_MS));
   }
 
   private rearmTimer(ms: number): void {
-    if (this.timer !== null) clearTimeout(this.timer);
+    if (this.timer !== null) this.host.clock.clearTimeout(this.timer);
     this.armTimer(ms);
   }
 
@@ -347,7 +344,7 @@ export class AckTracker {
   private checkPending(): void {
     this.timer = null;
     if (this.host.isClosed()) return;
-    const now = Date.now();
+    const now = this.host.clock.now();
     const first = this.stream.store.state().firstSeq;
     const bo = this.host.config().backoff;
     let next = bo !== undefined && bo.length > 0 ? (bo[bo.length - 1] as number) / 1e6 : this.ackWaitMs;

@@ -5,22 +5,23 @@ import type { ConsumerAction } from "./api/context.js";
 import type { Bus } from "./bus.js";
 import { Consumer, type ConsumerHooks } from "./consumer.js";
 import { checkConsumerUpdate, subjectsIntersect, type ConsumerConfig } from "./consumer-config.js";
-import type { ConsumerFiles } from "./consumer-files.js";
+import type { ConsumerStateWriter } from "./consumer-state-writer.js";
 import { jsError, type JsApiError } from "./errors.js";
 import type { StreamRegistry } from "./stream-registry.js";
 
 /**
  * Consumer administration: `CONSUMER.CREATE` in all its forms (a new consumer, or an allowed
  * update of one), with the work-queue stream's rules, and `CONSUMER.DELETE`. Each runs under its
- * stream's lock, shared with stream administration; a durable consumer's files are written (or
- * removed) before the change is served, and a change whose files cannot be written changes nothing.
+ * stream's lock, shared with stream administration; a durable consumer's config and state are
+ * written to (or removed from) its store before the change is served, and a change that cannot be
+ * written changes nothing.
  */
 export class ConsumerAdmin {
   /** `locks`: one chain per stream name, shared with stream administration. */
   constructor(
     private readonly registry: StreamRegistry,
     private readonly locks: KeyLock,
-    private readonly files: ConsumerFiles,
+    private readonly files: ConsumerStateWriter,
     private readonly bus: Bus,
     private readonly hooks: ConsumerHooks,
     private readonly warn: (line: string) => void,
@@ -99,7 +100,7 @@ export class ConsumerAdmin {
       // Files first: if they cannot be removed, the consumer goes on as before.
       await this.files.hold(c);
       try {
-        await this.files.removeFiles(c);
+        await this.files.remove(c);
       } catch (err) {
         if (await this.files.exists(c)) {
           this.files.resume(c);

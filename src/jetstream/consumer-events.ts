@@ -2,14 +2,14 @@ import type { StoredMsg } from "../stores/types.js";
 import type { Bus } from "./bus.js";
 import type { Consumer, ConsumerHooks } from "./consumer.js";
 import { DEAD_LETTER_METADATA_KEY } from "./consumer-config.js";
-import type { ConsumerFiles } from "./consumer-files.js";
+import type { ConsumerStateWriter } from "./consumer-state-writer.js";
 import { copyToDeadLetters, type DeadLetterReason } from "./dead-letter.js";
 import { acknowledged } from "./retention.js";
 import type { StreamEntry } from "./stream-registry.js";
 
 /**
  * What a consumer's events do to the rest of JetStream (its ConsumerHooks): state changes are
- * written (throttled, by ConsumerFiles), an unused ephemeral is removed, acknowledgements drive
+ * written (throttled, by ConsumerStateWriter), an unused ephemeral is removed, acknowledgements drive
  * interest and work-queue retention, messages that failed for good become dead letters, and
  * advisories are published when someone listens.
  */
@@ -18,7 +18,7 @@ export class ConsumerEvents implements ConsumerHooks {
   constructor(
     private readonly streams: ReadonlyMap<string, StreamEntry>,
     private readonly bus: Bus,
-    private readonly files: ConsumerFiles,
+    private readonly files: ConsumerStateWriter,
     private readonly remove: (c: Consumer) => void,
   ) {}
 

@@ -1,7 +1,9 @@
+import type { ConsumerState, ConsumerStore } from "../stores/catalog-types.js";
 import type { StoredMsg } from "../stores/types.js";
-import { AckTracker, type SavedAcks } from "./ack-tracker.js";
+import { AckTracker } from "./ack-tracker.js";
 import { advisoryBody } from "./advisories.js";
 import type { Bus } from "./bus.js";
+import { systemClock, type Clock } from "./clock.js";
 import type { ConsumerConfig } from "./consumer-config.js";
 import type { DeadLetterReason } from "./dead-letter.js";
 import { DeadlineTimer } from "./deadline-timer.js";
@@ -27,10 +29,7 @@ export interface ConsumerHooks {
   advisory(subject: string, body: Record<string, unknown>): void;
 }
 
-/** A consumer's persisted position (nats-server `ConsumerState`, in our own JSON). */
-export interface ConsumerState extends SavedAcks {
-  delivered: { consumer_seq: number; stream_seq: number };
-}
+export type { ConsumerState };
 
 /**
  * Deliveries in one go before the delivery loop lets the event loop turn (and so the connection be
@@ -64,7 +63,7 @@ export class Consumer {
   /** Pull requests waiting for messages. */
   private readonly pulls: PullQueue;
   private lastDeliveredMs = 0;
-  private lastActivityMs = Date.now();
+  private lastActivityMs: number;
   /** Push consumers: subscriber interest, flow control, idle heartbeats (null for pull). */
   private readonly push: PushDelivery | null;
   /** replay_policy original: the gaps between stored messages (null for instant). */
@@ -74,11 +73,13 @@ export class Consumer {
   private again = false;
   private closed = false;
   /** The next inactivity check (see armInactive). */
-  private readonly inactivity = new DeadlineTimer(() => this.checkInactive());
+  private readonly inactivity: DeadlineTimer;
   private readonly unsubs: Array<() => void> = [];
   private readonly ackPrefix: string;
   readonly isPush: boolean;
   readonly durable: boolean;
+  /** Where its config and state are kept (set once created or restored); null: in memory only (see ConsumerStateWriter). */
+  store: ConsumerStore | null = null;
 
   constructor(
     readonly stream: Stream,
@@ -88,14 +89,19 @@ export class Consumer {
     private readonly bus: Bus,
     private readonly hooks: ConsumerHooks,
     state: ConsumerState | null,
+    /** Time as the consumer sees it (a manual clock in tests). */
+    private readonly clock: Clock = systemClock,
   ) {
+    this.lastActivityMs = clock.now();
+    this.inactivity = new DeadlineTimer(clock, () => this.checkInactive());
     this.isPush = config.deliver_subject !== undefined;
     this.durable = config.durable_name !== undefined;
     this.cursor = new StreamCursor(stream, config.filter_subjects ?? (config.filter_subject !== undefined ? [config.filter_subject] : []));
     this.ackPrefix = `$JS.ACK.${stream.name}.${name}.`;
-    this.replay = config.replay_policy === "original" ? new ReplayPacer() : null;
+    this.replay = config.replay_policy === "original" ? new ReplayPacer(clock) : null;
     this.pulls = new PullQueue({
       bus,
+      clock,
       sendHeartbeat: (subject) => this.sendHeartbeat(subject),
       drained: () => this.armInactive(),
       isClosed: () => this.closed,
@@ -109,11 +115,13 @@ export class Consumer {
       acked: (seq) => hooks.acked(this, seq),
       deadLetter: (msg, deliveries, reason) => hooks.deadLetter(this, msg, deliveries, reason),
       advise: (prefix, type, fields) => this.advise(prefix, type, fields),
+      clock,
     });
     this.push = this.isPush
       ? new PushDelivery(
           {
             bus,
+            clock,
             config: () => this.config,
             isClosed: () => this.closed,
             kick: () => this.kick(),
@@ -292,7 +300,7 @@ export class Consumer {
         wr.n--;
         wr.d++;
         if (wr.n <= 0) this.pulls.remove(wr);
-        else if (wr.hbMs > 0) wr.hbAtMs = Date.now() + wr.hbMs;
+        else if (wr.hbMs > 0) wr.hbAtMs = this.clock.now() + wr.hbMs;
       }
       const replay = this.replay;
       if (replay !== null && replay.active) {
@@ -342,7 +350,7 @@ export class Consumer {
 
   private deliver(dsubj: string, ackReply: string, msg: StoredMsg, headers: Buffer | null, data: Buffer, dc: number, sz: number): void {
     const dseq = this.dseq++;
-    const now = Date.now();
+    const now = this.clock.now();
     this.lastDeliveredMs = now;
     this.lastActivityMs = now;
     const push = this.push;
@@ -382,7 +390,7 @@ export class Consumer {
     const t = this.config.inactive_threshold ?? 0;
     if (t <= 0 || this.closed) return;
     const ms = t / 1e6;
-    this.inactivity.set(Date.now() + (this.isPush ? ms / 2 : ms));
+    this.inactivity.set(this.clock.now() + (this.isPush ? ms / 2 : ms));
   }
 
   private checkInactive(): void {
@@ -392,7 +400,7 @@ export class Consumer {
       else this.armInactive();
       return;
     }
-    const idle = Date.now() - this.lastActivityMs;
+    const idle = this.clock.now() - this.lastActivityMs;
     if (this.pulls.length === 0 && idle >= (this.config.inactive_threshold ?? 0) / 1e6) this.hooks.inactive(this);
     else this.armInactive();
   }
@@ -402,7 +410,7 @@ export class Consumer {
   /** `$JS.API.CONSUMER.MSG.NEXT.<stream>.<consumer>`: body empty, a batch number, or JSON. */
   processNextRequest(reply: string, body: Buffer): void {
     if (reply === "" || this.closed) return;
-    this.lastActivityMs = Date.now();
+    this.lastActivityMs = this.clock.now();
     if (this.isPush) {
       this.bus.publish(reply, "", statusHeader(409, "Consumer is push based"), EMPTY);
       return;
@@ -421,7 +429,7 @@ export class Consumer {
     const sseq = Number(t[1]);
     const dseq = Number(t[2]);
     if (!Number.isSafeInteger(sseq) || !Number.isSafeInteger(dseq)) return;
-    this.lastActivityMs = Date.now();
+    this.lastActivityMs = this.clock.now();
     const body = data.length === 0 ? "" : data.toString("latin1");
     let ackReply = reply !== "";
     if (body === "" || body === "+ACK" || body === "+OK") this.acks.ack(sseq, dseq, this.dseq, this.cursor.sseq);

@@ -1,5 +1,5 @@
-import { join } from "node:path";
-import { FileCatalog } from "../stores/file/catalog.js";
+import { openBackends } from "../stores/backends.js";
+import type { StoreBackends } from "../stores/catalog-types.js";
 import type { PurgeRequest } from "../stores/types.js";
 import { KeyLock } from "../util/key-lock.js";
 import type { ConsumerAction } from "./api/context.js";
@@ -9,7 +9,7 @@ import type { Consumer } from "./consumer.js";
 import { ConsumerAdmin } from "./consumer-admin.js";
 import type { ConsumerConfig } from "./consumer-config.js";
 import { ConsumerEvents } from "./consumer-events.js";
-import { CONSUMER_STATE_RETRY_MS, ConsumerFiles } from "./consumer-files.js";
+import { CONSUMER_STATE_RETRY_MS, ConsumerStateWriter } from "./consumer-state-writer.js";
 import { replayDeadLetters } from "./dead-letter.js";
 import type { JsApiError } from "./errors.js";
 import { recoverStreams } from "./recovery.js";
@@ -38,6 +38,11 @@ export interface JetStreamOptions {
   requestQueueLimit?: number;
   /** The JetStream domain, reported in `$JS.API.INFO` and `/jsz` (the server maps its API subjects). */
   domain?: string | undefined;
+  /**
+   * Where streams, the catalog and consumers are kept, by `storage`; by default the file backend
+   * under `storeDir` and the memory backend (stores/backends.ts).
+   */
+  backends?: StoreBackends;
 }
 
 /**
@@ -55,10 +60,8 @@ export class JetStream {
   readonly unloaded: UnloadedEntry[];
   /** Told the duration of every durable batch write of the file streams (set by `/metrics`; null = not timed). */
   fsyncObserver: ((seconds: number) => void) | null = null;
-  /** The stream catalog and consumer files of the file streams. */
-  private readonly catalog: FileCatalog;
-  /** Durable consumers' config and state on disk. */
-  private readonly consumerFiles: ConsumerFiles;
+  /** Durable consumers' state, written behind their changes. */
+  private readonly consumerFiles: ConsumerStateWriter;
   private readonly registry: StreamRegistry;
   /**
    * One chain per stream name: its create, update, delete, purge and consumer changes run one at
@@ -75,20 +78,22 @@ export class JetStream {
     readonly opts: JetStreamOptions,
   ) {
     const warn = (line: string): void => this.opts.warn?.(line);
-    this.catalog = new FileCatalog(join(opts.storeDir, "jetstream"));
-    this.registry = new StreamRegistry(bus, this.catalog, {
-      sync: opts.sync ?? "always",
-      syncIntervalMs: opts.syncIntervalMs,
-      // One function for every file store, so a store opened before the observer is set still reports to it.
-      observeSync: (seconds) => this.fsyncObserver?.(seconds),
-      // A file store's lines when its writes start failing and when they succeed again (a full disk).
-      warn,
-      domain: opts.domain,
-    });
+    const backends =
+      opts.backends ??
+      openBackends({
+        storeDir: opts.storeDir,
+        sync: opts.sync ?? "always",
+        syncIntervalMs: opts.syncIntervalMs,
+        // One function for every file store, so a store opened before the observer is set still reports to it.
+        observeSync: (seconds) => this.fsyncObserver?.(seconds),
+        // A file store's lines when its writes start failing and when they succeed again (a full disk).
+        warn,
+      });
+    this.registry = new StreamRegistry(bus, backends, { warn, domain: opts.domain });
     this.streams = this.registry.streams;
     this.unloaded = this.registry.unloaded;
-    this.consumerFiles = new ConsumerFiles(
-      this.catalog,
+    this.consumerFiles = new ConsumerStateWriter(
+      backends,
       (c) => this.streams.get(c.stream.name)?.consumers.get(c.name) === c,
       (c, err) =>
         warn(
@@ -100,7 +105,7 @@ export class JetStream {
     this.events = new ConsumerEvents(this.streams, bus, this.consumerFiles, (c) => {
       this.deleteConsumer(c.stream.name, c.name, c).catch((err: unknown) => warn(`JetStream: ${err instanceof Error ? err.message : String(err)}`));
     });
-    this.streamAdmin = new StreamAdmin(this.registry, this.catalog, this.locks, this.consumerFiles, warn);
+    this.streamAdmin = new StreamAdmin(this.registry, this.locks, this.consumerFiles, warn);
     this.consumerAdmin = new ConsumerAdmin(this.registry, this.locks, this.consumerFiles, bus, this.events, warn);
     this.api = new ApiListener(bus, warn, opts.requestQueueLimit);
   }
@@ -135,7 +140,7 @@ export class JetStream {
    * files cannot be used is reported (`unloaded`, the warn log) and skipped; the rest are served.
    */
   async start(): Promise<void> {
-    await recoverStreams(this.registry, this.catalog, this.consumerFiles, this.bus, this.events);
+    await recoverStreams(this.registry, this.bus, this.events);
     this.api.start(this);
   }
 

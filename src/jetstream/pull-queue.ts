@@ -1,4 +1,5 @@
 import type { Bus } from "./bus.js";
+import type { Clock, TimerHandle } from "./clock.js";
 import { clampTimerMs } from "../util/timer.js";
 import { ConsumerDefaults, type ConsumerConfig } from "./consumer-config.js";
 import { PULL_REQUEST, decodeBody } from "./api/request-schema.js";
@@ -71,6 +72,8 @@ export interface PullQueueHost {
   isClosed(): boolean;
   /** Messages the consumer could deliver now (not yet delivered, plus queued redeliveries); asked for no_wait requests. */
   messagesPending(): number;
+  /** The consumer's clock. */
+  readonly clock: Clock;
 }
 
 /**
@@ -81,7 +84,7 @@ export interface PullQueueHost {
  */
 export class PullQueue {
   private readonly waiting: WaitingRequest[] = [];
-  private timer: NodeJS.Timeout | null = null;
+  private timer: TimerHandle | null = null;
   private timerAt = 0;
 
   constructor(private readonly host: PullQueueHost) {}
@@ -121,7 +124,7 @@ export class PullQueue {
       bus.publish(reply, "", statusHeader(409, "Exceeded MaxWaiting"), EMPTY);
       return false;
     }
-    const now = Date.now();
+    const now = this.host.clock.now();
     const hbMs = hbNs / 1e6;
     this.add({ reply, n: batch, d: 0, b: maxBytes, expiresMs: expiresNs > 0 ? now + expiresNs / 1e6 : 0, noWait, hbMs, hbAtMs: hbMs > 0 ? now + hbMs : 0 });
     return true;
@@ -147,7 +150,7 @@ export class PullQueue {
 
   /** The first waiting request that can take a message of `sz` bytes; drops expired, gone and too-small ones. */
   next(sz: number): WaitingRequest | null {
-    const now = Date.now();
+    const now = this.host.clock.now();
     const bus = this.host.bus;
     while (this.waiting.length > 0) {
       const wr = this.waiting[0] as WaitingRequest;
@@ -169,7 +172,7 @@ export class PullQueue {
 
   /** Expire requests (408), send heartbeats, drop requests nobody listens to; at end of stream end no_wait ones. */
   process(eos: boolean): void {
-    const now = Date.now();
+    const now = this.host.clock.now();
     const bus = this.host.bus;
     let w = 0;
     for (let i = 0; i < this.waiting.length; i++) {
@@ -197,18 +200,18 @@ export class PullQueue {
       if (wr.hbAtMs > 0 && (next === 0 || wr.hbAtMs < next)) next = wr.hbAtMs;
     }
     if (next === 0) {
-      if (this.timer !== null) clearTimeout(this.timer);
+      if (this.timer !== null) this.host.clock.clearTimeout(this.timer);
       this.timer = null;
       if (this.waiting.length === 0) this.host.drained();
       return;
     }
     if (this.timer !== null && this.timerAt <= next) return;
-    if (this.timer !== null) clearTimeout(this.timer);
+    if (this.timer !== null) this.host.clock.clearTimeout(this.timer);
     this.timerAt = next;
-    this.timer = setTimeout(() => {
+    this.timer = this.host.clock.setTimeout(() => {
       this.timer = null;
       if (!this.host.isClosed()) this.process(false);
-    }, clampTimerMs(next - Date.now()));
+    }, clampTimerMs(next - this.host.clock.now()));
   }
 
   /**
@@ -226,7 +229,7 @@ export class PullQueue {
 
   /** The consumer stops: clear the timer; a deleted consumer tells every waiting request (409). */
   stop(deleted: boolean): void {
-    if (this.timer !== null) clearTimeout(this.timer);
+    if (this.timer !== null) this.host.clock.clearTimeout(this.timer);
     this.timer = null;
     if (deleted) for (const wr of this.waiting) this.host.bus.publish(wr.reply, "", H_CONSUMER_DELETED, EMPTY);
     this.waiting.length = 0;

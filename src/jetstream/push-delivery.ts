@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { subjectMatches } from "../subjects/validate.js";
 import type { Bus } from "./bus.js";
+import type { Clock } from "./clock.js";
 import { ConsumerDefaults, type ConsumerConfig } from "./consumer-config.js";
 import { EMPTY, H_FLOW_CONTROL } from "./consumer-status.js";
 import { DeadlineTimer } from "./deadline-timer.js";
@@ -8,6 +9,8 @@ import { DeadlineTimer } from "./deadline-timer.js";
 /** What push delivery needs of its consumer. */
 export interface PushHost {
   readonly bus: Bus;
+  /** The consumer's clock. */
+  readonly clock: Clock;
   /** The consumer's config as it is now (an update replaces it). */
   config(): ConsumerConfig;
   isClosed(): boolean;
@@ -35,7 +38,7 @@ export class PushDelivery {
   /** The flow-control request waiting for its answer ("" none), and the bytes it covers. */
   private fcid = "";
   private fcsz = 0;
-  private readonly heartbeat = new DeadlineTimer(() => this.onHeartbeat());
+  private readonly heartbeat: DeadlineTimer;
   /** Consecutive inactivity checks that found no subscriber. */
   private idleChecks = 0;
 
@@ -45,6 +48,7 @@ export class PushDelivery {
     private readonly fcPrefix: string,
     flowControl: boolean,
   ) {
+    this.heartbeat = new DeadlineTimer(host.clock, () => this.onHeartbeat());
     this.pblimit = flowControl ? ConsumerDefaults.flowControlMaxPendingBytes : 0;
     this.maxpb = this.pblimit > 0 ? Math.max(1, Math.floor(this.pblimit / 16)) : 0;
   }
@@ -121,7 +125,7 @@ export class PushDelivery {
   armHeartbeat(): void {
     const hb = this.host.config().idle_heartbeat ?? 0;
     if (hb <= 0 || this.host.isClosed()) return;
-    this.heartbeat.set(Date.now() + hb / 1e6);
+    this.heartbeat.set(this.host.clock.now() + hb / 1e6);
   }
 
   private onHeartbeat(): void {

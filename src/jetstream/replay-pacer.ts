@@ -1,5 +1,6 @@
 import type { StoredMsg } from "../stores/types.js";
 import { clampTimerMs } from "../util/timer.js";
+import { systemClock, type Clock, type TimerHandle } from "./clock.js";
 
 /**
  * replay_policy original: the messages stored when the consumer started go out with the gaps they
@@ -12,8 +13,10 @@ export class ReplayPacer {
   private lastTimeNs = 0n;
   private stopped = false;
   /** The wait under way, and how stop() ends it early. */
-  private timer: NodeJS.Timeout | null = null;
+  private timer: TimerHandle | null = null;
   private wake: (() => void) | null = null;
+
+  constructor(private readonly clock: Clock = systemClock) {}
 
   /** The consumer starts: pace what is stored now, up to stream sequence `lastSeq`. */
   start(lastSeq: number): void {
@@ -31,11 +34,11 @@ export class ReplayPacer {
 
   /** Wait `ms` between two replayed messages, however long the gap was; stop() ends the wait. */
   async pause(ms: number): Promise<void> {
-    const until = Date.now() + ms;
-    for (let left = ms; left >= 1 && !this.stopped; left = until - Date.now()) {
+    const until = this.clock.now() + ms;
+    for (let left = ms; left >= 1 && !this.stopped; left = until - this.clock.now()) {
       await new Promise<void>((r) => {
         this.wake = r;
-        this.timer = setTimeout(r, clampTimerMs(left));
+        this.timer = this.clock.setTimeout(r, clampTimerMs(left));
       });
       this.timer = null;
       this.wake = null;
@@ -45,7 +48,7 @@ export class ReplayPacer {
   /** The consumer stops: end a wait under way. */
   stop(): void {
     this.stopped = true;
-    if (this.timer !== null) clearTimeout(this.timer);
+    if (this.timer !== null) this.clock.clearTimeout(this.timer);
     this.wake?.();
   }
 }

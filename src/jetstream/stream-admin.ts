@@ -1,9 +1,6 @@
-import type { FileCatalog } from "../stores/file/catalog.js";
-import type { FileStore } from "../stores/file/file-store.js";
-import { MemoryStore } from "../stores/memory/memory-store.js";
-import type { PurgeRequest } from "../stores/types.js";
+import type { PurgeRequest, StreamStore } from "../stores/types.js";
 import type { KeyLock } from "../util/key-lock.js";
-import type { ConsumerFiles } from "./consumer-files.js";
+import type { ConsumerStateWriter } from "./consumer-state-writer.js";
 import { jsError, type JsApiError } from "./errors.js";
 import { subjectsOverlap } from "./overlap.js";
 import { storeLimitsOf } from "./stream.js";
@@ -13,8 +10,8 @@ import type { StreamEntry, StreamRegistry } from "./stream-registry.js";
 /**
  * Stream administration: `STREAM.CREATE`, `UPDATE`, `DELETE` and `PURGE`. Each runs under its
  * stream's lock (nats-server holds the stream's lock for these), so none sees another half done;
- * a file stream's metadata is on disk (atomically, through the catalog) before a change is served,
- * and a change whose files cannot be written changes nothing. Subjects may not overlap another
+ * a stream's config is in its backend's catalog (durably) before a change is served, and a change
+ * that cannot be written changes nothing. Subjects may not overlap another
  * stream's, nor those of a stream of another name being created or updated meanwhile.
  */
 export class StreamAdmin {
@@ -27,15 +24,14 @@ export class StreamAdmin {
   /** `locks`: one chain per stream name, shared with consumer administration. */
   constructor(
     private readonly registry: StreamRegistry,
-    private readonly catalog: FileCatalog,
     private readonly locks: KeyLock,
-    private readonly consumerFiles: ConsumerFiles,
+    private readonly consumerFiles: ConsumerStateWriter,
     private readonly warn: (line: string) => void,
   ) {}
 
   /**
-   * `STREAM.CREATE`: idempotent for the same config. A file stream's directory appears with its
-   * meta.json in it before its store is opened, and the stream is served only once both are done.
+   * `STREAM.CREATE`: idempotent for the same config. The stream is in its backend's catalog before
+   * its store is opened, and served only once both are done.
    */
   createStream(cfg: StreamConfig): Promise<{ entry: StreamEntry; created: boolean } | JsApiError> {
     return this.locks.run(cfg.name, async () => {
@@ -51,19 +47,19 @@ export class StreamAdmin {
         return jsError("StreamCreate", { err: `stream "${cfg.name}" is on disk but could not be loaded (see /jsz); its files are kept until an operator removes them` });
       }
       const created = new Date();
-      if (cfg.storage === "memory") return { entry: registry.register(cfg, new MemoryStore(storeLimitsOf(cfg)), created), created: true };
+      const backend = registry.backends[cfg.storage];
       this.claims.set(cfg.name, cfg.subjects);
       try {
         try {
-          await this.catalog.createStream(cfg.name, cfg, created);
+          await backend.createStream(cfg.name, cfg, created);
         } catch (err) {
           return jsError("StreamCreate", { err: `could not write the stream's metadata: ${errText(err)}` });
         }
-        let store: FileStore;
+        let store: StreamStore;
         try {
-          store = await registry.openFileStore(cfg);
+          store = await registry.openStore(cfg);
         } catch (err) {
-          await this.catalog.removeStream(cfg.name).catch((e: unknown) => this.warn(`JetStream: stream "${cfg.name}": create failed and its directory could not be removed: ${errText(e)}`));
+          await backend.deleteStream(cfg.name).catch((e: unknown) => this.warn(`JetStream: stream "${cfg.name}": create failed and its directory could not be removed: ${errText(e)}`));
           return jsError("StreamCreate", { err: `could not open the stream's store: ${errText(err)}` });
         }
         return { entry: registry.register(cfg, store, created), created: true };
@@ -85,12 +81,10 @@ export class StreamAdmin {
       if (this.overlaps(cfg)) return jsError("StreamSubjectOverlap");
       this.claims.set(cfg.name, cfg.subjects);
       try {
-        if (cfg.storage === "file") {
-          try {
-            await this.catalog.writeStream(cfg.name, cfg, entry.stream.created);
-          } catch (err) {
-            return jsError("StreamUpdate", { err: `could not write the stream's metadata: ${errText(err)}` });
-          }
+        try {
+          await this.registry.backends[cfg.storage].updateStream(cfg.name, cfg, entry.stream.created);
+        } catch (err) {
+          return jsError("StreamUpdate", { err: `could not write the stream's metadata: ${errText(err)}` });
         }
         entry.stream.config = cfg;
         try {
@@ -117,22 +111,21 @@ export class StreamAdmin {
       const entry = registry.streams.get(name);
       if (entry === undefined) return false;
       for (const c of entry.consumers.values()) await this.consumerFiles.hold(c);
-      if (entry.stream.config.storage === "file") {
-        // Take no more publishes (and no expiry) while the directory goes: a publish arriving after
-        // it was renamed aside would fail (ENOENT) and be reported as a failing disk.
-        registry.unwire(entry);
-        // ... and let the writes already under way end before the directory goes from under them.
-        await entry.stream.store.settle();
-        try {
-          await this.catalog.removeStream(name);
-        } catch (err) {
-          if (await this.catalog.hasStream(name)) {
-            registry.wire(entry);
-            for (const c of entry.consumers.values()) this.consumerFiles.resume(c);
-            throw new Error(`stream "${name}" could not be deleted: ${errText(err)}`);
-          }
-          this.warn(`JetStream: stream "${name}" deleted, but not all of its files could be removed (the next start removes them): ${errText(err)}`);
+      const backend = registry.backends[entry.stream.config.storage];
+      // Take no more publishes (and no expiry) while the stream goes: a publish arriving after the
+      // file backend renamed its directory aside would fail (ENOENT) and be reported as a failing disk.
+      registry.unwire(entry);
+      // ... and let the writes already under way end before the store goes from under them.
+      await entry.stream.store.settle();
+      try {
+        await backend.deleteStream(name);
+      } catch (err) {
+        if (await backend.hasStream(name)) {
+          registry.wire(entry);
+          for (const c of entry.consumers.values()) this.consumerFiles.resume(c);
+          throw new Error(`stream "${name}" could not be deleted: ${errText(err)}`);
         }
+        this.warn(`JetStream: stream "${name}" deleted, but not all of its files could be removed (the next start removes them): ${errText(err)}`);
       }
       // Out of the map before their state writes are forgotten: a consumer still served under its
       // name is written again when work it had under way ends (a redelivery reaching max_deliver

@@ -1,5 +1,4 @@
-import type { CatalogDamage, FileCatalog } from "../stores/file/catalog.js";
-import { FileStore } from "../stores/file/file-store.js";
+import type { CatalogDamage, StoreBackends } from "../stores/catalog-types.js";
 import type { StreamStore } from "../stores/types.js";
 import { clampTimerMs } from "../util/timer.js";
 import type { Bus } from "./bus.js";
@@ -26,14 +25,8 @@ export interface StreamEntry {
   expiry: NodeJS.Timeout | null;
 }
 
-/** How file streams' stores are opened, and where the registry reports. */
+/** Where the registry reports, and how publish acks name the domain. */
 export interface RegistryOptions {
-  /** File store durability mode (see stores/file). */
-  sync: "always" | "interval";
-  /** With `interval`: ms between background fsyncs. */
-  syncIntervalMs: number | undefined;
-  /** Told the duration of every durable batch write of a file stream. */
-  observeSync: (seconds: number) => void;
   /** Told what an operator must know, one line each. */
   warn: (line: string) => void;
   /** The JetStream domain, named in every publish ack as nats-server names it; undefined without one. */
@@ -47,8 +40,8 @@ const EXPIRY_CHECK_MAX_MS = 1000;
 /**
  * The streams JetStream serves, by name, and what connects each to the bus while it is served:
  * a subscription per subject that takes its publishes, its publish-ack sink, and its max_age
- * expiry timer. Also how a file stream's store is opened, and the streams and consumers found on
- * disk and not served (`unloaded`).
+ * expiry timer. Also how a stream's store is opened (by its backend), and the streams and consumers
+ * found in a catalog and not served (`unloaded`).
  */
 export class StreamRegistry {
   readonly streams = new Map<string, StreamEntry>();
@@ -58,7 +51,8 @@ export class StreamRegistry {
 
   constructor(
     private readonly bus: Bus,
-    private readonly catalog: FileCatalog,
+    /** The backends streams are kept in, by `storage`. */
+    readonly backends: StoreBackends,
     private readonly opts: RegistryOptions,
   ) {}
 
@@ -79,9 +73,9 @@ export class StreamRegistry {
     for (let i = this.unloaded.length - 1; i >= 0; i--) if (this.unloaded[i]?.stream === stream) this.unloaded.splice(i, 1);
   }
 
-  /** Open (or create) a file stream's message store. A store's write failures and recoveries go to warn. */
-  openFileStore(cfg: StreamConfig): Promise<FileStore> {
-    return FileStore.open({ dir: this.catalog.messagesDir(cfg.name), limits: storeLimitsOf(cfg), sync: this.opts.sync, syncIntervalMs: this.opts.syncIntervalMs, observeSyncSeconds: this.opts.observeSync, log: this.opts.warn });
+  /** Open (or create) the message store of a stream in its backend's catalog. */
+  openStore(cfg: StreamConfig): Promise<StreamStore> {
+    return this.backends[cfg.storage].openStream(cfg.name, storeLimitsOf(cfg));
   }
 
   /** Serve a stream whose store is open: wire its subjects and list it. */

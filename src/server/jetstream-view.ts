@@ -1,5 +1,5 @@
 import type { StreamEntryView } from "../jetstream/api/context.js";
-import type { CatalogDamage } from "../stores/file/catalog.js";
+import type { CatalogDamage } from "../stores/catalog-types.js";
 
 /**
  * What the monitoring side (`/jsz`, `/metrics`) reads of a running JetStream: its streams and

@@ -8,7 +8,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { jetstream } from "@nats-io/jetstream";
-import { CONSUMER_STATE_FLUSH_MS } from "../../src/jetstream/consumer-files.js";
+import { CONSUMER_STATE_FLUSH_MS } from "../../src/jetstream/consumer-state-writer.js";
 import { startJsServer } from "../helpers/js-server.js";
 
 test("a durable's mem_storage is not changed by an update; its state writes never fail for want of files", async (t) => {

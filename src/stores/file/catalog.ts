@@ -1,6 +1,7 @@
 import { mkdir, readdir, readFile, rm, rmdir, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { parseJsonLimited } from "../../util/json-depth.js";
+import type { CatalogDamage, CatalogListing, StoredStream } from "../catalog-types.js";
 import { createDirAtomic, isLeftover, removeDirAtomic, writeFileAtomic } from "./atomic-file.js";
 
 /**
@@ -10,7 +11,7 @@ import { createDirAtomic, isLeftover, removeDirAtomic, writeFileAtomic } from ".
  * <root>/<stream>/meta.json                 {"config": <stream config>, "created": <ISO time>}
  * <root>/<stream>/msgs/                     the stream's FileStore
  * <root>/<stream>/obs/<consumer>/meta.json  {"config": <consumer config>, "created": <ISO time>}
- * <root>/<stream>/obs/<consumer>/state.json the consumer's position (its JSON is JetStream's)
+ * <root>/<stream>/obs/<consumer>/state.json the consumer's ConsumerState (see catalog-types.ts)
  * ```
  *
  * Every write is atomic and durable (see atomic-file.ts): a stream or consumer directory appears
@@ -37,30 +38,10 @@ export const STATE_FILE = "state.json";
 const MSGS_DIR = "msgs";
 const CONSUMERS_DIR = "obs";
 
-/** A metadata file that could not be used, and why; the file is left as it is. */
-export interface CatalogDamage {
-  /** The stream the file belongs to (the directory name). */
-  stream: string;
-  /** The consumer, when the file is a consumer's; `*` when the stream's consumers directory cannot be read. */
-  consumer?: string;
-  /** Absolute path of the damaged file (or of the directory that cannot be read). */
-  file: string;
-  /** Why it could not be used (`not JSON: ...`, `wrong shape: ...`, a read error). */
-  reason: string;
-}
-
-/** A stream's metadata as stored. */
-export interface StoredStream {
-  /** The directory name (the stream name it was created under). */
-  name: string;
-  config: unknown;
-  created: Date;
-  /** Absolute path of its meta.json (for reports). */
-  file: string;
-}
+export type { CatalogDamage, CatalogListing, StoredStream };
 
 /** A durable consumer's files as stored. */
-export interface StoredConsumer {
+export interface StoredConsumerFiles {
   /** The directory name (the consumer name it was created under). */
   name: string;
   config: unknown;
@@ -70,12 +51,6 @@ export interface StoredConsumer {
   /** Absolute paths of its files (for reports). */
   metaFile: string;
   stateFile: string;
-}
-
-/** The streams read at start, and the entries that could not be. */
-export interface CatalogListing<T> {
-  entries: T[];
-  damage: CatalogDamage[];
 }
 
 type Read = { ok: true; value: unknown } | { ok: false; reason: string; missing: boolean };
@@ -214,8 +189,8 @@ export class FileCatalog {
   }
 
   /** A stream's durable consumers on disk, after removing leftovers; damaged ones are reported, not returned. */
-  async consumers(stream: string): Promise<CatalogListing<StoredConsumer>> {
-    const out: CatalogListing<StoredConsumer> = { entries: [], damage: [] };
+  async consumers(stream: string): Promise<CatalogListing<StoredConsumerFiles>> {
+    const out: CatalogListing<StoredConsumerFiles> = { entries: [], damage: [] };
     const obs = join(this.streamDir(stream), CONSUMERS_DIR);
     let list;
     try {
