@@ -14,12 +14,13 @@ import type { StreamEntry } from "./stream-registry.js";
  * advisories are published when someone listens.
  */
 export class ConsumerEvents implements ConsumerHooks {
-  /** `remove`: delete this consumer (it passed its inactive threshold). */
+  /** `remove`: delete this consumer (it passed its inactive threshold); `warn`: told what an operator must know. */
   constructor(
     private readonly streams: ReadonlyMap<string, StreamEntry>,
     private readonly bus: Bus,
     private readonly files: ConsumerStateWriter,
     private readonly remove: (c: Consumer) => void,
+    private readonly warn: (line: string) => void,
   ) {}
 
   /** Remember to write this consumer's state soon. */
@@ -39,11 +40,18 @@ export class ConsumerEvents implements ConsumerHooks {
     acknowledged(e.stream, e.consumers, seq);
   }
 
-  /** Copy a message that failed for good into the consumer's dead-letter stream, if it names one. */
+  /**
+   * Copy a message that failed for good into the consumer's dead-letter stream, if it names one.
+   * The dead-letter stream admits it as it would a publish; one it refuses (sealed, full with
+   * discard new, too large, a failing store) is reported, naming the message.
+   */
   deadLetter(c: Consumer, msg: StoredMsg, deliveries: number, reason: DeadLetterReason): void {
     const target = c.config.metadata?.[DEAD_LETTER_METADATA_KEY];
     if (target === undefined) return;
-    copyToDeadLetters(this.streams, target, c.stream.name, c.name, msg, deliveries, reason);
+    const seq = msg.seq;
+    void copyToDeadLetters(this.streams, target, c.stream.name, c.name, msg, deliveries, reason).then((r) => {
+      if (r !== null && "error" in r) this.warn(`JetStream: consumer "${c.stream.name} > ${c.name}": dead letter of sequence ${seq} (${reason}) refused by stream "${target}": ${r.error.description}`);
+    });
   }
 
   /** Publish an advisory on the bus, when anyone listens. */

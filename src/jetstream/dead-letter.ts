@@ -2,7 +2,8 @@ import { encodeHeaders, parseHeaders } from "../protocol/headers.js";
 import type { StoredMsg } from "../stores/types.js";
 import type { Bus } from "./bus.js";
 import { jsError, type JsApiError } from "./errors.js";
-import type { Stream } from "./stream.js";
+import type { PubResult } from "./stream.js";
+import { writeToStream, type WriteTarget } from "./stream-write.js";
 
 /**
  * Dead letters: a consumer whose config `metadata` names a dead-letter stream
@@ -46,20 +47,29 @@ export function replayHeaders(headers: Buffer | null): Buffer | null {
 }
 
 /** A stream served by name, as the dead-letter functions see the registry. */
-type StreamsByName = ReadonlyMap<string, { readonly stream: Stream }>;
+type StreamsByName = ReadonlyMap<string, WriteTarget>;
+
+/**
+ * The id a dead letter is deduplicated by in its dead-letter stream: one per message and consumer,
+ * so a message given up again after a restart (its consumer's state lagged the last deliveries)
+ * is not stored twice within the stream's duplicate window, while the same message given up by
+ * two consumers is stored for each.
+ */
+export function deadLetterId(stream: string, consumer: string, seq: number): string {
+  return `$DLQ.${stream}.${consumer}.${seq}`;
+}
 
 /**
  * Copy `msg`, which failed for good on consumer `consumer` of stream `from`, into the dead-letter
- * stream `target` (when it is served), with the dead-letter headers.
+ * stream `target` (when it is served), with the dead-letter headers. It goes in as a publish
+ * would (writeToStream): a sealed stream, a message past max_msg_size, a full stream with discard
+ * new refuse it; the result says which.
  */
-export function copyToDeadLetters(streams: StreamsByName, target: string, from: string, consumer: string, msg: StoredMsg, deliveries: number, reason: DeadLetterReason): void {
+export function copyToDeadLetters(streams: StreamsByName, target: string, from: string, consumer: string, msg: StoredMsg, deliveries: number, reason: DeadLetterReason): Promise<PubResult | null> {
   const e = streams.get(target);
-  if (e === undefined) return;
+  if (e === undefined) return Promise.resolve(null);
   const headers = deadLetterHeaders(msg, from, consumer, deliveries, reason);
-  void e.stream.store.append(msg.subject, headers, Buffer.from(msg.data)).then(
-    (seq) => e.stream.notifyAppend(seq),
-    () => {},
-  );
+  return writeToStream(e, msg.subject, headers, msg.data, { internal: { msgId: deadLetterId(from, consumer, msg.seq) } });
 }
 
 /**
@@ -81,7 +91,7 @@ export async function replayDeadLetters(streams: StreamsByName, bus: Bus, name: 
     const headers = replayHeaders(m.headers);
     const owner = [...streams.values()].find((o) => o !== e && o.stream.covers(m.subject));
     let ok = true;
-    if (owner !== undefined) ok = !("error" in (await owner.stream.publish(m.subject, headers, m.data)));
+    if (owner !== undefined) ok = !("error" in (await writeToStream(owner, m.subject, headers, m.data)));
     else bus.publish(m.subject, "", headers, m.data);
     if (!ok) {
       failed++;

@@ -102,9 +102,15 @@ export class JetStream {
             : `JetStream: consumer "${c.stream.name} > ${c.name}": state could not be written (the previous state stays on disk; retrying every ${CONSUMER_STATE_RETRY_MS} ms): ${err.message}`,
         ),
     );
-    this.events = new ConsumerEvents(this.streams, bus, this.consumerFiles, (c) => {
-      this.deleteConsumer(c.stream.name, c.name, c).catch((err: unknown) => warn(`JetStream: ${err instanceof Error ? err.message : String(err)}`));
-    });
+    this.events = new ConsumerEvents(
+      this.streams,
+      bus,
+      this.consumerFiles,
+      (c) => {
+        this.deleteConsumer(c.stream.name, c.name, c).catch((err: unknown) => warn(`JetStream: ${err instanceof Error ? err.message : String(err)}`));
+      },
+      warn,
+    );
     this.streamAdmin = new StreamAdmin(this.registry, this.locks, this.consumerFiles, warn);
     this.consumerAdmin = new ConsumerAdmin(this.registry, this.locks, this.consumerFiles, bus, this.events, warn);
     this.api = new ApiListener(bus, warn, opts.requestQueueLimit);

@@ -5,9 +5,9 @@ import type { Bus } from "./bus.js";
 import type { Consumer } from "./consumer.js";
 import { publishAckSink } from "./publish-ack.js";
 import { Republisher } from "./republish.js";
-import { removeIfNoInterest } from "./retention.js";
 import { Stream, storeLimitsOf } from "./stream.js";
 import type { StreamConfig } from "./stream-config.js";
+import { writeToStream } from "./stream-write.js";
 
 /**
  * A stream or consumer found on disk at start and not served, because a metadata file of it is
@@ -141,14 +141,9 @@ export class StreamRegistry {
           stream.accept(subject, reply, headers, data);
           return;
         }
-        // nats-server does not store (nor republish) a message no consumer of an interest stream wants.
-        const next = stream.store.lastSequence() + 1;
-        let republish = false;
-        if (stream.config.republish !== undefined) for (const c of entry.consumers.values()) if (c.needAck(next, subject)) republish = true;
-        void stream.publish(subject, headers, data, republish).then((r) => {
-          if ("error" in r) return sink(reply, 0, false, r.error);
-          if (!r.duplicate) removeIfNoInterest(stream, entry.consumers, r.seq, subject);
-          sink(reply, r.seq, r.duplicate, null);
+        void writeToStream(entry, subject, headers, data).then((r) => {
+          if ("error" in r) sink(reply, 0, false, r.error);
+          else sink(reply, r.seq, r.duplicate, null);
         });
       }),
     );

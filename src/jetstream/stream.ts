@@ -8,6 +8,19 @@ import type { StreamConfig } from "./stream-config.js";
 /** Result of a publish into a stream: the ack nats-server sends, or an error. */
 export type PubResult = { seq: number; duplicate: boolean } | { error: JsApiError };
 
+/** How a write reaches the stream (see Stream.publish); the defaults are a client's publish. */
+export interface PublishOptions {
+  /** false: not republished (an interest stream's message no consumer wants, which nats-server never stores). */
+  republish?: boolean;
+  /**
+   * A write the server makes itself (a dead letter) rather than a client's publish: the headers
+   * it carries are not directives to this stream (Nats-Expected-*, Nats-Rollup and Nats-Msg-Id
+   * were meant for the stream the message was first published to); it is deduplicated by
+   * `msgId` instead. Every other check a publish passes still applies.
+   */
+  internal?: { msgId: string };
+}
+
 /** Sends the publish ack for one message to its reply subject: its sequence, or an error. */
 export type AckSink = (reply: string, seq: number, duplicate: boolean, error: JsApiError | null) => void;
 
@@ -247,25 +260,27 @@ export class Stream {
   }
 
   /**
-   * Store one published message (the store copies the bytes before it returns); resolves once
-   * durable. Never rejects: a store that fails (or was closed by a delete racing this publish)
-   * is answered as a store error, not left as an unhandled rejection that stops the process.
-   * `republish: false`: not republished (an interest stream's message no consumer wants, which
-   * nats-server never stores).
+   * Store one message (the store copies the bytes before it returns); resolves once durable. The
+   * one way into the stream besides `accept` (the publish fast path, which takes the same checks):
+   * a client's publish with headers `accept` leaves to it, a dead letter, a replayed one. Never
+   * rejects: a store that fails (or was closed by a delete racing this publish) is answered as a
+   * store error, not left as an unhandled rejection that stops the process.
    */
-  async publish(subject: string, headers: Buffer | null, data: Buffer, republish = true): Promise<PubResult> {
+  async publish(subject: string, headers: Buffer | null, data: Buffer, opts: PublishOptions = {}): Promise<PubResult> {
     try {
-      return await this.publishChecked(subject, headers, data, republish);
+      return await this.publishChecked(subject, headers, data, opts);
     } catch (err) {
       return { error: storeFailed(err) };
     }
   }
 
-  private async publishChecked(subject: string, headers: Buffer | null, data: Buffer, republish: boolean): Promise<PubResult> {
+  private async publishChecked(subject: string, headers: Buffer | null, data: Buffer, opts: PublishOptions): Promise<PubResult> {
     const c = this.config;
-    const h = headers === null ? null : parseHeaders(headers);
+    const internal = opts.internal;
+    // An internal write's headers are data, not directives to this stream.
+    const h = headers === null || internal !== undefined ? null : parseHeaders(headers);
     const now = nowNs();
-    const msgId = headerValue(h, "Nats-Msg-Id");
+    const msgId = internal !== undefined ? internal.msgId : headerValue(h, "Nats-Msg-Id");
     const refused = this.admit(h, (headers?.length ?? 0) + data.length, msgId, now);
     if (typeof refused === "number") {
       // A duplicate of a message still in flight is acknowledged no sooner than the original.
@@ -285,7 +300,7 @@ export class Stream {
       if (!c.allow_rollup_hdrs) return { error: jsError("StreamRollupFailed", { err: "rollup not permitted" }) };
       if (rollup !== "sub" && rollup !== "all") return { error: jsError("StreamRollupFailed", { err: `rollup value invalid: ${rollup}` }) };
     }
-    const rp = republish ? this.republisher : null;
+    const rp = opts.republish !== false ? this.republisher : null;
     const to = rp === null ? null : rp.target(subject);
     const prev = to === null ? 0 : this.store.lastSequenceOf(subject);
     const before = this.store.lastSequence();
