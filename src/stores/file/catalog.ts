@@ -218,8 +218,13 @@ export class FileCatalog {
     return out;
   }
 
-  /** Add a durable consumer: its directory appears with meta.json and state.json in it, or not at all. */
+  /**
+   * Add a durable consumer: its directory appears with meta.json and state.json in it, or not at
+   * all. Fails when the stream is not in the catalog (its meta.json is not there): a consumer's
+   * directory would otherwise make a stream directory without one.
+   */
   async createConsumer(stream: string, consumer: string, config: unknown, created: Date, state: unknown): Promise<void> {
+    await stat(join(this.streamDir(stream), META_FILE));
     await createDirAtomic(this.consumerDir(stream, consumer), [
       [META_FILE, metaText(config, created)],
       [STATE_FILE, JSON.stringify(state)],
