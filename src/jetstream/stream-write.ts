@@ -1,11 +1,10 @@
-import type { Consumer } from "./consumer.js";
-import { removeIfNoInterest } from "./retention.js";
+import { removeIfNoInterest, type InterestedConsumer } from "./retention.js";
 import type { PublishOptions, PubResult, Stream } from "./stream.js";
 
 /** A served stream with its consumers, as a write into it needs them. */
 export interface WriteTarget {
   readonly stream: Stream;
-  readonly consumers: ReadonlyMap<string, Consumer>;
+  readonly consumers: ReadonlyMap<string, InterestedConsumer>;
 }
 
 /**
