@@ -39,6 +39,10 @@ export class ConsumerAdmin {
     let name = cfg.durable_name ?? cfg.name ?? "";
     const existing = name === "" ? undefined : e.consumers.get(name);
     if (existing !== undefined) {
+      // The API keeps a durable durable when an update by name leaves durable_name out, but it
+      // looks before this lock: a durable created meanwhile under the name would get a config
+      // without one, saved into its files, and not be loaded at the next start.
+      if (existing.durable && cfg.durable_name === undefined) return jsError("ConsumerCreate", { err: "a durable consumer can not be made ephemeral" });
       const verdict = checkConsumerUpdate(existing.config, cfg, existing.isActive);
       if (verdict === null) {
         if (JSON.stringify(existing.config) === JSON.stringify(cfg)) return existing;
