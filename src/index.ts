@@ -6,6 +6,7 @@ import { WaitingListener } from "./transports/waiting-listener.js";
 import { authRequired, checkAuthConfig } from "./auth/users.js";
 import type { Duplex } from "node:stream";
 import type { JetStream } from "./jetstream/jetstream.js";
+import type { StoreBackends } from "./stores/catalog-types.js";
 
 export { NATS_COMPAT_VERSION, CUEBUS_VERSION } from "./server/version.js";
 export type { User, AuthConfig } from "./auth/users.js";
@@ -22,8 +23,10 @@ export interface ServerOptions extends CoreOptions {
    * and fsyncs every `syncIntervalMs` (default 1000): a power cut can lose that window.
    * `requestQueueLimit`: `$JS.API` requests handled at once before more are dropped (default 10,000).
    * `domain`: the JetStream domain; the API answers on `$JS.<domain>.API` too (see jetstream/domain.ts).
+   * `backends`: where streams, the catalog and consumer state are kept (stores/catalog-types.ts);
+   * by default the file backend under `storeDir` and the memory backend.
    */
-  jetstream?: boolean | { storeDir?: string; sync?: "always" | "interval"; syncIntervalMs?: number; requestQueueLimit?: number; domain?: string | undefined };
+  jetstream?: boolean | { storeDir?: string; sync?: "always" | "interval"; syncIntervalMs?: number; requestQueueLimit?: number; domain?: string | undefined; backends?: StoreBackends };
   /**
    * WebSocket listener for browsers: `ws://` (nats-server's `websocket { port, no_tls: true }`), or
    * `wss://` with `tls` (PEM contents of `websocket { tls { cert_file, key_file } }`).
@@ -137,7 +140,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<Server> {
       const jsClient = core.internalClient();
       core.jetstreamCid = jsClient.cid;
       const warn = opts.logger?.warn ?? ((line: string): void => void process.stderr.write(`cuebus: ${line}\n`));
-      js = new jsModule.JetStream(jsClient, { storeDir, sync: j.sync ?? "always", syncIntervalMs: j.syncIntervalMs, requestQueueLimit: j.requestQueueLimit, domain: j.domain, warn });
+      js = new jsModule.JetStream(jsClient, { storeDir, sync: j.sync ?? "always", syncIntervalMs: j.syncIntervalMs, requestQueueLimit: j.requestQueueLimit, domain: j.domain, warn, backends: j.backends });
       if (j.domain !== undefined && j.domain !== "") core.mapSubjects((await import("./jetstream/domain.js")).jsDomainMappings(j.domain), j.domain);
       await js.start();
       core.jetstreamEnabled = true;

@@ -18,15 +18,22 @@ export interface JsServer {
 /** Start one for test `t`; the client, the server and its store directory go when the test ends. */
 export async function startJsServer(t: test.TestContext, opts: { httpPort?: number; requestQueueLimit?: number } = {}): Promise<JsServer> {
   const dir = await mkdtemp(join(tmpdir(), "cuebus-js-"));
-  t.after(() => rm(dir, { recursive: true, force: true }));
+  let server: Server | undefined;
+  let nc: NatsConnection | undefined;
+  // One hook, in this order (node:test runs a test's after hooks in the order they were added): the
+  // directory goes only once the server has stopped writing into it (consumer state is written behind).
+  t.after(async () => {
+    await nc?.close();
+    await server?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
   const warnings: string[] = [];
   const o: ServerOptions = { port: 0, jetstream: { storeDir: dir, requestQueueLimit: opts.requestQueueLimit }, logger: { warn: (l) => warnings.push(l) } };
   if (opts.httpPort !== undefined) o.httpPort = opts.httpPort;
-  const server = await startServer(o);
-  t.after(() => server.close());
-  const nc = await connect({ servers: server.url });
-  t.after(() => nc.close());
+  server = await startServer(o);
+  nc = await connect({ servers: server.url });
+  const client = nc;
   const api = async (subject: string, body: unknown = ""): Promise<Record<string, unknown>> =>
-    (await nc.request(`$JS.API.${subject}`, typeof body === "string" ? body : JSON.stringify(body), { timeout: 10_000 })).json<Record<string, unknown>>();
-  return { server, nc, warnings, api };
+    (await client.request(`$JS.API.${subject}`, typeof body === "string" ? body : JSON.stringify(body), { timeout: 10_000 })).json<Record<string, unknown>>();
+  return { server, nc: client, warnings, api };
 }
