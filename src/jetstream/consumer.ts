@@ -6,9 +6,9 @@ import type { Bus } from "./bus.js";
 import { systemClock, type Clock } from "./clock.js";
 import type { ConsumerConfig } from "./consumer-config.js";
 import type { DeadLetterReason } from "./dead-letter.js";
-import { DeadlineTimer } from "./deadline-timer.js";
 import { nsToIso } from "./json.js";
 import { EMPTY, enc, statusHeader } from "./consumer-status.js";
+import { InactivityCheck } from "./inactivity.js";
 import { PullQueue } from "./pull-queue.js";
 import { PushDelivery } from "./push-delivery.js";
 import { ReplayPacer } from "./replay-pacer.js";
@@ -63,7 +63,6 @@ export class Consumer {
   /** Pull requests waiting for messages. */
   private readonly pulls: PullQueue;
   private lastDeliveredMs = 0;
-  private lastActivityMs: number;
   /** Push consumers: subscriber interest, flow control, idle heartbeats (null for pull). */
   private readonly push: PushDelivery | null;
   /** replay_policy original: the gaps between stored messages (null for instant). */
@@ -72,8 +71,8 @@ export class Consumer {
   private running = false;
   private again = false;
   private closed = false;
-  /** The next inactivity check (see armInactive). */
-  private readonly inactivity: DeadlineTimer;
+  /** Removes an unused ephemeral (or durable with inactive_threshold). */
+  private readonly inactivity: InactivityCheck;
   private readonly unsubs: Array<() => void> = [];
   private readonly ackPrefix: string;
   readonly isPush: boolean;
@@ -92,8 +91,6 @@ export class Consumer {
     /** Time as the consumer sees it (a manual clock in tests). */
     private readonly clock: Clock = systemClock,
   ) {
-    this.lastActivityMs = clock.now();
-    this.inactivity = new DeadlineTimer(clock, () => this.checkInactive());
     this.isPush = config.deliver_subject !== undefined;
     this.durable = config.durable_name !== undefined;
     this.cursor = new StreamCursor(stream, config.filter_subjects ?? (config.filter_subject !== undefined ? [config.filter_subject] : []));
@@ -103,7 +100,7 @@ export class Consumer {
       bus,
       clock,
       sendHeartbeat: (subject) => this.sendHeartbeat(subject),
-      drained: () => this.armInactive(),
+      drained: () => this.inactivity.arm(),
       isClosed: () => this.closed,
       messagesPending: () => this.cursor.numPending() + this.acks.queued,
     });
@@ -131,6 +128,13 @@ export class Consumer {
           config.flow_control === true,
         )
       : null;
+    this.inactivity = new InactivityCheck(clock, {
+      thresholdNs: () => this.config.inactive_threshold ?? 0,
+      isClosed: () => this.closed,
+      pushUnusedTwice: this.push === null ? null : () => (this.push as PushDelivery).unusedTwice(),
+      pullsWaiting: () => this.pulls.length,
+      inactive: () => hooks.inactive(this),
+    });
     if (state !== null) this.restore(state);
   }
 
@@ -151,9 +155,9 @@ export class Consumer {
     this.unsubs.push(this.bus.subscribe(`$JS.API.CONSUMER.MSG.NEXT.${sname}.${this.name}`, "", (_s, reply, _h, data) => this.processNextRequest(reply, data)));
     if (this.push !== null) {
       this.push.start(this.unsubs);
-      this.armInactive();
+      this.inactivity.arm();
       this.push.armHeartbeat();
-    } else this.armInactive();
+    } else this.inactivity.arm();
     this.unsubs.push(this.stream.onAppend(() => this.kick()));
     // replay original paces what is stored now; what arrives later is delivered as it comes.
     this.replay?.start(this.stream.store.state().lastSeq);
@@ -172,7 +176,7 @@ export class Consumer {
     this.closed = true;
     for (const u of this.unsubs) u();
     this.unsubs.length = 0;
-    this.inactivity.clear();
+    this.inactivity.stop();
     this.push?.stop();
     this.acks.stop();
     this.replay?.stop();
@@ -352,7 +356,7 @@ export class Consumer {
     const dseq = this.dseq++;
     const now = this.clock.now();
     this.lastDeliveredMs = now;
-    this.lastActivityMs = now;
+    this.inactivity.touch(now);
     const push = this.push;
     if (push !== null) push.sending(sz);
     const n = this.bus.publishAs(dsubj, msg.subject, ackReply, headers, data);
@@ -379,38 +383,12 @@ export class Consumer {
     this.bus.publish(subject, "", enc(`${h}\r\n`), EMPTY);
   }
 
-  // ---- inactivity ---------------------------------------------------------------------------
-
-  /**
-   * Ephemeral (and durable with inactive_threshold) consumers go away when unused that long. Push:
-   * checked every half threshold; two checks in a row without a subscriber on the deliver subject
-   * remove it (a client reconnecting in between keeps it). Pull: no request for the threshold.
-   */
-  private armInactive(): void {
-    const t = this.config.inactive_threshold ?? 0;
-    if (t <= 0 || this.closed) return;
-    const ms = t / 1e6;
-    this.inactivity.set(this.clock.now() + (this.isPush ? ms / 2 : ms));
-  }
-
-  private checkInactive(): void {
-    if (this.closed) return;
-    if (this.push !== null) {
-      if (this.push.unusedTwice()) this.hooks.inactive(this);
-      else this.armInactive();
-      return;
-    }
-    const idle = this.clock.now() - this.lastActivityMs;
-    if (this.pulls.length === 0 && idle >= (this.config.inactive_threshold ?? 0) / 1e6) this.hooks.inactive(this);
-    else this.armInactive();
-  }
-
   // ---- pull requests ------------------------------------------------------------------------
 
   /** `$JS.API.CONSUMER.MSG.NEXT.<stream>.<consumer>`: body empty, a batch number, or JSON. */
   processNextRequest(reply: string, body: Buffer): void {
     if (reply === "" || this.closed) return;
-    this.lastActivityMs = this.clock.now();
+    this.inactivity.touch();
     if (this.isPush) {
       this.bus.publish(reply, "", statusHeader(409, "Consumer is push based"), EMPTY);
       return;
@@ -429,7 +407,7 @@ export class Consumer {
     const sseq = Number(t[1]);
     const dseq = Number(t[2]);
     if (!Number.isSafeInteger(sseq) || !Number.isSafeInteger(dseq)) return;
-    this.lastActivityMs = this.clock.now();
+    this.inactivity.touch();
     const body = data.length === 0 ? "" : data.toString("latin1");
     let ackReply = reply !== "";
     if (body === "" || body === "+ACK" || body === "+OK") this.acks.ack(sseq, dseq, this.dseq, this.cursor.sseq);
