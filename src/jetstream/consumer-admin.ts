@@ -21,7 +21,7 @@ export class ConsumerAdmin {
   constructor(
     private readonly registry: StreamRegistry,
     private readonly locks: KeyLock,
-    private readonly files: ConsumerStateWriter,
+    private readonly stateWriter: ConsumerStateWriter,
     private readonly bus: Bus,
     private readonly hooks: ConsumerHooks,
     private readonly warn: (line: string) => void,
@@ -49,7 +49,7 @@ export class ConsumerAdmin {
         if (action === "create") return jsError("ConsumerAlreadyExists");
         // On disk first: if it cannot be written, the consumer keeps its old config.
         try {
-          await this.files.saveConfig(existing, cfg);
+          await this.stateWriter.saveConfig(existing, cfg);
         } catch (err) {
           return jsError("ConsumerCreate", { err: `could not write the consumer's config: ${errText(err)}` });
         }
@@ -85,7 +85,7 @@ export class ConsumerAdmin {
     const c = new Consumer(e.stream, cfg, name, new Date(), this.bus, this.hooks, null);
     await c.selectStart();
     try {
-      await this.files.create(c);
+      await this.stateWriter.create(c);
     } catch (err) {
       return jsError("ConsumerStoreFailed", { err: errText(err) });
     }
@@ -101,20 +101,20 @@ export class ConsumerAdmin {
       const e = this.registry.streams.get(streamName);
       const c = e?.consumers.get(name);
       if (e === undefined || c === undefined || (only !== undefined && c !== only)) return false;
-      // Files first: if they cannot be removed, the consumer goes on as before.
-      await this.files.hold(c);
+      // Its stored config and state first: if they cannot be removed, the consumer goes on as before.
+      await this.stateWriter.hold(c);
       try {
-        await this.files.remove(c);
+        await this.stateWriter.remove(c);
       } catch (err) {
-        if (await this.files.exists(c)) {
-          this.files.resume(c);
+        if (await this.stateWriter.exists(c)) {
+          this.stateWriter.resume(c);
           throw new Error(`consumer "${name}" could not be deleted: ${errText(err)}`);
         }
         this.warn(`JetStream: consumer "${streamName} > ${name}" deleted, but not all of its files could be removed (the next start removes them): ${errText(err)}`);
       }
       c.stop(true);
       e.consumers.delete(name);
-      await this.files.forget(c);
+      await this.stateWriter.forget(c);
       this.hooks.advisory(`${AdvisorySubjects.deleted}.${streamName}.${name}`, advisoryBody("consumer_action", streamName, name, { action: "delete" }));
       return true;
     });

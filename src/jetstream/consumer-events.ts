@@ -18,14 +18,14 @@ export class ConsumerEvents implements ConsumerHooks {
   constructor(
     private readonly streams: ReadonlyMap<string, StreamEntry>,
     private readonly bus: Bus,
-    private readonly files: ConsumerStateWriter,
+    private readonly stateWriter: ConsumerStateWriter,
     private readonly remove: (c: Consumer) => void,
     private readonly warn: (line: string) => void,
   ) {}
 
   /** Remember to write this consumer's state soon. */
   changed(c: Consumer): void {
-    this.files.changed(c);
+    this.stateWriter.changed(c);
   }
 
   /** An ephemeral consumer nobody uses any more. */

@@ -61,7 +61,7 @@ export class JetStream {
   /** Told the duration of every durable batch write of the file streams (set by `/metrics`; null = not timed). */
   fsyncObserver: ((seconds: number) => void) | null = null;
   /** Durable consumers' state, written behind their changes. */
-  private readonly consumerFiles: ConsumerStateWriter;
+  private readonly stateWriter: ConsumerStateWriter;
   private readonly registry: StreamRegistry;
   /**
    * One chain per stream name: its create, update, delete, purge and consumer changes run one at
@@ -92,7 +92,7 @@ export class JetStream {
     this.registry = new StreamRegistry(bus, backends, { warn, domain: opts.domain });
     this.streams = this.registry.streams;
     this.unloaded = this.registry.unloaded;
-    this.consumerFiles = new ConsumerStateWriter(
+    this.stateWriter = new ConsumerStateWriter(
       backends,
       (c) => this.streams.get(c.stream.name)?.consumers.get(c.name) === c,
       (c, err) =>
@@ -105,14 +105,14 @@ export class JetStream {
     this.events = new ConsumerEvents(
       this.streams,
       bus,
-      this.consumerFiles,
+      this.stateWriter,
       (c) => {
         this.deleteConsumer(c.stream.name, c.name, c).catch((err: unknown) => warn(`JetStream: ${err instanceof Error ? err.message : String(err)}`));
       },
       warn,
     );
-    this.streamAdmin = new StreamAdmin(this.registry, this.locks, this.consumerFiles, warn);
-    this.consumerAdmin = new ConsumerAdmin(this.registry, this.locks, this.consumerFiles, bus, this.events, warn);
+    this.streamAdmin = new StreamAdmin(this.registry, this.locks, this.stateWriter, warn);
+    this.consumerAdmin = new ConsumerAdmin(this.registry, this.locks, this.stateWriter, bus, this.events, warn);
     this.api = new ApiListener(bus, warn, opts.requestQueueLimit);
   }
 
@@ -138,7 +138,7 @@ export class JetStream {
 
   /** Consumer state writes that failed since start (each is retried). */
   get metadataWriteErrors(): number {
-    return this.consumerFiles.stateWriteErrors;
+    return this.stateWriter.stateWriteErrors;
   }
 
   /**
@@ -204,7 +204,7 @@ export class JetStream {
     // (the core closes connections after this, flushing what each has buffered).
     for (const e of this.streams.values()) for (const c of e.consumers.values()) c.signalShutdown();
     for (const e of this.streams.values()) for (const c of e.consumers.values()) c.stop(false);
-    await this.consumerFiles.close();
+    await this.stateWriter.close();
     await this.registry.closeAll();
   }
 }

@@ -25,7 +25,7 @@ export class StreamAdmin {
   constructor(
     private readonly registry: StreamRegistry,
     private readonly locks: KeyLock,
-    private readonly consumerFiles: ConsumerStateWriter,
+    private readonly stateWriter: ConsumerStateWriter,
     private readonly warn: (line: string) => void,
   ) {}
 
@@ -110,7 +110,7 @@ export class StreamAdmin {
       const registry = this.registry;
       const entry = registry.streams.get(name);
       if (entry === undefined) return false;
-      for (const c of entry.consumers.values()) await this.consumerFiles.hold(c);
+      for (const c of entry.consumers.values()) await this.stateWriter.hold(c);
       const backend = registry.backends[entry.stream.config.storage];
       // Take no more publishes (and no expiry) while the stream goes: a publish arriving after the
       // file backend renamed its directory aside would fail (ENOENT) and be reported as a failing disk.
@@ -122,7 +122,7 @@ export class StreamAdmin {
       } catch (err) {
         if (await backend.hasStream(name)) {
           registry.wire(entry);
-          for (const c of entry.consumers.values()) this.consumerFiles.resume(c);
+          for (const c of entry.consumers.values()) this.stateWriter.resume(c);
           throw new Error(`stream "${name}" could not be deleted: ${errText(err)}`);
         }
         this.warn(`JetStream: stream "${name}" deleted, but not all of its files could be removed (the next start removes them): ${errText(err)}`);
@@ -134,7 +134,7 @@ export class StreamAdmin {
       entry.consumers.clear();
       for (const c of consumers) {
         c.stop(true);
-        await this.consumerFiles.forget(c);
+        await this.stateWriter.forget(c);
       }
       // Consumers of it that were not loaded went with its directory.
       registry.forgetUnloaded(name);
