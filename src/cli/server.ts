@@ -48,6 +48,7 @@ async function start(o: ResolvedOptions, onListening: (ports: ListeningPorts) =>
     httpHost: o.httpHost ?? o.host,
     serverName: o.serverName,
     auth: o.auth,
+    accounts: o.accounts,
     limits: o.limits,
     websocket: o.websocket === undefined ? undefined : { ...o.websocket, tls: o.websocket.tls === undefined ? undefined : { cert: readFileSync(o.websocket.tls.certFile, "utf8"), key: readFileSync(o.websocket.tls.keyFile, "utf8") } },
     // Webhooks are checked by the gateway when it starts (a bad entry stops the server, naming it).

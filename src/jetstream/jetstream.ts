@@ -1,4 +1,5 @@
 import { join } from "node:path";
+export { refuseJetStreamApi } from "./api/not-enabled.js";
 import { FileCatalog } from "../stores/file/catalog.js";
 import type { PurgeRequest } from "../stores/types.js";
 import { KeyLock } from "../util/key-lock.js";

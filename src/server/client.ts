@@ -13,6 +13,7 @@ import type { ServerCore } from "./core.js";
 import { MAX_TIMER_MS, clampTimerMs } from "../util/timer.js";
 import { ClientTrace, redactConnect } from "./trace.js";
 import { writeMsgFrame } from "./msg-frame.js";
+import type { Account } from "./account.js";
 
 const PONG = Buffer.from("PONG\r\n");
 const PING = Buffer.from("PING\r\n");
@@ -31,6 +32,8 @@ export class Client implements ParserHandler, Deliverer {
   lastActivityMs = Date.now();
   opts: ConnectOptions = DEFAULT_CONNECT;
   user = "";
+  /** The account its user belongs to (the global one until CONNECT names another's user). */
+  account: Account;
   /** The nonce this connection's INFO carries ("" when no nkey users are configured). */
   readonly nonce: string;
   /**
@@ -61,6 +64,7 @@ export class Client implements ParserHandler, Deliverer {
     private readonly core: ServerCore,
   ) {
     this.parser = new Parser(this, core.limits);
+    this.account = core.router.global;
     this.nonce = nonceRequired(core.auth) ? newNonce() : "";
     this.tr = core.trace === undefined ? null : new ClientTrace(core.trace, transport.kind, transport.remoteAddress, transport.remotePort, cid);
   }
@@ -144,6 +148,7 @@ export class Client implements ParserHandler, Deliverer {
     this.connectState = c;
     this.opts = c.opts;
     this.user = auth.user;
+    this.moveTo(this.accountOf(auth.account));
     if (auth.permissions !== undefined) this.rights.set(auth.permissions);
     if (this.authTimer !== null) {
       clearTimeout(this.authTimer);
@@ -151,6 +156,22 @@ export class Client implements ParserHandler, Deliverer {
     }
     this.connected = true;
     this.ok();
+  }
+
+  private accountOf(name: string | undefined): Account {
+    return name === undefined ? this.core.router.global : (this.core.router.account(name) ?? this.core.router.global);
+  }
+
+  /**
+   * Put this connection in `account`. A second CONNECT may name another account's user: the
+   * subscriptions made so far move with it, as they belong to the connection.
+   */
+  private moveTo(account: Account): void {
+    if (account === this.account) return;
+    const router = this.core.router;
+    for (const sub of this.subs.values()) router.unsubscribe(sub);
+    this.account = account;
+    for (const sub of this.subs.values()) router.subscribe(sub);
   }
 
   /**
@@ -162,7 +183,7 @@ export class Client implements ParserHandler, Deliverer {
   reauthorize(): string[] {
     if (!this.connected || this.closed) return [];
     const auth = authenticate(this.core.auth, this.connectState.creds, this.nonce);
-    if (auth === null) {
+    if (auth === null || this.accountOf(auth.account) !== this.account) {
       this.close("Authentication Failure");
       return [];
     }
