@@ -8,7 +8,10 @@ export type { ConfNkeyUser, ConfUser } from "./users.js";
 
 /** Everything the server command needs, from the config file and flags. */
 export interface ResolvedOptions {
+  /** The client port's address; "" until resolved: see `resolveHosts`. */
   host: string;
+  /** No address was given: `host` was chosen by `resolveHosts` (loopback unless credentials are required). */
+  hostDefaulted?: boolean;
   /** -1: random. */
   port: number;
   httpHost?: string;
@@ -80,7 +83,31 @@ export interface ConfWebhook {
 
 /** Defaults of `cuebus server` / `nats-server`. */
 export function defaultOptions(): ResolvedOptions {
-  return { host: "0.0.0.0", port: 4222, jetstream: false, storeDir: "./data", debug: false, trace: false, logtime: true, auth: {}, limits: {}, unknownKeys: [], warnings: [] };
+  return { host: "", port: 4222, jetstream: false, storeDir: "./data", debug: false, trace: false, logtime: true, auth: {}, limits: {}, unknownKeys: [], warnings: [] };
+}
+
+/** Does every client have to authenticate (users, nkeys or a token configured, and no `no_auth_user`)? */
+export function credentialsRequired(auth: ResolvedOptions["auth"]): boolean {
+  const any = (auth.users?.length ?? 0) + (auth.nkeys?.length ?? 0) > 0 || auth.token !== undefined;
+  return any && auth.noAuthUser === undefined;
+}
+
+/**
+ * Safe by default: with no address given, the client port (and the WebSocket one, which speaks the
+ * same protocol) listens on 0.0.0.0 as nats-server's does only when clients must authenticate;
+ * without credentials it listens on 127.0.0.1, so nobody on another host can publish or drive
+ * JetStream. The HTTP port keeps 0.0.0.0: its monitoring is read-only and its API is loopback-only
+ * without credentials (`http_api_open_to`). Called once the file and the flags are applied.
+ */
+export function resolveHosts(o: ResolvedOptions): void {
+  if (o.host !== "") return;
+  o.host = credentialsRequired(o.auth) ? "0.0.0.0" : "127.0.0.1";
+  o.hostDefaulted = true;
+}
+
+/** The HTTP port's address: `http_host`/`-m host:port`, else the client port's when one was given, else 0.0.0.0. */
+export function httpHostOf(o: ResolvedOptions): string {
+  return o.httpHost ?? (o.hostDefaulted === true ? "0.0.0.0" : o.host);
 }
 
 /** `host:port` or `port`; `-1` means random. */
