@@ -6,7 +6,7 @@
  *   subject or, `keyed`, to `<subject>.k<n>` (one key each, as KV puts). Stops after `count`
  *   acks, or when the server closes the connection (killed mid-fill).
  * - direct: `$JS.API.DIRECT.GET.<stream>` of random sequences in [1, maxSeq] (a seeded generator,
- *   so both servers get the same sequences), counting the messages that come back.
+ *   so both servers get the same sequences) for `seconds`, counting the messages that come back.
  */
 import { connect, type Socket } from "node:net";
 import { FrameReader, headerStatus } from "./frames.js";
@@ -26,7 +26,7 @@ interface DirectJob {
   role: "direct";
   port: number;
   stream: string;
-  count: number;
+  seconds: number;
   window: number;
   maxSeq: number;
   seed: number;
@@ -56,12 +56,14 @@ function open(port: number): Promise<Socket> {
 }
 
 /**
- * Keep `window` requests in flight until `count` answers came back or the connection closed:
- * `write(n)` sends the next n requests, `answer` classifies one answer (true: a good one).
+ * Keep `window` requests in flight until `count` answers came back, `seconds` passed (then the
+ * answers still due are awaited) or the connection closed: `write(n)` sends the next n requests,
+ * `answer` classifies one answer (true: a good one).
  */
 async function closedLoop(
   s: Socket,
   count: number,
+  forSeconds: number,
   window: number,
   write: (n: number) => void,
   answer: (buf: Buffer, start: number, hdrLen: number, end: number) => boolean,
@@ -89,12 +91,17 @@ async function closedLoop(
     },
   });
   const t0 = process.hrtime.bigint();
-  const progress = setInterval(() => process.stderr.write(`  ${label}: ${done.toLocaleString("en-US")} of ${count.toLocaleString("en-US")}\n`), PROGRESS_MS);
+  const until = Date.now() + forSeconds * 1000;
+  const progress = setInterval(() => process.stderr.write(`  ${label}: ${done.toLocaleString("en-US")}${count < Number.MAX_SAFE_INTEGER ? ` of ${count.toLocaleString("en-US")}` : ""}\n`), PROGRESS_MS);
   await new Promise<void>((resolve) => {
     s.on("data", (d: Buffer) => {
       const before = done + errors;
       reader.feed(d);
       if (done + errors >= count) return resolve();
+      if (Date.now() >= until) {
+        if (done + errors >= sent) resolve();
+        return;
+      }
       const n = Math.min(done + errors - before, count - sent);
       if (n > 0) {
         write(n);
@@ -132,7 +139,7 @@ async function fill(j: FillJob): Promise<void> {
     const all = Buffer.concat(Array.from({ length: j.window }, () => frame));
     write = (n) => void s.write(all.subarray(0, n * frame.length));
   }
-  const r = await closedLoop(s, j.count, j.window, write, (buf, start) => buf[start + 2] !== ERROR_THIRD_BYTE, "fill");
+  const r = await closedLoop(s, j.count, Number.POSITIVE_INFINITY, j.window, write, (buf, start) => buf[start + 2] !== ERROR_THIRD_BYTE, "fill");
   send({ acked: r.done, errors: r.errors, seconds: r.seconds, firstError: r.firstError, closed: r.closed });
 }
 
@@ -149,7 +156,7 @@ async function direct(j: DirectJob): Promise<void> {
     s.write(frames);
   };
   // A stored message comes back as an HMSG with no status; a missing one as "NATS/1.0 404".
-  const r = await closedLoop(s, j.count, j.window, write, (buf, start, hdrLen) => hdrLen > 0 && headerStatus(buf, start, hdrLen) === 0, "direct get");
+  const r = await closedLoop(s, Number.MAX_SAFE_INTEGER, j.seconds, j.window, write, (buf, start, hdrLen) => hdrLen > 0 && headerStatus(buf, start, hdrLen) === 0, "direct get");
   send({ got: r.done, errors: r.errors, seconds: r.seconds, firstError: r.firstError });
 }
 

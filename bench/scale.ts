@@ -38,8 +38,8 @@ const MSGS = parseCount("BENCH_SCALE_MSGS", env["BENCH_SCALE_MSGS"], 10_000_000)
 const KEYS = parseCount("BENCH_SCALE_KEYS", env["BENCH_SCALE_KEYS"], 1_000_000);
 /** Messages replayed from sequence 1 (at most MSGS). */
 const REPLAY = Math.min(parseCount("BENCH_SCALE_REPLAY", env["BENCH_SCALE_REPLAY"], 2_000_000), MSGS);
-/** Direct gets per run. */
-const GETS = parseCount("BENCH_SCALE_GETS", env["BENCH_SCALE_GETS"], 200_000);
+/** Seconds of direct gets per run (a time, not a count: one server may answer 50 times as many). */
+const GET_SECONDS = parseCount("BENCH_SCALE_GET_SECONDS", env["BENCH_SCALE_GET_SECONDS"], 5);
 /** Runs per server of the direct-get and replay rows (the table gives medians). */
 const REPEAT = Math.max(1, parseCount("BENCH_SCALE_REPEAT", env["BENCH_SCALE_REPEAT"], 3));
 /** Publishes awaiting their ack at once while filling. */
@@ -147,7 +147,7 @@ async function cleanRestart(s: Server): Promise<{ stopMs: number; serveMs: numbe
 }
 
 async function directGets(s: Server): Promise<number> {
-  const r = await runChild("scale-load.js", { role: "direct", port: s.port, stream: STREAM, count: GETS, window: GET_WINDOW, maxSeq: MSGS, seed: SEED });
+  const r = await runChild("scale-load.js", { role: "direct", port: s.port, stream: STREAM, seconds: GET_SECONDS, window: GET_WINDOW, maxSeq: MSGS, seed: SEED });
   if (r["errors"] !== 0) throw new Error(`${s.kind}: ${r["errors"]} direct gets failed (${r["firstError"]})`);
   return (r["got"] as number) / (r["seconds"] as number);
 }
@@ -258,7 +258,7 @@ async function main(): Promise<void> {
           target: { text: "<= 1 s", met: kills[1].serveMs <= 1000 },
         },
         {
-          measure: `direct get of random sequences from the ${count(MSGS)} (${GET_WINDOW} in flight, median of ${REPEAT})`,
+          measure: `direct get of random sequences from the ${count(MSGS)} (${GET_WINDOW} in flight, ${GET_SECONDS} s, median of ${REPEAT})`,
           unit: "msgs/s",
           nats: median(gets[0] as number[]),
           cuebus: median(gets[1] as number[]),
@@ -308,7 +308,7 @@ async function main(): Promise<void> {
   const stamp = new Date().toISOString().replace(/[:.]/g, "-");
   const outDir = join(root, "bench/results");
   mkdirSync(outDir, { recursive: true });
-  const config = { msgs: MSGS, keys: KEYS, replay: REPLAY, gets: GETS, repeat: REPEAT, fillWindow: FILL_WINDOW, getWindow: GET_WINDOW, settleMs: SETTLE_MS, minutes };
+  const config = { msgs: MSGS, keys: KEYS, replay: REPLAY, getSeconds: GET_SECONDS, repeat: REPEAT, fillWindow: FILL_WINDOW, getWindow: GET_WINDOW, settleMs: SETTLE_MS, minutes };
   writeFileSync(join(outDir, `${stamp}-scale.json`), JSON.stringify({ config, rows, details }, null, 2));
   console.log(`\nwritten bench/results/${stamp}-scale.json`);
 }
