@@ -101,7 +101,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<Server> {
   const coreOptions: CoreOptions = { host: "127.0.0.1", ...opts };
   const coreHost = coreOptions.host ?? "0.0.0.0";
   // What the core refuses at start is refused before anything listens (the core checks it again).
-  checkAuthConfig(opts.auth ?? {});
+  checkAuthConfig(opts.auth ?? {}, opts.accounts);
   if (opts.tls !== undefined) checkTls(opts.tls);
   // The client port is bound before the server core (about 25 modules) loads: its connections
   // wait, unread, and the core serves them once the whole server has started.
@@ -134,17 +134,21 @@ export async function startServer(opts: ServerOptions = {}): Promise<Server> {
     core = started;
     await core.listen(true, clientListener);
     let storeDir: string | undefined;
-    if (jsModule !== null && opts.jetstream !== undefined && opts.jetstream !== false) {
-      const j = opts.jetstream === true ? {} : opts.jetstream;
-      storeDir = j.storeDir ?? "./data";
-      const jsClient = core.internalClient();
-      core.jetstreamCid = jsClient.cid;
-      const warn = opts.logger?.warn ?? ((line: string): void => void process.stderr.write(`cuebus: ${line}\n`));
-      js = new jsModule.JetStream(jsClient, { storeDir, sync: j.sync ?? "always", syncIntervalMs: j.syncIntervalMs, requestQueueLimit: j.requestQueueLimit, domain: j.domain, warn, backends: j.backends });
-      if (j.domain !== undefined && j.domain !== "") core.mapSubjects((await import("./jetstream/domain.js")).jsDomainMappings(j.domain), j.domain);
-      await js.start();
+    const jsOpts = opts.jetstream === undefined || opts.jetstream === false ? null : opts.jetstream === true ? {} : opts.jetstream;
+    if (jsModule !== null && jsOpts !== null) {
+      storeDir = jsOpts.storeDir ?? "./data";
+      // The accounts JetStream does not serve answer its API with 10039, as nats-server's do.
+      for (const a of core.router.allAccounts()) if (!a.jetstream) jsModule.refuseJetStreamApi(core.internalClient(a));
+      if (core.serviceAccount.jetstream) {
+        const jsClient = core.internalClient();
+        core.jetstreamCid = jsClient.cid;
+        const warn = opts.logger?.warn ?? ((line: string): void => void process.stderr.write(`cuebus: ${line}\n`));
+        js = new jsModule.JetStream(jsClient, { storeDir, sync: jsOpts.sync ?? "always", syncIntervalMs: jsOpts.syncIntervalMs, requestQueueLimit: jsOpts.requestQueueLimit, domain: jsOpts.domain, warn, backends: jsOpts.backends });
+        if (jsOpts.domain !== undefined && jsOpts.domain !== "") core.mapSubjects((await import("./jetstream/domain.js")).jsDomainMappings(jsOpts.domain), jsOpts.domain);
+        await js.start();
+        core.jetstream = js;
+      }
       core.jetstreamEnabled = true;
-      core.jetstream = js;
     }
     if (gatewayModule !== null && httpListener !== null) {
       http = new gatewayModule.Gateway(core, { storeDir, ...opts.http });

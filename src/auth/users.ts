@@ -6,6 +6,8 @@ export interface User {
   user: string;
   password: string;
   permissions?: Permissions;
+  /** Its account (`accounts {}`); absent: the global account, `$G`. */
+  account?: string;
 }
 
 /**
@@ -16,6 +18,7 @@ export interface NkeyUser {
   /** The public user nkey: `U` and 55 base32 characters. */
   nkey: string;
   permissions?: Permissions;
+  account?: string;
 }
 
 /** What the server is configured to accept. */
@@ -24,6 +27,19 @@ export interface AuthConfig {
   /** nkey users; when there are any, every connection gets a nonce in INFO. */
   nkeys?: NkeyUser[];
   token?: string;
+  /**
+   * nats-server's `no_auth_user`: a client that sends no credentials at all (no user, token or
+   * nkey) connects as this user, without its password.
+   */
+  noAuthUser?: string;
+}
+
+/** Who a connection authenticated as: the user (its name, its public nkey, or "" for a token or no auth), its rights and account. */
+export interface Authenticated {
+  user: string;
+  permissions?: Permissions;
+  /** Absent: the global account. */
+  account?: string;
 }
 
 /** Credentials a client sent in CONNECT. */
@@ -47,10 +63,20 @@ function same(a: string, b: string): boolean {
  * Refuse a configuration nats-server refuses: an nkey that is not a valid public user key
  * (its text, opts.go). Called when the server starts and when its users are reloaded.
  */
-export function checkAuthConfig(cfg: AuthConfig): void {
+export function checkAuthConfig(cfg: AuthConfig, accounts: ReadonlyArray<{ name: string; jetstream?: boolean }> = []): void {
   for (const u of cfg.nkeys ?? []) {
     if (!isValidPublicUserKey(u.nkey)) throw new Error(`nkey user "${u.nkey}": Not a valid public nkey for a user`);
   }
+  const names = new Set(accounts.map((a) => a.name));
+  for (const u of [...(cfg.users ?? []), ...(cfg.nkeys ?? [])]) {
+    if (u.account !== undefined && !names.has(u.account)) throw new Error(`user "${"nkey" in u ? u.nkey : u.user}": account "${u.account}" is not configured`);
+  }
+  if (cfg.noAuthUser !== undefined && !(cfg.users ?? []).some((u) => u.user === cfg.noAuthUser)) {
+    throw new Error(`no_auth_user: "${cfg.noAuthUser}" not present as user in authorization block or account configuration`);
+  }
+  // One JetStream per server, serving one account: several would share one store and one API.
+  const js = accounts.filter((a) => a.jetstream === true);
+  if (js.length > 1) throw new Error(`accounts: JetStream is enabled for ${js.map((a) => a.name).join(", ")}; cuebus serves JetStream for one account at most`);
 }
 
 /** True when the server requires a client to authenticate. */
@@ -63,20 +89,36 @@ export function nonceRequired(cfg: AuthConfig): boolean {
   return cfg.nkeys !== undefined && cfg.nkeys.length > 0;
 }
 
+/** nats-server uses `no_auth_user` only for a CONNECT without user, password, token or nkey. */
+function noCredentials(c: Credentials): boolean {
+  return (c.user ?? "") === "" && (c.pass ?? "") === "" && (c.auth_token ?? "") === "" && (c.nkey ?? "") === "";
+}
+
+function authenticated(user: string, u: { permissions?: Permissions; account?: string }): Authenticated {
+  const a: Authenticated = { user };
+  if (u.permissions !== undefined) a.permissions = u.permissions;
+  if (u.account !== undefined) a.account = u.account;
+  return a;
+}
+
 /**
  * Check CONNECT credentials. Returns the matched user (its name, or its public nkey; "" for a
  * token), or null when they are refused. `nonce` is the one this connection's INFO carried ("" when
  * none was sent). As nats-server does, a client that names an nkey is checked against the nkey
  * users only: a signature that is missing, malformed or wrong refuses it.
  */
-export function authenticate(cfg: AuthConfig, creds: Credentials, nonce = ""): { user: string; permissions?: Permissions } | null {
+export function authenticate(cfg: AuthConfig, creds: Credentials, nonce = ""): Authenticated | null {
   if (!authRequired(cfg)) return { user: "" };
+  if (cfg.noAuthUser !== undefined && noCredentials(creds)) {
+    const u = cfg.users?.find((x) => x.user === cfg.noAuthUser);
+    return u === undefined ? null : authenticated(u.user, u);
+  }
   if (nonceRequired(cfg) && creds.nkey !== undefined && creds.nkey !== "") {
     const nkey = creds.nkey;
     const u = cfg.nkeys?.find((x) => x.nkey === nkey);
     if (u === undefined || nonce === "" || creds.sig === undefined || creds.sig === "") return null;
     if (!verifyNonceSignature(nkey, nonce, creds.sig)) return null;
-    return u.permissions === undefined ? { user: u.nkey } : { user: u.nkey, permissions: u.permissions };
+    return authenticated(u.nkey, u);
   }
   if (cfg.token !== undefined && typeof creds.auth_token === "string" && same(creds.auth_token, cfg.token)) {
     return { user: "" };
@@ -84,7 +126,7 @@ export function authenticate(cfg: AuthConfig, creds: Credentials, nonce = ""): {
   if (cfg.users !== undefined && typeof creds.user === "string") {
     const u = cfg.users.find((x) => x.user === creds.user);
     if (u !== undefined && typeof creds.pass === "string" && same(creds.pass, u.password)) {
-      return u.permissions === undefined ? { user: u.user } : { user: u.user, permissions: u.permissions };
+      return authenticated(u.user, u);
     }
   }
   return null;

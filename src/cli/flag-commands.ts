@@ -21,7 +21,7 @@ Every flag can be written with one dash or two (-user or --user); a value follow
 argument or after '=' (-p 4222, -p=4222); a boolean takes a value only after '=' (-js=false).
 
 Server:
-    -a, --addr, --net <host>         Bind to host address (default: 0.0.0.0)
+    -a, --addr, --net <host>         Bind to host address (default: 0.0.0.0 with credentials configured, else 127.0.0.1)
     -p, --port <port>                Port for clients (default: 4222; -1: random)
     -n, --name, --server_name <name> Server name (default: the server id)
     -P, --pid <file>                 Write the process id to this file

@@ -3,7 +3,7 @@ import { unlink, writeFile } from "node:fs/promises";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { parseConf } from "../config/conf-parser.js";
 import { applyFlags } from "../config/apply-flags.js";
-import { applyConfig, defaultOptions, scanFlags, type ResolvedOptions } from "../config/options.js";
+import { applyConfig, credentialsRequired, defaultOptions, httpHostOf, resolveHosts, scanFlags, type ResolvedOptions } from "../config/options.js";
 import type { ScannedFlags } from "../config/flags.js";
 import { startServer, type ListeningPorts, type Server } from "../index.js";
 import type { WebhookSpec } from "../gateway/webhooks/webhooks.js";
@@ -23,6 +23,7 @@ export function loadOptions(argv: string[]): ResolvedOptions {
     applyConfig(o, conf);
   }
   applyFlags(o, flags);
+  resolveHosts(o);
   return o;
 }
 
@@ -37,6 +38,15 @@ function mayBeCommand(scanned: ScannedFlags): boolean {
   return scanned.command !== undefined || scanned.flags.some(([name]) => COMMAND_FLAGS.has(name));
 }
 
+/** The start-up line saying who can reach the client port without credentials, or null when all must authenticate. */
+function clientPortReach(o: ResolvedOptions): { level: "INF" | "WRN"; text: string } | null {
+  if (credentialsRequired(o.auth)) return null;
+  const loopback = o.host === "localhost" || o.host.startsWith("127.") || o.host === "::1";
+  if (o.hostDefaulted === true) return { level: "INF", text: `No credentials configured: clients can connect from this host only (${o.host}); give an address (-a 0.0.0.0, host, listen) to let other hosts in` };
+  if (loopback) return null;
+  return { level: "WRN", text: `No credentials configured and the client port is on ${o.host}: clients from other hosts can publish, subscribe and use JetStream without credentials` };
+}
+
 const urlHost = (h: string): string => (h === "0.0.0.0" || h === "::" ? "127.0.0.1" : h);
 
 async function start(o: ResolvedOptions, onListening: (ports: ListeningPorts) => void): Promise<Server> {
@@ -45,9 +55,10 @@ async function start(o: ResolvedOptions, onListening: (ports: ListeningPorts) =>
     host: o.host,
     port: o.port,
     httpPort: o.httpPort,
-    httpHost: o.httpHost ?? o.host,
+    httpHost: httpHostOf(o),
     serverName: o.serverName,
     auth: o.auth,
+    accounts: o.accounts,
     limits: o.limits,
     websocket: o.websocket === undefined ? undefined : { ...o.websocket, tls: o.websocket.tls === undefined ? undefined : { cert: readFileSync(o.websocket.tls.certFile, "utf8"), key: readFileSync(o.websocket.tls.keyFile, "utf8") } },
     // Webhooks are checked by the gateway when it starts (a bad entry stops the server, naming it).
@@ -87,15 +98,17 @@ export async function runServerCommand(argv: string[], program: string): Promise
   // have loaded: launchers wait for it (nats.js's gives a server 1 s) and connections made
   // meanwhile wait until the server is whole.
   const onListening = (p: ListeningPorts): void => {
-    if (p.httpPort !== undefined) log("INF", `Starting http monitor on ${o.httpHost ?? o.host}:${p.httpPort}`);
+    if (p.httpPort !== undefined) log("INF", `Starting http monitor on ${httpHostOf(o)}:${p.httpPort}`);
     if (p.httpAccess !== undefined) log(p.httpAccess.level, p.httpAccess.text);
     log("INF", `Listening for client connections on ${o.host}:${p.port}`);
+    const reach = clientPortReach(o);
+    if (reach !== null) log(reach.level, reach.text);
     if (o.portsFileDir === undefined) return;
     // Synchronous: three small calls are quicker than three trips through the thread pool and back.
     mkdirSync(o.portsFileDir, { recursive: true });
     const file = join(o.portsFileDir, `${program}_${process.pid}.ports`);
     const ports: Record<string, string[]> = { nats: [`nats://${urlHost(o.host)}:${p.port}`] };
-    if (p.httpPort !== undefined) ports["monitoring"] = [`http://${urlHost(o.httpHost ?? o.host)}:${p.httpPort}`];
+    if (p.httpPort !== undefined) ports["monitoring"] = [`http://${urlHost(httpHostOf(o))}:${p.httpPort}`];
     if (p.wsUrl !== undefined) ports["websocket"] = [p.wsUrl];
     // Written whole, then renamed into place: a launcher polling the directory never reads half a file.
     const partial = `${file}.tmp`;

@@ -1,28 +1,17 @@
 import type { ConfMap, ConfValue } from "./conf-parser.js";
 import { toBytes, toDurationMs } from "./conf-parser.js";
+import { checkNoAuthUser, parseAccounts, type ConfAccount } from "./accounts.js";
+import { isMap, num, parseUser, str, strList, type ConfNkeyUser, type ConfUser } from "./users.js";
 
 export { scanFlags } from "./flags.js";
-
-/** A user as the config file and flags give it (mirrors auth/users.ts without importing the server). */
-export interface ConfUser {
-  user: string;
-  password: string;
-  permissions?: {
-    publish?: { allow?: string[]; deny?: string[] };
-    subscribe?: { allow?: string[]; deny?: string[] };
-    allowResponses?: { max: number; expiresMs: number };
-  };
-}
-
-/** An nkey user as the config file gives it (`users: [{ nkey: "U...", permissions }]`; mirrors auth/users.ts NkeyUser). */
-export interface ConfNkeyUser {
-  nkey: string;
-  permissions?: ConfUser["permissions"];
-}
+export type { ConfNkeyUser, ConfUser } from "./users.js";
 
 /** Everything the server command needs, from the config file and flags. */
 export interface ResolvedOptions {
+  /** The client port's address; "" until resolved: see `resolveHosts`. */
   host: string;
+  /** No address was given: `host` was chosen by `resolveHosts` (loopback unless credentials are required). */
+  hostDefaulted?: boolean;
   /** -1: random. */
   port: number;
   httpHost?: string;
@@ -47,7 +36,10 @@ export interface ResolvedOptions {
   warnings: string[];
   debug: boolean;
   trace: boolean;
-  auth: { users?: ConfUser[]; nkeys?: ConfNkeyUser[]; token?: string };
+  /** `no_auth_user`: the user a client that sends no credentials connects as. */
+  auth: { users?: ConfUser[]; nkeys?: ConfNkeyUser[]; token?: string; noAuthUser?: string };
+  /** `accounts {}`: each its own subject space; absent: every client is in the global account. */
+  accounts?: ConfAccount[];
   limits: {
     maxPayloadBytes?: number;
     maxControlLineBytes?: number;
@@ -91,27 +83,32 @@ export interface ConfWebhook {
 
 /** Defaults of `cuebus server` / `nats-server`. */
 export function defaultOptions(): ResolvedOptions {
-  return { host: "0.0.0.0", port: 4222, jetstream: false, storeDir: "./data", debug: false, trace: false, logtime: true, auth: {}, limits: {}, unknownKeys: [], warnings: [] };
+  return { host: "", port: 4222, jetstream: false, storeDir: "./data", debug: false, trace: false, logtime: true, auth: {}, limits: {}, unknownKeys: [], warnings: [] };
 }
 
-const str = (v: ConfValue | undefined, key: string): string | undefined => {
-  if (v === undefined) return undefined;
-  if (typeof v === "string" || typeof v === "number") return String(v);
-  throw new Error(`${key}: expected a string`);
-};
-const num = (v: ConfValue | undefined, key: string): number | undefined => {
-  if (v === undefined) return undefined;
-  if (typeof v === "number") return v;
-  if (typeof v === "string" && /^-?\d+$/.test(v)) return Number(v);
-  throw new Error(`${key}: expected a number`);
-};
-const strList = (v: ConfValue | undefined, key: string): string[] | undefined => {
-  if (v === undefined) return undefined;
-  if (typeof v === "string") return [v];
-  if (Array.isArray(v)) return v.map((x) => str(x, key) as string);
-  throw new Error(`${key}: expected a subject or a list of subjects`);
-};
-const isMap = (v: ConfValue | undefined): v is ConfMap => typeof v === "object" && v !== null && !Array.isArray(v);
+/** Does every client have to authenticate (users, nkeys or a token configured, and no `no_auth_user`)? */
+export function credentialsRequired(auth: ResolvedOptions["auth"]): boolean {
+  const any = (auth.users?.length ?? 0) + (auth.nkeys?.length ?? 0) > 0 || auth.token !== undefined;
+  return any && auth.noAuthUser === undefined;
+}
+
+/**
+ * Safe by default: with no address given, the client port (and the WebSocket one, which speaks the
+ * same protocol) listens on 0.0.0.0 as nats-server's does only when clients must authenticate;
+ * without credentials it listens on 127.0.0.1, so nobody on another host can publish or drive
+ * JetStream. The HTTP port keeps 0.0.0.0: its monitoring is read-only and its API is loopback-only
+ * without credentials (`http_api_open_to`). Called once the file and the flags are applied.
+ */
+export function resolveHosts(o: ResolvedOptions): void {
+  if (o.host !== "") return;
+  o.host = credentialsRequired(o.auth) ? "0.0.0.0" : "127.0.0.1";
+  o.hostDefaulted = true;
+}
+
+/** The HTTP port's address: `http_host`/`-m host:port`, else the client port's when one was given, else 0.0.0.0. */
+export function httpHostOf(o: ResolvedOptions): string {
+  return o.httpHost ?? (o.hostDefaulted === true ? "0.0.0.0" : o.host);
+}
 
 /** `host:port` or `port`; `-1` means random. */
 function hostPort(v: ConfValue, key: string): { host?: string; port: number } {
@@ -122,58 +119,13 @@ function hostPort(v: ConfValue, key: string): { host?: string; port: number } {
   return { host: s.slice(0, i), port: Number(s.slice(i + 1)) };
 }
 
-function subjectPerm(v: ConfValue | undefined, key: string): { allow?: string[]; deny?: string[] } | undefined {
-  if (v === undefined) return undefined;
-  if (isMap(v)) {
-    const out: { allow?: string[]; deny?: string[] } = {};
-    const allow = strList(v["allow"], `${key}.allow`);
-    const deny = strList(v["deny"], `${key}.deny`);
-    if (allow !== undefined) out.allow = allow;
-    if (deny !== undefined) out.deny = deny;
-    return out;
-  }
-  // A bare list is the allow list (nats-server).
-  return { allow: strList(v, key) ?? [] };
-}
-
-/** A public user nkey's shape (`U` and 55 base32 characters); the server checks its checksum when it starts. */
-const PUBLIC_USER_NKEY = /^U[A-Z2-7]{55}$/;
-
-function parseUser(v: ConfValue, i: number): ConfUser | ConfNkeyUser {
-  if (!isMap(v)) throw new Error(`authorization.users[${i}]: expected a block`);
-  let permissions: ConfUser["permissions"];
-  const p = v["permissions"];
-  if (isMap(p)) {
-    permissions = {};
-    const pub = subjectPerm(p["publish"] ?? p["pub"], "publish");
-    const sub = subjectPerm(p["subscribe"] ?? p["sub"], "subscribe");
-    if (pub !== undefined) permissions.publish = pub;
-    if (sub !== undefined) permissions.subscribe = sub;
-    const ar = p["allow_responses"];
-    if (ar === true) permissions.allowResponses = { max: 1, expiresMs: 120_000 };
-    else if (isMap(ar)) permissions.allowResponses = { max: num(ar["max"], "max") ?? 1, expiresMs: toDurationMs(ar["expires"], "expires") ?? 120_000 };
-  }
-  const nkey = str(v["nkey"], "nkey");
-  const name = str(v["user"] ?? v["username"], "user");
-  const password = str(v["password"] ?? v["pass"], "password");
-  if (nkey !== undefined && nkey !== "") {
-    // nats-server's texts (opts.go parseUsers).
-    if (!PUBLIC_USER_NKEY.test(nkey)) throw new Error(`authorization.users[${i}]: Not a valid public nkey for a user`);
-    if (name !== undefined || password !== undefined) throw new Error(`authorization.users[${i}]: Nkey users do not take usernames or passwords`);
-    return permissions === undefined ? { nkey } : { nkey, permissions };
-  }
-  const user: ConfUser = { user: name ?? "", password: password ?? "" };
-  if (permissions !== undefined) user.permissions = permissions;
-  return user;
-}
-
 /** Keys we read; everything else is reported as unknown. */
 const KNOWN = new Set([
   "port", "host", "net", "listen", "http", "http_port", "monitor_port", "http_host", "server_name",
   "ports_file_dir", "jetstream", "store_dir", "debug", "trace", "logtime", "max_payload", "max_control_line",
   "max_pending", "max_connections", "max_conn", "max_subscriptions", "max_subs", "ping_interval", "ping_max", "write_deadline",
   "authorization", "auth_timeout", "pid_file", "pidfile", "log_file", "logfile", "websocket", "tls", "webhooks", "webhook_allow",
-  "http_api_open_to", "allow_non_tls",
+  "http_api_open_to", "allow_non_tls", "accounts", "no_auth_user",
 ]);
 
 /** `http_api_open_to`'s value, checked (the gateway's ApiOpenTo; config/ does not import it). */
@@ -203,15 +155,34 @@ function plain(v: ConfValue): unknown {
   return v;
 }
 
+/**
+ * `accounts {}` and `no_auth_user`: each account's users join the configured ones, naming their
+ * account; nats-server's refusals of a single user or a token beside account users (opts.go).
+ */
+function applyAccounts(o: ResolvedOptions, c: ConfMap): void {
+  if (c["accounts"] !== undefined) {
+    const known = new Set([...(o.auth.users ?? []).map((u) => u.user), ...(o.auth.nkeys ?? []).map((u) => u.nkey)]);
+    const parsed = parseAccounts(c["accounts"], known);
+    if (parsed.users.length + parsed.nkeys.length > 0) {
+      const a = c["authorization"];
+      if (isMap(a) && a["user"] !== undefined) throw new Error("Can not have a single user/pass and accounts");
+      if (o.auth.token !== undefined) throw new Error("Can not have a token and accounts");
+    }
+    if (parsed.accounts.length > 0) o.accounts = parsed.accounts;
+    if (parsed.users.length > 0) o.auth.users = [...(o.auth.users ?? []), ...parsed.users];
+    if (parsed.nkeys.length > 0) o.auth.nkeys = [...(o.auth.nkeys ?? []), ...parsed.nkeys];
+    o.warnings.push(...parsed.warnings);
+  }
+  const noAuthUser = str(c["no_auth_user"], "no_auth_user");
+  if (noAuthUser !== undefined && noAuthUser !== "") {
+    checkNoAuthUser(noAuthUser, o.auth.users);
+    o.auth.noAuthUser = noAuthUser;
+  }
+}
+
 /** Apply a parsed config file to `o`. */
 export function applyConfig(o: ResolvedOptions, c: ConfMap): void {
   for (const key of Object.keys(c)) if (!KNOWN.has(key)) o.unknownKeys.push(key);
-  // Accounts decide who may connect: ignored, their users would be unknown and the server open to
-  // any client (nats-server requires their credentials). Refused until cuebus has accounts.
-  const accounts = c["accounts"];
-  if (accounts !== undefined && !(isMap(accounts) && Object.keys(accounts).length === 0)) {
-    throw new Error("accounts: multiple accounts are not supported by cuebus yet (their users would be ignored and the server open to anyone); use authorization { users }");
-  }
   const host = str(c["host"] ?? c["net"], "host");
   if (host !== undefined) o.host = host;
   if (c["port"] !== undefined) o.port = num(c["port"], "port") as number;
@@ -283,7 +254,7 @@ export function applyConfig(o: ResolvedOptions, c: ConfMap): void {
     const list = a["users"];
     if (Array.isArray(list)) {
       list.forEach((x, i) => {
-        const entry = parseUser(x, i);
+        const entry = parseUser(x, `authorization.users[${i}]`);
         if ("nkey" in entry) nkeys.push(entry);
         else users.push(entry);
       });
@@ -291,6 +262,7 @@ export function applyConfig(o: ResolvedOptions, c: ConfMap): void {
     if (users.length > 0) o.auth.users = users;
     if (nkeys.length > 0) o.auth.nkeys = nkeys;
   }
+  applyAccounts(o, c);
   set("authTimeoutMs", toDurationMs(c["auth_timeout"], "auth_timeout"));
   const ws = c["websocket"];
   if (isMap(ws)) {

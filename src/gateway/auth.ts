@@ -26,7 +26,7 @@ const checks = new WeakMap<Permissions, { pub: PermissionCheck; sub: PermissionC
  * off, `openTo` says who may call without credentials (403 for others; `all` for the monitoring
  * routes, which nobody needs credentials for).
  */
-export function httpIdentity(cfg: AuthConfig, req: IncomingMessage, openTo: ApiOpenTo = "all"): HttpIdentity {
+export function httpIdentity(cfg: AuthConfig, req: IncomingMessage, openTo: ApiOpenTo = "all", account = "$G"): HttpIdentity {
   if (!authRequired(cfg)) {
     checkAnonymous(openTo, req);
     return OPEN;
@@ -37,7 +37,8 @@ export function httpIdentity(cfg: AuthConfig, req: IncomingMessage, openTo: ApiO
   const scheme = (sp < 0 ? h : h.slice(0, sp)).toLowerCase();
   const value = sp < 0 ? "" : h.slice(sp + 1).trim();
   let matched: ReturnType<typeof authenticate> = null;
-  if (scheme === "bearer") {
+  // Credentials must be given: `no_auth_user` (a CONNECT without any) is for NATS clients only.
+  if (scheme === "bearer" && value !== "") {
     matched = authenticate(cfg, { auth_token: value });
     if (matched === null && value.includes(":")) matched = userPass(cfg, value);
   } else if (scheme === "basic" && isStrictBase64(value)) {
@@ -45,6 +46,9 @@ export function httpIdentity(cfg: AuthConfig, req: IncomingMessage, openTo: ApiO
     matched = userPass(cfg, Buffer.from(value, "base64").toString("utf8"));
   }
   if (matched === null) throw new HttpError(401, "authorization violation", undefined, CHALLENGE);
+  // The HTTP edge acts in one account (JetStream's): another account's user would reach streams
+  // and subjects its own connections cannot see.
+  if ((matched.account ?? "$G") !== account) throw new HttpError(403, `user "${matched.user}" belongs to account "${matched.account ?? "$G"}"; the HTTP edge serves account "${account}"`);
   const perms = matched.permissions;
   if (perms === undefined) return { ...OPEN, user: matched.user };
   let c = checks.get(perms);
@@ -57,7 +61,7 @@ export function httpIdentity(cfg: AuthConfig, req: IncomingMessage, openTo: ApiO
 
 function userPass(cfg: AuthConfig, s: string): ReturnType<typeof authenticate> {
   const i = s.indexOf(":");
-  if (i < 0) return null;
+  if (i <= 0) return null;
   return authenticate(cfg, { user: s.slice(0, i), pass: s.slice(i + 1) });
 }
 

@@ -97,9 +97,9 @@ export class Gateway implements GatewayContext {
     for (const f of this.features) for (const r of f.routes) this.table.add(r);
   }
 
-  /** Is JetStream running on this server? */
+  /** Does JetStream serve the HTTP edge's account (the server's services' account)? */
   get jetstream(): boolean {
-    return this.core.jetstreamEnabled;
+    return this.core.jetstream !== null;
   }
 
   async listen(port: number, host: string): Promise<void> {
@@ -171,7 +171,7 @@ export class Gateway implements GatewayContext {
     this.finish(res, route.path, started);
     try {
       // The API routes: credentials when the server has any, else a caller `apiOpenTo` admits.
-      const who = route.auth ? httpIdentity(this.core.auth, req, this.apiOpenTo) : httpIdentity(NO_AUTH, req);
+      const who = route.auth ? httpIdentity(this.core.auth, req, this.apiOpenTo, this.bus.client.account.name) : httpIdentity(NO_AUTH, req);
       const r = route.handler({ req, res, params, query, who });
       if (r !== undefined) r.catch((err: unknown) => this.fail(res, err));
     } catch (err) {

@@ -6,7 +6,6 @@ import { streamInfo } from "../jetstream/api/streams.js";
 import { HttpError } from "./http-util.js";
 
 /** The one account cuebus has: nats-server's global account. */
-const GLOBAL_ACCOUNT = "$G";
 /**
  * nats-server prints an account's unlimited reservation as Go's uint64 max (-1 cast); JSON.stringify
  * cannot print it exactly, so it is written as this token and replaced in the text.
@@ -141,8 +140,8 @@ export function jsz(core: NatsCore, q: URLSearchParams): string {
   if (js.unloaded.length > 0) out["unloaded"] = js.unloaded.map((u) => ({ stream: u.stream, ...(u.consumer !== undefined ? { consumer: u.consumer } : {}), file: u.file, reason: u.reason }));
   if (o.accounts) {
     // nats-server pages accounts (not streams) with offset and limit; a filter on another
-    // account's name still lists the global one, as nats-server 2.9 does.
-    const accounts = [GLOBAL_ACCOUNT].slice(o.offset, o.offset + o.limit);
+    // account's name still lists JetStream's one, as nats-server 2.9 does.
+    const accounts = [core.serviceAccount.name].slice(o.offset, o.offset + o.limit);
     if (accounts.length > 0) {
       out["account_details"] = accounts.map((name) => {
         const a: Record<string, unknown> = { name, id: name, memory: t.memory, storage: t.storage, reserved_memory: UINT64_MAX_TOKEN, reserved_storage: UINT64_MAX_TOKEN, accounts: 0, ha_assets: 0, api };

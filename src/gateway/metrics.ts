@@ -153,7 +153,7 @@ export class GatewayMetrics implements GatewayFeature {
     counter("cuebus_bytes_in_total", "Payload bytes published into the router, as /varz in_bytes", () => core.router.inBytes);
     counter("cuebus_bytes_out_total", "Payload bytes delivered to subscriptions, as /varz out_bytes", () => core.router.outBytes);
     counter("cuebus_slow_consumers_total", "Connections closed as slow consumers since the server started", () => core.stats.slowConsumers);
-    gauge("cuebus_subscriptions", "Subscriptions now, as /varz subscriptions", () => core.router.index.count);
+    gauge("cuebus_subscriptions", "Subscriptions now, as /varz subscriptions", () => core.router.subscriptionCount());
   }
 
   /** Per-stream and per-consumer state, and JetStream API counters, read off JetStream when scraped. */

@@ -109,7 +109,7 @@ export function publishRoutes(g: Gateway): Route[] {
 function isStreamSubject(g: Gateway, subject: string): boolean {
   const cid = g.core.jetstreamCid;
   if (cid === 0) return false;
-  const plain = g.core.router.index.match(subject).plain;
+  const plain = g.bus.client.account.index.match(subject).plain;
   for (let i = 0; i < plain.length; i++) if ((plain[i] as { client: { cid: number } }).client.cid === cid) return true;
   return false;
 }

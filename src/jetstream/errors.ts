@@ -7,6 +7,8 @@
  */
 export const JsErrors = {
   BadRequest: { code: 400, err_code: 10003, description: "bad request" },
+  NotEnabledForAccount: { code: 503, err_code: 10039, description: "JetStream not enabled for account" },
+  ClusterRequired: { code: 503, err_code: 10010, description: "JetStream clustering support required" },
   /** nats-server 2.10 wording; 2.9 says only "invalid JSON". `{err}` names the field and what it must be. */
   InvalidJSON: { code: 400, err_code: 10025, description: "invalid JSON: {err}" },
   NotEmptyRequest: { code: 400, err_code: 10038, description: "expected an empty request payload" },

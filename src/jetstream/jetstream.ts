@@ -1,5 +1,6 @@
 import { openBackends } from "../stores/backends.js";
 import type { StoreBackends } from "../stores/catalog-types.js";
+export { refuseJetStreamApi } from "./api/not-enabled.js";
 import type { PurgeRequest } from "../stores/types.js";
 import { KeyLock } from "../util/key-lock.js";
 import type { ConsumerAction } from "./api/context.js";

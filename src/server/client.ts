@@ -1,5 +1,6 @@
 import { Parser, type ParserHandler } from "../protocol/parser.js";
-import { DEFAULT_CONNECT, MAX_CLIENT_PROTOCOL, NO_CONNECT, accountRequested, parseConnect, type ConnectOptions, type ParsedConnect } from "../protocol/connect.js";
+import { DEFAULT_CONNECT, NO_CONNECT, parseConnect, type ConnectOptions, type ParsedConnect } from "../protocol/connect.js";
+import { checkConnect } from "./connect-check.js";
 import { ErrText, errLine, pubPermissionError, subPermissionError } from "../protocol/errors.js";
 import { isValidSubject, isValidLiteralSubject } from "../subjects/validate.js";
 import type { Permissions } from "../auth/permissions.js";
@@ -10,9 +11,11 @@ import type { Transport } from "../transports/transport.js";
 import { Outbound } from "./outbound.js";
 import { Subscription, type Deliverer } from "./subscription.js";
 import type { ServerCore } from "./core.js";
-import { MAX_TIMER_MS, clampTimerMs } from "../util/timer.js";
+import { clampTimerMs } from "../util/timer.js";
+import { Keepalive, type KeepaliveTarget } from "./keepalive.js";
 import { ClientTrace, redactConnect } from "./trace.js";
 import { writeMsgFrame } from "./msg-frame.js";
+import type { Account } from "./account.js";
 
 const PONG = Buffer.from("PONG\r\n");
 const PING = Buffer.from("PING\r\n");
@@ -23,7 +26,7 @@ const NO_RESPONDERS_HDR = "NATS/1.0 503\r\n\r\n";
 const NO_PERMISSIONS: Permissions = {};
 
 /** One client connection: parser in, outbound buffer out, subscriptions, permissions. */
-export class Client implements ParserHandler, Deliverer {
+export class Client implements ParserHandler, Deliverer, KeepaliveTarget {
   readonly parser: Parser;
   readonly out = new Outbound();
   readonly subs = new Map<string, Subscription>();
@@ -31,6 +34,8 @@ export class Client implements ParserHandler, Deliverer {
   lastActivityMs = Date.now();
   opts: ConnectOptions = DEFAULT_CONNECT;
   user = "";
+  /** The account its user belongs to (the global one until CONNECT names another's user). */
+  account: Account;
   /** The nonce this connection's INFO carries ("" when no nkey users are configured). */
   readonly nonce: string;
   /**
@@ -45,15 +50,12 @@ export class Client implements ParserHandler, Deliverer {
   inBytes = 0;
   outMsgs = 0;
   outBytes = 0;
-  pingsOut = 0;
   closeReason = "";
   private readonly rights = new ConnectionRights();
   /** nats-server's per-operation trace (`-V`); null when tracing is off. */
   private readonly tr: ClientTrace | null;
-  private pingTimer: NodeJS.Timeout | null = null;
-  private authTimer: NodeJS.Timeout | null = null;
-  /** Only for a ping interval past MAX_TIMER_MS: when the next PING is due (ms), else 0. */
-  private pingDueMs = 0;
+  /** The auth timeout and the server's PINGs. */
+  private readonly keepalive: Keepalive;
 
   constructor(
     readonly cid: number,
@@ -61,8 +63,10 @@ export class Client implements ParserHandler, Deliverer {
     private readonly core: ServerCore,
   ) {
     this.parser = new Parser(this, core.limits);
+    this.account = core.router.global;
     this.nonce = nonceRequired(core.auth) ? newNonce() : "";
     this.tr = core.trace === undefined ? null : new ClientTrace(core.trace, transport.kind, transport.remoteAddress, transport.remotePort, cid);
+    this.keepalive = new Keepalive(this, core.limits);
   }
 
   /** Send INFO and start reading. */
@@ -72,20 +76,22 @@ export class Client implements ParserHandler, Deliverer {
       () => this.onTransportClosed(),
     );
     this.sendRaw(`INFO ${JSON.stringify(this.core.info(this))} \r\n`);
-    if (authRequired(this.core.auth)) this.armAuthTimer(Date.now() + this.core.limits.authTimeoutMs);
-    const pingMs = this.core.limits.pingIntervalMs;
-    if (pingMs > MAX_TIMER_MS) this.pingDueMs = Date.now() + pingMs;
-    this.pingTimer = setInterval(() => this.pingTick(pingMs), clampTimerMs(pingMs));
-    this.pingTimer.unref();
+    this.keepalive.start(authRequired(this.core.auth));
   }
 
-  /** Close the connection if CONNECT has not come by `dueMs`; a longer wait than a timer's is re-armed. */
-  private armAuthTimer(dueMs: number): void {
-    this.authTimer = setTimeout(() => {
-      if (this.connected || this.closed) return;
-      if (dueMs - Date.now() >= 1) this.armAuthTimer(dueMs);
-      else this.closeWithError(ErrText.authTimeout, "Authentication Timeout");
-    }, clampTimerMs(dueMs - Date.now()));
+  // --- KeepaliveTarget ---
+
+  sendPing(): void {
+    this.tr?.out("PING");
+    this.queue(PING);
+  }
+
+  authTimedOut(): void {
+    this.closeWithError(ErrText.authTimeout, "Authentication Timeout");
+  }
+
+  stale(): void {
+    this.closeWithError(ErrText.staleConnection, "Stale Connection");
   }
 
   /** Send an INFO again, with `extra` fields (e.g. `ldm` in lame-duck mode). */
@@ -96,22 +102,6 @@ export class Client implements ParserHandler, Deliverer {
   private onData(chunk: Buffer): void {
     this.lastActivityMs = Date.now();
     this.parser.parse(chunk);
-  }
-
-  private pingTick(intervalMs: number): void {
-    if (this.closed) return;
-    // A ping interval longer than a timer can wait: the ticks until it has passed send nothing.
-    if (this.pingDueMs > 0) {
-      if (Date.now() < this.pingDueMs) return;
-      this.pingDueMs = Date.now() + intervalMs;
-    }
-    if (this.pingsOut + 1 > this.core.limits.maxPingsOutstanding) {
-      this.closeWithError(ErrText.staleConnection, "Stale Connection");
-      return;
-    }
-    this.pingsOut++;
-    this.tr?.out("PING");
-    this.queue(PING);
   }
 
   // --- ParserHandler ---
@@ -126,31 +116,36 @@ export class Client implements ParserHandler, Deliverer {
       return;
     }
     this.tr?.named(c.opts);
-    // nats-server's processConnect, in its order: authentication, then the account fields (no
-    // longer supported: refused as an authorization violation), the protocol, no_responders.
-    const auth = authenticate(this.core.auth, c.creds, this.nonce);
-    if (auth === null || accountRequested(c)) {
-      this.closeWithError(ErrText.authViolation, "Authentication Failure");
+    const v = checkConnect(this.core.auth, c, this.nonce);
+    if ("error" in v) {
+      this.closeWithError(v.error, v.reason);
       return;
     }
-    if (c.opts.protocol < 0 || c.opts.protocol > MAX_CLIENT_PROTOCOL) {
-      this.closeWithError(ErrText.badClientProtocol, "Bad Client Protocol Version");
-      return;
-    }
-    if (c.opts.no_responders && !c.opts.headers) {
-      this.closeWithError(ErrText.noRespondersRequiresHeaders, "No Responders Requires Headers");
-      return;
-    }
+    const auth = v.auth;
     this.connectState = c;
     this.opts = c.opts;
     this.user = auth.user;
+    this.moveTo(this.accountOf(auth.account));
     if (auth.permissions !== undefined) this.rights.set(auth.permissions);
-    if (this.authTimer !== null) {
-      clearTimeout(this.authTimer);
-      this.authTimer = null;
-    }
+    this.keepalive.connected();
     this.connected = true;
     this.ok();
+  }
+
+  private accountOf(name: string | undefined): Account {
+    return name === undefined ? this.core.router.global : (this.core.router.account(name) ?? this.core.router.global);
+  }
+
+  /**
+   * Put this connection in `account`. A second CONNECT may name another account's user: the
+   * subscriptions made so far move with it, as they belong to the connection.
+   */
+  private moveTo(account: Account): void {
+    if (account === this.account) return;
+    const router = this.core.router;
+    for (const sub of this.subs.values()) router.unsubscribe(sub);
+    this.account = account;
+    for (const sub of this.subs.values()) router.subscribe(sub);
   }
 
   /**
@@ -162,7 +157,7 @@ export class Client implements ParserHandler, Deliverer {
   reauthorize(): string[] {
     if (!this.connected || this.closed) return [];
     const auth = authenticate(this.core.auth, this.connectState.creds, this.nonce);
-    if (auth === null) {
+    if (auth === null || this.accountOf(auth.account) !== this.account) {
       this.close("Authentication Failure");
       return [];
     }
@@ -285,7 +280,7 @@ export class Client implements ParserHandler, Deliverer {
 
   onPong(): void {
     this.tr?.in("PONG");
-    this.pingsOut = 0;
+    this.keepalive.pong();
   }
 
   onOtherOp(_op: string): void {
@@ -424,10 +419,7 @@ export class Client implements ParserHandler, Deliverer {
   }
 
   private cleanup(): void {
-    if (this.pingTimer !== null) clearInterval(this.pingTimer);
-    if (this.authTimer !== null) clearTimeout(this.authTimer);
-    this.pingTimer = null;
-    this.authTimer = null;
+    this.keepalive.stop();
     for (const sub of this.subs.values()) {
       this.core.router.unsubscribe(sub);
       this.tr?.delSub(sub.sid);

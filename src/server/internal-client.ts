@@ -1,10 +1,11 @@
 import type { Bus, BusHandler } from "../jetstream/bus.js";
+import type { Account } from "./account.js";
 import type { Router } from "./router.js";
 import { Subscription, type Deliverer } from "./subscription.js";
 
 /**
  * A client inside the server (JetStream, the HTTP gateway, ...): it subscribes and publishes
- * through the same router, permission-free, with one cid of its own.
+ * through the same router, permission-free, with one cid of its own, in one account.
  */
 export class InternalClient implements Deliverer, Bus {
   readonly opts = { echo: true };
@@ -15,6 +16,7 @@ export class InternalClient implements Deliverer, Bus {
     readonly cid: number,
     private readonly router: Router,
     private readonly flushAll: () => void = () => {},
+    readonly account: Account = router.global,
   ) {}
 
   subscribe(subject: string, queue: string, handler: BusHandler): () => void {
@@ -41,11 +43,14 @@ export class InternalClient implements Deliverer, Bus {
   }
 
   hasInterest(subject: string): boolean {
-    return this.router.hasInterest(subject);
+    return this.router.hasInterest(this.account, subject);
   }
 
   watchSubscriptions(fn: (subject: string) => void): () => void {
-    return this.router.watchSubscriptions(fn);
+    const mine = this.account;
+    return this.router.watchSubscriptions((account, subject) => {
+      if (account === mine) fn(subject);
+    });
   }
 
   deliver(sub: Subscription, subject: string, reply: string, hdrBytes: number, payload: Buffer, head: Buffer | null): void {

@@ -2,6 +2,7 @@ import type { NatsCore } from "./server.js";
 import { NATS_COMPAT_VERSION, NATS_PROTO, CUEBUS_VERSION } from "./version.js";
 import { availableParallelism } from "node:os";
 import type { Client } from "./client.js";
+import { GLOBAL_ACCOUNT, type Account } from "./account.js";
 
 /** Requests served per monitoring path, as nats-server's `http_req_stats`. */
 export const httpReqStats: Record<string, number> = {};
@@ -70,7 +71,7 @@ export function varz(core: NatsCore, httpPort: number): Record<string, unknown> 
     in_bytes: r.inBytes,
     out_bytes: r.outBytes,
     slow_consumers: core.stats.slowConsumers,
-    subscriptions: r.index.count,
+    subscriptions: r.subscriptionCount(),
   };
 }
 
@@ -96,6 +97,8 @@ function connInfo(c: Client, subs: "none" | "list" | "detail"): Record<string, u
     version: c.opts.version,
   };
   if (c.user !== "") o["authorized_user"] = c.user;
+  // nats-server names the account only when it is not the global one.
+  if (c.account.name !== GLOBAL_ACCOUNT) o["account"] = c.account.name;
   if (subs === "list") {
     o["subscriptions_list"] = [...c.subs.values()].map((s) => s.subject);
   } else if (subs === "detail") {
@@ -118,6 +121,8 @@ export function connz(core: NatsCore, q: URLSearchParams): Record<string, unknow
   let list = [...core.clients.values()].sort((a, b) => a.cid - b.cid);
   const cid = q.get("cid");
   if (cid !== null) list = list.filter((c) => c.cid === Number(cid));
+  const acc = q.get("acc");
+  if (acc !== null && acc !== "") list = list.filter((c) => c.account.name === acc);
   const offset = Math.max(0, Number(q.get("offset") ?? 0) || 0);
   const limit = Math.max(1, Number(q.get("limit") ?? 1024) || 1024);
   const page = list.slice(offset, offset + limit);
@@ -134,29 +139,32 @@ export function connz(core: NatsCore, q: URLSearchParams): Record<string, unknow
 
 /** `/subsz` (Subsz), with `subs=1` for the list. */
 export function subsz(core: NatsCore, q: URLSearchParams): Record<string, unknown> {
-  const idx = core.router.index;
+  const accounts = [...core.router.allAccounts()];
+  const sum = (f: (a: Account) => number): number => accounts.reduce((n, a) => n + f(a), 0);
+  const matches = sum((a) => a.index.matches);
   const out: Record<string, unknown> = {
     server_id: core.serverId,
     now: new Date().toISOString(),
-    num_subscriptions: idx.count,
-    num_cache: idx.cacheSize,
-    num_inserts: idx.inserts,
-    num_removes: idx.removes,
-    num_matches: idx.matches,
-    cache_hit_rate: idx.matches === 0 ? 0 : idx.cacheHits / idx.matches,
+    num_subscriptions: sum((a) => a.index.count),
+    num_cache: sum((a) => a.index.cacheSize),
+    num_inserts: sum((a) => a.index.inserts),
+    num_removes: sum((a) => a.index.removes),
+    num_matches: matches,
+    cache_hit_rate: matches === 0 ? 0 : sum((a) => a.index.cacheHits) / matches,
     max_fanout: 0,
     avg_fanout: 0,
   };
   const s = q.get("subs");
   if (s === "1" || s === "true" || s === "detail") {
-    const all = idx.all();
+    const acc = q.get("acc");
+    const all = accounts.filter((a) => acc === null || acc === "" || a.name === acc).flatMap((a) => a.index.all());
     const offset = Math.max(0, Number(q.get("offset") ?? 0) || 0);
     const limit = Math.max(1, Number(q.get("limit") ?? 1024) || 1024);
     out["total"] = all.length;
     out["offset"] = offset;
     out["limit"] = limit;
     out["subscriptions_list"] = all.slice(offset, offset + limit).map((x) => ({
-      account: "$G",
+      account: x.account?.name ?? GLOBAL_ACCOUNT,
       subject: x.subject,
       ...(x.queue !== "" ? { qgroup: x.queue } : {}),
       sid: x.sid,
@@ -183,7 +191,7 @@ export function healthz(core: NatsCore): HealthStatus {
   if (js !== null) {
     for (const [name, e] of js.streams) {
       const w = e.stream.store.writeState();
-      if (w.error !== null) return { status: "unavailable", error: `JetStream stream '$G > ${name}' cannot write to its store: ${w.error}` };
+      if (w.error !== null) return { status: "unavailable", error: `JetStream stream '${core.serviceAccount.name} > ${name}' cannot write to its store: ${w.error}` };
     }
   }
   return { status: "ok" };

@@ -1,11 +1,13 @@
-import { Sublist } from "../subjects/sublist.js";
+import { Account, GLOBAL_ACCOUNT } from "./account.js";
 import type { SubjectMap } from "../subjects/subject-map.js";
 import { subjectMatches } from "../subjects/validate.js";
-import type { Deliverer, Subscription } from "./subscription.js";
+import type { Deliverer, SubjectSpace, Subscription } from "./subscription.js";
 
 /** Who publishes: a client connection or an internal client. `echo` false skips its own subs. */
 export interface Publisher {
   readonly cid: number;
+  /** Its messages reach the subscriptions of this account only. */
+  readonly account: Account;
   readonly opts?: { echo: boolean };
 }
 
@@ -14,9 +16,12 @@ export type AutoUnsub = (sub: Subscription) => void;
 
 /**
  * The one routing path: every publish, from sockets or internal clients, goes through publish().
+ * Each account is a subject space of its own (its own subject index); the counters are the server's.
  */
 export class Router {
-  readonly index = new Sublist<Subscription>();
+  /** The global account (`$G`): every client's, unless `accounts {}` put its user elsewhere. */
+  readonly global: Account;
+  private readonly accounts = new Map<string, Account>();
   inMsgs = 0;
   inBytes = 0;
   outMsgs = 0;
@@ -24,29 +29,67 @@ export class Router {
   /** Rewrites of published subjects (a JetStream domain's); null when there are none. */
   mappings: SubjectMap | null = null;
   private rr = 0;
-  private readonly watchers = new Set<(subject: string) => void>();
+  private readonly watchers = new Set<(account: SubjectSpace, subject: string) => void>();
 
-  constructor(private readonly onAutoUnsub: AutoUnsub) {}
-
-  subscribe(sub: Subscription): void {
-    this.index.insert(sub);
-    if (this.watchers.size > 0) for (const w of this.watchers) w(sub.subject);
+  constructor(
+    private readonly onAutoUnsub: AutoUnsub,
+    /** The global account serves JetStream when no `accounts {}` are configured. */
+    globalJetStream = false,
+  ) {
+    this.global = new Account(GLOBAL_ACCOUNT, globalJetStream);
+    this.accounts.set(GLOBAL_ACCOUNT, this.global);
   }
 
-  /** Be told of every new subscription's subject (push consumers wait for interest this way). */
-  watchSubscriptions(fn: (subject: string) => void): () => void {
+  /** Add a configured account (or return the one of that name). */
+  addAccount(name: string, jetstream: boolean): Account {
+    let a = this.accounts.get(name);
+    if (a === undefined) {
+      a = new Account(name, jetstream);
+      this.accounts.set(name, a);
+    }
+    return a;
+  }
+
+  /** The account of this name; undefined for one not configured. */
+  account(name: string): Account | undefined {
+    return this.accounts.get(name);
+  }
+
+  /** Every account, the global one first. */
+  allAccounts(): IterableIterator<Account> {
+    return this.accounts.values();
+  }
+
+  /** Subscriptions in all accounts. */
+  subscriptionCount(): number {
+    let n = 0;
+    for (const a of this.accounts.values()) n += a.index.count;
+    return n;
+  }
+
+  subscribe(sub: Subscription): void {
+    const account = sub.client.account;
+    sub.account = account;
+    account.index.insert(sub);
+    if (this.watchers.size > 0) for (const w of this.watchers) w(account, sub.subject);
+  }
+
+  /** Be told of every new subscription's account and subject (push consumers wait for interest this way). */
+  watchSubscriptions(fn: (account: SubjectSpace, subject: string) => void): () => void {
     this.watchers.add(fn);
     return () => this.watchers.delete(fn);
   }
 
-  /** Is anyone subscribed to a subject matching this literal subject? */
-  hasInterest(subject: string): boolean {
-    const r = this.index.match(subject);
+  /** Is anyone in `account` subscribed to a subject matching this literal subject? */
+  hasInterest(account: SubjectSpace, subject: string): boolean {
+    const r = account.index.match(subject);
     return r.plain.length > 0 || r.queues.length > 0;
   }
 
   unsubscribe(sub: Subscription): void {
-    this.index.remove(sub);
+    if (sub.account === null) return;
+    sub.account.index.remove(sub);
+    sub.account = null;
   }
 
   /**
@@ -62,7 +105,7 @@ export class Router {
     this.inMsgs++;
     this.inBytes += size;
     const subject = shown;
-    const r = this.index.match(route);
+    const r = from.account.index.match(route);
     const noEcho = from.opts !== undefined && !from.opts.echo;
     let n = 0;
     const plain = r.plain;

@@ -13,6 +13,7 @@ import type { Transport } from "../transports/transport.js";
 import { Client } from "./client.js";
 import { InternalClient } from "./internal-client.js";
 import { Router } from "./router.js";
+import type { Account } from "./account.js";
 import { SubjectMap } from "../subjects/subject-map.js";
 import type { CoreClient, ServerCore, ServerLimits, ServerStats } from "./core.js";
 import { NATS_COMPAT_VERSION, NATS_PROTO, CUEBUS_VERSION } from "./version.js";
@@ -24,6 +25,12 @@ export interface CoreOptions {
   port?: number;
   serverName?: string;
   auth?: AuthConfig;
+  /**
+   * nats-server's `accounts {}`: each a subject space of its own, its users naming it
+   * (`auth.users[].account`). `jetstream`: JetStream serves this account's streams (one account at
+   * most; the others answer 10039). Absent: one global account, which JetStream serves.
+   */
+  accounts?: Array<{ name: string; jetstream?: boolean }>;
   limits?: Partial<ServerLimits>;
   /**
    * TLS for the client port: PEM certificate and key (contents, not paths). `verify`: every client
@@ -71,6 +78,11 @@ export class NatsCore implements ServerCore {
   readonly trace: ((msg: string) => void) | undefined;
   host: string;
   port = 0;
+  /**
+   * The account the server's own services act in: JetStream's (the account it serves) and the
+   * HTTP edge's. The global account unless `accounts {}` enable JetStream for one of theirs.
+   */
+  readonly serviceAccount: Account;
   /** Set when JetStream runs, for INFO. */
   jetstreamEnabled = false;
   /** The JetStream domain, for INFO (`domain`); undefined without one. */
@@ -104,7 +116,8 @@ export class NatsCore implements ServerCore {
   constructor(private readonly opts: CoreOptions = {}) {
     this.limits = { ...Limits, ...opts.limits };
     this.auth = opts.auth ?? {};
-    checkAuthConfig(this.auth);
+    const accounts = opts.accounts ?? [];
+    checkAuthConfig(this.auth, accounts);
     this.host = opts.host ?? "0.0.0.0";
     this.serverName = opts.serverName ?? this.serverId;
     this.debug = opts.logger?.debug;
@@ -113,7 +126,9 @@ export class NatsCore implements ServerCore {
       const c = this.clients.get(sub.client.cid);
       if (c !== undefined) c.removeSub(sub);
       else this.router.unsubscribe(sub);
-    });
+    }, accounts.length === 0);
+    for (const a of accounts) this.router.addAccount(a.name, a.jetstream === true);
+    this.serviceAccount = [...this.router.allAccounts()].find((a) => a.jetstream) ?? this.router.global;
   }
 
   /**
@@ -195,9 +210,9 @@ export class NatsCore implements ServerCore {
     log(`${t.remoteAddress}:${t.remotePort} - cid:${cid} - TLS handshake error: ${why}`);
   }
 
-  /** A new internal client (JetStream, gateway) on this server's router. */
-  internalClient(): InternalClient {
-    return new InternalClient(this.nextCid++, this.router, this.flushAll);
+  /** A new internal client (JetStream, gateway) on this server's router, in `account` (the services' by default). */
+  internalClient(account: Account = this.serviceAccount): InternalClient {
+    return new InternalClient(this.nextCid++, this.router, this.flushAll, account);
   }
 
   /** Hand a new transport to the core (TCP, WebSocket or in-memory). */
@@ -264,7 +279,9 @@ export class NatsCore implements ServerCore {
    * a log line per subscription removed.
    */
   reloadAuth(auth: AuthConfig): string[] {
-    checkAuthConfig(auth);
+    // Accounts are made at start: a reload may move users between them, not add new ones.
+    const accounts = [...this.router.allAccounts()].filter((a) => a !== this.router.global).map((a) => ({ name: a.name, jetstream: a.jetstream }));
+    checkAuthConfig(auth, accounts);
     this.auth = auth;
     const removed: string[] = [];
     for (const c of [...this.clients.values()]) removed.push(...c.reauthorize());

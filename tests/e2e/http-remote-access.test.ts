@@ -22,7 +22,7 @@ import { parseConf } from "../../src/config/conf-parser.js";
 import { applyFlags } from "../../src/config/apply-flags.js";
 import { applyConfig, defaultOptions, scanFlags } from "../../src/config/options.js";
 import { waitFor } from "../helpers/wait.js";
-import { netnsUnavailable, otherHost, type NsRequest, type NsResponse } from "../helpers/netns.js";
+import { netnsUnavailable, otherHost, type NsRequest, type NsResponse, type OtherHost } from "../helpers/netns.js";
 import { call, jsServer, refused } from "../helpers/http.js";
 
 const mainJs = join(resolve(dirname(fileURLToPath(import.meta.url)), "../../.."), "dist/src/cli/main.js");
@@ -32,6 +32,8 @@ interface Cuebus {
   /** `http://127.0.0.1:<port>`: the loopback side. */
   local: string;
   port: number;
+  /** The client (NATS) port. */
+  natsPort: number;
   stderr: () => string;
 }
 
@@ -57,19 +59,36 @@ async function startCli(t: { after: (fn: () => unknown) => void }, extra: string
     if (stderr.length < 256 * 1024) stderr += d.toString();
   });
   let monitoring = "";
+  let nats = "";
   await waitFor(
     async () => {
       if (p.exitCode !== null) throw new Error(`cuebus exited ${p.exitCode}: ${stderr}`);
       const f = (await readdir(dir)).find((n) => n.endsWith(".ports"));
       if (f === undefined) return false;
-      monitoring = (JSON.parse(await readFile(join(dir, f), "utf8")) as { monitoring: string[] }).monitoring[0] as string;
+      const ports = JSON.parse(await readFile(join(dir, f), "utf8")) as { monitoring: string[]; nats: string[] };
+      monitoring = ports.monitoring[0] as string;
+      nats = ports.nats[0] as string;
       return true;
     },
     20_000,
     "cuebus to write its ports file",
   );
   const port = Number(new URL(monitoring).port);
-  return { local: `http://127.0.0.1:${port}`, port, stderr: () => stderr };
+  return { local: `http://127.0.0.1:${port}`, port, natsPort: Number(new URL(nats).port), stderr: () => stderr };
+}
+
+/**
+ * From the other host, open a TCP connection to the client port and read its first line: the
+ * INFO, or the error that stopped the connection (ECONNREFUSED when nothing listens there).
+ */
+async function natsFirstLine(other: OtherHost, addr: string, port: number): Promise<string> {
+  const script = `
+const s = require("node:net").connect(${port}, "${addr}");
+let buf = "";
+s.setTimeout(5000, () => { console.log("timeout"); s.destroy(); });
+s.on("data", (d) => { buf += d; const i = buf.indexOf("\\r\\n"); if (i >= 0) { console.log(buf.slice(0, i)); s.destroy(); } });
+s.on("error", (e) => console.log(e.code));`;
+  return (await other.run(process.execPath, ["-e", script])).trim();
 }
 
 /** A request from this host; the JSON body (or null). */
@@ -122,7 +141,7 @@ function refusedRemote(r: NsResponse, what: string): void {
 }
 
 test(
-  "no credentials configured, listening on 0.0.0.0 as npm start does: from another host every API route is refused 403 (JSON) and nothing is written, monitoring answers; from this host the API works without credentials",
+  "no credentials configured, as npm start runs: the client port listens on 127.0.0.1 (refused from another host); the HTTP port on 0.0.0.0, where from another host every API route is refused 403 (JSON) and nothing is written and monitoring answers; from this host the API works without credentials",
   { skip: unavailable ?? false, timeout: 120_000 },
   async (t) => {
     const other = otherHost(t);
@@ -130,6 +149,11 @@ test(
     const srv = await startCli(t, []);
     const remote = `http://${other.hostAddr}:${srv.port}`;
     assert.match(srv.stderr(), /\[INF\] HTTP edge on 0\.0\.0\.0:\d+: monitoring open to every host; API \(\/v1, \/events\) without credentials only from this host/);
+    // The client port too: without credentials it listens on this host only (nats-server's 0.0.0.0
+    // would let any host publish and drive JetStream), and says so.
+    assert.match(srv.stderr(), /\[INF\] Listening for client connections on 127\.0\.0\.1:\d+/);
+    assert.match(srv.stderr(), /\[INF\] No credentials configured: clients can connect from this host only \(127\.0\.0\.1\)/);
+    assert.equal(await natsFirstLine(other, other.hostAddr, srv.natsPort), "ECONNREFUSED");
 
     // Things a stranger would like to change, made from this host without credentials.
     assert.equal((await local(srv.local, "POST", "/v1/streams", { name: "ORDERS", subjects: ["orders.>"] })).status, 201);
@@ -189,6 +213,9 @@ test(
     if (other === null) return;
     const srv = await startCli(t, ["--user", "app", "--pass", "s3cret"]);
     assert.match(srv.stderr(), /\[INF\] HTTP edge on 0\.0\.0\.0:\d+: monitoring open to every host; API \(\/v1, \/events\) needs credentials/);
+    // With credentials required the client port listens on 0.0.0.0, as nats-server's, and asks for them.
+    assert.match(srv.stderr(), /\[INF\] Listening for client connections on 0\.0\.0\.0:\d+/);
+    assert.match(await natsFirstLine(other, other.hostAddr, srv.natsPort), /^INFO \{.*"auth_required":true/);
     const remote = `http://${other.hostAddr}:${srv.port}`;
     const basic = { authorization: `Basic ${Buffer.from("app:s3cret").toString("base64")}` };
     const r = await other.fetchAll([
@@ -206,13 +233,16 @@ test(
 );
 
 test(
-  "--http_api_open_to all: the API is open to another host without credentials, and start-up warns that it is",
+  "--http_api_open_to all with -a 0.0.0.0: the API and the client port are open to another host without credentials, and start-up warns that they are",
   { skip: unavailable ?? false, timeout: 120_000 },
   async (t) => {
     const other = otherHost(t);
     if (other === null) return;
-    const srv = await startCli(t, ["--http_api_open_to", "all"]);
+    const srv = await startCli(t, ["--http_api_open_to", "all", "-a", "0.0.0.0"]);
     assert.match(srv.stderr(), /\[WRN\] HTTP edge on 0\.0\.0\.0:\d+: monitoring and API \(\/v1, \/events\) open to every host without credentials/);
+    // An address given opens the client port to other hosts without credentials, with a warning.
+    assert.match(srv.stderr(), /\[WRN\] No credentials configured and the client port is on 0\.0\.0\.0: clients from other hosts can publish/);
+    assert.match(await natsFirstLine(other, other.hostAddr, srv.natsPort), /^INFO \{/);
     const remote = `http://${other.hostAddr}:${srv.port}`;
     const r = await other.fetchAll([
       { method: "POST", url: `${remote}/v1/streams`, body: JSON.stringify({ name: "ORDERS", subjects: ["orders.>"] }) },

@@ -34,7 +34,7 @@ const req = async (nc: NatsConnection, subject: string, body = ""): Promise<Reco
 
 test("a consumer create racing its stream's delete leaves no consumer subscribed", async (t) => {
   const { server, nc } = await setup(t);
-  const subs = (): number => server.core.router.index.count;
+  const subs = (): number => server.core.router.subscriptionCount();
   await req(nc, "INFO"); // the client's own reply subscription, made on its first request
   const before = subs();
   for (let round = 0; round < ROUNDS; round++) {
@@ -54,7 +54,7 @@ test("a consumer create racing its stream's delete leaves no consumer subscribed
 
 test("two creates of one durable at once: one consumer, one set of subscriptions", async (t) => {
   const { server, nc } = await setup(t);
-  const subs = (): number => server.core.router.index.count;
+  const subs = (): number => server.core.router.subscriptionCount();
   await req(nc, "STREAM.CREATE.R", JSON.stringify({ name: "R", subjects: ["r.>"] }));
   const withStream = subs();
   await req(nc, "CONSUMER.DURABLE.CREATE.R.ONE", JSON.stringify({ stream_name: "R", config: { durable_name: "ONE", ack_policy: "explicit" } }));

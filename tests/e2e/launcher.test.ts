@@ -68,7 +68,9 @@ test("cuebus server -c <conf>: ports file, readiness lines, client round trip, /
   await roundTrip(ports.nats[0] as string);
   const varz = (await (await fetch(`${ports.monitoring?.[0]}/varz`)).json()) as { port: number };
   assert.equal(`nats://127.0.0.1:${varz.port}`, ports.nats[0]);
-  assert.match(log(), /\[INF\] Listening for client connections on 0\.0\.0\.0:\d+/);
+  // No address and no credentials: this host only (tests/e2e/http-remote-access.test.ts tries it from another).
+  assert.match(log(), /\[INF\] Listening for client connections on 127\.0\.0\.1:\d+/);
+  assert.match(log(), /\[INF\] No credentials configured: clients can connect from this host only/);
   assert.match(log(), /\[INF\] Server is ready/);
   assert.match(log(), /\[WRN\] config: unknown field "unknown_thing"/);
   assert.equal(await stop(proc), 0);

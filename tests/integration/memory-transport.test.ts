@@ -21,5 +21,5 @@ test("in-memory transport: raw protocol with no sockets", async (t) => {
   await waitFor(() => fromB.endsWith("PONG\r\n"), 2000, "PONG on b");
   a.end();
   await waitFor(() => server.core.clients.size === 1, 2000, "a's connection removed");
-  assert.equal(server.core.router.index.count, 0);
+  assert.equal(server.core.router.subscriptionCount(), 0);
 });

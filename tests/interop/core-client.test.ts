@@ -126,5 +126,5 @@ test("official client: max messages on a subscription (UNSUB with max) stops del
   await nc.flush();
   await sub.closed;
   assert.equal(n, 3);
-  assert.equal(server.core.router.index.count, 0, "the server dropped the subscription");
+  assert.equal(server.core.router.subscriptionCount(), 0, "the server dropped the subscription");
 });

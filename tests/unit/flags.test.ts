@@ -122,11 +122,32 @@ test("config: jetstream { domain } is read and checked as nats-server checks it;
   assert.throws(() => applyConfig(defaultOptions(), parseConf(`tls { cert_file: a, key_file: b, verify_and_map: true }`)), /verify_and_map: mapping client certificates to users is not supported/);
 });
 
-// nats.c's JetStreamContext and KeyValueCrossAccount configure `accounts { NOJS { users: [...] } }`.
-// Ignored, as it was, the users were unknown and any client could connect; nats-server requires them.
-test("config: an accounts block is refused with the reason rather than ignored (which left the server open)", () => {
-  assert.throws(() => applyConfig(defaultOptions(), parseConf(`accounts { NOJS { users: [ {user: ivan, pass: pwd} ] } }`)), /^Error: accounts: multiple accounts are not supported by cuebus yet/);
+// nats.c's JetStreamContext configures `accounts { NOJS { users: [...] } }`: each account's users
+// name their account, JetStream is for the accounts that enable it, and what cuebus cannot do
+// (imports, exports, mappings) is refused with the reason rather than ignored.
+test("config: accounts give their users an account; jetstream per account; no_auth_user; refusals with nats-server's texts", () => {
   const o = defaultOptions();
-  applyConfig(o, parseConf(`accounts {}`));
-  assert.deepEqual(o.unknownKeys, ["accounts"]);
+  applyConfig(o, parseConf(`authorization { users: [ {user: g, password: g} ] }
+accounts {
+  A { users: [ {user: a, password: a}, {nkey: UDXU4RCSJNZOIQHZNWXHXORDPRTGNJAHAHFRGZNEEJCPQTT2M7NLCNF4} ], jetstream: enabled }
+  NOJS { users: [ {user: ivan, pass: pwd} ], default_permissions { publish: "x.>" } }
+  L { jetstream { max_mem: 1G } }
+}
+no_auth_user: ivan`));
+  assert.deepEqual(o.accounts, [{ name: "A", jetstream: true }, { name: "NOJS", jetstream: false }, { name: "L", jetstream: true }]);
+  assert.deepEqual(o.auth.users?.map((u) => [u.user, u.account]), [["g", undefined], ["a", "A"], ["ivan", "NOJS"]]);
+  assert.deepEqual(o.auth.nkeys?.map((u) => u.account), ["A"]);
+  assert.deepEqual(o.auth.users?.[2]?.permissions, { publish: { allow: ["x.>"] } });
+  assert.equal(o.auth.noAuthUser, "ivan");
+  assert.match(o.warnings.join("\n"), /accounts\.L\.jetstream: account JetStream limits are not enforced/);
+  assert.deepEqual(o.unknownKeys, []);
+  const refused = (conf: string, re: RegExp): void => assert.throws(() => applyConfig(defaultOptions(), parseConf(conf)), re, conf);
+  refused(`accounts { A { exports: [ {stream: x} ] } }`, /^Error: accounts\.A\.exports: exporting to other accounts is not supported by cuebus yet$/);
+  refused(`accounts { A { mappings: { a: b } } }`, /subject mappings are not supported/);
+  refused(`accounts { A { jetstream: maybe } }`, /Expected 'enabled' or 'disabled' for string value, got 'maybe'/);
+  refused(`authorization { users: [ {user: a, password: a} ] }\naccounts { A { users: [ {user: a, password: b} ] } }`, /^Error: Duplicate user "a" detected$/);
+  refused(`authorization { user: u, password: p }\naccounts { A { users: [ {user: a, password: b} ] } }`, /^Error: Can not have a single user\/pass and accounts$/);
+  refused(`authorization { token: t }\naccounts { A { users: [ {user: a, password: b} ] } }`, /^Error: Can not have a token and accounts$/);
+  refused(`no_auth_user: z`, /^Error: no_auth_user: "z" present, but users are not defined$/);
+  refused(`accounts { "$G" { } }`, /the global account's name/);
 });
