@@ -1,4 +1,4 @@
-import { encodeHeaders, parseHeaders } from "../protocol/headers.js";
+import { encodeHeaders, headerValue, parseHeaders, type HeaderBlock } from "../protocol/headers.js";
 import type { StoredMsg } from "../stores/types.js";
 import type { Bus } from "./bus.js";
 import { jsError, type JsApiError } from "./errors.js";
@@ -57,6 +57,14 @@ type StreamsByName = ReadonlyMap<string, WriteTarget>;
  */
 export function deadLetterId(stream: string, consumer: string, seq: number): string {
   return `$DLQ.${stream}.${consumer}.${seq}`;
+}
+
+/** The dead-letter id of a stored dead letter, from its headers (undefined for any other message): Stream.rebuildDedup's `internalId`. */
+export function storedDeadLetterId(h: HeaderBlock): string | undefined {
+  const stream = headerValue(h, DeadLetterHeaders.stream);
+  const consumer = headerValue(h, DeadLetterHeaders.consumer);
+  const seq = Number(headerValue(h, DeadLetterHeaders.sequence));
+  return stream === undefined || consumer === undefined || !Number.isSafeInteger(seq) ? undefined : deadLetterId(stream, consumer, seq);
 }
 
 /**

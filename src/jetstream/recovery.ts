@@ -2,6 +2,7 @@ import type { StoreBackend } from "../stores/catalog-types.js";
 import type { Bus } from "./bus.js";
 import { Consumer, type ConsumerHooks } from "./consumer.js";
 import { normalizeConsumerConfig } from "./consumer-config.js";
+import { storedDeadLetterId } from "./dead-letter.js";
 import { jsError, type JsApiError } from "./errors.js";
 import { normalizeStreamConfig, type StreamConfig } from "./stream-config.js";
 import type { StreamEntry, StreamRegistry } from "./stream-registry.js";
@@ -36,7 +37,7 @@ async function recoverBackend(registry: StreamRegistry, backend: StoreBackend, b
       try {
         const store = await registry.openStore(cfg);
         entry = registry.register(cfg, store, saved.created);
-        await entry.stream.rebuildDedup();
+        await entry.stream.rebuildDedup(storedDeadLetterId);
       } catch (err) {
         await registry.closeEntry(saved.name);
         registry.notLoaded({ ...at, reason: `store could not be opened: ${errText(err)}` });

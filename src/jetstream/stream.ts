@@ -335,15 +335,18 @@ export class Stream {
 
   /**
    * After a restart: remember the `Nats-Msg-Id` of every message stored within the duplicate
-   * window, so a publisher retrying a message whose ack it never got is deduplicated.
+   * window, so a publisher retrying a message whose ack it never got is deduplicated. `internalId`
+   * gives the id an internal write was deduplicated by (PublishOptions.internal), read from its
+   * headers; it is taken instead of the Nats-Msg-Id those carry as data.
    */
-  async rebuildDedup(): Promise<void> {
+  async rebuildDedup(internalId: (h: HeaderBlock) => string | undefined = () => undefined): Promise<void> {
     const cutoff = nowNs() - BigInt(Math.floor(this.config.duplicate_window));
     const from = await this.store.seqForTime(cutoff);
     if (from === 0) return;
     await this.store.scan(from, (m) => {
       if (m.headers === null) return;
-      const id = headerValue(parseHeaders(m.headers), "Nats-Msg-Id");
+      const h = parseHeaders(m.headers);
+      const id = h === null ? undefined : (internalId(h) ?? headerValue(h, "Nats-Msg-Id"));
       if (id === undefined || id === "") return;
       if (this.dedup.size < MAX_DEDUP_IDS) this.dedup.set(id, { seq: m.seq, timeNs: m.timeNs });
       this.lastMsgId = id;
