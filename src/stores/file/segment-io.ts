@@ -11,6 +11,17 @@ export interface Segment {
   firstSeq: number;
   lastSeq: number;
   size: number;
+  /** A number naming this segment in the store's location table (never 0: see NO_SEGMENT). */
+  readonly ord: number;
+}
+
+/** Segment numbers handed out in this process (1, 2, ...: unique across stores). */
+let lastOrd = 0;
+
+/** A segment object for the file at `path`, named by its first sequence. */
+export function newSegment(path: string, firstSeq: number, size: number): Segment {
+  lastOrd = lastOrd === 0xffffffff ? 1 : lastOrd + 1;
+  return { path, firstSeq, lastSeq: 0, size, ord: lastOrd };
 }
 
 /** Damage found while opening the store; reported, never served. */
@@ -181,7 +192,7 @@ export async function recoverSegments(dir: string, chunk: number, damage: StoreD
     const fh = await open(path, "r");
     try {
       const size = (await fh.stat()).size;
-      const seg: Segment = { path, firstSeq: Number(name.slice(0, 20)), lastSeq: 0, size };
+      const seg = newSegment(path, Number(name.slice(0, 20)), size);
       const win = new SegmentWindow(fh, size, chunk);
       const last = i === names.length - 1;
       let pos = 0;

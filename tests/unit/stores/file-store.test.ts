@@ -266,11 +266,7 @@ test("file store: nothing is acknowledged before the O_DSYNC writes that hold it
     proto.writev = original;
   });
   const s = await fresh();
-  const index = s as unknown as { msgs: Array<{ off: number; len: number } | undefined>; base: number };
-  const endOf = (seq: number): number => {
-    const e = index.msgs[seq - index.base] as { off: number; len: number };
-    return e.off + e.len;
-  };
+  const endOf = (seq: number): number => s.recordEnd(seq);
   const violations: string[] = [];
   let told = 0;
   s.setDurableListener((seq, err) => {
