@@ -1,4 +1,5 @@
-import { mkdir, open, unlink, type FileHandle } from "node:fs/promises";
+import { mkdir, open, readFile, stat, unlink, type FileHandle } from "node:fs/promises";
+import { join } from "node:path";
 import { Slab } from "../../util/slab.js";
 import { checkDiscardNew, dropExpired, dropOverLimits } from "../index/limits.js";
 import { MsgIndex } from "../index/msg-index.js";
@@ -20,7 +21,9 @@ import { ReadAhead } from "./read-ahead.js";
 import { RecordCache } from "./record-cache.js";
 import { RecordType, decodeRecord, encodeRecord, viewRecord, type DecodedRecord } from "./record.js";
 import { SegmentWriter } from "./segment-writer.js";
-import { SegmentWindow, recoverSegments, type Segment, type StoreDamage } from "./segment-io.js";
+import { SegmentWindow, newSegment, recoverSegments, segmentName, segmentNames, type ResumeAt, type Segment, type StoreDamage } from "./segment-io.js";
+import { writeFileAtomic } from "./atomic-file.js";
+import { INDEX_FILE_NAME, canSaveIndex, decodeIndexFile, encodeIndexFile, type SavedSegment } from "./index-file.js";
 import { UndoJournal } from "./undo-journal.js";
 import { WRITE_RETRY_BACKOFF_MS, type StoreLog } from "./write-outage.js";
 
@@ -73,8 +76,18 @@ export interface FileStoreOptions {
  * and taking back a failed batch is the group commit's (see GroupCommit): one durable write per
  * batch, then every append of the batch resolves.
  */
+/** How the last open found the index: loaded from its file, or rebuilt from the records (and why). */
+export interface IndexRecovery {
+  index: "loaded" | "rebuilt";
+  /** Why the saved index was not used ("" when it was; "none saved" when there was none). */
+  reason: string;
+  /** Records read at open: those after the saved index, or every one when rebuilt. */
+  recordsRead: number;
+}
+
 export class FileStore implements StreamStore {
   readonly damage: StoreDamage[] = [];
+  readonly recovery: IndexRecovery = { index: "rebuilt", reason: "none saved", recordsRead: 0 };
   private readonly index = new MsgIndex();
   private readonly locs = new LocTable();
   private readonly cache = new RecordCache();
@@ -98,6 +111,10 @@ export class FileStore implements StreamStore {
   /** Dropping a record found corrupt: not put back by a roll-back. */
   private droppingCorrupt = false;
   private lastFirst = 0;
+  /** The index changed since it was last saved (or was never saved). */
+  private unsaved = false;
+  /** The index file being written, if any (saves run one after another). */
+  private saving: Promise<void> = Promise.resolve();
   private readonly dropOne = (seq: number): void => void this.drop(seq);
 
   private constructor(private readonly opts: FileStoreOptions) {
@@ -141,20 +158,121 @@ export class FileStore implements StreamStore {
     return s;
   }
 
-  /** Rebuild the index from the segments on disk (see recoverSegments). */
+  /**
+   * Load the saved index when it can be trusted and read only the records written after it; else
+   * rebuild the index from every record (see recoverSegments). A new index file is saved when
+   * records had to be read, so the next start after a crash reads only what follows it.
+   */
   private async recover(): Promise<void> {
     this.recovering = true;
-    const segs = await recoverSegments(this.opts.dir, this.opts.recoveryChunkBytes ?? RECOVERY_CHUNK_BYTES, this.damage, (r, seg, off) => this.apply(r, seg, off));
+    const resume = await this.loadIndexFile();
+    const segs = await recoverSegments(this.opts.dir, this.opts.recoveryChunkBytes ?? RECOVERY_CHUNK_BYTES, this.damage, (r, seg, off) => this.apply(r, seg, off), resume);
     for (const seg of segs) this.segByOrd.set(seg.ord, seg);
     this.segments.push(...segs);
     this.recovering = false;
     this.lastFirst = this.index.firstSeq();
     this.commits.recovered(this.index.lastSeq, this.index.lastTimeNs);
     await this.writer.resume();
+    if (this.unsaved) this.saveIndex();
+  }
+
+  /**
+   * The saved index, put into this store's index when its file checks out (length, checksum,
+   * version) and the segments on disk agree with it: every segment it lists is there, none
+   * shorter than it says, the closed ones exactly as long, and every segment it does not list
+   * newer than those it does. Anything else is reported and the index rebuilt from the records.
+   */
+  private async loadIndexFile(): Promise<ResumeAt | null> {
+    const dir = this.opts.dir;
+    const path = join(dir, INDEX_FILE_NAME);
+    let buf: Buffer;
+    try {
+      buf = await readFile(path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") {
+        this.unsaved = true;
+        return null;
+      }
+      this.recovery.reason = `cannot be read: ${(err as Error).message}`;
+      this.log(`JetStream store ${dir}: index file ${INDEX_FILE_NAME} not used (${this.recovery.reason}); rebuilding the index from the segments`);
+      this.unsaved = true;
+      return null;
+    }
+    const saved = decodeIndexFile(buf);
+    const why = typeof saved === "string" ? saved : await this.disagreement(saved.segments);
+    if (why !== null || typeof saved === "string") {
+      this.recovery.reason = why ?? "?";
+      this.log(`JetStream store ${dir}: index file ${INDEX_FILE_NAME} not used (${this.recovery.reason}); rebuilding the index from the segments`);
+      this.unsaved = true;
+      return null;
+    }
+    this.recovery.index = "loaded";
+    this.recovery.reason = "";
+    const known = new Map<string, Segment>();
+    const segs: Segment[] = [];
+    for (const s of saved.segments) {
+      const name = segmentName(s.firstSeq);
+      const seg = newSegment(join(dir, name), s.firstSeq, s.size);
+      seg.lastSeq = s.lastSeq;
+      known.set(name, seg);
+      segs.push(seg);
+      this.segByOrd.set(seg.ord, seg);
+    }
+    saved.apply(this.index, this.locs, segs);
+    const last = saved.segments[saved.segments.length - 1];
+    return { name: last === undefined ? "" : segmentName(last.firstSeq), offset: last?.size ?? 0, segments: known };
+  }
+
+  /** Why the segments on disk do not fit a saved index's list of them; null when they do. */
+  private async disagreement(listed: SavedSegment[]): Promise<string | null> {
+    const names = await segmentNames(this.opts.dir);
+    const newest = listed[listed.length - 1];
+    const listedNames = new Set(listed.map((s) => segmentName(s.firstSeq)));
+    for (const name of names) {
+      if (!listedNames.has(name) && newest !== undefined && name < segmentName(newest.firstSeq)) return `segment ${name} is not in it`;
+    }
+    for (let i = 0; i < listed.length; i++) {
+      const s = listed[i] as SavedSegment;
+      const name = segmentName(s.firstSeq);
+      let size: number;
+      try {
+        size = (await stat(join(this.opts.dir, name))).size;
+      } catch {
+        return `segment ${name} is missing`;
+      }
+      if (size < s.size) return `segment ${name} is ${size} bytes, shorter than the ${s.size} it lists`;
+      if (i < listed.length - 1 && size !== s.size) return `closed segment ${name} is ${size} bytes, not ${s.size}`;
+    }
+    return null;
+  }
+
+  /**
+   * Save the index as it is now (every record up to each segment's size), in the background: the
+   * bytes are made at once, so later changes do not leak into them. Saves run one after another.
+   */
+  private saveIndex(): void {
+    if (!canSaveIndex()) return;
+    const bytes = encodeIndexFile(this.index, this.locs, this.segments);
+    this.unsaved = false;
+    const path = join(this.opts.dir, INDEX_FILE_NAME);
+    this.saving = this.saving
+      .then(() => writeFileAtomic(path, bytes))
+      .catch((err: unknown) => {
+        this.unsaved = true;
+        // The directory is gone: the stream is being deleted, and its index with it.
+        if ((err as NodeJS.ErrnoException).code === "ENOENT") return;
+        this.log(`JetStream store ${this.opts.dir}: could not save the index (a restart reads the records instead): ${(err as Error).message}`);
+      });
+  }
+
+  private log(line: string): void {
+    this.opts.log?.(line);
   }
 
   /** One intact record found on disk, applied to the index. */
   private apply(r: DecodedRecord, seg: Segment, off: number): void {
+    this.unsaved = true;
+    this.recovery.recordsRead++;
     const index = this.index;
     if (r.type === RecordType.MSG) {
       if (r.seq > index.lastSeq) {
@@ -310,6 +428,7 @@ export class FileStore implements StreamStore {
     const index = this.index;
     if (!index.has(seq)) return false;
     const quiet = this.recovering || this.undoing;
+    this.unsaved = true;
     if (quiet) return index.remove(seq);
     const wasFirst = seq === index.firstSeq();
     if (!this.droppingCorrupt) {
@@ -348,6 +467,7 @@ export class FileStore implements StreamStore {
     // The record is the one copy of the caller's bytes (they may be slices of a socket read).
     const rec = encodeRecord(RecordType.MSG, seq, timeNs, subject, headers, data, this.slab);
     commits.queue(rec, seq);
+    this.unsaved = true;
     index.add(seq, subject, size, timeNs);
     this.cache.put(seq, rec);
     this.locs.set(seq, NO_SEGMENT, 0, rec.length);
@@ -447,6 +567,7 @@ export class FileStore implements StreamStore {
    */
   private takeBack(seq: number, timeNs: bigint): void {
     this.undoing = true;
+    this.unsaved = true;
     try {
       this.index.rewind(seq, timeNs);
       this.cache.truncateAbove(seq);
@@ -504,6 +625,10 @@ export class FileStore implements StreamStore {
   async close(): Promise<void> {
     await this.commits.close();
     await this.writer.close();
+    // Saved only while writes succeed: after a failure the segment may hold bytes past what was
+    // acknowledged until it is cut back, and the saved state must be what the disk holds.
+    if (this.unsaved && this.commits.writeState().error === null) this.saveIndex();
+    await this.saving;
     this.readAhead.clear();
     for (const r of this.readers.values()) await r.then((h) => h.close()).catch(() => {});
     this.readers.clear();

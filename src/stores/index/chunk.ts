@@ -36,6 +36,16 @@ export class Chunk {
     this.time = new BigInt64Array(cap);
   }
 
+  /** A chunk read back from an index file (its counts are rebuilt by MsgIndex.adopt). */
+  static of(n: number, subj: Uint32Array, size: Uint32Array, time: BigInt64Array, maxTimeNs: bigint): Chunk {
+    const c = new Chunk(n, 1);
+    c.subj = subj;
+    c.size = size;
+    c.time = time;
+    c.maxTimeNs = maxTimeNs;
+    return c;
+  }
+
   /** Slots the arrays have room for (slots past it hold no message). */
   get capacity(): number {
     return this.size.length;

@@ -112,6 +112,42 @@ export class MsgIndex {
     this.lastTimeNs = timeNs;
   }
 
+  /** The chunks holding messages, oldest first (what an index file saves). */
+  heldChunks(): Chunk[] {
+    return this.chunks.filter((c): c is Chunk => c !== undefined);
+  }
+
+  /**
+   * Take back a state saved in an index file: its chunks (each one's per-subject counts are rebuilt
+   * from its arrays) after the subjects were restored into `subjects`.
+   */
+  adopt(chunks: Chunk[], lastSeq: number, lastTimeNs: bigint): void {
+    this.chunks = [];
+    this.chunkBase = 0;
+    this.count = 0;
+    this.bytes = 0;
+    for (const c of chunks) {
+      let live = 0;
+      for (let slot = 0; slot < c.capacity; slot++) {
+        const size = c.size[slot] as number;
+        if (size === 0) continue;
+        live++;
+        this.bytes += size;
+        const id = c.subj[slot] as number;
+        c.subjects.set(id, (c.subjects.get(id) ?? 0) + 1);
+      }
+      c.live = live;
+      this.count += live;
+      if (live === 0) continue;
+      if (this.chunks.length === 0) this.chunkBase = c.n;
+      while (this.chunkBase + this.chunks.length < c.n) this.chunks.push(undefined);
+      this.chunks.push(c);
+    }
+    this.lastSeq = lastSeq;
+    this.lastTimeNs = lastTimeNs;
+    this.lead = 0;
+  }
+
   // ---- one message ----
 
   has(seq: number): boolean {

@@ -83,6 +83,23 @@ export class SubjectTable {
     return true;
   }
 
+  /** Put back a subject read from an index file under its saved id (then `restored`). */
+  restore(id: number, subject: string, count: number, first: number, last: number): void {
+    if (id >= this.counts.length) this.grow(id + 1);
+    while (this.names.length <= id) this.names.push("");
+    this.names[id] = subject;
+    this.ids.set(subject, id);
+    this.counts[id] = count;
+    this.firsts[id] = first;
+    this.lasts[id] = last;
+  }
+
+  /** After every `restore`: the ids between those restored are free. */
+  restored(): void {
+    this.free = [];
+    for (let id = this.names.length - 1; id >= 0; id--) if (this.names[id] === "") this.free.push(id);
+  }
+
   /** Every subject held and its id. */
   entries(): IterableIterator<[string, number]> {
     return this.ids.entries();

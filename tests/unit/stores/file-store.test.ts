@@ -1,10 +1,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, open, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, open, readdir, readFile, rm, unlink, writeFile } from "node:fs/promises";
 import { constants } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { EAGER_BATCH_BYTES, EAGER_BATCH_RECORDS, FileStore, MAX_WRITES_IN_FLIGHT, TAIL_CACHE_BYTES } from "../../../src/stores/file/file-store.js";
+import { INDEX_FILE_NAME } from "../../../src/stores/file/index-file.js";
 import { RecordType, decodeRecord } from "../../../src/stores/file/record.js";
 import type { StoreLimits, StreamStore } from "../../../src/stores/types.js";
 import { waitFor } from "../../helpers/wait.js";
@@ -42,12 +43,23 @@ async function smallSegment(): Promise<{ dir: string; seg: string; bytes: Buffer
   for (let i = 1; i <= 6; i++) await s.append(`sub.${i}`, i % 2 === 0 ? Buffer.from("NATS/1.0\r\nK: v\r\n\r\n") : null, Buffer.from(`payload-${i}`));
   await s.close();
   const dir = dirOf.get(s) as string;
-  const [name] = await readdir(dir);
+  const [name] = await segmentFiles(dir);
   const seg = join(dir, name as string);
   return { dir, seg, bytes: await readFile(seg) };
 }
 
-async function served(dir: string, recoveryChunkBytes?: number): Promise<{ store: FileStore; msgs: Map<number, string> }> {
+/** The segment files of a store (not its saved index). */
+async function segmentFiles(dir: string): Promise<string[]> {
+  return (await readdir(dir)).filter((n) => n.endsWith(".seg")).sort();
+}
+
+/**
+ * Open the store in `dir` and read every message. Unless `keepIndex`, its saved index is removed
+ * first: these tests change segment bytes behind the store's back, and the index is rebuilt from
+ * the records, as after a crash that left no usable index.
+ */
+async function served(dir: string, recoveryChunkBytes?: number, keepIndex = false): Promise<{ store: FileStore; msgs: Map<number, string> }> {
+  if (!keepIndex) await unlink(join(dir, INDEX_FILE_NAME)).catch(() => {});
   const store = await FileStore.open({ dir, recoveryChunkBytes });
   const msgs = new Map<number, string>();
   for (let m = await store.loadNext(">", 1); m !== null; m = await store.loadNext(">", m.seq + 1)) {
@@ -96,6 +108,26 @@ for (const chunk of [undefined, 7]) {
   });
 }
 
+test("file store: with the saved index trusted, flipping any bit of a message record is found when it is read: never served, reported", async () => {
+  const { dir, seg, bytes } = await smallSegment();
+  const { store: good, msgs: original } = await served(dir);
+  await good.close();
+  const index = await readFile(join(dir, INDEX_FILE_NAME));
+  for (let bit = 0; bit < bytes.length * 8; bit++) {
+    const copy = Buffer.from(bytes);
+    copy[bit >> 3] = (copy[bit >> 3] as number) ^ (1 << (bit & 7));
+    await writeFile(seg, copy);
+    await writeFile(join(dir, INDEX_FILE_NAME), index);
+    const { store, msgs } = await served(dir, undefined, true);
+    assert.equal(store.recovery.index, "loaded");
+    for (const [seq, text] of msgs) assert.equal(text, original.get(seq), `bit ${bit}: seq ${seq} served altered`);
+    // Every message record is read; the one holding the flipped bit (if any) is reported.
+    if (msgs.size < original.size) assert.ok(store.damage.length >= 1, `bit ${bit}: damage not reported`);
+    assert.ok(msgs.size >= 5, `bit ${bit}: only ${msgs.size} intact records served`);
+    await store.close();
+  }
+});
+
 test("file store: subjects of every kind and nanosecond times come back exactly, cached and after a reopen", async () => {
   const s = await fresh();
   const subjects = ["a", "orders.eu.created", `long.${"x".repeat(120)}`, "prix.été.ünïcode", "emoji.🚀.launch"];
@@ -130,7 +162,7 @@ test("file store: scan after a reopen reads every record from disk, across segme
   for (let i = 1; i <= 40; i++) await s.append(`s.${i % 3}`, i % 4 === 0 ? Buffer.from(`NATS/1.0\r\nNats-Msg-Id: id-${i}\r\n\r\n`) : null, Buffer.from(`payload-${i}`));
   await s.remove(10);
   await s.close();
-  assert.ok((await readdir(dir)).length > 3, "several segments");
+  assert.ok((await segmentFiles(dir)).length > 3, "several segments");
   // A window of 7 bytes: every record crosses a chunk edge.
   const again = await FileStore.open({ dir, recoveryChunkBytes: 7 });
   try {
@@ -222,7 +254,7 @@ test("file store: a burst larger than one eager batch, across a segment roll, is
   const seqs = await Promise.all(Array.from({ length: n }, (_, i) => s.append(`b.${i % 3}`, null, body(i))));
   assert.deepEqual(seqs, Array.from({ length: n }, (_, i) => i + 1));
   await s.close();
-  assert.ok((await readdir(dir)).length >= 2, "the burst crossed a segment roll");
+  assert.ok((await segmentFiles(dir)).length >= 2, "the burst crossed a segment roll");
   const store = await FileStore.open({ dir });
   assert.deepEqual(store.damage, []);
   for (let i = 0; i < n; i++) {
@@ -297,7 +329,7 @@ test("file store: nothing is acknowledged before the O_DSYNC writes that hold it
   assert.deepEqual(notDsync, [], "every segment write goes through an O_DSYNC handle");
   assert.deepEqual(noOffset, [], "every segment write names its offset");
   assert.equal(mostInFlight, MAX_WRITES_IN_FLIGHT, "batches overlapped on their way to the disk");
-  assert.equal((await readdir(dirOf.get(s) as string)).length, 1, "one segment");
+  assert.equal((await segmentFiles(dirOf.get(s) as string)).length, 1, "one segment");
   assert.ok(syncs >= 4, `durable writes: ${syncs}`);
   assert.ok(syncs < s.state().messages / 8, `group commit: ${syncs} durable writes for ${s.state().messages} appends`);
 });
@@ -327,7 +359,7 @@ async function overlappedSegment(): Promise<{ dir: string; seg: string; bytes: B
   await Promise.all(burst);
   await s.close();
   const dir = dirOf.get(s) as string;
-  const [name] = await readdir(dir);
+  const [name] = await segmentFiles(dir);
   const seg = join(dir, name as string);
   const bytes = await readFile(seg);
   const batches = recordsOf(bytes).filter((r) => r.type === RecordType.BATCH);
@@ -396,7 +428,7 @@ test("file store: segments roll over and whole segments are dropped by limits", 
   dirs.push(dir);
   const s = await FileStore.open({ dir, segmentMaxBytes: 512, limits: { maxMsgs: 10, maxBytes: 0, maxAgeMs: 0, maxMsgsPerSubject: 0, discard: "old" } });
   for (let i = 0; i < 200; i++) await s.append("roll", null, Buffer.alloc(40, i));
-  const files = await readdir(dir);
+  const files = await segmentFiles(dir);
   assert.ok(files.length < 10, `segments below max_msgs dropped on append: ${files.length} left`);
   await s.purge({ seq: 195 });
   await s.close();
@@ -437,7 +469,7 @@ test("file store: replay from disk (read in stretches) serves every message inta
   }
   for (let q = 7; q <= n; q += 97) assert.equal(await s.remove(q), true);
   await s.close();
-  assert.ok((await readdir(dir)).length > 3, "several segments");
+  assert.ok((await segmentFiles(dir)).length > 3, "several segments");
   const again = await FileStore.open({ dir, segmentMaxBytes: 300 * 1024 });
   const check = (m: { seq: number; subject: string; headers: Buffer | null; data: Buffer }): void => {
     assert.equal(m.subject, `r.${(m.seq - 1) % 5}`);
@@ -498,7 +530,7 @@ test("file store: after a read brings a stretch in, the messages in it are serve
   for (let i = 1; i <= 20; i++) await s.append("r", null, Buffer.from(`replay-${i}`));
   const dir = dirOf.get(s) as string;
   await s.close();
-  const [name] = await readdir(dir);
+  const [name] = await segmentFiles(dir);
   const seg = join(dir, name as string);
   // Damage message 7 on disk; a reopen reads only the index, so nothing is cached but the records' places.
   const bytes = await readFile(seg);
@@ -530,7 +562,7 @@ test("file store: a record corrupted on disk after open is detected when read, n
   // Push the first record out of the tail cache.
   for (let i = 0; i < 5; i++) await s.append("fill", null, filler);
   const dir = dirOf.get(s) as string;
-  const [name] = await readdir(dir);
+  const [name] = await segmentFiles(dir);
   const seg = join(dir, name as string);
   const bytes = await readFile(seg);
   const at = bytes.indexOf("target-payload");

@@ -1,0 +1,132 @@
+/**
+ * The file store's saved index (index-file.ts): a clean stop saves it and the next open loads it
+ * without reading a record; after a crash only the records written since it was saved are read;
+ * a damaged or stale index file is reported and rebuilt from the segments, never trusted.
+ */
+import { test, type TestContext } from "node:test";
+import assert from "node:assert/strict";
+import { appendFile, cp, mkdtemp, readFile, readdir, rm, truncate, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { FileStore } from "../../../src/stores/file/file-store.js";
+import { INDEX_FILE_NAME } from "../../../src/stores/file/index-file.js";
+import { NoLimits } from "../../../src/stores/types.js";
+
+async function tempDir(t: TestContext): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), "cuebus-idx-"));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** Everything a reader can ask a store, as one comparable value. */
+async function everything(s: FileStore): Promise<unknown> {
+  const msgs: string[] = [];
+  for (let m = await s.loadNext(">", 1); m !== null; m = await s.loadNext(">", m.seq + 1)) {
+    msgs.push(`${m.seq}|${m.subject}|${m.timeNs}|${m.headers?.toString() ?? ""}|${m.data.toString()}`);
+  }
+  const st = s.state();
+  return {
+    st,
+    msgs,
+    subjects: [...s.subjects(">")].sort(),
+    pending: ["k.*", "k.1", "other", ">"].map((f) => [1, 2000, st.lastSeq].map((from) => s.numPending(f, from))),
+    lasts: ["k.0", "k.1", "k.2", "other"].map((x) => s.lastSequenceOf(x)),
+    deleted: s.deletedSequences(100),
+    last: (await s.loadLast("k.*"))?.seq,
+    at: await s.seqForTime(1_000_000_000_000n + 3000n * 1_000_000n),
+  };
+}
+
+/** A store across several segments, with deletes, a purge of one subject and a headers message. */
+async function filled(dir: string, log?: (l: string) => void): Promise<FileStore> {
+  const s = await FileStore.open({ dir, segmentMaxBytes: 16 * 1024, log });
+  for (let i = 1; i <= 5000; i++) {
+    const hdr = i % 97 === 0 ? Buffer.from(`NATS/1.0\r\nNats-Msg-Id: m${i}\r\n\r\n`) : null;
+    s.appendNoWait(i % 500 === 0 ? "other" : `k.${i % 3}`, hdr, Buffer.from(`v${i}`), 1_000_000_000_000n + BigInt(i) * 1_000_000n);
+  }
+  await s.append("k.1", null, Buffer.from("last"));
+  for (const seq of [2, 17, 4096, 4097, 4999]) await s.remove(seq);
+  await s.purge({ filter: "other", keep: 3 });
+  return s;
+}
+
+test("file store index: a clean stop saves the index; the next open loads it without reading a record and answers the same", async (t) => {
+  const dir = await tempDir(t);
+  const s = await filled(dir);
+  const before = await everything(s);
+  await s.close();
+  assert.ok((await readdir(dir)).includes(INDEX_FILE_NAME));
+  const again = await FileStore.open({ dir, segmentMaxBytes: 16 * 1024 });
+  t.after(() => again.close());
+  assert.deepEqual(again.recovery, { index: "loaded", reason: "", recordsRead: 0 });
+  assert.deepEqual(await everything(again), before);
+  assert.deepEqual(again.damage, []);
+  // It goes on as before: appends, limits, a delete of a message the index file brought back.
+  assert.equal(await again.append("k.0", null, Buffer.from("after")), 5002);
+  assert.equal(await again.remove(3), true);
+  assert.equal((await again.loadLast("k.0"))?.data.toString(), "after");
+});
+
+test("file store index: after a crash only what was written since the index was saved is read, torn tail and all", async (t) => {
+  const dir = await tempDir(t);
+  const s = await filled(dir);
+  await s.close();
+  const open = await FileStore.open({ dir, segmentMaxBytes: 16 * 1024 });
+  // Written after the saved index: appends, deletes (one below it), a purge that moves the front.
+  for (let i = 0; i < 300; i++) await open.append(`k.${i % 3}`, null, Buffer.from(`late${i}`));
+  await open.remove(10);
+  await open.remove(5100);
+  await open.purge({ seq: 20 });
+  const want = await everything(open);
+  // The directory as a kill -9 leaves it (everything acknowledged is on disk), plus half a record.
+  const crashed = await tempDir(t);
+  await cp(dir, crashed, { recursive: true });
+  await open.close();
+  const segs = (await readdir(crashed)).filter((n) => n.endsWith(".seg")).sort();
+  await appendFile(join(crashed, segs[segs.length - 1] as string), Buffer.from([60, 0, 0, 0, 1, 2, 3]));
+  const back = await FileStore.open({ dir: crashed, segmentMaxBytes: 16 * 1024 });
+  t.after(() => back.close());
+  assert.equal(back.recovery.index, "loaded");
+  assert.ok(back.recovery.recordsRead > 300 && back.recovery.recordsRead < 400, `records read: ${back.recovery.recordsRead}`);
+  assert.deepEqual(await everything(back), want);
+  assert.deepEqual(back.damage.map((d) => d.kind), ["torn-tail"]);
+});
+
+test("file store index: a damaged, short or stale index file is reported and rebuilt from the segments", async (t) => {
+  const dir = await tempDir(t);
+  const s = await filled(dir);
+  const want = await everything(s);
+  await s.close();
+  const good = await readFile(join(dir, INDEX_FILE_NAME));
+  const cases: Array<[string, () => Promise<void>, RegExp]> = [
+    ["a flipped bit", () => writeFile(join(dir, INDEX_FILE_NAME), Buffer.from(good).fill(good[100] as number ^ 1, 100, 101)), /checksum/],
+    ["cut short", () => writeFile(join(dir, INDEX_FILE_NAME), good.subarray(0, good.length - 9)), /length/],
+    ["not an index", () => writeFile(join(dir, INDEX_FILE_NAME), Buffer.from("hello")), /header/],
+    ["a segment cut shorter than it lists", async () => {
+      await writeFile(join(dir, INDEX_FILE_NAME), good);
+      const segs = (await readdir(dir)).filter((n) => n.endsWith(".seg")).sort();
+      const last = join(dir, segs[segs.length - 1] as string);
+      const size = (await readFile(last)).length;
+      await truncate(last, size - 1);
+    }, /shorter/],
+  ];
+  for (const [what, damage, why] of cases) {
+    await damage();
+    const lines: string[] = [];
+    const back = await FileStore.open({ dir, segmentMaxBytes: 16 * 1024, limits: NoLimits, log: (l) => lines.push(l) });
+    assert.equal(back.recovery.index, "rebuilt", what);
+    assert.match(back.recovery.reason, why, what);
+    assert.ok(lines.some((l) => l.includes(INDEX_FILE_NAME) && l.includes("rebuilding")), `${what}: logged`);
+    const got = (await everything(back)) as { msgs: string[] };
+    if (what.startsWith("a segment cut")) {
+      // The torn last record (here the purge's) is gone and reported; every message before it is served.
+      assert.ok(back.damage.some((d) => d.kind === "torn-tail"));
+      for (const m of (want as { msgs: string[] }).msgs.slice(0, -1)) assert.ok(got.msgs.includes(m), `${what}: ${m}`);
+    } else assert.deepEqual(got, want, what);
+    await back.close();
+    // Rebuilt and saved again: the next open loads it.
+    const next = await FileStore.open({ dir, segmentMaxBytes: 16 * 1024 });
+    assert.equal(next.recovery.index, "loaded", `${what}: saved again`);
+    await next.close();
+  }
+});
