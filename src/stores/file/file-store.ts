@@ -12,6 +12,7 @@ import {
   type StoreLimits,
   type StoreWriteState,
   type StoredMsg,
+  type LostData,
   type StreamState,
   type StreamStore,
 } from "../types.js";
@@ -35,6 +36,8 @@ export { TAIL_CACHE_BYTES } from "./record-cache.js";
 export const SEGMENT_MAX_BYTES = 64 * 1024 * 1024;
 /** Bytes read at a time while recovering a segment. */
 export const RECOVERY_CHUNK_BYTES = 4 * 1024 * 1024;
+/** Lost sequences a store lists in `state.lost` (the bytes lost are counted past it). */
+export const LOST_SEQS_MAX = 10_000;
 /** The largest slab a store cuts its message records from (its first is 4 KiB; each next doubles). */
 export const STORE_SLAB_BYTES = 64 * 1024;
 
@@ -65,6 +68,11 @@ export interface FileStoreOptions {
   retryBackoffMs?: readonly number[];
   /** Told when writes start failing and when they succeed again (nothing is said when absent). */
   log?: StoreLog;
+  /**
+   * Load and save the index file (default true). Off, every start reads every record, as tests
+   * of damage to segment bytes want.
+   */
+  indexFile?: boolean;
 }
 
 /**
@@ -116,6 +124,12 @@ export class FileStore implements StreamStore {
   /** The index file being written, if any (saves run one after another). */
   private saving: Promise<void> = Promise.resolve();
   private readonly dropOne = (seq: number): void => void this.drop(seq);
+  /** Messages lost to damage since open (reported in state().lost). */
+  private readonly lost: LostData = { msgs: [], bytes: 0 };
+  /** Recovery: the sequence the next message record should have (0: not known yet). */
+  private scanNextSeq = 0;
+  /** Recovery: damage entries already accounted for by the sequence-gap check. */
+  private damageSeen = 0;
 
   private constructor(private readonly opts: FileStoreOptions) {
     this.limits = { ...(opts.limits ?? NoLimits) };
@@ -166,6 +180,7 @@ export class FileStore implements StreamStore {
   private async recover(): Promise<void> {
     this.recovering = true;
     const resume = await this.loadIndexFile();
+    if (resume !== null) this.scanNextSeq = this.index.lastSeq + 1;
     const segs = await recoverSegments(this.opts.dir, this.opts.recoveryChunkBytes ?? RECOVERY_CHUNK_BYTES, this.damage, (r, seg, off) => this.apply(r, seg, off), resume);
     for (const seg of segs) this.segByOrd.set(seg.ord, seg);
     this.segments.push(...segs);
@@ -185,6 +200,10 @@ export class FileStore implements StreamStore {
   private async loadIndexFile(): Promise<ResumeAt | null> {
     const dir = this.opts.dir;
     const path = join(dir, INDEX_FILE_NAME);
+    if (this.opts.indexFile === false) {
+      this.recovery.reason = "index file off";
+      return null;
+    }
     let buf: Buffer;
     try {
       buf = await readFile(path);
@@ -251,7 +270,7 @@ export class FileStore implements StreamStore {
    * bytes are made at once, so later changes do not leak into them. Saves run one after another.
    */
   private saveIndex(): void {
-    if (!canSaveIndex()) return;
+    if (!canSaveIndex() || this.opts.indexFile === false) return;
     const bytes = encodeIndexFile(this.index, this.locs, this.segments);
     this.unsaved = false;
     const path = join(this.opts.dir, INDEX_FILE_NAME);
@@ -275,17 +294,53 @@ export class FileStore implements StreamStore {
     this.recovery.recordsRead++;
     const index = this.index;
     if (r.type === RecordType.MSG) {
+      this.lostBefore(r.seq, seg);
       if (r.seq > index.lastSeq) {
         index.add(r.seq, r.subject, fileStoredSize(r.subject, r.headers, r.data), r.timeNs);
         this.locs.set(r.seq, seg.ord, off, r.size);
       }
     } else if (r.type === RecordType.DELETE) {
       this.drop(r.seq);
+      const i = this.lost.msgs.indexOf(r.seq);
+      if (i !== -1) this.lost.msgs.splice(i, 1);
     } else {
+      if (r.seq > this.scanNextSeq) this.scanNextSeq = r.seq;
+      this.lost.msgs = this.lost.msgs.filter((s) => s >= r.seq);
       // Everything below r.seq is gone; the last sequence is at least r.seq - 1.
       for (let s = index.firstSeq(); s < r.seq && index.count > 0; s = index.firstSeq()) this.drop(s);
       index.skipTo(r.seq);
     }
+  }
+
+  /**
+   * Recovery met a message record: every sequence is first stored as a message record, in order,
+   * so sequences skipped since the last one (no first-sequence record moving past them) where
+   * damage was found in between are messages lost to it.
+   */
+  private lostBefore(seq: number, seg: Segment): void {
+    const damage = this.damage;
+    let bytes = 0;
+    for (let i = this.damageSeen; i < damage.length; i++) {
+      const d = damage[i] as StoreDamage;
+      if (d.kind === "corrupt") bytes += d.bytes;
+    }
+    this.damageSeen = damage.length;
+    if (this.scanNextSeq > 0 && seq > this.scanNextSeq && bytes > 0) this.noteLost(this.scanNextSeq, seq - 1, bytes, seg, -1);
+    if (seq >= this.scanNextSeq) this.scanNextSeq = seq + 1;
+  }
+
+  /**
+   * Messages `from`..`to` are lost to damage: listed in state().lost and told in one warning line
+   * naming the stream's store, the segment and the sequences.
+   */
+  private noteLost(from: number, to: number, bytes: number, seg: Segment, offset: number): void {
+    const lost = this.lost;
+    for (let s = from; s <= to && lost.msgs.length < LOST_SEQS_MAX; s++) lost.msgs.push(s);
+    lost.bytes += bytes;
+    const name = seg.path.slice(this.opts.dir.length + 1);
+    const where = offset >= 0 ? ` at offset ${offset}` : "";
+    const what = from === to ? `message ${from}` : `messages ${from}-${to}`;
+    this.log(`JetStream store ${this.opts.dir}: ${what} lost: segment ${name}${where} is damaged (${bytes} bytes); not served (state.lost)`);
   }
 
   /** A batch's write returned: its message records now have a place on disk. */
@@ -334,6 +389,7 @@ export class FileStore implements StreamStore {
     // Changed on disk since it was written or recovered: report it, never serve it, forget it.
     this.damage.push({ segment: seg.path.slice(this.opts.dir.length + 1), offset: off, bytes: len, kind: "corrupt" });
     if (this.index.has(seq) && this.locs.seg(seq) === seg.ord && this.locs.off(seq) === off) {
+      this.noteLost(seq, seq, len, seg, off);
       this.droppingCorrupt = true;
       try {
         this.drop(seq);
@@ -554,7 +610,9 @@ export class FileStore implements StreamStore {
   }
 
   state(): StreamState {
-    return this.index.state();
+    const st = this.index.state();
+    if (this.lost.msgs.length > 0 || this.lost.bytes > 0) st.lost = { msgs: [...this.lost.msgs], bytes: this.lost.bytes };
+    return st;
   }
 
   lastSequence(): number {

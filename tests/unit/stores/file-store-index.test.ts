@@ -130,3 +130,66 @@ test("file store index: a damaged, short or stale index file is reported and reb
     await next.close();
   }
 });
+
+/** Six messages in one segment, closed (index saved); the segment's and the index file's bytes. */
+async function sixMessages(t: TestContext): Promise<{ dir: string; seg: string; bytes: Buffer; index: Buffer; recordEnds: number[] }> {
+  const dir = await tempDir(t);
+  const s = await FileStore.open({ dir });
+  for (let i = 1; i <= 6; i++) await s.append(`sub.${i}`, i % 2 === 0 ? Buffer.from("NATS/1.0\r\nK: v\r\n\r\n") : null, Buffer.from(`payload-${i}`));
+  const recordEnds = [1, 2, 3, 4, 5, 6].map((q) => s.recordEnd(q));
+  await s.close();
+  const name = (await readdir(dir)).find((n) => n.endsWith(".seg")) as string;
+  const seg = join(dir, name);
+  return { dir, seg, bytes: await readFile(seg), index: await readFile(join(dir, INDEX_FILE_NAME)), recordEnds };
+}
+
+async function readAll(s: FileStore): Promise<Map<number, string>> {
+  const msgs = new Map<number, string>();
+  for (let m = await s.loadNext(">", 1); m !== null; m = await s.loadNext(">", m.seq + 1)) msgs.set(m.seq, `${m.subject}|${m.headers?.toString() ?? ""}|${m.data.toString()}`);
+  return msgs;
+}
+
+test("file store index: with the index trusted, a flipped bit in a message record is found when read: never served, reported as lost", async (t) => {
+  const { dir, seg, bytes, index, recordEnds } = await sixMessages(t);
+  const first = await FileStore.open({ dir, indexFile: false });
+  const original = await readAll(first);
+  await first.close();
+  // Every bit of the second record (one with headers).
+  for (let bit = (recordEnds[0] as number) * 8; bit < (recordEnds[1] as number) * 8; bit++) {
+    const copy = Buffer.from(bytes);
+    copy[bit >> 3] = (copy[bit >> 3] as number) ^ (1 << (bit & 7));
+    await writeFile(seg, copy);
+    await writeFile(join(dir, INDEX_FILE_NAME), index);
+    const lines: string[] = [];
+    const s = await FileStore.open({ dir, log: (l) => lines.push(l) });
+    assert.equal(s.recovery.index, "loaded");
+    const msgs = await readAll(s);
+    for (const [seq, text] of msgs) assert.equal(text, original.get(seq), `bit ${bit}: seq ${seq} served altered`);
+    assert.equal(msgs.size, 5, `bit ${bit}: the other five served`);
+    assert.ok(!msgs.has(2), `bit ${bit}: the damaged message served`);
+    assert.deepEqual(s.state().lost?.msgs, [2], `bit ${bit}: state.lost`);
+    assert.ok(lines.some((l) => l.includes("message 2 lost") && l.includes(".seg")), `bit ${bit}: logged`);
+    await s.close();
+  }
+});
+
+test("file store index: a record damaged in the middle of a segment is reported as lost when the index is rebuilt; a later delete of it is not", async (t) => {
+  const { dir, seg, bytes, recordEnds } = await sixMessages(t);
+  const damaged = Buffer.from(bytes);
+  // A byte inside record 3 and one inside record 5.
+  damaged[(recordEnds[2] as number) - 6] = (damaged[(recordEnds[2] as number) - 6] as number) ^ 0x10;
+  damaged[(recordEnds[4] as number) - 6] = (damaged[(recordEnds[4] as number) - 6] as number) ^ 0x10;
+  await writeFile(seg, damaged);
+  const lines: string[] = [];
+  const s = await FileStore.open({ dir, indexFile: false, log: (l) => lines.push(l) });
+  t.after(() => s.close());
+  assert.deepEqual([...(await readAll(s)).keys()], [1, 2, 4, 6]);
+  assert.deepEqual(s.state().lost?.msgs, [3, 5]);
+  assert.ok((s.state().lost?.bytes ?? 0) > 0);
+  assert.equal(lines.filter((l) => / lost: segment \d+\.seg is damaged/.test(l)).length, 2);
+  // A healthy store reports nothing lost.
+  const { dir: other } = await sixMessages(t);
+  const healthy = await FileStore.open({ dir: other, indexFile: false });
+  assert.equal(healthy.state().lost, undefined);
+  await healthy.close();
+});

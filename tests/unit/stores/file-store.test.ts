@@ -1,30 +1,14 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, open, readdir, readFile, rm, unlink, writeFile } from "node:fs/promises";
+import { mkdtemp, open, readFile, rm, writeFile } from "node:fs/promises";
 import { constants } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { EAGER_BATCH_BYTES, EAGER_BATCH_RECORDS, FileStore, MAX_WRITES_IN_FLIGHT, TAIL_CACHE_BYTES } from "../../../src/stores/file/file-store.js";
-import { INDEX_FILE_NAME } from "../../../src/stores/file/index-file.js";
 import { RecordType, decodeRecord } from "../../../src/stores/file/record.js";
-import type { StoreLimits, StreamStore } from "../../../src/stores/types.js";
 import { waitFor } from "../../helpers/wait.js";
 import { storeConformance } from "./conformance.js";
-
-const dirs: string[] = [];
-const dirOf = new WeakMap<StreamStore, string>();
-
-async function fresh(limits?: StoreLimits): Promise<FileStore> {
-  const dir = await mkdtemp(join(tmpdir(), "cuebus-fs-"));
-  dirs.push(dir);
-  const s = await FileStore.open({ dir, limits });
-  dirOf.set(s, dir);
-  return s;
-}
-
-test.after(async () => {
-  for (const d of dirs) await rm(d, { recursive: true, force: true });
-});
+import { dirOf, dirs, fresh, segmentFiles, served, smallSegment } from "./file-store-helpers.js";
 
 storeConformance("file store", {
   create: fresh,
@@ -37,96 +21,6 @@ storeConformance("file store", {
   },
 });
 
-/** A small store on disk: 6 messages, returns its dir and the segment's bytes. */
-async function smallSegment(): Promise<{ dir: string; seg: string; bytes: Buffer }> {
-  const s = await fresh();
-  for (let i = 1; i <= 6; i++) await s.append(`sub.${i}`, i % 2 === 0 ? Buffer.from("NATS/1.0\r\nK: v\r\n\r\n") : null, Buffer.from(`payload-${i}`));
-  await s.close();
-  const dir = dirOf.get(s) as string;
-  const [name] = await segmentFiles(dir);
-  const seg = join(dir, name as string);
-  return { dir, seg, bytes: await readFile(seg) };
-}
-
-/** The segment files of a store (not its saved index). */
-async function segmentFiles(dir: string): Promise<string[]> {
-  return (await readdir(dir)).filter((n) => n.endsWith(".seg")).sort();
-}
-
-/**
- * Open the store in `dir` and read every message. Unless `keepIndex`, its saved index is removed
- * first: these tests change segment bytes behind the store's back, and the index is rebuilt from
- * the records, as after a crash that left no usable index.
- */
-async function served(dir: string, recoveryChunkBytes?: number, keepIndex = false): Promise<{ store: FileStore; msgs: Map<number, string> }> {
-  if (!keepIndex) await unlink(join(dir, INDEX_FILE_NAME)).catch(() => {});
-  const store = await FileStore.open({ dir, recoveryChunkBytes });
-  const msgs = new Map<number, string>();
-  for (let m = await store.loadNext(">", 1); m !== null; m = await store.loadNext(">", m.seq + 1)) {
-    msgs.set(m.seq, `${m.subject}|${m.headers?.toString() ?? ""}|${m.data.toString()}`);
-  }
-  return { store, msgs };
-}
-
-for (const chunk of [undefined, 7]) {
-  const how = chunk === undefined ? "" : ` (recovery reading ${chunk} bytes at a time)`;
-  test(`file store: flipping any single bit never serves a corrupt record, keeps the rest, reports damage${how}`, async () => {
-    const { dir, seg, bytes } = await smallSegment();
-    const { store: good, msgs: original } = await served(dir, chunk);
-    await good.close();
-    assert.equal(original.size, 6);
-    for (let bit = 0; bit < bytes.length * 8; bit++) {
-      const copy = Buffer.from(bytes);
-      copy[bit >> 3] = (copy[bit >> 3] as number) ^ (1 << (bit & 7));
-      await writeFile(seg, copy);
-      const { store, msgs } = await served(dir, chunk);
-      for (const [seq, text] of msgs) assert.equal(text, original.get(seq), `bit ${bit}: seq ${seq} served altered`);
-      assert.ok(msgs.size >= 5, `bit ${bit}: only ${msgs.size} intact records served`);
-      assert.ok(store.damage.length >= 1, `bit ${bit}: damage not reported`);
-      await store.close();
-    }
-  });
-
-  test(`file store: truncating at every offset keeps every whole record and trims the torn tail${how}`, async () => {
-    const { dir, seg, bytes } = await smallSegment();
-    const { store: good, msgs: original } = await served(dir, chunk);
-    await good.close();
-    for (let cut = 0; cut < bytes.length; cut++) {
-      await writeFile(seg, bytes.subarray(0, cut));
-      const { store, msgs } = await served(dir, chunk);
-      for (const [seq, text] of msgs) assert.equal(text, original.get(seq));
-      // Every record wholly before the cut is served, in order 1..n.
-      assert.deepEqual([...msgs.keys()], Array.from({ length: msgs.size }, (_, i) => i + 1));
-      await store.close();
-      const after = await readFile(seg);
-      // The torn tail was truncated away, so appending continues on a clean boundary.
-      const { store: again, msgs: msgs2 } = await served(dir, chunk);
-      assert.equal(msgs2.size, msgs.size);
-      assert.equal(again.damage.length, 0, `cut ${cut}: damage remained after truncation (${after.length} bytes)`);
-      await again.close();
-    }
-  });
-}
-
-test("file store: with the saved index trusted, flipping any bit of a message record is found when it is read: never served, reported", async () => {
-  const { dir, seg, bytes } = await smallSegment();
-  const { store: good, msgs: original } = await served(dir);
-  await good.close();
-  const index = await readFile(join(dir, INDEX_FILE_NAME));
-  for (let bit = 0; bit < bytes.length * 8; bit++) {
-    const copy = Buffer.from(bytes);
-    copy[bit >> 3] = (copy[bit >> 3] as number) ^ (1 << (bit & 7));
-    await writeFile(seg, copy);
-    await writeFile(join(dir, INDEX_FILE_NAME), index);
-    const { store, msgs } = await served(dir, undefined, true);
-    assert.equal(store.recovery.index, "loaded");
-    for (const [seq, text] of msgs) assert.equal(text, original.get(seq), `bit ${bit}: seq ${seq} served altered`);
-    // Every message record is read; the one holding the flipped bit (if any) is reported.
-    if (msgs.size < original.size) assert.ok(store.damage.length >= 1, `bit ${bit}: damage not reported`);
-    assert.ok(msgs.size >= 5, `bit ${bit}: only ${msgs.size} intact records served`);
-    await store.close();
-  }
-});
 
 test("file store: subjects of every kind and nanosecond times come back exactly, cached and after a reopen", async () => {
   const s = await fresh();
