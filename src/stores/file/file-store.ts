@@ -1,4 +1,4 @@
-import { mkdir, open, readFile, stat, unlink, type FileHandle } from "node:fs/promises";
+import { mkdir, open, readFile, readdir, stat, unlink, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { Slab } from "../../util/slab.js";
 import { checkDiscardNew, dropExpired, dropOverLimits } from "../index/limits.js";
@@ -23,7 +23,7 @@ import { RecordCache } from "./record-cache.js";
 import { RecordType, decodeRecord, encodeRecord, viewRecord, type DecodedRecord } from "./record.js";
 import { SegmentWriter } from "./segment-writer.js";
 import { SegmentWindow, newSegment, recoverSegments, segmentName, segmentNames, type ResumeAt, type Segment, type StoreDamage } from "./segment-io.js";
-import { writeFileAtomic } from "./atomic-file.js";
+import { isLeftover, writeFileAtomic } from "./atomic-file.js";
 import { INDEX_FILE_NAME, canSaveIndex, decodeIndexFile, encodeIndexFile, type SavedSegment } from "./index-file.js";
 import { UndoJournal } from "./undo-journal.js";
 import { WRITE_RETRY_BACKOFF_MS, type StoreLog } from "./write-outage.js";
@@ -96,8 +96,8 @@ export interface IndexRecovery {
 export class FileStore implements StreamStore {
   readonly damage: StoreDamage[] = [];
   readonly recovery: IndexRecovery = { index: "rebuilt", reason: "none saved", recordsRead: 0 };
-  private readonly index = new MsgIndex();
-  private readonly locs = new LocTable();
+  private index = new MsgIndex();
+  private locs = new LocTable();
   private readonly cache = new RecordCache();
   private readonly undo = new UndoJournal();
   private readonly segments: Segment[] = [];
@@ -123,6 +123,10 @@ export class FileStore implements StreamStore {
   private unsaved = false;
   /** The index file being written, if any (saves run one after another). */
   private saving: Promise<void> = Promise.resolve();
+  /** The newest segment when the index was last saved (a new one since: save once idle). */
+  private savedWithOrd = 0;
+  private saveScheduled = false;
+  private closing = false;
   private readonly dropOne = (seq: number): void => void this.drop(seq);
   /** Messages lost to damage since open (reported in state().lost). */
   private readonly lost: LostData = { msgs: [], bytes: 0 };
@@ -150,7 +154,10 @@ export class FileStore implements StreamStore {
         lastTimeNs: () => this.index.lastTimeNs,
         noteFirst: () => this.noteFirst(),
         durable: (seq, err) => this.durableListener?.(seq, err),
-        batchAcknowledged: () => void this.dropDeadSegments(),
+        batchAcknowledged: () => {
+          void this.dropDeadSegments();
+          this.saveWhenSegmentClosed();
+        },
         takeBack: (seq, timeNs) => this.takeBack(seq, timeNs),
         undoMark: () => this.undo.mark,
         acknowledgedUpTo: (seq, mark) => {
@@ -181,14 +188,65 @@ export class FileStore implements StreamStore {
     this.recovering = true;
     const resume = await this.loadIndexFile();
     if (resume !== null) this.scanNextSeq = this.index.lastSeq + 1;
-    const segs = await recoverSegments(this.opts.dir, this.opts.recoveryChunkBytes ?? RECOVERY_CHUNK_BYTES, this.damage, (r, seg, off) => this.apply(r, seg, off), resume);
+    const chunk = this.opts.recoveryChunkBytes ?? RECOVERY_CHUNK_BYTES;
+    let segs = await recoverSegments(this.opts.dir, chunk, this.damage, (r, seg, off) => this.apply(r, seg, off), resume);
+    const gone = resume === null ? null : this.stillInGoneSegment(resume, segs);
+    if (gone !== null) {
+      // A segment the saved index lists is gone (dropped after it was saved) while messages the
+      // records after it did not remove still point into it: the saved index was not the last word.
+      this.recovery.index = "rebuilt";
+      this.recovery.reason = `segment ${gone} is gone while messages in it are held`;
+      this.log(`JetStream store ${this.opts.dir}: index file ${INDEX_FILE_NAME} not used (${this.recovery.reason}); rebuilding the index from the segments`);
+      this.index = new MsgIndex();
+      this.locs = new LocTable();
+      this.segByOrd.clear();
+      this.damage.length = 0;
+      this.lost.msgs = [];
+      this.lost.bytes = 0;
+      this.scanNextSeq = 0;
+      this.damageSeen = 0;
+      this.recovery.recordsRead = 0;
+      segs = await recoverSegments(this.opts.dir, chunk, this.damage, (r, seg, off) => this.apply(r, seg, off), null);
+    }
+    this.segByOrd.clear();
     for (const seg of segs) this.segByOrd.set(seg.ord, seg);
     this.segments.push(...segs);
     this.recovering = false;
     this.lastFirst = this.index.firstSeq();
     this.commits.recovered(this.index.lastSeq, this.index.lastTimeNs);
     await this.writer.resume();
+    this.savedWithOrd = this.segments[this.segments.length - 1]?.ord ?? 0;
     if (this.unsaved) this.saveIndex();
+  }
+
+  /**
+   * The name of a segment the saved index listed that is no longer on disk while a message held
+   * still lies in it; null when there is none (a segment dropped after the save is fine once the
+   * records after the save removed everything in it).
+   */
+  private stillInGoneSegment(resume: ResumeAt, onDisk: Segment[]): string | null {
+    const present = new Set(onDisk.map((s) => s.ord));
+    const first = this.index.firstSeq();
+    for (const [name, seg] of resume.segments) {
+      if (!present.has(seg.ord) && seg.lastSeq >= first && this.index.count > 0) return name;
+    }
+    return null;
+  }
+
+  /**
+   * A segment was closed since the index was last saved: save it once nothing is on its way to the
+   * disk (so that a start after a crash reads at most the segments since), checked after each
+   * acknowledged batch.
+   */
+  private saveWhenSegmentClosed(): void {
+    if (this.saveScheduled || (this.segments[this.segments.length - 1]?.ord ?? 0) === this.savedWithOrd) return;
+    this.saveScheduled = true;
+    setImmediate(() => {
+      this.saveScheduled = false;
+      if (this.closing || !this.commits.idle || this.commits.writeState().error !== null) return;
+      this.savedWithOrd = this.segments[this.segments.length - 1]?.ord ?? 0;
+      this.saveIndex();
+    });
   }
 
   /**
@@ -204,6 +262,8 @@ export class FileStore implements StreamStore {
       this.recovery.reason = "index file off";
       return null;
     }
+    // A save a crash interrupted leaves its temp file: never read, removed.
+    for (const name of await readdir(dir)) if (name.startsWith(`${INDEX_FILE_NAME}.`) && isLeftover(name)) await unlink(join(dir, name)).catch(() => {});
     let buf: Buffer;
     try {
       buf = await readFile(path);
@@ -256,8 +316,11 @@ export class FileStore implements StreamStore {
       let size: number;
       try {
         size = (await stat(join(this.opts.dir, name))).size;
-      } catch {
-        return `segment ${name} is missing`;
+      } catch (err) {
+        // Dropped since the save (limits, purge): fine if the records after it removed all it held
+        // (see stillInGoneSegment).
+        if ((err as NodeJS.ErrnoException).code === "ENOENT") continue;
+        return `segment ${name} cannot be read: ${(err as Error).message}`;
       }
       if (size < s.size) return `segment ${name} is ${size} bytes, shorter than the ${s.size} it lists`;
       if (i < listed.length - 1 && size !== s.size) return `closed segment ${name} is ${size} bytes, not ${s.size}`;
@@ -681,6 +744,7 @@ export class FileStore implements StreamStore {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     await this.commits.close();
     await this.writer.close();
     // Saved only while writes succeed: after a failure the segment may hold bytes past what was

@@ -172,6 +172,11 @@ export class GroupCommit {
     else this.schedule();
   }
 
+  /** Nothing queued, nothing on its way to the disk: what the index holds is what the segments hold. */
+  get idle(): boolean {
+    return this.pending.length === 0 && this.inflight === 0 && this.waiters.length === 0;
+  }
+
   /** Bytes of records queued and not yet written. */
   get pendingRecordBytes(): number {
     return this.pendingBytes;
