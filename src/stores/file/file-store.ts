@@ -125,6 +125,9 @@ export class FileStore implements StreamStore {
   private saving: Promise<void> = Promise.resolve();
   /** The newest segment when the index was last saved (a new one since: save once idle). */
   private savedWithOrd = 0;
+  /** Bytes of the last index file saved, and bytes of records appended since (see saveWhenSegmentClosed). */
+  private savedIndexBytes = 0;
+  private appendedSinceSave = 0;
   private saveScheduled = false;
   private closing = false;
   private readonly dropOne = (seq: number): void => void this.drop(seq);
@@ -240,6 +243,9 @@ export class FileStore implements StreamStore {
    */
   private saveWhenSegmentClosed(): void {
     if (this.saveScheduled || (this.segments[this.segments.length - 1]?.ord ?? 0) === this.savedWithOrd) return;
+    // The whole index is written each time: only once as many bytes of records were appended
+    // since the last save as that save wrote, so saving never writes more than the stream does.
+    if (this.appendedSinceSave < this.savedIndexBytes) return;
     this.saveScheduled = true;
     setImmediate(() => {
       this.saveScheduled = false;
@@ -268,10 +274,8 @@ export class FileStore implements StreamStore {
     try {
       buf = await readFile(path);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "ENOENT") {
-        this.unsaved = true;
-        return null;
-      }
+      // None saved: one is saved once records were read (a new, empty store has nothing to save).
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
       this.recovery.reason = `cannot be read: ${(err as Error).message}`;
       this.log(`JetStream store ${dir}: index file ${INDEX_FILE_NAME} not used (${this.recovery.reason}); rebuilding the index from the segments`);
       this.unsaved = true;
@@ -287,6 +291,7 @@ export class FileStore implements StreamStore {
     }
     this.recovery.index = "loaded";
     this.recovery.reason = "";
+    this.savedIndexBytes = buf.length;
     const known = new Map<string, Segment>();
     const segs: Segment[] = [];
     for (const s of saved.segments) {
@@ -336,6 +341,8 @@ export class FileStore implements StreamStore {
     if (!canSaveIndex() || this.opts.indexFile === false) return;
     const bytes = encodeIndexFile(this.index, this.locs, this.segments);
     this.unsaved = false;
+    this.savedIndexBytes = bytes.length;
+    this.appendedSinceSave = 0;
     const path = join(this.opts.dir, INDEX_FILE_NAME);
     this.saving = this.saving
       .then(() => writeFileAtomic(path, bytes))
@@ -589,6 +596,7 @@ export class FileStore implements StreamStore {
     this.unsaved = true;
     index.add(seq, subject, size, timeNs);
     this.cache.put(seq, rec);
+    this.appendedSinceSave += rec.length;
     this.locs.set(seq, NO_SEGMENT, 0, rec.length);
     dropOverLimits(index, this.limits, subject, this.dropOne);
     this.noteFirst();

@@ -150,13 +150,16 @@ export function encodeIndexFile(index: MsgIndex, locs: LocTable, segments: reado
     o.raw(len);
   }
   o.flush();
-  const body = Buffer.concat(o.parts, o.bytes);
-  const header = Buffer.alloc(HEADER_BYTES);
-  header.writeUInt32LE(MAGIC, 0);
-  header.writeUInt32LE(VERSION, 4);
-  header.writeDoubleLE(body.length, 8);
-  header.writeUInt32LE(crc32c(body), 16);
-  return Buffer.concat([header, body]);
+  // One copy of the state (the parts include views of the live arrays, which change after this).
+  const file = Buffer.allocUnsafe(HEADER_BYTES + o.bytes);
+  let at = HEADER_BYTES;
+  for (const p of o.parts) at += p.copy(file, at);
+  file.fill(0, 0, HEADER_BYTES);
+  file.writeUInt32LE(MAGIC, 0);
+  file.writeUInt32LE(VERSION, 4);
+  file.writeDoubleLE(o.bytes, 8);
+  file.writeUInt32LE(crc32c(file, HEADER_BYTES, file.length), 16);
+  return file;
 }
 
 class In {
