@@ -125,10 +125,9 @@ export class FileStore implements StreamStore {
   private saving: Promise<void> = Promise.resolve();
   /** The newest segment when the index was last saved (a new one since: save once idle). */
   private savedWithOrd = 0;
-  /** Bytes of the last index file saved, and bytes of records appended since (see saveWhenSegmentClosed). */
+  /** Bytes of the last index file saved, and bytes of records appended since (see batchStarted). */
   private savedIndexBytes = 0;
   private appendedSinceSave = 0;
-  private saveScheduled = false;
   private closing = false;
   private readonly dropOne = (seq: number): void => void this.drop(seq);
   /** Messages lost to damage since open (reported in state().lost). */
@@ -157,10 +156,8 @@ export class FileStore implements StreamStore {
         lastTimeNs: () => this.index.lastTimeNs,
         noteFirst: () => this.noteFirst(),
         durable: (seq, err) => this.durableListener?.(seq, err),
-        batchAcknowledged: () => {
-          void this.dropDeadSegments();
-          this.saveWhenSegmentClosed();
-        },
+        batchAcknowledged: () => void this.dropDeadSegments(),
+        batchStarted: (done) => this.batchStarted(done),
         takeBack: (seq, timeNs) => this.takeBack(seq, timeNs),
         undoMark: () => this.undo.mark,
         acknowledgedUpTo: (seq, mark) => {
@@ -236,24 +233,7 @@ export class FileStore implements StreamStore {
     return null;
   }
 
-  /**
-   * A segment was closed since the index was last saved: save it once nothing is on its way to the
-   * disk (so that a start after a crash reads at most the segments since), checked after each
-   * acknowledged batch.
-   */
-  private saveWhenSegmentClosed(): void {
-    if (this.saveScheduled || (this.segments[this.segments.length - 1]?.ord ?? 0) === this.savedWithOrd) return;
-    // The whole index is written each time: only once as many bytes of records were appended
-    // since the last save as that save wrote, so saving never writes more than the stream does.
-    if (this.appendedSinceSave < this.savedIndexBytes) return;
-    this.saveScheduled = true;
-    setImmediate(() => {
-      this.saveScheduled = false;
-      if (this.closing || !this.commits.idle || this.commits.writeState().error !== null) return;
-      this.savedWithOrd = this.segments[this.segments.length - 1]?.ord ?? 0;
-      this.saveIndex();
-    });
-  }
+
 
   /**
    * The saved index, put into this store's index when its file checks out (length, checksum,
@@ -334,10 +314,31 @@ export class FileStore implements StreamStore {
   }
 
   /**
-   * Save the index as it is now (every record up to each segment's size), in the background: the
-   * bytes are made at once, so later changes do not leak into them. Saves run one after another.
+   * A batch started (see CommitStore.batchStarted): if a segment was started since the index was
+   * last saved, take the index as it is now, which is what the segments hold once this batch is
+   * durable, and save it then (unless a write failed meanwhile). A start after a crash then reads
+   * at most the records since the newest segment began, even while publishing never pauses.
    */
-  private saveIndex(): void {
+  private batchStarted(done: Promise<void>): void {
+    const newest = this.segments[this.segments.length - 1];
+    // Only when a segment closed: a store's first segment is not worth a save of its own.
+    if (newest === undefined || newest.ord === this.savedWithOrd || this.segments.length < 2 || this.closing) return;
+    // The whole index is written each time: only once as many bytes of records were appended
+    // since the last save as that save wrote, so saving never writes more than the stream does.
+    if (this.appendedSinceSave < this.savedIndexBytes) return;
+    const w = this.commits.writeState();
+    if (w.error !== null) return;
+    this.savedWithOrd = newest.ord;
+    this.saveIndex(done, w.failedWrites);
+  }
+
+  /**
+   * Save the index as it is now, in the background: the bytes are made at once, so later changes
+   * do not leak into them, and written once `after` (the batch holding the last change) has
+   * ended, if no write failed since (`failedWrites`). Without `after`, nothing is on its way to
+   * the disk. Saves run one after another.
+   */
+  private saveIndex(after: Promise<void> | null = null, failedWrites = 0): void {
     if (!canSaveIndex() || this.opts.indexFile === false) return;
     const bytes = encodeIndexFile(this.index, this.locs, this.segments);
     this.unsaved = false;
@@ -345,7 +346,14 @@ export class FileStore implements StreamStore {
     this.appendedSinceSave = 0;
     const path = join(this.opts.dir, INDEX_FILE_NAME);
     this.saving = this.saving
-      .then(() => writeFileAtomic(path, bytes))
+      .then(() => after)
+      .then(async () => {
+        if (after !== null && this.commits.writeState().failedWrites !== failedWrites) {
+          this.unsaved = true;
+          return;
+        }
+        await writeFileAtomic(path, bytes);
+      })
       .catch((err: unknown) => {
         this.unsaved = true;
         // The directory is gone: the stream is being deleted, and its index with it.
@@ -625,8 +633,12 @@ export class FileStore implements StreamStore {
   }
 
   settle(): Promise<void> {
-    // A failed batch has already been reported to its appends (and the durable listener).
-    return this.commits.commit().catch(() => {});
+    // A failed batch has already been reported to its appends (and the durable listener). An index
+    // save under way ends too: a stream delete removes the directory next.
+    return this.commits
+      .commit()
+      .catch(() => {})
+      .then(() => this.saving);
   }
 
   async purge(req: PurgeRequest = {}): Promise<number> {

@@ -49,10 +49,15 @@ export interface CommitStore {
   /** The drops before `mark`, and the records up to `seq`, are on disk for good. */
   acknowledgedUpTo(seq: number, mark: number): void;
   /**
-   * A batch's write returned: the message records of `bufs` (`seqs[i]` the sequence of bufs[i], 0 for
-   * other records) lie in `seg` one after another from offset `first`.
+   * A batch took its place (before its write): the message records of `bufs` (`seqs[i]` the
+   * sequence of bufs[i], 0 for other records) lie in `seg` one after another from offset `first`.
    */
   placed(seqs: number[], bufs: Buffer[], seg: Segment, first: number): void;
+  /**
+   * A batch started: every change made so far is in it or in a batch before it, and has its place
+   * (what the index holds is what the segments will hold once `done` resolves and nothing failed).
+   */
+  batchStarted(done: Promise<void>): void;
   /** Stop reading a segment the cut after a failure removed. */
   forget(seg: Segment): Promise<void>;
 }
@@ -172,11 +177,6 @@ export class GroupCommit {
     else this.schedule();
   }
 
-  /** Nothing queued, nothing on its way to the disk: what the index holds is what the segments hold. */
-  get idle(): boolean {
-    return this.pending.length === 0 && this.inflight === 0 && this.waiters.length === 0;
-  }
-
   /** Bytes of records queued and not yet written. */
   get pendingRecordBytes(): number {
     return this.pendingBytes;
@@ -254,8 +254,7 @@ export class GroupCommit {
         let written: { seg: Segment; first: number; end: number } | null = null;
         if (records > 0 || closing) {
           try {
-            written = await this.writer.write(bufs, bytes, batchSeq);
-            this.store.placed(seqs, bufs, written.seg, written.first);
+            written = await this.writer.write(bufs, bytes, batchSeq, (seg, first) => this.store.placed(seqs, bufs, seg, first));
           } catch (err) {
             this.outage.failedWrites++;
             throw err;
@@ -289,6 +288,7 @@ export class GroupCommit {
       }
     })();
     this.lastBatch = done;
+    this.store.batchStarted(done);
   }
 
   /** A batch is acknowledged: what it holds is durable, and the drops before it are for good. */

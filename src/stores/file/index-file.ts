@@ -110,7 +110,10 @@ class Out {
   }
 }
 
-/** The bytes of an index file for this state (every listed segment whole up to its size). */
+/**
+ * The bytes of an index file for this state: every listed segment up to where the batches started
+ * in it end (`written`: once they are durable, the segments hold this state).
+ */
 export function encodeIndexFile(index: MsgIndex, locs: LocTable, segments: readonly Segment[]): Buffer {
   const o = new Out();
   o.f64(index.lastSeq);
@@ -120,7 +123,7 @@ export function encodeIndexFile(index: MsgIndex, locs: LocTable, segments: reado
   segments.forEach((s, i) => {
     position.set(s.ord, i);
     o.f64(s.firstSeq);
-    o.f64(s.size);
+    o.f64(s.written);
     o.f64(s.lastSeq);
   });
   const t = index.subjects;

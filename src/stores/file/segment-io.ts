@@ -13,6 +13,11 @@ export interface Segment {
   size: number;
   /** A number naming this segment in the store's location table (never 0: see NO_SEGMENT). */
   readonly ord: number;
+  /**
+   * Where the batches started in it end (ahead of `size`, which moves once they are acknowledged):
+   * what the index holds is placed up to here.
+   */
+  written: number;
 }
 
 /** Segment numbers handed out in this process (1, 2, ...: unique across stores). */
@@ -21,7 +26,7 @@ let lastOrd = 0;
 /** A segment object for the file at `path`, named by its first sequence. */
 export function newSegment(path: string, firstSeq: number, size: number): Segment {
   lastOrd = lastOrd === 0xffffffff ? 1 : lastOrd + 1;
-  return { path, firstSeq, lastSeq: 0, size, ord: lastOrd };
+  return { path, firstSeq, lastSeq: 0, size, ord: lastOrd, written: size };
 }
 
 /** Damage found while opening the store; reported, never served. */
@@ -206,6 +211,7 @@ export async function recoverSegments(
       const size = (await fh.stat()).size;
       const seg = known ?? newSegment(path, Number(name.slice(0, 20)), size);
       seg.size = size;
+      seg.written = size;
       const win = new SegmentWindow(fh, size, chunk);
       const last = i === names.length - 1;
       let pos = resume !== null && known !== undefined && name === resume.name ? resume.offset : 0;
@@ -226,6 +232,7 @@ export async function recoverSegments(
           if (last) {
             await truncate(path, pos);
             seg.size = pos;
+            seg.written = pos;
           }
           break;
         }

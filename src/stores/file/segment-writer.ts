@@ -62,10 +62,11 @@ export class SegmentWriter {
   /**
    * Write one batch (`batch`, `bytes` in all). Its place is taken before the first await. Under
    * `sync: always` the write is durable when this resolves; under `interval` it is in the OS.
-   * Returns the segment, where batch[0] went (`first`; the rest follow it) and the end of the batch:
+   * `placed` hears where batch[0] goes (the rest follow it) before the first wait.
+   * Returns the segment, where batch[0] went (`first`) and the end of the batch:
    * the caller moves the segment's size, which readers trust, once every earlier batch has ended too.
    */
-  async write(batch: Buffer[], bytes: number, lastSeq: number): Promise<{ seg: Segment; first: number; end: number }> {
+  async write(batch: Buffer[], bytes: number, lastSeq: number, placed?: (seg: Segment, first: number) => void): Promise<{ seg: Segment; first: number; end: number }> {
     let bufs = batch;
     const segments = this.opts.segments;
     let opening: Promise<void> | null = null;
@@ -107,7 +108,10 @@ export class SegmentWriter {
     const first = start + lead;
     const off = start + bytes;
     this.end = off;
+    cur.written = off;
     cur.lastSeq = lastSeq;
+    // Told before the first wait: every record queued so far has its place once this returns.
+    placed?.(cur, first);
     this.unfinished.push(start);
     try {
       if (opening !== null) await opening;
@@ -155,6 +159,7 @@ export class SegmentWriter {
     }
     const cur = segments[segments.length - 1];
     this.end = cur?.size ?? 0;
+    if (cur !== undefined) cur.written = cur.size;
     if (cur !== undefined) {
       // An empty segment may be missing (its creation failed); one holding records must be there.
       const h = await open(cur.path, cur.size === 0 ? constants.O_WRONLY | constants.O_CREAT : constants.O_WRONLY);
