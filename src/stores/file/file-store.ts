@@ -1,5 +1,4 @@
-import { mkdir, open, readFile, readdir, stat, unlink, type FileHandle } from "node:fs/promises";
-import { join } from "node:path";
+import { mkdir, open, unlink, type FileHandle } from "node:fs/promises";
 import { Slab } from "../../util/slab.js";
 import { checkDiscardNew, dropExpired, dropOverLimits } from "../index/limits.js";
 import { MsgIndex } from "../index/msg-index.js";
@@ -12,7 +11,6 @@ import {
   type StoreLimits,
   type StoreWriteState,
   type StoredMsg,
-  type LostData,
   type StreamState,
   type StreamStore,
 } from "../types.js";
@@ -22,13 +20,15 @@ import { ReadAhead } from "./read-ahead.js";
 import { RecordCache } from "./record-cache.js";
 import { RecordType, decodeRecord, encodeRecord, viewRecord, type DecodedRecord } from "./record.js";
 import { SegmentWriter } from "./segment-writer.js";
-import { SegmentWindow, newSegment, recoverSegments, segmentName, segmentNames, type ResumeAt, type Segment, type StoreDamage } from "./segment-io.js";
-import { isLeftover, writeFileAtomic } from "./atomic-file.js";
-import { INDEX_FILE_NAME, canSaveIndex, decodeIndexFile, encodeIndexFile, type SavedSegment } from "./index-file.js";
+import { SegmentWindow, recoverSegments, type ResumeAt, type Segment, type StoreDamage } from "./segment-io.js";
+import { encodeIndexFile } from "./index-file.js";
+import { IndexKeeper, goneButHeld } from "./index-keeper.js";
+import { LostMessages } from "./lost-messages.js";
 import { UndoJournal } from "./undo-journal.js";
 import { WRITE_RETRY_BACKOFF_MS, type StoreLog } from "./write-outage.js";
 
 export type { StoreDamage } from "./segment-io.js";
+export { LOST_SEQS_MAX } from "./lost-messages.js";
 export { EAGER_BATCH_BYTES, EAGER_BATCH_RECORDS, MAX_WRITES_IN_FLIGHT } from "./group-commit.js";
 export { TAIL_CACHE_BYTES } from "./record-cache.js";
 
@@ -36,8 +36,6 @@ export { TAIL_CACHE_BYTES } from "./record-cache.js";
 export const SEGMENT_MAX_BYTES = 64 * 1024 * 1024;
 /** Bytes read at a time while recovering a segment. */
 export const RECOVERY_CHUNK_BYTES = 4 * 1024 * 1024;
-/** Lost sequences a store lists in `state.lost` (the bytes lost are counted past it). */
-export const LOST_SEQS_MAX = 10_000;
 /** The largest slab a store cuts its message records from (its first is 4 KiB; each next doubles). */
 export const STORE_SLAB_BYTES = 64 * 1024;
 
@@ -119,26 +117,17 @@ export class FileStore implements StreamStore {
   /** Dropping a record found corrupt: not put back by a roll-back. */
   private droppingCorrupt = false;
   private lastFirst = 0;
-  /** The index changed since it was last saved (or was never saved). */
-  private unsaved = false;
-  /** The index file being written, if any (saves run one after another). */
-  private saving: Promise<void> = Promise.resolve();
-  /** The newest segment when the index was last saved (a new one since: save once idle). */
-  private savedWithOrd = 0;
-  /** Bytes of the last index file saved, and bytes of records appended since (see batchStarted). */
-  private savedIndexBytes = 0;
-  private appendedSinceSave = 0;
   private closing = false;
+  /** When the index file is read and saved (see IndexKeeper). */
+  private readonly keeper: IndexKeeper;
   private readonly dropOne = (seq: number): void => void this.drop(seq);
   /** Messages lost to damage since open (reported in state().lost). */
-  private readonly lost: LostData = { msgs: [], bytes: 0 };
-  /** Recovery: the sequence the next message record should have (0: not known yet). */
-  private scanNextSeq = 0;
-  /** Recovery: damage entries already accounted for by the sequence-gap check. */
-  private damageSeen = 0;
+  private readonly lost: LostMessages;
 
   private constructor(private readonly opts: FileStoreOptions) {
     this.limits = { ...(opts.limits ?? NoLimits) };
+    this.lost = new LostMessages(opts.dir, (l) => this.log(l));
+    this.keeper = new IndexKeeper(opts.dir, opts.indexFile !== false, (l) => this.log(l));
     this.writer = new SegmentWriter({
       dir: opts.dir,
       sync: opts.sync ?? "always",
@@ -186,25 +175,32 @@ export class FileStore implements StreamStore {
    */
   private async recover(): Promise<void> {
     this.recovering = true;
-    const resume = await this.loadIndexFile();
-    if (resume !== null) this.scanNextSeq = this.index.lastSeq + 1;
+    const read = await this.keeper.read();
+    let resume: ResumeAt | null = null;
+    if (read === null) this.recovery.reason = this.opts.indexFile === false ? "index file off" : "none saved";
+    else if ("reason" in read) this.recovery.reason = read.reason;
+    else {
+      const at = this.keeper.resumeAt(read.saved);
+      for (const seg of at.segs) this.segByOrd.set(seg.ord, seg);
+      read.saved.apply(this.index, this.locs, at.segs);
+      resume = at.resume;
+      this.recovery.index = "loaded";
+      this.recovery.reason = "";
+      this.lost.resumeAfter(this.index.lastSeq);
+    }
     const chunk = this.opts.recoveryChunkBytes ?? RECOVERY_CHUNK_BYTES;
     let segs = await recoverSegments(this.opts.dir, chunk, this.damage, (r, seg, off) => this.apply(r, seg, off), resume);
-    const gone = resume === null ? null : this.stillInGoneSegment(resume, segs);
+    const gone = resume === null ? null : goneButHeld(resume, segs, this.index);
     if (gone !== null) {
       // A segment the saved index lists is gone (dropped after it was saved) while messages the
       // records after it did not remove still point into it: the saved index was not the last word.
       this.recovery.index = "rebuilt";
-      this.recovery.reason = `segment ${gone} is gone while messages in it are held`;
-      this.log(`JetStream store ${this.opts.dir}: index file ${INDEX_FILE_NAME} not used (${this.recovery.reason}); rebuilding the index from the segments`);
+      this.recovery.reason = this.keeper.notUsed(`segment ${gone} is gone while messages in it are held`).reason;
       this.index = new MsgIndex();
       this.locs = new LocTable();
       this.segByOrd.clear();
       this.damage.length = 0;
-      this.lost.msgs = [];
-      this.lost.bytes = 0;
-      this.scanNextSeq = 0;
-      this.damageSeen = 0;
+      this.lost.reset();
       this.recovery.recordsRead = 0;
       segs = await recoverSegments(this.opts.dir, chunk, this.damage, (r, seg, off) => this.apply(r, seg, off), null);
     }
@@ -215,103 +211,12 @@ export class FileStore implements StreamStore {
     this.lastFirst = this.index.firstSeq();
     this.commits.recovered(this.index.lastSeq, this.index.lastTimeNs);
     await this.writer.resume();
-    this.savedWithOrd = this.segments[this.segments.length - 1]?.ord ?? 0;
-    if (this.unsaved) this.saveIndex();
-  }
-
-  /**
-   * The name of a segment the saved index listed that is no longer on disk while a message held
-   * still lies in it; null when there is none (a segment dropped after the save is fine once the
-   * records after the save removed everything in it).
-   */
-  private stillInGoneSegment(resume: ResumeAt, onDisk: Segment[]): string | null {
-    const present = new Set(onDisk.map((s) => s.ord));
-    const first = this.index.firstSeq();
-    for (const [name, seg] of resume.segments) {
-      if (!present.has(seg.ord) && seg.lastSeq >= first && this.index.count > 0) return name;
-    }
-    return null;
+    this.keeper.opened(this.segments[this.segments.length - 1]);
+    if (this.keeper.unsaved) this.saveIndex();
   }
 
 
 
-  /**
-   * The saved index, put into this store's index when its file checks out (length, checksum,
-   * version) and the segments on disk agree with it: every segment it lists is there, none
-   * shorter than it says, the closed ones exactly as long, and every segment it does not list
-   * newer than those it does. Anything else is reported and the index rebuilt from the records.
-   */
-  private async loadIndexFile(): Promise<ResumeAt | null> {
-    const dir = this.opts.dir;
-    const path = join(dir, INDEX_FILE_NAME);
-    if (this.opts.indexFile === false) {
-      this.recovery.reason = "index file off";
-      return null;
-    }
-    // A save a crash interrupted leaves its temp file: never read, removed.
-    for (const name of await readdir(dir)) if (name.startsWith(`${INDEX_FILE_NAME}.`) && isLeftover(name)) await unlink(join(dir, name)).catch(() => {});
-    let buf: Buffer;
-    try {
-      buf = await readFile(path);
-    } catch (err) {
-      // None saved: one is saved once records were read (a new, empty store has nothing to save).
-      if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
-      this.recovery.reason = `cannot be read: ${(err as Error).message}`;
-      this.log(`JetStream store ${dir}: index file ${INDEX_FILE_NAME} not used (${this.recovery.reason}); rebuilding the index from the segments`);
-      this.unsaved = true;
-      return null;
-    }
-    const saved = decodeIndexFile(buf);
-    const why = typeof saved === "string" ? saved : await this.disagreement(saved.segments);
-    if (why !== null || typeof saved === "string") {
-      this.recovery.reason = why ?? "?";
-      this.log(`JetStream store ${dir}: index file ${INDEX_FILE_NAME} not used (${this.recovery.reason}); rebuilding the index from the segments`);
-      this.unsaved = true;
-      return null;
-    }
-    this.recovery.index = "loaded";
-    this.recovery.reason = "";
-    this.savedIndexBytes = buf.length;
-    const known = new Map<string, Segment>();
-    const segs: Segment[] = [];
-    for (const s of saved.segments) {
-      const name = segmentName(s.firstSeq);
-      const seg = newSegment(join(dir, name), s.firstSeq, s.size);
-      seg.lastSeq = s.lastSeq;
-      known.set(name, seg);
-      segs.push(seg);
-      this.segByOrd.set(seg.ord, seg);
-    }
-    saved.apply(this.index, this.locs, segs);
-    const last = saved.segments[saved.segments.length - 1];
-    return { name: last === undefined ? "" : segmentName(last.firstSeq), offset: last?.size ?? 0, segments: known };
-  }
-
-  /** Why the segments on disk do not fit a saved index's list of them; null when they do. */
-  private async disagreement(listed: SavedSegment[]): Promise<string | null> {
-    const names = await segmentNames(this.opts.dir);
-    const newest = listed[listed.length - 1];
-    const listedNames = new Set(listed.map((s) => segmentName(s.firstSeq)));
-    for (const name of names) {
-      if (!listedNames.has(name) && newest !== undefined && name < segmentName(newest.firstSeq)) return `segment ${name} is not in it`;
-    }
-    for (let i = 0; i < listed.length; i++) {
-      const s = listed[i] as SavedSegment;
-      const name = segmentName(s.firstSeq);
-      let size: number;
-      try {
-        size = (await stat(join(this.opts.dir, name))).size;
-      } catch (err) {
-        // Dropped since the save (limits, purge): fine if the records after it removed all it held
-        // (see stillInGoneSegment).
-        if ((err as NodeJS.ErrnoException).code === "ENOENT") continue;
-        return `segment ${name} cannot be read: ${(err as Error).message}`;
-      }
-      if (size < s.size) return `segment ${name} is ${size} bytes, shorter than the ${s.size} it lists`;
-      if (i < listed.length - 1 && size !== s.size) return `closed segment ${name} is ${size} bytes, not ${s.size}`;
-    }
-    return null;
-  }
 
   /**
    * A batch started (see CommitStore.batchStarted): if a segment was started since the index was
@@ -320,47 +225,18 @@ export class FileStore implements StreamStore {
    * at most the records since the newest segment began, even while publishing never pauses.
    */
   private batchStarted(done: Promise<void>): void {
-    const newest = this.segments[this.segments.length - 1];
-    // Only when a segment closed: a store's first segment is not worth a save of its own.
-    if (newest === undefined || newest.ord === this.savedWithOrd || this.segments.length < 2 || this.closing) return;
-    // The whole index is written each time: only once as many bytes of records were appended
-    // since the last save as that save wrote, so saving never writes more than the stream does.
-    if (this.appendedSinceSave < this.savedIndexBytes) return;
+    if (this.closing || !this.keeper.wantsSave(this.segments)) return;
     const w = this.commits.writeState();
     if (w.error !== null) return;
-    this.savedWithOrd = newest.ord;
-    this.saveIndex(done, w.failedWrites);
+    this.keeper.save(encodeIndexFile(this.index, this.locs, this.segments), done, () => this.commits.writeState().failedWrites === w.failedWrites);
   }
 
-  /**
-   * Save the index as it is now, in the background: the bytes are made at once, so later changes
-   * do not leak into them, and written once `after` (the batch holding the last change) has
-   * ended, if no write failed since (`failedWrites`). Without `after`, nothing is on its way to
-   * the disk. Saves run one after another.
-   */
-  private saveIndex(after: Promise<void> | null = null, failedWrites = 0): void {
-    if (!canSaveIndex() || this.opts.indexFile === false) return;
-    const bytes = encodeIndexFile(this.index, this.locs, this.segments);
-    this.unsaved = false;
-    this.savedIndexBytes = bytes.length;
-    this.appendedSinceSave = 0;
-    const path = join(this.opts.dir, INDEX_FILE_NAME);
-    this.saving = this.saving
-      .then(() => after)
-      .then(async () => {
-        if (after !== null && this.commits.writeState().failedWrites !== failedWrites) {
-          this.unsaved = true;
-          return;
-        }
-        await writeFileAtomic(path, bytes);
-      })
-      .catch((err: unknown) => {
-        this.unsaved = true;
-        // The directory is gone: the stream is being deleted, and its index with it.
-        if ((err as NodeJS.ErrnoException).code === "ENOENT") return;
-        this.log(`JetStream store ${this.opts.dir}: could not save the index (a restart reads the records instead): ${(err as Error).message}`);
-      });
+  /** Save the index now (nothing is on its way to the disk: at open and at close). */
+  private saveIndex(): void {
+    this.keeper.save(encodeIndexFile(this.index, this.locs, this.segments), null, () => true);
   }
+
+
 
   private log(line: string): void {
     this.opts.log?.(line);
@@ -368,57 +244,24 @@ export class FileStore implements StreamStore {
 
   /** One intact record found on disk, applied to the index. */
   private apply(r: DecodedRecord, seg: Segment, off: number): void {
-    this.unsaved = true;
+    this.keeper.unsaved = true;
     this.recovery.recordsRead++;
     const index = this.index;
     if (r.type === RecordType.MSG) {
-      this.lostBefore(r.seq, seg);
+      this.lost.message(r.seq, seg, this.damage);
       if (r.seq > index.lastSeq) {
         index.add(r.seq, r.subject, fileStoredSize(r.subject, r.headers, r.data), r.timeNs);
         this.locs.set(r.seq, seg.ord, off, r.size);
       }
     } else if (r.type === RecordType.DELETE) {
       this.drop(r.seq);
-      const i = this.lost.msgs.indexOf(r.seq);
-      if (i !== -1) this.lost.msgs.splice(i, 1);
+      this.lost.deleted(r.seq);
     } else {
-      if (r.seq > this.scanNextSeq) this.scanNextSeq = r.seq;
-      this.lost.msgs = this.lost.msgs.filter((s) => s >= r.seq);
+      this.lost.first(r.seq);
       // Everything below r.seq is gone; the last sequence is at least r.seq - 1.
       for (let s = index.firstSeq(); s < r.seq && index.count > 0; s = index.firstSeq()) this.drop(s);
       index.skipTo(r.seq);
     }
-  }
-
-  /**
-   * Recovery met a message record: every sequence is first stored as a message record, in order,
-   * so sequences skipped since the last one (no first-sequence record moving past them) where
-   * damage was found in between are messages lost to it.
-   */
-  private lostBefore(seq: number, seg: Segment): void {
-    const damage = this.damage;
-    let bytes = 0;
-    for (let i = this.damageSeen; i < damage.length; i++) {
-      const d = damage[i] as StoreDamage;
-      if (d.kind === "corrupt") bytes += d.bytes;
-    }
-    this.damageSeen = damage.length;
-    if (this.scanNextSeq > 0 && seq > this.scanNextSeq && bytes > 0) this.noteLost(this.scanNextSeq, seq - 1, bytes, seg, -1);
-    if (seq >= this.scanNextSeq) this.scanNextSeq = seq + 1;
-  }
-
-  /**
-   * Messages `from`..`to` are lost to damage: listed in state().lost and told in one warning line
-   * naming the stream's store, the segment and the sequences.
-   */
-  private noteLost(from: number, to: number, bytes: number, seg: Segment, offset: number): void {
-    const lost = this.lost;
-    for (let s = from; s <= to && lost.msgs.length < LOST_SEQS_MAX; s++) lost.msgs.push(s);
-    lost.bytes += bytes;
-    const name = seg.path.slice(this.opts.dir.length + 1);
-    const where = offset >= 0 ? ` at offset ${offset}` : "";
-    const what = from === to ? `message ${from}` : `messages ${from}-${to}`;
-    this.log(`JetStream store ${this.opts.dir}: ${what} lost: segment ${name}${where} is damaged (${bytes} bytes); not served (state.lost)`);
   }
 
   /** A batch's write returned: its message records now have a place on disk. */
@@ -467,7 +310,7 @@ export class FileStore implements StreamStore {
     // Changed on disk since it was written or recovered: report it, never serve it, forget it.
     this.damage.push({ segment: seg.path.slice(this.opts.dir.length + 1), offset: off, bytes: len, kind: "corrupt" });
     if (this.index.has(seq) && this.locs.seg(seq) === seg.ord && this.locs.off(seq) === off) {
-      this.noteLost(seq, seq, len, seg, off);
+      this.lost.note(seq, seq, len, seg, off);
       this.droppingCorrupt = true;
       try {
         this.drop(seq);
@@ -562,7 +405,7 @@ export class FileStore implements StreamStore {
     const index = this.index;
     if (!index.has(seq)) return false;
     const quiet = this.recovering || this.undoing;
-    this.unsaved = true;
+    this.keeper.unsaved = true;
     if (quiet) return index.remove(seq);
     const wasFirst = seq === index.firstSeq();
     if (!this.droppingCorrupt) {
@@ -601,10 +444,10 @@ export class FileStore implements StreamStore {
     // The record is the one copy of the caller's bytes (they may be slices of a socket read).
     const rec = encodeRecord(RecordType.MSG, seq, timeNs, subject, headers, data, this.slab);
     commits.queue(rec, seq);
-    this.unsaved = true;
+    this.keeper.unsaved = true;
     index.add(seq, subject, size, timeNs);
     this.cache.put(seq, rec);
-    this.appendedSinceSave += rec.length;
+    this.keeper.appendedSinceSave += rec.length;
     this.locs.set(seq, NO_SEGMENT, 0, rec.length);
     dropOverLimits(index, this.limits, subject, this.dropOne);
     this.noteFirst();
@@ -638,7 +481,7 @@ export class FileStore implements StreamStore {
     return this.commits
       .commit()
       .catch(() => {})
-      .then(() => this.saving);
+      .then(() => this.keeper.settled());
   }
 
   async purge(req: PurgeRequest = {}): Promise<number> {
@@ -694,7 +537,8 @@ export class FileStore implements StreamStore {
 
   state(): StreamState {
     const st = this.index.state();
-    if (this.lost.msgs.length > 0 || this.lost.bytes > 0) st.lost = { msgs: [...this.lost.msgs], bytes: this.lost.bytes };
+    const lost = this.lost.report();
+    if (lost !== undefined) st.lost = lost;
     return st;
   }
 
@@ -708,7 +552,7 @@ export class FileStore implements StreamStore {
    */
   private takeBack(seq: number, timeNs: bigint): void {
     this.undoing = true;
-    this.unsaved = true;
+    this.keeper.unsaved = true;
     try {
       this.index.rewind(seq, timeNs);
       this.cache.truncateAbove(seq);
@@ -769,8 +613,8 @@ export class FileStore implements StreamStore {
     await this.writer.close();
     // Saved only while writes succeed: after a failure the segment may hold bytes past what was
     // acknowledged until it is cut back, and the saved state must be what the disk holds.
-    if (this.unsaved && this.commits.writeState().error === null) this.saveIndex();
-    await this.saving;
+    if (this.keeper.unsaved && this.commits.writeState().error === null) this.saveIndex();
+    await this.keeper.settled();
     this.readAhead.clear();
     for (const r of this.readers.values()) await r.then((h) => h.close()).catch(() => {});
     this.readers.clear();
