@@ -186,6 +186,7 @@ export class GatewayMetrics implements GatewayFeature {
         streamMessages.set({ stream: name }, st.messages);
         streamBytes.set({ stream: name }, st.bytes);
         streamConsumers.set({ stream: name }, e.consumers.size);
+        streamLost.set({ stream: name }, st.lost?.msgs.length ?? 0);
         for (const [cname, c] of e.consumers) {
           if (consumers >= MAX_CONSUMER_SERIES) {
             skipped++;
@@ -208,11 +209,12 @@ export class GatewayMetrics implements GatewayFeature {
     const streamMessages = streamGauge("cuebus_stream_messages", "Messages stored in the stream", snapshot);
     const streamBytes = streamGauge("cuebus_stream_bytes", "Bytes stored in the stream");
     const streamConsumers = streamGauge("cuebus_stream_consumers", "Consumers of the stream");
+    const streamLost = streamGauge("cuebus_stream_lost_messages", "Messages of the stream found damaged on disk and not served since it was opened (STREAM.INFO state.lost)");
     const pending = consumerGauge("cuebus_consumer_pending", "Messages of the stream the consumer has not delivered yet (num_pending)");
     const ackPending = consumerGauge("cuebus_consumer_ack_pending", "Messages delivered and not acknowledged yet (num_ack_pending)");
     const redelivered = consumerGauge("cuebus_consumer_redelivered", "Unacknowledged messages delivered more than once (num_redelivered)");
     const omitted = new Gauge({ name: "cuebus_metrics_series_omitted", help: "Stream and consumer label sets left out of this scrape by MAX_STREAM_SERIES and MAX_CONSUMER_SERIES", registers });
-    const perStream = [streamMessages, streamBytes, streamConsumers, pending, ackPending, redelivered];
+    const perStream = [streamMessages, streamBytes, streamConsumers, streamLost, pending, ackPending, redelivered];
     // A full disk, say: the store refuses publishes and retries with backoff until a write succeeds.
     const storeFailing = new Gauge({ name: "cuebus_jetstream_streams_store_failing", help: "Streams whose store cannot write now (publishes to them are refused; /healthz answers 503)", registers });
     const writeFailures = new Counter<StreamLabel>({ name: "cuebus_stream_store_write_failures_total", help: "Store writes of the stream that failed (a batch of publishes is one write), since the stream was opened", labelNames: ["stream"], registers });

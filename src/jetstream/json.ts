@@ -47,6 +47,7 @@ export function stateJson(s: StreamState, consumerCount: number, details: StateD
   if (details.subjects !== undefined) out["subjects"] = details.subjects;
   if (s.numDeleted > 0) out["num_deleted"] = s.numDeleted;
   if (details.deleted !== undefined && details.deleted.length > 0) out["deleted"] = details.deleted;
+  if (s.lost !== undefined) out["lost"] = { msgs: s.lost.msgs, bytes: s.lost.bytes };
   out["consumer_count"] = consumerCount;
   return out;
 }

@@ -25,6 +25,17 @@ export interface StreamState {
   /** Sequences inside [firstSeq, lastSeq] that were deleted. */
   numDeleted: number;
   numSubjects: number;
+  /**
+   * Messages found damaged on disk and not served, since the store was opened (nats-server's
+   * LostStreamData: `state.lost` of STREAM.INFO); absent when none.
+   */
+  lost?: LostData;
+}
+
+/** Sequences of messages lost to damage (at most a store's LOST_SEQS_MAX of them) and the bytes lost. */
+export interface LostData {
+  msgs: number[];
+  bytes: number;
 }
 
 /** Limits a store enforces on append (the stream config's). 0 = unlimited. */

@@ -1,19 +1,36 @@
 import { mkdir, open, unlink, type FileHandle } from "node:fs/promises";
 import { Slab } from "../../util/slab.js";
-import { MemoryStore } from "../memory/memory-store.js";
-import { NoLimits, fileStoredSize, nowNs, type PurgeRequest, type StoreLimits, type StoreWriteState, type StoredMsg } from "../types.js";
-import { FileEntry } from "./file-entry.js";
+import { checkDiscardNew, dropExpired, dropOverLimits } from "../index/limits.js";
+import { MsgIndex } from "../index/msg-index.js";
+import {
+  NoLimits,
+  fileStoredSize,
+  nowNs,
+  type DurableListener,
+  type PurgeRequest,
+  type StoreLimits,
+  type StoreWriteState,
+  type StoredMsg,
+  type StreamState,
+  type StreamStore,
+} from "../types.js";
 import { GroupCommit } from "./group-commit.js";
-import { RecordType, decodeRecord, encodeRecord, viewRecord } from "./record.js";
+import { LocTable, NO_SEGMENT } from "./loc-table.js";
 import { ReadAhead } from "./read-ahead.js";
+import { RecordCache } from "./record-cache.js";
+import { RecordType, decodeRecord, encodeRecord, viewRecord, type DecodedRecord } from "./record.js";
 import { SegmentWriter } from "./segment-writer.js";
-import { SegmentWindow, recoverSegments, type Segment, type StoreDamage } from "./segment-io.js";
-import { TailCache } from "./tail-cache.js";
+import { SegmentWindow, recoverSegments, type ResumeAt, type Segment, type StoreDamage } from "./segment-io.js";
+import { encodeIndexFile } from "./index-file.js";
+import { IndexKeeper, goneButHeld } from "./index-keeper.js";
+import { LostMessages } from "./lost-messages.js";
+import { UndoJournal } from "./undo-journal.js";
 import { WRITE_RETRY_BACKOFF_MS, type StoreLog } from "./write-outage.js";
 
 export type { StoreDamage } from "./segment-io.js";
+export { LOST_SEQS_MAX } from "./lost-messages.js";
 export { EAGER_BATCH_BYTES, EAGER_BATCH_RECORDS, MAX_WRITES_IN_FLIGHT } from "./group-commit.js";
-export { TAIL_CACHE_BYTES } from "./tail-cache.js";
+export { TAIL_CACHE_BYTES } from "./record-cache.js";
 
 /** A segment is closed and a new one started once it passes this size. */
 export const SEGMENT_MAX_BYTES = 64 * 1024 * 1024;
@@ -49,27 +66,50 @@ export interface FileStoreOptions {
   retryBackoffMs?: readonly number[];
   /** Told when writes start failing and when they succeed again (nothing is said when absent). */
   log?: StoreLog;
+  /**
+   * Load and save the index file (default true). Off, every start reads every record, as tests
+   * of damage to segment bytes want.
+   */
+  indexFile?: boolean;
 }
 
 /**
- * Append-only segment files with an in-memory index (the memory store's structures, holding where
- * each record is rather than its payload; a bounded tail cache keeps the newest). This class is the
+ * Append-only segment files. In memory: the shared message index (MsgIndex: subject, size and time
+ * of each message in typed arrays, per-subject counts), where each record lies (LocTable), and the
+ * newest records (RecordCache); payloads are read back from the segments. This class is the
  * store's surface: recovery at open, the changes (each queues its records), reads and queries, and
  * dropping segments nothing lives in any more. Getting the records to the disk, acknowledging them
  * and taking back a failed batch is the group commit's (see GroupCommit): one durable write per
  * batch, then every append of the batch resolves.
  */
-export class FileStore extends MemoryStore {
+/** How the last open found the index: loaded from its file, or rebuilt from the records (and why). */
+export interface IndexRecovery {
+  index: "loaded" | "rebuilt";
+  /** Why the saved index was not used ("" when it was; "none saved" when there was none). */
+  reason: string;
+  /** Records read at open: those after the saved index, or every one when rebuilt. */
+  recordsRead: number;
+}
+
+export class FileStore implements StreamStore {
   readonly damage: StoreDamage[] = [];
+  readonly recovery: IndexRecovery = { index: "rebuilt", reason: "none saved", recordsRead: 0 };
+  private index = new MsgIndex();
+  private locs = new LocTable();
+  private readonly cache = new RecordCache();
+  private readonly undo = new UndoJournal();
   private readonly segments: Segment[] = [];
+  /** Segments by their number (Segment.ord), as the location table names them. */
+  private readonly segByOrd = new Map<number, Segment>();
   private readonly writer: SegmentWriter;
   /** The durable write path: batches, writes in flight, acknowledgements, failures. */
   private readonly commits: GroupCommit;
-  private readonly tail = new TailCache();
   private readonly readers = new Map<Segment, Promise<FileHandle>>();
   /** This store's message records are cut from slabs of its own (see Slab: shared ones were pinned by other stores' caches). */
   private readonly slab = new Slab(STORE_SLAB_BYTES);
   private readonly readAhead = new ReadAhead((seg) => this.reader(seg));
+  private limits: StoreLimits;
+  private durableListener: DurableListener | null = null;
   private dropping: Promise<void> | null = null;
   private recovering = false;
   /** Taking back what was not written: drops log no record and are not themselves undone. */
@@ -77,9 +117,17 @@ export class FileStore extends MemoryStore {
   /** Dropping a record found corrupt: not put back by a roll-back. */
   private droppingCorrupt = false;
   private lastFirst = 0;
+  private closing = false;
+  /** When the index file is read and saved (see IndexKeeper). */
+  private readonly keeper: IndexKeeper;
+  private readonly dropOne = (seq: number): void => void this.drop(seq);
+  /** Messages lost to damage since open (reported in state().lost). */
+  private readonly lost: LostMessages;
 
   private constructor(private readonly opts: FileStoreOptions) {
-    super(opts.limits ?? NoLimits);
+    this.limits = { ...(opts.limits ?? NoLimits) };
+    this.lost = new LostMessages(opts.dir, (l) => this.log(l));
+    this.keeper = new IndexKeeper(opts.dir, opts.indexFile !== false, (l) => this.log(l));
     this.writer = new SegmentWriter({
       dir: opts.dir,
       sync: opts.sync ?? "always",
@@ -90,16 +138,22 @@ export class FileStore extends MemoryStore {
     this.commits = new GroupCommit({
       what: opts.dir,
       writer: this.writer,
-      tail: this.tail,
       backoffMs: opts.retryBackoffMs ?? WRITE_RETRY_BACKOFF_MS,
       log: opts.log ?? ((): void => {}),
       store: {
-        lastSeq: () => this.lastSeq,
-        lastTimeNs: () => this.lastTimeNs,
+        lastSeq: () => this.index.lastSeq,
+        lastTimeNs: () => this.index.lastTimeNs,
         noteFirst: () => this.noteFirst(),
         durable: (seq, err) => this.durableListener?.(seq, err),
         batchAcknowledged: () => void this.dropDeadSegments(),
-        takeBack: (seq, timeNs, drops) => this.takeBack(seq, timeNs, drops),
+        batchStarted: (done) => this.batchStarted(done),
+        takeBack: (seq, timeNs) => this.takeBack(seq, timeNs),
+        undoMark: () => this.undo.mark,
+        acknowledgedUpTo: (seq, mark) => {
+          this.undo.acknowledged(mark);
+          this.cache.writtenUpTo(seq);
+        },
+        placed: (seqs, bufs, seg, first) => this.placed(seqs, bufs, seg, first),
         forget: (seg) => this.forgetSegment(seg),
       },
     });
@@ -114,54 +168,191 @@ export class FileStore extends MemoryStore {
     return s;
   }
 
-  /** Rebuild the index from the segments on disk (see recoverSegments). */
+  /**
+   * Load the saved index when it can be trusted and read only the records written after it; else
+   * rebuild the index from every record (see recoverSegments). A new index file is saved when
+   * records had to be read, so the next start after a crash reads only what follows it.
+   */
   private async recover(): Promise<void> {
     this.recovering = true;
-    const segs = await recoverSegments(this.opts.dir, this.opts.recoveryChunkBytes ?? RECOVERY_CHUNK_BYTES, this.damage, (r, seg, off) =>
-      this.apply(r.type, r.seq, r.timeNs, r.subject, seg, off, r.size, r.headers, r.data),
-    );
+    const read = await this.keeper.read();
+    let resume: ResumeAt | null = null;
+    if (read === null) this.recovery.reason = this.opts.indexFile === false ? "index file off" : "none saved";
+    else if ("reason" in read) this.recovery.reason = read.reason;
+    else {
+      const at = this.keeper.resumeAt(read.saved);
+      for (const seg of at.segs) this.segByOrd.set(seg.ord, seg);
+      read.saved.apply(this.index, this.locs, at.segs);
+      resume = at.resume;
+      this.recovery.index = "loaded";
+      this.recovery.reason = "";
+      this.lost.resumeAfter(this.index.lastSeq);
+    }
+    const chunk = this.opts.recoveryChunkBytes ?? RECOVERY_CHUNK_BYTES;
+    let segs = await recoverSegments(this.opts.dir, chunk, this.damage, (r, seg, off) => this.apply(r, seg, off), resume);
+    const gone = resume === null ? null : goneButHeld(resume, segs, this.index);
+    if (gone !== null) {
+      // A segment the saved index lists is gone (dropped after it was saved) while messages the
+      // records after it did not remove still point into it: the saved index was not the last word.
+      this.recovery.index = "rebuilt";
+      this.recovery.reason = this.keeper.notUsed(`segment ${gone} is gone while messages in it are held`).reason;
+      this.index = new MsgIndex();
+      this.locs = new LocTable();
+      this.segByOrd.clear();
+      this.damage.length = 0;
+      this.lost.reset();
+      this.recovery.recordsRead = 0;
+      segs = await recoverSegments(this.opts.dir, chunk, this.damage, (r, seg, off) => this.apply(r, seg, off), null);
+    }
+    this.segByOrd.clear();
+    for (const seg of segs) this.segByOrd.set(seg.ord, seg);
     this.segments.push(...segs);
     this.recovering = false;
-    this.lastFirst = this.state().firstSeq;
-    this.commits.recovered(this.lastSeq, this.lastTimeNs);
+    this.lastFirst = this.index.firstSeq();
+    this.commits.recovered(this.index.lastSeq, this.index.lastTimeNs);
     await this.writer.resume();
+    this.keeper.opened(this.segments[this.segments.length - 1]);
+    if (this.keeper.unsaved) this.saveIndex();
   }
 
-  private apply(type: number, seq: number, timeNs: bigint, subject: string, seg: Segment, off: number, len: number, headers: Buffer | null, data: Buffer): void {
-    if (type === RecordType.MSG) {
-      if (seq > this.lastSeq) {
-        const entry = new FileEntry(seq, this.shared(subject), timeNs, fileStoredSize(subject, headers, data), seg, off, len, null);
-        this.insert(entry);
+
+
+
+  /**
+   * A batch started (see CommitStore.batchStarted): if a segment was started since the index was
+   * last saved, take the index as it is now, which is what the segments hold once this batch is
+   * durable, and save it then (unless a write failed meanwhile). A start after a crash then reads
+   * at most the records since the newest segment began, even while publishing never pauses.
+   */
+  private batchStarted(done: Promise<void>): void {
+    if (this.closing || !this.keeper.wantsSave(this.segments)) return;
+    const w = this.commits.writeState();
+    if (w.error !== null) return;
+    this.keeper.save(encodeIndexFile(this.index, this.locs, this.segments), done, () => this.commits.writeState().failedWrites === w.failedWrites);
+  }
+
+  /** Save the index now (nothing is on its way to the disk: at open and at close). */
+  private saveIndex(): void {
+    this.keeper.save(encodeIndexFile(this.index, this.locs, this.segments), null, () => true);
+  }
+
+
+
+  private log(line: string): void {
+    this.opts.log?.(line);
+  }
+
+  /** One intact record found on disk, applied to the index. */
+  private apply(r: DecodedRecord, seg: Segment, off: number): void {
+    this.keeper.unsaved = true;
+    this.recovery.recordsRead++;
+    const index = this.index;
+    if (r.type === RecordType.MSG) {
+      this.lost.message(r.seq, seg, this.damage);
+      if (r.seq > index.lastSeq) {
+        index.add(r.seq, r.subject, fileStoredSize(r.subject, r.headers, r.data), r.timeNs);
+        this.locs.set(r.seq, seg.ord, off, r.size);
       }
-    } else if (type === RecordType.DELETE) {
-      this.drop(seq);
+    } else if (r.type === RecordType.DELETE) {
+      this.drop(r.seq);
+      this.lost.deleted(r.seq);
     } else {
-      this.applyFirst(seq);
+      this.lost.first(r.seq);
+      // Everything below r.seq is gone; the last sequence is at least r.seq - 1.
+      for (let s = index.firstSeq(); s < r.seq && index.count > 0; s = index.firstSeq()) this.drop(s);
+      index.skipTo(r.seq);
     }
   }
 
-  /** Everything below `seq` is gone; the last sequence is at least seq - 1. */
-  private applyFirst(seq: number): void {
-    for (let s = this.state().firstSeq; s < seq && this.count > 0; s = this.state().firstSeq) this.drop(s);
-    if (this.lastSeq < seq - 1) this.lastSeq = seq - 1;
-    if (this.count === 0) {
-      this.resetMsgs(this.lastSeq + 1);
+  /** A batch's write returned: its message records now have a place on disk. */
+  private placed(seqs: number[], bufs: Buffer[], seg: Segment, first: number): void {
+    if (!this.segByOrd.has(seg.ord)) this.segByOrd.set(seg.ord, seg);
+    let off = first;
+    for (let i = 0; i < bufs.length; i++) {
+      const len = (bufs[i] as Buffer).length;
+      const seq = seqs[i] as number;
+      if (seq !== 0) this.locs.set(seq, seg.ord, off, len);
+      off += len;
     }
   }
 
-  protected override sizeOf(subject: string, headers: Buffer | null, data: Buffer): number {
-    return fileStoredSize(subject, headers, data);
+  /** The message at `seq` (held): from its cached record, or read back from its segment and checked. */
+  private message(seq: number): StoredMsg | null | Promise<StoredMsg | null> {
+    const rec = this.cache.get(seq);
+    if (rec !== undefined) return viewRecord(rec, seq, this.index.timeOf(seq), this.index.subjectOf(seq) as string);
+    return this.readBack(seq);
   }
 
-  protected override sizeOfMsg(m: StoredMsg): number {
-    return (m as FileEntry).size;
+  /** From the record cache or from bytes already read back (no waiting); undefined when a read is needed. */
+  private messageNow(seq: number): StoredMsg | null | undefined {
+    const rec = this.cache.get(seq);
+    if (rec !== undefined) return viewRecord(rec, seq, this.index.timeOf(seq), this.index.subjectOf(seq) as string);
+    const seg = this.segByOrd.get(this.locs.seg(seq));
+    if (seg === undefined) return undefined;
+    const off = this.locs.off(seq);
+    const buf = this.readAhead.peek(seg, off, this.locs.len(seq));
+    return buf === null ? undefined : this.checked(seq, seg, off, buf);
   }
 
-  /** The message of an index entry: from its cached record, or read back from its segment and checked. */
-  protected override materialize(m: StoredMsg): StoredMsg | null | Promise<StoredMsg | null> {
-    const e = m as FileEntry;
-    if (e.rec !== null) return viewRecord(e.rec, e.seq, e.timeNs, e.subject);
-    return this.readEntry(e);
+  private async readBack(seq: number): Promise<StoredMsg | null> {
+    const locs = this.locs;
+    const seg = this.segByOrd.get(locs.seg(seq));
+    if (seg === undefined) return null;
+    const off = locs.off(seq);
+    return this.checked(seq, seg, off, await this.readAhead.read(seg, off, locs.len(seq)));
+  }
+
+  /** The record read back for `seq`, if it checks out; else reported, dropped from the index, and null. */
+  private checked(seq: number, seg: Segment, off: number, buf: Buffer): StoredMsg | null {
+    const len = this.locs.len(seq);
+    const r = buf.length === len ? decodeRecord(buf, 0, false) : "short";
+    if (typeof r !== "string" && r.seq === seq) return r;
+    // Changed on disk since it was written or recovered: report it, never serve it, forget it.
+    this.damage.push({ segment: seg.path.slice(this.opts.dir.length + 1), offset: off, bytes: len, kind: "corrupt" });
+    if (this.index.has(seq) && this.locs.seg(seq) === seg.ord && this.locs.off(seq) === off) {
+      this.lost.note(seq, seq, len, seg, off);
+      this.droppingCorrupt = true;
+      try {
+        this.drop(seq);
+      } finally {
+        this.droppingCorrupt = false;
+      }
+    }
+    return null;
+  }
+
+  async load(seq: number): Promise<StoredMsg | null> {
+    return this.index.has(seq) ? this.message(seq) : null;
+  }
+
+  async loadNext(filter: string, fromSeq: number): Promise<StoredMsg | null> {
+    for (let from = fromSeq; ; ) {
+      const seq = this.index.next(filter, from);
+      if (seq === 0) return null;
+      const m = await this.message(seq);
+      if (m !== null) return m;
+      from = seq + 1;
+    }
+  }
+
+  loadNextNow(filter: string, fromSeq: number): StoredMsg | null | undefined {
+    for (let from = fromSeq; ; ) {
+      const seq = this.index.next(filter, from);
+      if (seq === 0) return null;
+      const m = this.messageNow(seq);
+      if (m !== null) return m;
+      from = seq + 1;
+    }
+  }
+
+  async loadLast(filter: string): Promise<StoredMsg | null> {
+    for (let at = this.index.lastSeq; ; ) {
+      const seq = this.index.prev(filter, at);
+      if (seq === 0) return null;
+      const m = await this.message(seq);
+      if (m !== null) return m;
+      at = seq - 1;
+    }
   }
 
   /**
@@ -169,27 +360,30 @@ export class FileStore extends MemoryStore {
    * window over each segment, read in RECOVERY_CHUNK_BYTES pieces instead of a read per message.
    * A record that no longer checks out is skipped, never handed on (a load of it reports it).
    */
-  override async scan(fromSeq: number, fn: (m: StoredMsg) => void): Promise<void> {
+  async scan(fromSeq: number, fn: (m: StoredMsg) => void): Promise<void> {
+    const index = this.index;
     let seg: Segment | null = null;
     let fh: FileHandle | null = null;
     let win: SegmentWindow | null = null;
     try {
-      for (let seq = Math.max(fromSeq, this.base); seq <= this.lastSeq; seq++) {
-        const e = this.msgs[seq - this.base] as FileEntry | undefined;
-        if (e === undefined) continue;
-        if (e.rec !== null) {
-          fn(viewRecord(e.rec, e.seq, e.timeNs, e.subject));
+      for (let seq = index.next("", fromSeq); seq !== 0; seq = index.next("", seq + 1)) {
+        const rec = this.cache.get(seq);
+        if (rec !== undefined) {
+          fn(viewRecord(rec, seq, index.timeOf(seq), index.subjectOf(seq) as string));
           continue;
         }
-        if (e.seg !== seg || win === null) {
+        const at = this.segByOrd.get(this.locs.seg(seq));
+        if (at === undefined) continue;
+        if (at !== seg || win === null) {
           await fh?.close();
           fh = null;
-          seg = e.seg as Segment;
+          seg = at;
           fh = await open(seg.path, "r");
           win = new SegmentWindow(fh, seg.size, this.opts.recoveryChunkBytes ?? RECOVERY_CHUNK_BYTES);
         }
-        const r = win.decodeLoaded(e.off) ?? (await win.decodeAt(e.off));
-        if (typeof r !== "string" && r.seq === e.seq && r.type === RecordType.MSG) fn(r);
+        const off = this.locs.off(seq);
+        const r = win.decodeLoaded(off) ?? (await win.decodeAt(off));
+        if (typeof r !== "string" && r.seq === seq && r.type === RecordType.MSG) fn(r);
       }
     } finally {
       await fh?.close();
@@ -206,121 +400,113 @@ export class FileStore extends MemoryStore {
     return fh;
   }
 
-  private async readEntry(e: FileEntry): Promise<StoredMsg | null> {
-    return this.checked(e, await this.readAhead.read(e.seg as Segment, e.off, e.len));
-  }
-
-  /** From the tail cache or from bytes already read back (no waiting); undefined when a read is needed. */
-  protected override materializeNow(m: StoredMsg): StoredMsg | null | undefined {
-    const e = m as FileEntry;
-    if (e.rec !== null) return viewRecord(e.rec, e.seq, e.timeNs, e.subject);
-    const buf = this.readAhead.peek(e.seg as Segment, e.off, e.len);
-    return buf === null ? undefined : this.checked(e, buf);
-  }
-
-  /** The record read back for `e`, if it checks out; else reported, dropped from the index, and null. */
-  private checked(e: FileEntry, buf: Buffer): StoredMsg | null {
-    const r = buf.length === e.len ? decodeRecord(buf, 0, false) : "short";
-    if (typeof r !== "string" && r.seq === e.seq) return r;
-    // Changed on disk since it was written or recovered: report it, never serve it, forget it.
-    const seg = e.seg as Segment;
-    this.damage.push({ segment: seg.path.slice(this.opts.dir.length + 1), offset: e.off, bytes: e.len, kind: "corrupt" });
-    if (this.msgs[e.seq - this.base] === e) {
-      this.droppingCorrupt = true;
-      try {
-        this.drop(e.seq);
-      } finally {
-        this.droppingCorrupt = false;
-      }
-    }
-    return null;
-  }
-
-  protected override drop(seq: number): StoredMsg | null {
+  /** Remove one message from the index, logging the change (a delete record, unless the front moved); false when absent. */
+  private drop(seq: number): boolean {
+    const index = this.index;
+    if (!index.has(seq)) return false;
     const quiet = this.recovering || this.undoing;
-    const wasFirst = !quiet && this.count > 0 && seq === this.firstSeq();
-    const m = super.drop(seq);
-    if (m !== null && !quiet) {
-      if (!this.droppingCorrupt) this.commits.dropped(m as FileEntry);
-      if (!wasFirst) this.commits.queue(encodeRecord(RecordType.DELETE, seq, 0n, "", null, EMPTY), null);
+    this.keeper.unsaved = true;
+    if (quiet) return index.remove(seq);
+    const wasFirst = seq === index.firstSeq();
+    if (!this.droppingCorrupt) {
+      const locs = this.locs;
+      this.undo.push(seq, index.subjectOf(seq) as string, index.sizeOf(seq), index.timeOf(seq), locs.seg(seq), locs.off(seq), locs.len(seq));
     }
-    return m;
+    index.remove(seq);
+    if (!wasFirst) this.commits.queue(encodeRecord(RecordType.DELETE, seq, 0n, "", null, EMPTY), 0);
+    return true;
   }
 
   /** After a change: log a first-sequence record when the front moved. */
   private noteFirst(): void {
-    const first = this.count === 0 ? this.lastSeq + 1 : this.firstSeq();
+    const first = this.index.firstSeq();
     if (first !== this.lastFirst) {
       this.lastFirst = first;
-      this.commits.queue(encodeRecord(RecordType.FIRST, first, 0n, "", null, EMPTY), null);
+      this.commits.queue(encodeRecord(RecordType.FIRST, first, 0n, "", null, EMPTY), 0);
+      this.locs.trimBelow(Math.min(first, this.commits.durableSequence() + 1));
     }
   }
 
-  override async append(subject: string, headers: Buffer | null, data: Buffer, timeNs: bigint = nowNs()): Promise<number> {
+  async append(subject: string, headers: Buffer | null, data: Buffer, timeNs: bigint = nowNs()): Promise<number> {
     const seq = this.appendNoWait(subject, headers, data, timeNs);
     await this.commits.commit();
     await this.dropDeadSegments();
     return seq;
   }
 
-  override appendNoWait(subject: string, headers: Buffer | null, data: Buffer, timeNs: bigint): number {
+  appendNoWait(subject: string, headers: Buffer | null, data: Buffer, timeNs: bigint): number {
     const commits = this.commits;
     if (!commits.writable()) throw commits.error as Error;
-    const seq = this.lastSeq + 1;
-    const size = this.sizeOf(subject, headers, data);
-    this.checkDiscardNew(size, subject);
+    const index = this.index;
+    const seq = index.lastSeq + 1;
+    const size = fileStoredSize(subject, headers, data);
+    checkDiscardNew(index, this.limits, size, subject);
     // The record is the one copy of the caller's bytes (they may be slices of a socket read).
     const rec = encodeRecord(RecordType.MSG, seq, timeNs, subject, headers, data, this.slab);
-    const entry = new FileEntry(seq, this.shared(subject), timeNs, size, null, 0, rec.length, rec);
-    commits.queue(rec, entry);
-    this.insert(entry);
-    this.enforceAfterAppend(subject);
+    commits.queue(rec, seq);
+    this.keeper.unsaved = true;
+    index.add(seq, subject, size, timeNs);
+    this.cache.put(seq, rec);
+    this.keeper.appendedSinceSave += rec.length;
+    this.locs.set(seq, NO_SEGMENT, 0, rec.length);
+    dropOverLimits(index, this.limits, subject, this.dropOne);
     this.noteFirst();
     commits.appended();
     return seq;
   }
 
-  override durableSequence(): number {
+  durableSequence(): number {
     return this.commits.durableSequence();
   }
 
-  override writeState(): StoreWriteState {
+  setDurableListener(fn: DurableListener): void {
+    this.durableListener = fn;
+  }
+
+  writeState(): StoreWriteState {
     return this.commits.writeState();
   }
 
-  override async remove(seq: number): Promise<boolean> {
+  async remove(seq: number): Promise<boolean> {
     if (!this.commits.writable()) throw this.commits.error as Error;
-    const ok = await super.remove(seq);
+    const ok = this.drop(seq);
     this.noteFirst();
     if (ok) await this.commits.commit();
     return ok;
   }
 
-  override settle(): Promise<void> {
-    // A failed batch has already been reported to its appends (and the durable listener).
-    return this.commits.commit().catch(() => {});
+  settle(): Promise<void> {
+    // A failed batch has already been reported to its appends (and the durable listener). An index
+    // save under way ends too: a stream delete removes the directory next.
+    return this.commits
+      .commit()
+      .catch(() => {})
+      .then(() => this.keeper.settled());
   }
 
-  override async purge(req: PurgeRequest = {}): Promise<number> {
+  async purge(req: PurgeRequest = {}): Promise<number> {
     if (!this.commits.writable()) throw this.commits.error as Error;
-    const n = await super.purge(req);
+    const victims = this.index.purgeVictims(req);
+    for (const seq of victims) this.drop(seq);
     this.noteFirst();
     await this.commits.commit();
     await this.dropDeadSegments();
-    return n;
+    return victims.length;
   }
 
-  override async setLimits(limits: StoreLimits): Promise<void> {
-    await super.setLimits(limits);
+  async setLimits(limits: StoreLimits): Promise<void> {
+    this.limits = { ...limits };
+    dropOverLimits(this.index, this.limits, null, this.dropOne);
+    await this.expire();
     this.noteFirst();
     await this.commits.commit();
     await this.dropDeadSegments();
   }
 
-  override async expire(now: bigint = nowNs()): Promise<number> {
+  async expire(now: bigint = nowNs()): Promise<number> {
     // Nothing expires while nothing can be written: the drops would only be taken back.
     if (!this.commits.writable()) return 0;
-    const n = await super.expire(now);
+    const n = dropExpired(this.index, this.limits, now, this.dropOne);
     if (n > 0) {
       this.noteFirst();
       await this.commits.commit();
@@ -329,25 +515,66 @@ export class FileStore extends MemoryStore {
     return n;
   }
 
+  async seqForTime(timeNs: bigint): Promise<number> {
+    return this.index.seqForTime(timeNs);
+  }
+
+  subjects(filter: string): Map<string, number> {
+    return this.index.subjectCounts(filter);
+  }
+
+  lastSequenceOf(subject: string): number {
+    return this.index.lastSequenceOf(subject);
+  }
+
+  deletedSequences(max: number): number[] {
+    return this.index.deletedSequences(max);
+  }
+
+  numPending(filter: string, fromSeq: number): number {
+    return this.index.numPending(filter, fromSeq);
+  }
+
+  state(): StreamState {
+    const st = this.index.state();
+    const lost = this.lost.report();
+    if (lost !== undefined) st.lost = lost;
+    return st;
+  }
+
+  lastSequence(): number {
+    return this.index.lastSeq;
+  }
+
   /**
    * The index as the acknowledged batches left it on disk (a write failed): every message above
    * `seq` forgotten, every message dropped since put back (see GroupCommit.rollBack).
    */
-  private takeBack(seq: number, timeNs: bigint, drops: FileEntry[]): void {
+  private takeBack(seq: number, timeNs: bigint): void {
     this.undoing = true;
+    this.keeper.unsaved = true;
     try {
-      this.rewindTo(seq, timeNs);
-      drops.sort((a, b) => a.seq - b.seq);
-      for (const m of drops) if (m.seq <= seq) this.restore(m);
+      this.index.rewind(seq, timeNs);
+      this.cache.truncateAbove(seq);
+      this.undo.takeAll((s, subject, size, t, segOrd, off, len) => {
+        if (s > seq || this.index.has(s)) return;
+        this.index.add(s, subject, size, t);
+        this.locs.set(s, segOrd, off, len);
+      });
     } finally {
       this.undoing = false;
     }
-    this.lastFirst = this.count === 0 ? this.lastSeq + 1 : this.firstSeq();
+    this.lastFirst = this.index.firstSeq();
   }
 
-  /** Bytes of records held in memory (tail cache and records not yet written); for tests and metrics. */
+  /** Bytes of records held in memory (the record cache, records not yet written included); for tests and metrics. */
   get cachedRecordBytes(): number {
-    return this.tail.bytes + this.commits.pendingRecordBytes;
+    return this.cache.bytes;
+  }
+
+  /** Where the record of a message held ends in its segment (tests: what must be durable before its ack). */
+  recordEnd(seq: number): number {
+    return this.locs.off(seq) + this.locs.len(seq);
   }
 
   /** Unlink closed segments that hold nothing at or above the first sequence (one run at a time). */
@@ -361,7 +588,7 @@ export class FileStore extends MemoryStore {
   }
 
   private async unlinkDeadSegments(): Promise<void> {
-    const first = this.state().firstSeq;
+    const first = this.index.firstSeq();
     while (this.segments.length > 1) {
       const seg = this.segments[0] as Segment;
       if (seg.lastSeq >= first) break;
@@ -373,15 +600,21 @@ export class FileStore extends MemoryStore {
 
   /** Stop reading a segment that is going away. */
   private async forgetSegment(seg: Segment): Promise<void> {
+    this.segByOrd.delete(seg.ord);
     this.readAhead.forget(seg);
     const r = this.readers.get(seg);
     this.readers.delete(seg);
     if (r !== undefined) await r.then((h) => h.close()).catch(() => {});
   }
 
-  override async close(): Promise<void> {
+  async close(): Promise<void> {
+    this.closing = true;
     await this.commits.close();
     await this.writer.close();
+    // Saved only while writes succeed: after a failure the segment may hold bytes past what was
+    // acknowledged until it is cut back, and the saved state must be what the disk holds.
+    if (this.keeper.unsaved && this.commits.writeState().error === null) this.saveIndex();
+    await this.keeper.settled();
     this.readAhead.clear();
     for (const r of this.readers.values()) await r.then((h) => h.close()).catch(() => {});
     this.readers.clear();

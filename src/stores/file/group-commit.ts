@@ -1,9 +1,7 @@
 import { clampTimerMs } from "../../util/timer.js";
 import type { StoreWriteState } from "../types.js";
-import type { FileEntry } from "./file-entry.js";
 import type { Segment } from "./segment-io.js";
 import type { SegmentWriter } from "./segment-writer.js";
-import type { TailCache } from "./tail-cache.js";
 import { WriteOutage, type StoreLog } from "./write-outage.js";
 
 /**
@@ -42,21 +40,34 @@ export interface CommitStore {
   batchAcknowledged(): void;
   /**
    * Make the index what the acknowledged batches left on disk: forget every message above `seq`
-   * (the last one stored at `timeNs`), put back those of `drops` (in the order dropped) at or below it.
+   * (the last one stored at `timeNs`), put back those dropped since the last acknowledged batch
+   * at or below it.
    */
-  takeBack(seq: number, timeNs: bigint, drops: FileEntry[]): void;
+  takeBack(seq: number, timeNs: bigint): void;
+  /** How many drops the store has logged so far (a batch's drops end at the count when it starts). */
+  undoMark(): number;
+  /** The drops before `mark`, and the records up to `seq`, are on disk for good. */
+  acknowledgedUpTo(seq: number, mark: number): void;
+  /**
+   * A batch took its place (before its write): the message records of `bufs` (`seqs[i]` the
+   * sequence of bufs[i], 0 for other records) lie in `seg` one after another from offset `first`.
+   */
+  placed(seqs: number[], bufs: Buffer[], seg: Segment, first: number): void;
+  /**
+   * A batch started: every change made so far is in it or in a batch before it, and has its place
+   * (what the index holds is what the segments will hold once `done` resolves and nothing failed).
+   */
+  batchStarted(done: Promise<void>): void;
   /** Stop reading a segment the cut after a failure removed. */
   forget(seg: Segment): Promise<void>;
 }
 
-/** What a group commit works with: the store's writer and tail cache, and how it reports failures. */
+/** What a group commit works with: the store's writer, and how it reports failures. */
 export interface GroupCommitOptions {
   /** Names the store in log lines (its directory). */
   what: string;
   writer: SegmentWriter;
   store: CommitStore;
-  /** Told the entries of each acknowledged batch (their records stay cached a while). */
-  tail: TailCache;
   /** Waits before retrying after a failed write. */
   backoffMs: readonly number[];
   log: StoreLog;
@@ -84,12 +95,11 @@ interface Waiter {
 export class GroupCommit {
   private readonly writer: SegmentWriter;
   private readonly store: CommitStore;
-  private readonly tail: TailCache;
   private pending: Buffer[] = [];
   /** Bytes of the pending buffers. */
   private pendingBytes = 0;
-  /** The entry of each pending buffer (null for tombstones). */
-  private pendingEntries: Array<FileEntry | null> = [];
+  /** The sequence of each pending message record (0 for other records). */
+  private pendingSeqs: number[] = [];
   private waiters: Waiter[] = [];
   /** Batches started and not yet past their durable write (at most MAX_WRITES_IN_FLIGHT). */
   private writes = 0;
@@ -103,13 +113,6 @@ export class GroupCommit {
   private durableTimeNs = 0n;
   /** Why writes fail while they do, the backoff and the reporting (see WriteOutage). */
   private readonly outage: WriteOutage;
-  /**
-   * Messages dropped since the last acknowledged batch, in the order dropped: put back if the batch
-   * holding their delete (or first-sequence) record fails. Trimmed as batches are acknowledged.
-   */
-  private undoDrops: FileEntry[] = [];
-  /** Drops logged before undoDrops[0]: a batch marks where its drops end by this count. */
-  private undoBase = 0;
   /** Bumped by each failure: a batch started before it is failed too, whatever its own write did. */
   private epoch = 0;
   /** After a failed write, true once the segment is cut back and reopened (appends wait for it). */
@@ -121,7 +124,6 @@ export class GroupCommit {
   constructor(opts: GroupCommitOptions) {
     this.writer = opts.writer;
     this.store = opts.store;
-    this.tail = opts.tail;
     this.outage = new WriteOutage({ what: opts.what, backoffMs: opts.backoffMs, log: opts.log, retry: () => this.retryWrites() });
   }
 
@@ -161,16 +163,11 @@ export class GroupCommit {
     return this.outage.error === null || (this.repaired && this.outage.waited);
   }
 
-  /** A record for the next batch, and the entry told where it lands (null for tombstones and the like). */
-  queue(rec: Buffer, entry: FileEntry | null): void {
+  /** A record for the next batch: a message's (`seq`, told where it lands) or another (seq 0). */
+  queue(rec: Buffer, seq: number): void {
     this.pending.push(rec);
-    this.pendingEntries.push(entry);
+    this.pendingSeqs.push(seq);
     this.pendingBytes += rec.length;
-  }
-
-  /** A message left the index (delete, purge, limits): put back if the batch recording that fails. */
-  dropped(m: FileEntry): void {
-    this.undoDrops.push(m);
   }
 
   /** An append was queued: start a batch now when enough is pending, else once this turn has queued what it will. */
@@ -182,9 +179,7 @@ export class GroupCommit {
 
   /** Bytes of records queued and not yet written. */
   get pendingRecordBytes(): number {
-    let pending = 0;
-    for (const e of this.pendingEntries) if (e !== null && e.rec !== null) pending += e.len;
-    return pending;
+    return this.pendingBytes;
   }
 
   /**
@@ -233,15 +228,15 @@ export class GroupCommit {
     if (this.writes > 0 && this.writer.needsNewSegment(this.pendingBytes)) return;
     const batchSeq = this.store.lastSeq();
     const batchTimeNs = this.store.lastTimeNs();
-    const undoMark = this.undoBase + this.undoDrops.length;
+    const undoMark = this.store.undoMark();
     const epoch = this.epoch;
     const records = this.pending.length;
     const bytes = this.pendingBytes;
     const bufs = this.pending;
-    const entries = this.pendingEntries;
+    const seqs = this.pendingSeqs;
     const waiters = this.waiters;
     this.pending = [];
-    this.pendingEntries = [];
+    this.pendingSeqs = [];
     this.pendingBytes = 0;
     this.waiters = [];
     this.writes++;
@@ -256,10 +251,10 @@ export class GroupCommit {
     const previous = this.lastBatch;
     const done = (async (): Promise<void> => {
       try {
-        let written: { seg: Segment; end: number } | null = null;
+        let written: { seg: Segment; first: number; end: number } | null = null;
         if (records > 0 || closing) {
           try {
-            written = await this.writer.write(bufs, entries, bytes, batchSeq);
+            written = await this.writer.write(bufs, bytes, batchSeq, (seg, first) => this.store.placed(seqs, bufs, seg, first));
           } catch (err) {
             this.outage.failedWrites++;
             throw err;
@@ -272,7 +267,6 @@ export class GroupCommit {
         // A failure since this batch started took back all that was not acknowledged, this too.
         if (epoch !== this.epoch) throw this.outage.error ?? new Error("store write failed");
         if (written !== null && written.end > written.seg.size) written.seg.size = written.end;
-        this.tail.add(entries);
         this.acknowledged(batchSeq, batchTimeNs, undoMark);
         for (const w of waiters) w.resolve();
         if (records > 0) {
@@ -294,6 +288,7 @@ export class GroupCommit {
       }
     })();
     this.lastBatch = done;
+    this.store.batchStarted(done);
   }
 
   /** A batch is acknowledged: what it holds is durable, and the drops before it are for good. */
@@ -302,11 +297,7 @@ export class GroupCommit {
       this.durableSeq = batchSeq;
       this.durableTimeNs = batchTimeNs;
     }
-    const k = undoMark - this.undoBase;
-    if (k > 0) {
-      this.undoDrops = k >= this.undoDrops.length ? [] : this.undoDrops.slice(k);
-      this.undoBase = undoMark;
-    }
+    this.store.acknowledgedUpTo(batchSeq, undoMark);
   }
 
   /**
@@ -335,12 +326,9 @@ export class GroupCommit {
    * (its delete or first-sequence record was not written), and drop what was queued.
    */
   private rollBack(): void {
-    const drops = this.undoDrops;
-    this.undoBase += drops.length;
-    this.undoDrops = [];
-    this.store.takeBack(this.durableSeq, this.durableTimeNs, drops);
+    this.store.takeBack(this.durableSeq, this.durableTimeNs);
     this.pending = [];
-    this.pendingEntries = [];
+    this.pendingSeqs = [];
     this.pendingBytes = 0;
   }
 

@@ -11,6 +11,22 @@ export interface Segment {
   firstSeq: number;
   lastSeq: number;
   size: number;
+  /** A number naming this segment in the store's location table (never 0: see NO_SEGMENT). */
+  readonly ord: number;
+  /**
+   * Where the batches started in it end (ahead of `size`, which moves once they are acknowledged):
+   * what the index holds is placed up to here.
+   */
+  written: number;
+}
+
+/** Segment numbers handed out in this process (1, 2, ...: unique across stores). */
+let lastOrd = 0;
+
+/** A segment object for the file at `path`, named by its first sequence. */
+export function newSegment(path: string, firstSeq: number, size: number): Segment {
+  lastOrd = lastOrd === 0xffffffff ? 1 : lastOrd + 1;
+  return { path, firstSeq, lastSeq: 0, size, ord: lastOrd, written: size };
 }
 
 /** Damage found while opening the store; reported, never served. */
@@ -172,19 +188,33 @@ async function unfinishedWrite(win: SegmentWindow, size: number, at: number, fro
  * torn by a crash, or batches after one that never finished: see unfinishedWrite) is truncated
  * away so appends continue after the last intact record.
  */
-export async function recoverSegments(dir: string, chunk: number, damage: StoreDamage[], apply: (r: DecodedRecord, seg: Segment, off: number) => void): Promise<Segment[]> {
-  const names = (await readdir(dir)).filter((n) => n.endsWith(".seg")).sort();
+export async function recoverSegments(
+  dir: string,
+  chunk: number,
+  damage: StoreDamage[],
+  apply: (r: DecodedRecord, seg: Segment, off: number) => void,
+  resume: ResumeAt | null = null,
+): Promise<Segment[]> {
+  const names = await segmentNames(dir);
   const segments: Segment[] = [];
   for (let i = 0; i < names.length; i++) {
     const name = names[i] as string;
     const path = join(dir, name);
+    const known = resume === null ? undefined : resume.segments.get(name);
+    if (resume !== null && known !== undefined && name < resume.name) {
+      // Wholly in the saved index: not read.
+      segments.push(known);
+      continue;
+    }
     const fh = await open(path, "r");
     try {
       const size = (await fh.stat()).size;
-      const seg: Segment = { path, firstSeq: Number(name.slice(0, 20)), lastSeq: 0, size };
+      const seg = known ?? newSegment(path, Number(name.slice(0, 20)), size);
+      seg.size = size;
+      seg.written = size;
       const win = new SegmentWindow(fh, size, chunk);
       const last = i === names.length - 1;
-      let pos = 0;
+      let pos = resume !== null && known !== undefined && name === resume.name ? resume.offset : 0;
       while (pos < size) {
         const r = win.decodeLoaded(pos) ?? (await win.decodeAt(pos));
         if (typeof r !== "string") {
@@ -202,6 +232,7 @@ export async function recoverSegments(dir: string, chunk: number, damage: StoreD
           if (last) {
             await truncate(path, pos);
             seg.size = pos;
+            seg.written = pos;
           }
           break;
         }
@@ -214,6 +245,19 @@ export async function recoverSegments(dir: string, chunk: number, damage: StoreD
     }
   }
   return segments;
+}
+
+/** Where a saved index ends: segments before `name` are wholly in it, `name` up to `offset`. */
+export interface ResumeAt {
+  name: string;
+  offset: number;
+  /** The segments the saved index lists, by file name (their sequences already known). */
+  segments: Map<string, Segment>;
+}
+
+/** The segment files in `dir`, oldest first. */
+export async function segmentNames(dir: string): Promise<string[]> {
+  return (await readdir(dir)).filter((n) => n.endsWith(".seg")).sort();
 }
 
 /** fsync a directory so a new file's entry survives a crash. */

@@ -2,13 +2,7 @@ import { constants } from "node:fs";
 import { open, unlink, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { RecordType, encodeRecord } from "./record.js";
-import { segmentName, syncDir, writeAll, writeAllDurable, type Segment } from "./segment-io.js";
-
-/** Where a written record lies: set by the writer when its batch takes its place in a segment. */
-export interface Placed {
-  seg: Segment | null;
-  off: number;
-}
+import { newSegment, segmentName, syncDir, writeAll, writeAllDurable, type Segment } from "./segment-io.js";
 
 export interface SegmentWriterOptions {
   dir: string;
@@ -66,12 +60,14 @@ export class SegmentWriter {
   }
 
   /**
-   * Write one batch (`bufs`, `bytes` in all; `places[i]` is told where bufs[i] went, or null). Its
-   * place is taken before the first await. Under `sync: always` the write is durable when this
-   * resolves; under `interval` it is in the OS. Returns the segment and the end of the batch in it:
+   * Write one batch (`batch`, `bytes` in all). Its place is taken before the first await. Under
+   * `sync: always` the write is durable when this resolves; under `interval` it is in the OS.
+   * `placed` hears where batch[0] goes (the rest follow it) before the first wait.
+   * Returns the segment, where batch[0] went (`first`) and the end of the batch:
    * the caller moves the segment's size, which readers trust, once every earlier batch has ended too.
    */
-  async write(bufs: Buffer[], places: Array<Placed | null>, bytes: number, lastSeq: number): Promise<{ seg: Segment; end: number }> {
+  async write(batch: Buffer[], bytes: number, lastSeq: number, placed?: (seg: Segment, first: number) => void): Promise<{ seg: Segment; first: number; end: number }> {
+    let bufs = batch;
     const segments = this.opts.segments;
     let opening: Promise<void> | null = null;
     if (this.needsNewSegment(bytes)) {
@@ -79,7 +75,7 @@ export class SegmentWriter {
       const last = segments[segments.length - 1];
       // Names must sort in creation order: never reuse the previous segment's number.
       const id = Math.max(lastSeq, (last?.firstSeq ?? 0) + 1);
-      const seg: Segment = { path: join(this.opts.dir, segmentName(id)), firstSeq: id, lastSeq: 0, size: 0 };
+      const seg = newSegment(join(this.opts.dir, segmentName(id)), id, 0);
       segments.push(seg);
       this.end = 0;
       this.unfinished = [];
@@ -101,24 +97,21 @@ export class SegmentWriter {
     const cur = segments[segments.length - 1] as Segment;
     const start = this.end;
     const overlapping = this.unfinished.length > 0;
+    let lead = 0;
     if (overlapping || this.marked) {
       const rec = encodeRecord(RecordType.BATCH, overlapping ? (this.unfinished[0] as number) : start, 0n, "", null, EMPTY);
-      bufs.unshift(rec);
-      places.unshift(null);
+      bufs = [rec, ...bufs];
       bytes += rec.length;
+      lead = rec.length;
     }
     this.marked = overlapping;
-    let off = start;
-    for (let i = 0; i < bufs.length; i++) {
-      const p = places[i];
-      if (p !== null && p !== undefined) {
-        p.seg = cur;
-        p.off = off;
-      }
-      off += (bufs[i] as Buffer).length;
-    }
+    const first = start + lead;
+    const off = start + bytes;
     this.end = off;
+    cur.written = off;
     cur.lastSeq = lastSeq;
+    // Told before the first wait: every record queued so far has its place once this returns.
+    placed?.(cur, first);
     this.unfinished.push(start);
     try {
       if (opening !== null) await opening;
@@ -138,7 +131,7 @@ export class SegmentWriter {
       const i = cur === segments[segments.length - 1] ? this.unfinished.indexOf(start) : -1;
       if (i !== -1) this.unfinished.splice(i, 1);
     }
-    return { seg: cur, end: off };
+    return { seg: cur, first, end: off };
   }
 
   /**
@@ -166,6 +159,7 @@ export class SegmentWriter {
     }
     const cur = segments[segments.length - 1];
     this.end = cur?.size ?? 0;
+    if (cur !== undefined) cur.written = cur.size;
     if (cur !== undefined) {
       // An empty segment may be missing (its creation failed); one holding records must be there.
       const h = await open(cur.path, cur.size === 0 ? constants.O_WRONLY | constants.O_CREAT : constants.O_WRONLY);

@@ -1,29 +1,14 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, open, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, open, readFile, rm, writeFile } from "node:fs/promises";
 import { constants } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { EAGER_BATCH_BYTES, EAGER_BATCH_RECORDS, FileStore, MAX_WRITES_IN_FLIGHT, TAIL_CACHE_BYTES } from "../../../src/stores/file/file-store.js";
 import { RecordType, decodeRecord } from "../../../src/stores/file/record.js";
-import type { StoreLimits, StreamStore } from "../../../src/stores/types.js";
 import { waitFor } from "../../helpers/wait.js";
 import { storeConformance } from "./conformance.js";
-
-const dirs: string[] = [];
-const dirOf = new WeakMap<StreamStore, string>();
-
-async function fresh(limits?: StoreLimits): Promise<FileStore> {
-  const dir = await mkdtemp(join(tmpdir(), "cuebus-fs-"));
-  dirs.push(dir);
-  const s = await FileStore.open({ dir, limits });
-  dirOf.set(s, dir);
-  return s;
-}
-
-test.after(async () => {
-  for (const d of dirs) await rm(d, { recursive: true, force: true });
-});
+import { dirOf, dirs, fresh, segmentFiles, served, smallSegment } from "./file-store-helpers.js";
 
 storeConformance("file store", {
   create: fresh,
@@ -36,65 +21,6 @@ storeConformance("file store", {
   },
 });
 
-/** A small store on disk: 6 messages, returns its dir and the segment's bytes. */
-async function smallSegment(): Promise<{ dir: string; seg: string; bytes: Buffer }> {
-  const s = await fresh();
-  for (let i = 1; i <= 6; i++) await s.append(`sub.${i}`, i % 2 === 0 ? Buffer.from("NATS/1.0\r\nK: v\r\n\r\n") : null, Buffer.from(`payload-${i}`));
-  await s.close();
-  const dir = dirOf.get(s) as string;
-  const [name] = await readdir(dir);
-  const seg = join(dir, name as string);
-  return { dir, seg, bytes: await readFile(seg) };
-}
-
-async function served(dir: string, recoveryChunkBytes?: number): Promise<{ store: FileStore; msgs: Map<number, string> }> {
-  const store = await FileStore.open({ dir, recoveryChunkBytes });
-  const msgs = new Map<number, string>();
-  for (let m = await store.loadNext(">", 1); m !== null; m = await store.loadNext(">", m.seq + 1)) {
-    msgs.set(m.seq, `${m.subject}|${m.headers?.toString() ?? ""}|${m.data.toString()}`);
-  }
-  return { store, msgs };
-}
-
-for (const chunk of [undefined, 7]) {
-  const how = chunk === undefined ? "" : ` (recovery reading ${chunk} bytes at a time)`;
-  test(`file store: flipping any single bit never serves a corrupt record, keeps the rest, reports damage${how}`, async () => {
-    const { dir, seg, bytes } = await smallSegment();
-    const { store: good, msgs: original } = await served(dir, chunk);
-    await good.close();
-    assert.equal(original.size, 6);
-    for (let bit = 0; bit < bytes.length * 8; bit++) {
-      const copy = Buffer.from(bytes);
-      copy[bit >> 3] = (copy[bit >> 3] as number) ^ (1 << (bit & 7));
-      await writeFile(seg, copy);
-      const { store, msgs } = await served(dir, chunk);
-      for (const [seq, text] of msgs) assert.equal(text, original.get(seq), `bit ${bit}: seq ${seq} served altered`);
-      assert.ok(msgs.size >= 5, `bit ${bit}: only ${msgs.size} intact records served`);
-      assert.ok(store.damage.length >= 1, `bit ${bit}: damage not reported`);
-      await store.close();
-    }
-  });
-
-  test(`file store: truncating at every offset keeps every whole record and trims the torn tail${how}`, async () => {
-    const { dir, seg, bytes } = await smallSegment();
-    const { store: good, msgs: original } = await served(dir, chunk);
-    await good.close();
-    for (let cut = 0; cut < bytes.length; cut++) {
-      await writeFile(seg, bytes.subarray(0, cut));
-      const { store, msgs } = await served(dir, chunk);
-      for (const [seq, text] of msgs) assert.equal(text, original.get(seq));
-      // Every record wholly before the cut is served, in order 1..n.
-      assert.deepEqual([...msgs.keys()], Array.from({ length: msgs.size }, (_, i) => i + 1));
-      await store.close();
-      const after = await readFile(seg);
-      // The torn tail was truncated away, so appending continues on a clean boundary.
-      const { store: again, msgs: msgs2 } = await served(dir, chunk);
-      assert.equal(msgs2.size, msgs.size);
-      assert.equal(again.damage.length, 0, `cut ${cut}: damage remained after truncation (${after.length} bytes)`);
-      await again.close();
-    }
-  });
-}
 
 test("file store: subjects of every kind and nanosecond times come back exactly, cached and after a reopen", async () => {
   const s = await fresh();
@@ -130,7 +56,7 @@ test("file store: scan after a reopen reads every record from disk, across segme
   for (let i = 1; i <= 40; i++) await s.append(`s.${i % 3}`, i % 4 === 0 ? Buffer.from(`NATS/1.0\r\nNats-Msg-Id: id-${i}\r\n\r\n`) : null, Buffer.from(`payload-${i}`));
   await s.remove(10);
   await s.close();
-  assert.ok((await readdir(dir)).length > 3, "several segments");
+  assert.ok((await segmentFiles(dir)).length > 3, "several segments");
   // A window of 7 bytes: every record crosses a chunk edge.
   const again = await FileStore.open({ dir, recoveryChunkBytes: 7 });
   try {
@@ -222,7 +148,7 @@ test("file store: a burst larger than one eager batch, across a segment roll, is
   const seqs = await Promise.all(Array.from({ length: n }, (_, i) => s.append(`b.${i % 3}`, null, body(i))));
   assert.deepEqual(seqs, Array.from({ length: n }, (_, i) => i + 1));
   await s.close();
-  assert.ok((await readdir(dir)).length >= 2, "the burst crossed a segment roll");
+  assert.ok((await segmentFiles(dir)).length >= 2, "the burst crossed a segment roll");
   const store = await FileStore.open({ dir });
   assert.deepEqual(store.damage, []);
   for (let i = 0; i < n; i++) {
@@ -266,11 +192,7 @@ test("file store: nothing is acknowledged before the O_DSYNC writes that hold it
     proto.writev = original;
   });
   const s = await fresh();
-  const index = s as unknown as { msgs: Array<{ off: number; len: number } | undefined>; base: number };
-  const endOf = (seq: number): number => {
-    const e = index.msgs[seq - index.base] as { off: number; len: number };
-    return e.off + e.len;
-  };
+  const endOf = (seq: number): number => s.recordEnd(seq);
   const violations: string[] = [];
   let told = 0;
   s.setDurableListener((seq, err) => {
@@ -301,7 +223,7 @@ test("file store: nothing is acknowledged before the O_DSYNC writes that hold it
   assert.deepEqual(notDsync, [], "every segment write goes through an O_DSYNC handle");
   assert.deepEqual(noOffset, [], "every segment write names its offset");
   assert.equal(mostInFlight, MAX_WRITES_IN_FLIGHT, "batches overlapped on their way to the disk");
-  assert.equal((await readdir(dirOf.get(s) as string)).length, 1, "one segment");
+  assert.equal((await segmentFiles(dirOf.get(s) as string)).length, 1, "one segment");
   assert.ok(syncs >= 4, `durable writes: ${syncs}`);
   assert.ok(syncs < s.state().messages / 8, `group commit: ${syncs} durable writes for ${s.state().messages} appends`);
 });
@@ -331,7 +253,7 @@ async function overlappedSegment(): Promise<{ dir: string; seg: string; bytes: B
   await Promise.all(burst);
   await s.close();
   const dir = dirOf.get(s) as string;
-  const [name] = await readdir(dir);
+  const [name] = await segmentFiles(dir);
   const seg = join(dir, name as string);
   const bytes = await readFile(seg);
   const batches = recordsOf(bytes).filter((r) => r.type === RecordType.BATCH);
@@ -400,7 +322,7 @@ test("file store: segments roll over and whole segments are dropped by limits", 
   dirs.push(dir);
   const s = await FileStore.open({ dir, segmentMaxBytes: 512, limits: { maxMsgs: 10, maxBytes: 0, maxAgeMs: 0, maxMsgsPerSubject: 0, discard: "old" } });
   for (let i = 0; i < 200; i++) await s.append("roll", null, Buffer.alloc(40, i));
-  const files = await readdir(dir);
+  const files = await segmentFiles(dir);
   assert.ok(files.length < 10, `segments below max_msgs dropped on append: ${files.length} left`);
   await s.purge({ seq: 195 });
   await s.close();
@@ -441,7 +363,7 @@ test("file store: replay from disk (read in stretches) serves every message inta
   }
   for (let q = 7; q <= n; q += 97) assert.equal(await s.remove(q), true);
   await s.close();
-  assert.ok((await readdir(dir)).length > 3, "several segments");
+  assert.ok((await segmentFiles(dir)).length > 3, "several segments");
   const again = await FileStore.open({ dir, segmentMaxBytes: 300 * 1024 });
   const check = (m: { seq: number; subject: string; headers: Buffer | null; data: Buffer }): void => {
     assert.equal(m.subject, `r.${(m.seq - 1) % 5}`);
@@ -502,7 +424,7 @@ test("file store: after a read brings a stretch in, the messages in it are serve
   for (let i = 1; i <= 20; i++) await s.append("r", null, Buffer.from(`replay-${i}`));
   const dir = dirOf.get(s) as string;
   await s.close();
-  const [name] = await readdir(dir);
+  const [name] = await segmentFiles(dir);
   const seg = join(dir, name as string);
   // Damage message 7 on disk; a reopen reads only the index, so nothing is cached but the records' places.
   const bytes = await readFile(seg);
@@ -534,7 +456,7 @@ test("file store: a record corrupted on disk after open is detected when read, n
   // Push the first record out of the tail cache.
   for (let i = 0; i < 5; i++) await s.append("fill", null, filler);
   const dir = dirOf.get(s) as string;
-  const [name] = await readdir(dir);
+  const [name] = await segmentFiles(dir);
   const seg = join(dir, name as string);
   const bytes = await readFile(seg);
   const at = bytes.indexOf("target-payload");

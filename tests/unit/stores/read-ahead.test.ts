@@ -4,7 +4,7 @@ import { mkdtemp, open, rm, writeFile, type FileHandle } from "node:fs/promises"
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { READ_AHEAD_BYTES, READ_AHEAD_WINDOWS, ReadAhead } from "../../../src/stores/file/read-ahead.js";
-import type { Segment } from "../../../src/stores/file/segment-io.js";
+import { newSegment, type Segment } from "../../../src/stores/file/segment-io.js";
 
 /** A real file of `size` patterned bytes, its handle counting the reads made through it. */
 async function file(t: TestContext, size: number): Promise<{ seg: Segment; bytes: Buffer; reads: () => number; handle: () => Promise<FileHandle> }> {
@@ -31,7 +31,7 @@ async function file(t: TestContext, size: number): Promise<{ seg: Segment; bytes
       return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
     },
   });
-  return { seg: { path, firstSeq: 1, lastSeq: 0, size }, bytes, reads: () => reads, handle: () => Promise.resolve(counting) };
+  return { seg: newSegment(path, 1, size), bytes, reads: () => reads, handle: () => Promise.resolve(counting) };
 }
 
 test("read-ahead: a sequential replay of small records reads the file once per stretch, bytes intact", async (t) => {

@@ -1,0 +1,522 @@
+import { subjectMatches } from "../../subjects/validate.js";
+import type { PurgeRequest, StreamState } from "../types.js";
+import { CHUNK_MSGS, Chunk } from "./chunk.js";
+import { SubjectTable } from "./subject-table.js";
+
+/** Whether `subject` is taken in by `filter` ("" and ">" take in everything). */
+export const matchesFilter = (filter: string, subject: string): boolean =>
+  filter === "" || filter === ">" || filter === subject || subjectMatches(filter, subject);
+
+/** A filter naming one subject (no wildcard token). */
+export const isLiteral = (filter: string): boolean => filter !== "" && !/(^|\.)[*>](\.|$)/.test(filter);
+
+/** Wildcard filters whose answers an index remembers (consumers' filters, typically few). */
+export const FILTERS_REMEMBERED = 16;
+
+const chunkOf = (seq: number): number => Math.floor(seq / CHUNK_MSGS);
+const slotOf = (seq: number): number => seq % CHUNK_MSGS;
+
+/** A remembered wildcard filter: per subject id, 0 not yet known, 1 matches, 2 does not. */
+interface FilterMemo {
+  readonly filter: string;
+  ids: Uint8Array;
+}
+
+/**
+ * The index both stores hold (by composition): which sequences hold a message, each one's subject,
+ * size and time, and per subject its count and first and last sequence. Per message it keeps only
+ * typed-array data in chunks of CHUNK_MSGS sequences (see Chunk); per subject one entry (see
+ * SubjectTable). Everything a store answers without its payloads is answered here: the first
+ * sequence, counts, bytes, the next or last message matching a filter, num_pending, subjects,
+ * deleted sequences, the sequence for a time, and what a purge takes. Payloads (the memory store's
+ * buffers, the file store's records on disk) are the backend's.
+ */
+export class MsgIndex {
+  readonly subjects = new SubjectTable();
+  /** chunks[i] holds chunk number chunkBase + i (undefined: no message in it). */
+  private chunks: Array<Chunk | undefined> = [];
+  private chunkBase = 0;
+  /** Messages held and the bytes they count for. */
+  count = 0;
+  bytes = 0;
+  /** The last sequence assigned (held or not) and the time of the last message stored. */
+  lastSeq = 0;
+  lastTimeNs = 0n;
+  /** No message below `lead`: where the search for the first one starts. */
+  private lead = 0;
+  /**
+   * Wildcard filters numPending was asked about, and whether every subject held matches each: kept
+   * true or made false as subjects arrive, forgotten (when false) as subjects go. A consumer whose
+   * filter takes in the whole stream (a KV watcher's `$KV.b.>`) is then counted by sequence, not
+   * over every key.
+   */
+  private readonly coversAll = new Map<string, boolean>();
+  private readonly memos = new Map<string, FilterMemo>();
+
+  // ---- changes ----
+
+  /** Index a message at `seq` (not held: above the last, or put back below it); returns its subject id. */
+  add(seq: number, subject: string, size: number, timeNs: bigint): number {
+    const subjects = this.subjects;
+    const id = subjects.add(subject, seq);
+    if (subjects.created) this.subjectCreated(subject);
+    const slot = slotOf(seq);
+    const c = this.chunkFor(chunkOf(seq), slot);
+    c.subj[slot] = id;
+    c.size[slot] = size;
+    c.time[slot] = timeNs;
+    if (timeNs > c.maxTimeNs) c.maxTimeNs = timeNs;
+    c.live++;
+    c.subjects.set(id, (c.subjects.get(id) ?? 0) + 1);
+    this.count++;
+    this.bytes += size;
+    if (seq > this.lastSeq) {
+      this.lastSeq = seq;
+      this.lastTimeNs = timeNs;
+    }
+    if (seq < this.lead) this.lead = seq;
+    return id;
+  }
+
+  /** Forget the message at `seq`; false when none is held there. */
+  remove(seq: number): boolean {
+    const n = chunkOf(seq);
+    const c = this.chunk(n);
+    const slot = slotOf(seq);
+    if (c === undefined || !c.has(slot)) return false;
+    const id = c.subj[slot] as number;
+    this.bytes -= c.size[slot] as number;
+    c.size[slot] = 0;
+    c.live--;
+    this.count--;
+    const k = (c.subjects.get(id) as number) - 1;
+    if (k === 0) c.subjects.delete(id);
+    else c.subjects.set(id, k);
+    if (c.live === 0) this.dropChunk(n);
+    const subjects = this.subjects;
+    if (subjects.remove(id)) this.subjectFreed(id);
+    else if (seq === subjects.first(id)) subjects.setFirst(id, this.nextOfSubject(id, seq + 1));
+    else if (seq === subjects.last(id)) subjects.setLast(id, this.prevOfSubject(id, seq - 1));
+    return true;
+  }
+
+  /** Every sequence below `seq` is gone and the last sequence is at least seq - 1 (a first-sequence record). */
+  skipTo(seq: number): void {
+    if (this.lastSeq < seq - 1) this.lastSeq = seq - 1;
+  }
+
+  /** Forget every message above `seq` and make `seq` the last sequence, stored at `timeNs`. */
+  rewind(seq: number, timeNs: bigint): void {
+    for (let s = this.prev("", this.lastSeq); s > seq; s = this.prev("", s - 1)) this.remove(s);
+    this.lastSeq = seq;
+    this.lastTimeNs = timeNs;
+  }
+
+  /** The chunks holding messages, oldest first (what an index file saves). */
+  heldChunks(): Chunk[] {
+    return this.chunks.filter((c): c is Chunk => c !== undefined);
+  }
+
+  /**
+   * Take back a state saved in an index file: its chunks (each one's per-subject counts are rebuilt
+   * from its arrays) after the subjects were restored into `subjects`.
+   */
+  adopt(chunks: Chunk[], lastSeq: number, lastTimeNs: bigint): void {
+    this.chunks = [];
+    this.chunkBase = 0;
+    this.count = 0;
+    this.bytes = 0;
+    for (const c of chunks) {
+      let live = 0;
+      for (let slot = 0; slot < c.capacity; slot++) {
+        const size = c.size[slot] as number;
+        if (size === 0) continue;
+        live++;
+        this.bytes += size;
+        const id = c.subj[slot] as number;
+        c.subjects.set(id, (c.subjects.get(id) ?? 0) + 1);
+      }
+      c.live = live;
+      this.count += live;
+      if (live === 0) continue;
+      if (this.chunks.length === 0) this.chunkBase = c.n;
+      while (this.chunkBase + this.chunks.length < c.n) this.chunks.push(undefined);
+      this.chunks.push(c);
+    }
+    this.lastSeq = lastSeq;
+    this.lastTimeNs = lastTimeNs;
+    this.lead = 0;
+  }
+
+  // ---- one message ----
+
+  has(seq: number): boolean {
+    const c = this.chunk(chunkOf(seq));
+    return c !== undefined && c.has(slotOf(seq));
+  }
+
+  /** The subject of a message held (undefined when none is). */
+  subjectOf(seq: number): string | undefined {
+    const c = this.chunk(chunkOf(seq));
+    const slot = slotOf(seq);
+    return c !== undefined && c.has(slot) ? this.subjects.name(c.subj[slot] as number) : undefined;
+  }
+
+  /** The bytes a message held counts for (0 when none is held). */
+  sizeOf(seq: number): number {
+    const c = this.chunk(chunkOf(seq));
+    const slot = slotOf(seq);
+    return c !== undefined && slot < c.capacity ? (c.size[slot] as number) : 0;
+  }
+
+  /** The time of a message held (0 when none is). */
+  timeOf(seq: number): bigint {
+    const c = this.chunk(chunkOf(seq));
+    const slot = slotOf(seq);
+    return c !== undefined && c.has(slot) ? (c.time[slot] as bigint) : 0n;
+  }
+
+  // ---- queries ----
+
+  /** The stream's state as `STREAM.INFO` reports it (both stores report it from here). */
+  state(): StreamState {
+    const first = this.firstSeq();
+    return {
+      messages: this.count,
+      bytes: this.bytes,
+      firstSeq: first,
+      firstTimeNs: this.firstTimeNs(),
+      lastSeq: this.lastSeq,
+      lastTimeNs: this.lastTimeNs,
+      numDeleted: this.count === 0 ? 0 : this.lastSeq - first + 1 - this.count,
+      numSubjects: this.subjects.size,
+    };
+  }
+
+  /** The lowest sequence held (lastSeq + 1 when empty). */
+  firstSeq(): number {
+    if (this.count === 0) return this.lastSeq + 1;
+    const s = this.scanUp(Math.max(this.lead, this.chunkBase * CHUNK_MSGS), null);
+    this.lead = s;
+    return s;
+  }
+
+  firstTimeNs(): bigint {
+    return this.count === 0 ? 0n : this.timeOf(this.firstSeq());
+  }
+
+  /** The first sequence >= `fromSeq` whose subject matches `filter`; 0 when none. */
+  next(filter: string, fromSeq: number): number {
+    if (this.count === 0 || fromSeq > this.lastSeq) return 0;
+    if (isLiteral(filter)) {
+      const t = this.subjects;
+      const id = t.idOf(filter);
+      if (id < 0 || fromSeq > t.last(id)) return 0;
+      return fromSeq <= t.first(id) ? t.first(id) : this.nextOfSubject(id, fromSeq);
+    }
+    const from = Math.max(fromSeq, this.firstSeq());
+    return this.scanUp(from, filter === "" || filter === ">" ? null : this.memo(filter));
+  }
+
+  /** The last sequence <= `atMost` whose subject matches `filter`; 0 when none. */
+  prev(filter: string, atMost: number): number {
+    if (this.count === 0 || atMost < 1) return 0;
+    if (isLiteral(filter)) {
+      const t = this.subjects;
+      const id = t.idOf(filter);
+      if (id < 0 || atMost < t.first(id)) return 0;
+      return atMost >= t.last(id) ? t.last(id) : this.prevOfSubject(id, atMost);
+    }
+    return this.scanDown(Math.min(atMost, this.lastSeq), filter === "" || filter === ">" ? null : this.memo(filter));
+  }
+
+  /** Messages matching `filter` with sequence >= `fromSeq`. */
+  numPending(filter: string, fromSeq: number): number {
+    if (this.count === 0 || fromSeq > this.lastSeq) return 0;
+    const from = Math.max(fromSeq, 1);
+    if (isLiteral(filter)) {
+      const t = this.subjects;
+      const id = t.idOf(filter);
+      if (id < 0 || from > t.last(id)) return 0;
+      if (from <= t.first(id)) return t.count(id);
+      return this.countFrom(from, (c) => c.subjects.get(id) ?? 0, (c, slot) => c.subj[slot] === id, t.count(id));
+    }
+    if (filter === "" || filter === ">" || this.matchesAll(filter)) {
+      const first = this.firstSeq();
+      if (from <= first) return this.count;
+      if (this.lastSeq - first + 1 === this.count) return this.lastSeq - from + 1;
+      return this.countFrom(from, (c) => c.live, () => true, this.count);
+    }
+    const memo = this.memo(filter);
+    let total = -1;
+    const inChunk = (c: Chunk): number => {
+      let n = 0;
+      for (const [id, k] of c.subjects) if (this.matchId(memo, id)) n += k;
+      return n;
+    };
+    // Counting below `from` needs the total matching: only worth it with few subjects.
+    if (this.subjects.size <= this.chunks.length) {
+      total = 0;
+      for (const id of this.subjects.entries()) if (this.matchId(memo, id[1])) total += this.subjects.count(id[1]);
+    }
+    return this.countFrom(from, inChunk, (c, slot) => this.matchId(memo, c.subj[slot] as number), total);
+  }
+
+  /** Per-subject message counts for subjects matching `filter`. */
+  subjectCounts(filter: string): Map<string, number> {
+    const out = new Map<string, number>();
+    const t = this.subjects;
+    if (isLiteral(filter)) {
+      const id = t.idOf(filter);
+      if (id >= 0) out.set(filter, t.count(id));
+      return out;
+    }
+    for (const [subject, id] of t.entries()) if (matchesFilter(filter, subject)) out.set(subject, t.count(id));
+    return out;
+  }
+
+  /** The sequence of the last message on this literal subject (0 when none). */
+  lastSequenceOf(subject: string): number {
+    const id = this.subjects.idOf(subject);
+    return id < 0 ? 0 : this.subjects.last(id);
+  }
+
+  /** The first message of this literal subject (0 when none). */
+  firstSequenceOf(subject: string): number {
+    const id = this.subjects.idOf(subject);
+    return id < 0 ? 0 : this.subjects.first(id);
+  }
+
+  /** Messages held on this literal subject. */
+  countOf(subject: string): number {
+    const id = this.subjects.idOf(subject);
+    return id < 0 ? 0 : this.subjects.count(id);
+  }
+
+  /** The deleted sequences from the first message to the last sequence, ascending, at most `max`. */
+  deletedSequences(max: number): number[] {
+    const out: number[] = [];
+    if (this.count === 0) return out;
+    const first = this.firstSeq();
+    const want = Math.min(max, this.lastSeq - first + 1 - this.count);
+    for (let seq = first + 1; seq <= this.lastSeq && out.length < want; seq++) {
+      const c = this.chunk(chunkOf(seq));
+      if (c === undefined) {
+        // A whole chunk without messages: every sequence of it (up to the last) is a hole.
+        const end = Math.min((chunkOf(seq) + 1) * CHUNK_MSGS - 1, this.lastSeq);
+        for (; seq <= end && out.length < want; seq++) out.push(seq);
+        seq--;
+        continue;
+      }
+      if (!c.has(slotOf(seq))) out.push(seq);
+    }
+    return out;
+  }
+
+  /** The first sequence whose message is not older than `timeNs` (0 when none). */
+  seqForTime(timeNs: bigint): number {
+    if (this.count === 0) return 0;
+    const first = this.firstSeq();
+    for (let n = chunkOf(first); n < this.chunkBase + this.chunks.length; n++) {
+      const c = this.chunk(n);
+      if (c === undefined || c.maxTimeNs < timeNs) continue;
+      for (let slot = n === chunkOf(first) ? slotOf(first) : 0; slot < c.capacity; slot++) {
+        if ((c.size[slot] as number) > 0 && (c.time[slot] as bigint) >= timeNs) return n * CHUNK_MSGS + slot;
+      }
+    }
+    return 0;
+  }
+
+  /** Sequences a purge request removes, oldest first. */
+  purgeVictims(req: PurgeRequest): number[] {
+    const filter = req.filter ?? "";
+    const below = req.seq !== undefined && req.seq > 0 ? req.seq : Infinity;
+    let seqs: number[] = [];
+    for (let s = this.next(filter, 1); s !== 0 && s < below; s = this.next(filter, s + 1)) seqs.push(s);
+    if (req.keep !== undefined && req.keep > 0) seqs = seqs.slice(0, Math.max(0, seqs.length - req.keep));
+    return seqs;
+  }
+
+  // ---- inside ----
+
+  private chunk(n: number): Chunk | undefined {
+    const i = n - this.chunkBase;
+    return i >= 0 ? this.chunks[i] : undefined;
+  }
+
+  private chunkFor(n: number, slot: number): Chunk {
+    if (this.chunks.length === 0) this.chunkBase = n;
+    else if (n < this.chunkBase) {
+      this.chunks = new Array<Chunk | undefined>(this.chunkBase - n).fill(undefined).concat(this.chunks);
+      this.chunkBase = n;
+    }
+    const i = n - this.chunkBase;
+    while (this.chunks.length <= i) this.chunks.push(undefined);
+    let c = this.chunks[i];
+    if (c === undefined) {
+      c = new Chunk(n, slot + 1);
+      this.chunks[i] = c;
+    } else c.ensure(slot);
+    return c;
+  }
+
+  /** A chunk without messages goes; leading empty chunks are cut off. */
+  private dropChunk(n: number): void {
+    const i = n - this.chunkBase;
+    this.chunks[i] = undefined;
+    let k = 0;
+    while (k < this.chunks.length && this.chunks[k] === undefined) k++;
+    if (k === this.chunks.length) {
+      this.chunks = [];
+      this.chunkBase = 0;
+    } else if (k > 0) {
+      this.chunks = this.chunks.slice(k);
+      this.chunkBase += k;
+    }
+  }
+
+  /** The first sequence >= `from` held (matching `memo` when given); 0 when none. */
+  private scanUp(from: number, memo: FilterMemo | null): number {
+    const end = this.chunkBase + this.chunks.length;
+    for (let n = Math.max(chunkOf(from), this.chunkBase); n < end; n++) {
+      const c = this.chunk(n);
+      if (c === undefined) continue;
+      if (memo !== null && !this.chunkMatches(c, memo)) continue;
+      const size = c.size;
+      for (let slot = n === chunkOf(from) ? slotOf(from) : 0; slot < size.length; slot++) {
+        if ((size[slot] as number) > 0 && (memo === null || this.matchId(memo, c.subj[slot] as number))) return n * CHUNK_MSGS + slot;
+      }
+    }
+    return 0;
+  }
+
+  /** The last sequence <= `from` held (matching `memo` when given); 0 when none. */
+  private scanDown(from: number, memo: FilterMemo | null): number {
+    for (let n = Math.min(chunkOf(from), this.chunkBase + this.chunks.length - 1); n >= this.chunkBase; n--) {
+      const c = this.chunk(n);
+      if (c === undefined) continue;
+      if (memo !== null && !this.chunkMatches(c, memo)) continue;
+      const size = c.size;
+      for (let slot = Math.min(n === chunkOf(from) ? slotOf(from) : CHUNK_MSGS - 1, size.length - 1); slot >= 0; slot--) {
+        if ((size[slot] as number) > 0 && (memo === null || this.matchId(memo, c.subj[slot] as number))) return n * CHUNK_MSGS + slot;
+      }
+    }
+    return 0;
+  }
+
+  private chunkMatches(c: Chunk, memo: FilterMemo): boolean {
+    for (const id of c.subjects.keys()) if (this.matchId(memo, id)) return true;
+    return false;
+  }
+
+  /** The next message of subject `id` at or after `from` (0 when none). */
+  private nextOfSubject(id: number, from: number): number {
+    const end = Math.min(chunkOf(this.subjects.last(id)), this.chunkBase + this.chunks.length - 1);
+    for (let n = Math.max(chunkOf(from), this.chunkBase); n <= end; n++) {
+      const c = this.chunk(n);
+      if (c === undefined || !c.subjects.has(id)) continue;
+      for (let slot = n === chunkOf(from) ? slotOf(from) : 0; slot < c.capacity; slot++) {
+        if (c.subj[slot] === id && (c.size[slot] as number) > 0) return n * CHUNK_MSGS + slot;
+      }
+    }
+    return 0;
+  }
+
+  /** The last message of subject `id` at or before `from` (0 when none). */
+  private prevOfSubject(id: number, from: number): number {
+    const low = Math.max(chunkOf(this.subjects.first(id)), this.chunkBase);
+    for (let n = Math.min(chunkOf(from), this.chunkBase + this.chunks.length - 1); n >= low; n--) {
+      const c = this.chunk(n);
+      if (c === undefined || !c.subjects.has(id)) continue;
+      for (let slot = Math.min(n === chunkOf(from) ? slotOf(from) : CHUNK_MSGS - 1, c.capacity - 1); slot >= 0; slot--) {
+        if (c.subj[slot] === id && (c.size[slot] as number) > 0) return n * CHUNK_MSGS + slot;
+      }
+    }
+    return 0;
+  }
+
+  /**
+   * Messages at or above `from` by per-chunk counts (`perChunk`) and a slot test for the chunk
+   * `from` falls in; from whichever side of `from` has fewer chunks when `total` (all matching,
+   * -1 unknown) is given.
+   */
+  private countFrom(from: number, perChunk: (c: Chunk) => number, inSlot: (c: Chunk, slot: number) => boolean, total: number): number {
+    const at = chunkOf(from);
+    const end = this.chunkBase + this.chunks.length;
+    const c = this.chunk(at);
+    const below = total >= 0 && at - this.chunkBase < end - at;
+    let n = 0;
+    if (c !== undefined) {
+      // The slots of `from`'s chunk on the side being counted.
+      const size = c.size;
+      const s = slotOf(from);
+      if (below) {
+        for (let slot = 0; slot < Math.min(s, size.length); slot++) if ((size[slot] as number) > 0 && inSlot(c, slot)) n++;
+      } else for (let slot = s; slot < size.length; slot++) if ((size[slot] as number) > 0 && inSlot(c, slot)) n++;
+    }
+    if (below) {
+      for (let k = this.chunkBase; k < at; k++) {
+        const x = this.chunk(k);
+        if (x !== undefined) n += perChunk(x);
+      }
+      return total - n;
+    }
+    for (let k = at + 1; k < end; k++) {
+      const x = this.chunk(k);
+      if (x !== undefined) n += perChunk(x);
+    }
+    return n;
+  }
+
+  private memo(filter: string): FilterMemo {
+    let m = this.memos.get(filter);
+    if (m === undefined) {
+      if (this.memos.size >= FILTERS_REMEMBERED) this.memos.clear();
+      m = { filter, ids: new Uint8Array(64) };
+      this.memos.set(filter, m);
+    }
+    return m;
+  }
+
+  private matchId(m: FilterMemo, id: number): boolean {
+    if (id >= m.ids.length) {
+      let cap = m.ids.length * 2;
+      while (cap <= id) cap *= 2;
+      const ids = new Uint8Array(cap);
+      ids.set(m.ids);
+      m.ids = ids;
+    }
+    let st = m.ids[id] as number;
+    if (st === 0) {
+      st = matchesFilter(m.filter, this.subjects.name(id)) ? 1 : 2;
+      m.ids[id] = st;
+    }
+    return st === 1;
+  }
+
+  /** Does every subject held match `filter`? (Remembered per filter; see coversAll.) */
+  private matchesAll(filter: string): boolean {
+    let all = this.coversAll.get(filter);
+    if (all === undefined) {
+      all = true;
+      for (const [subject] of this.subjects.entries()) {
+        if (!matchesFilter(filter, subject)) {
+          all = false;
+          break;
+        }
+      }
+      if (this.coversAll.size >= FILTERS_REMEMBERED) this.coversAll.clear();
+      this.coversAll.set(filter, all);
+    }
+    return all;
+  }
+
+  private subjectCreated(subject: string): void {
+    for (const [f, all] of this.coversAll) if (all && !matchesFilter(f, subject)) this.coversAll.set(f, false);
+  }
+
+  private subjectFreed(id: number): void {
+    for (const [f, all] of this.coversAll) if (!all) this.coversAll.delete(f);
+    for (const m of this.memos.values()) if (id < m.ids.length) m.ids[id] = 0;
+  }
+}
