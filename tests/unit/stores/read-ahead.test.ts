@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { mkdtemp, open, rm, writeFile, type FileHandle } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { READ_AHEAD_BYTES, READ_AHEAD_WINDOWS, ReadAhead } from "../../../src/stores/file/read-ahead.js";
+import { RANDOM_READ_BYTES, READ_AHEAD_BYTES, READ_AHEAD_WINDOWS, ReadAhead } from "../../../src/stores/file/read-ahead.js";
 import { newSegment, type Segment } from "../../../src/stores/file/segment-io.js";
 
 /** A real file of `size` patterned bytes, its handle counting the reads made through it. */
@@ -52,7 +52,8 @@ test("read-ahead: readers of one stretch at once share its read", async (t) => {
   const ra = new ReadAhead(f.handle);
   const got = await Promise.all(Array.from({ length: 100 }, (_, i) => ra.read(f.seg, i * 100, 100)));
   got.forEach((b, i) => assert.ok(b.equals(f.bytes.subarray(i * 100, i * 100 + 100)), `reader ${i}`));
-  assert.equal(f.reads(), 1);
+  // The first read continues nothing (RANDOM_READ_BYTES); the one after it continues it (a stretch).
+  assert.equal(f.reads(), 2);
 });
 
 test("read-ahead: a stretch never covers bytes past the segment's size (bytes still being written)", async (t) => {
@@ -111,4 +112,37 @@ test("read-ahead: short at the end of the file; forget drops a segment's stretch
   await assert.rejects(flaky.read(f.seg, 0, 10), /EIO/);
   fail = false;
   assert.ok((await flaky.read(f.seg, 0, 10)).equals(f.bytes.subarray(0, 10)), "tried again, not the failed stretch");
+});
+
+test("read-ahead: a read that continues nothing reads a page, not a stretch; one that continues a read brings in a stretch", async (t) => {
+  const f = await file(t, 4 * READ_AHEAD_BYTES);
+  const readBytes: number[] = [];
+  const sized = new ReadAhead(async () => {
+    const fh = await f.handle();
+    return new Proxy(fh, {
+      get(target, prop) {
+        if (prop === "read") {
+          return (buf: Buffer, o: number, len: number, pos: number) => {
+            readBytes.push(len);
+            return target.read(buf, o, len, pos);
+          };
+        }
+        const v = Reflect.get(target, prop) as unknown;
+        return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+  });
+  // Random gets far apart: each reads one page.
+  for (const off of [3 * READ_AHEAD_BYTES + 100, 50, 2 * READ_AHEAD_BYTES + 7]) {
+    const got = await sized.read(f.seg, off, 16);
+    assert.ok(got.equals(f.bytes.subarray(off, off + 16)), `bytes at ${off}`);
+  }
+  assert.ok(readBytes.every((n) => n <= RANDOM_READ_BYTES), `random reads: ${readBytes.join(", ")}`);
+  // A replay from 50: the read past the page continues it and brings in a whole stretch.
+  readBytes.length = 0;
+  for (let off = 50; off < 50 + 3 * RANDOM_READ_BYTES; off += 16) {
+    const got = await sized.read(f.seg, off, 16);
+    assert.ok(got.equals(f.bytes.subarray(off, off + 16)), `bytes at ${off}`);
+  }
+  assert.deepEqual(readBytes, [READ_AHEAD_BYTES], "one stretch read for the replay past the first page");
 });
