@@ -21,7 +21,14 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 /** Below this many bytes the word path is not worth its set-up. */
 const WORD_PATH_MIN_BYTES = 32;
 
-/** A Uint32Array over the whole of the last ArrayBuffer seen (records are cut from shared slabs). */
+/**
+ * Buffers up to this size keep their word view for the next call (records are cut from shared
+ * slabs, checksummed one after another); a larger one (a whole index file) gets a view of its own
+ * that is not kept, so the module never holds a big buffer alive after the call.
+ */
+const KEPT_VIEW_MAX_BYTES = 4 * 1024 * 1024;
+
+/** A Uint32Array over the whole of the last (small enough) ArrayBuffer seen. */
 let wordsOf: ArrayBufferLike | null = null;
 let words: Uint32Array<ArrayBufferLike> = new Uint32Array(0);
 
@@ -49,11 +56,14 @@ export function crc32c(buf: Uint8Array, start = 0, end = buf.length, crc = 0): n
   const at = buf.byteOffset + start;
   if (LITTLE_ENDIAN && end - start >= WORD_PATH_MIN_BYTES && (at & 3) === 0) {
     // Aligned: two 32-bit loads per eight bytes instead of eight byte loads and shifts.
+    let w = words;
     if (buf.buffer !== wordsOf) {
-      wordsOf = buf.buffer;
-      words = new Uint32Array(buf.buffer, 0, buf.buffer.byteLength >>> 2);
+      w = new Uint32Array(buf.buffer, 0, buf.buffer.byteLength >>> 2);
+      if (buf.buffer.byteLength <= KEPT_VIEW_MAX_BYTES) {
+        wordsOf = buf.buffer;
+        words = w;
+      }
     }
-    const w = words;
     let k = at >>> 2;
     const stop = k + ((end - start) >>> 3) * 2;
     for (; k < stop; k += 2) {

@@ -1,6 +1,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { crc32c } from "../../src/util/crc32c.js";
+
+setFlagsFromString("--expose-gc");
+const gc = runInNewContext("gc") as () => void;
 
 test("crc32c: known check values (RFC 3720 appendix B.4)", () => {
   assert.equal(crc32c(Buffer.from("123456789")), 0xe3069283);
@@ -55,4 +60,18 @@ test("crc32c: the aligned word path agrees with the byte path, in any buffer, at
       assert.equal(crc32c(other, s, e), bytewise(other, s, e), `other buffer [${s}, ${e})`);
     }
   }
+});
+
+test("crc32c: a large buffer checksummed is not held afterwards (its word view is not kept); a small one's view may be", async () => {
+  let big: Uint8Array | null = new Uint8Array(16 * 1024 * 1024).fill(7);
+  const expected = crc32c(Buffer.from(big.subarray(0, 64)));
+  crc32c(big, 0, big.length);
+  const ref = new WeakRef(big.buffer);
+  big = null;
+  // A WeakRef holds its target until the current job ends.
+  await new Promise((r) => setImmediate(r));
+  gc();
+  assert.equal(ref.deref(), undefined, "the 16 MiB buffer was collected");
+  // The small-buffer path (a kept view) still gives the right answers after it.
+  assert.equal(crc32c(Buffer.alloc(64, 7)), expected);
 });
