@@ -1,4 +1,4 @@
-import { mkdir, open, unlink, type FileHandle } from "node:fs/promises";
+import { mkdir, unlink } from "node:fs/promises";
 import { Slab } from "../../util/slab.js";
 import { checkDiscardNew, dropExpired, dropOverLimits } from "../index/limits.js";
 import { MsgIndex } from "../index/msg-index.js";
@@ -16,11 +16,11 @@ import {
 } from "../types.js";
 import { GroupCommit } from "./group-commit.js";
 import { LocTable, NO_SEGMENT } from "./loc-table.js";
-import { ReadAhead } from "./read-ahead.js";
+import { RecordReader } from "./record-reader.js";
 import { RecordCache } from "./record-cache.js";
-import { RecordType, decodeRecord, encodeRecord, viewRecord, type DecodedRecord } from "./record.js";
+import { RecordType, encodeRecord, type DecodedRecord } from "./record.js";
 import { SegmentWriter } from "./segment-writer.js";
-import { SegmentWindow, recoverSegments, type ResumeAt, type Segment, type StoreDamage } from "./segment-io.js";
+import { recoverSegments, type ResumeAt, type Segment, type StoreDamage } from "./segment-io.js";
 import { encodeIndexFile } from "./index-file.js";
 import { IndexKeeper, goneButHeld } from "./index-keeper.js";
 import { LostMessages } from "./lost-messages.js";
@@ -76,9 +76,9 @@ export interface FileStoreOptions {
 /**
  * Append-only segment files. In memory: the shared message index (MsgIndex: subject, size and time
  * of each message in typed arrays, per-subject counts), where each record lies (LocTable), and the
- * newest records (RecordCache); payloads are read back from the segments. This class is the
- * store's surface: recovery at open, the changes (each queues its records), reads and queries, and
- * dropping segments nothing lives in any more. Getting the records to the disk, acknowledging them
+ * newest records (RecordCache); payloads are read back from the segments (RecordReader). This
+ * class is the store's surface: recovery at open, the changes (each queues its records), reads and
+ * queries, and dropping segments nothing lives in any more. Getting the records to the disk, acknowledging them
  * and taking back a failed batch is the group commit's (see GroupCommit): one durable write per
  * batch, then every append of the batch resolves.
  */
@@ -104,10 +104,10 @@ export class FileStore implements StreamStore {
   private readonly writer: SegmentWriter;
   /** The durable write path: batches, writes in flight, acknowledgements, failures. */
   private readonly commits: GroupCommit;
-  private readonly readers = new Map<Segment, Promise<FileHandle>>();
   /** This store's message records are cut from slabs of its own (see Slab: shared ones were pinned by other stores' caches). */
   private readonly slab = new Slab(STORE_SLAB_BYTES);
-  private readonly readAhead = new ReadAhead((seg) => this.reader(seg));
+  /** The read path: cached records, reads back from the segments, checked. */
+  private readonly records: RecordReader;
   private limits: StoreLimits;
   private durableListener: DurableListener | null = null;
   private dropping: Promise<void> | null = null;
@@ -128,6 +128,20 @@ export class FileStore implements StreamStore {
     this.limits = { ...(opts.limits ?? NoLimits) };
     this.lost = new LostMessages(opts.dir, (l) => this.log(l));
     this.keeper = new IndexKeeper(opts.dir, opts.indexFile !== false, (l) => this.log(l));
+    // Getters: recovery replaces the index and the location table when it rebuilds them.
+    const store = this;
+    this.records = new RecordReader({
+      get index() {
+        return store.index;
+      },
+      get locs() {
+        return store.locs;
+      },
+      cache: this.cache,
+      segByOrd: this.segByOrd,
+      scanChunkBytes: opts.recoveryChunkBytes ?? RECOVERY_CHUNK_BYTES,
+      corrupt: (seq, seg, off, len) => this.corrupt(seq, seg, off, len),
+    });
     this.writer = new SegmentWriter({
       dir: opts.dir,
       sync: opts.sync ?? "always",
@@ -276,38 +290,8 @@ export class FileStore implements StreamStore {
     }
   }
 
-  /** The message at `seq` (held): from its cached record, or read back from its segment and checked. */
-  private message(seq: number): StoredMsg | null | Promise<StoredMsg | null> {
-    const rec = this.cache.get(seq);
-    if (rec !== undefined) return viewRecord(rec, seq, this.index.timeOf(seq), this.index.subjectOf(seq) as string);
-    return this.readBack(seq);
-  }
-
-  /** From the record cache or from bytes already read back (no waiting); undefined when a read is needed. */
-  private messageNow(seq: number): StoredMsg | null | undefined {
-    const rec = this.cache.get(seq);
-    if (rec !== undefined) return viewRecord(rec, seq, this.index.timeOf(seq), this.index.subjectOf(seq) as string);
-    const seg = this.segByOrd.get(this.locs.seg(seq));
-    if (seg === undefined) return undefined;
-    const off = this.locs.off(seq);
-    const buf = this.readAhead.peek(seg, off, this.locs.len(seq));
-    return buf === null ? undefined : this.checked(seq, seg, off, buf);
-  }
-
-  private async readBack(seq: number): Promise<StoredMsg | null> {
-    const locs = this.locs;
-    const seg = this.segByOrd.get(locs.seg(seq));
-    if (seg === undefined) return null;
-    const off = locs.off(seq);
-    return this.checked(seq, seg, off, await this.readAhead.read(seg, off, locs.len(seq)));
-  }
-
-  /** The record read back for `seq`, if it checks out; else reported, dropped from the index, and null. */
-  private checked(seq: number, seg: Segment, off: number, buf: Buffer): StoredMsg | null {
-    const len = this.locs.len(seq);
-    const r = buf.length === len ? decodeRecord(buf, 0, false) : "short";
-    if (typeof r !== "string" && r.seq === seq) return r;
-    // Changed on disk since it was written or recovered: report it, never serve it, forget it.
+  /** A record read back for `seq` no longer checks out: report it, never serve it, forget it. */
+  private corrupt(seq: number, seg: Segment, off: number, len: number): void {
     this.damage.push({ segment: seg.path.slice(this.opts.dir.length + 1), offset: off, bytes: len, kind: "corrupt" });
     if (this.index.has(seq) && this.locs.seg(seq) === seg.ord && this.locs.off(seq) === off) {
       this.lost.note(seq, seq, len, seg, off);
@@ -318,18 +302,17 @@ export class FileStore implements StreamStore {
         this.droppingCorrupt = false;
       }
     }
-    return null;
   }
 
   async load(seq: number): Promise<StoredMsg | null> {
-    return this.index.has(seq) ? this.message(seq) : null;
+    return this.index.has(seq) ? this.records.message(seq) : null;
   }
 
   async loadNext(filter: string, fromSeq: number): Promise<StoredMsg | null> {
     for (let from = fromSeq; ; ) {
       const seq = this.index.next(filter, from);
       if (seq === 0) return null;
-      const m = await this.message(seq);
+      const m = await this.records.message(seq);
       if (m !== null) return m;
       from = seq + 1;
     }
@@ -339,7 +322,7 @@ export class FileStore implements StreamStore {
     for (let from = fromSeq; ; ) {
       const seq = this.index.next(filter, from);
       if (seq === 0) return null;
-      const m = this.messageNow(seq);
+      const m = this.records.messageNow(seq);
       if (m !== null) return m;
       from = seq + 1;
     }
@@ -349,55 +332,15 @@ export class FileStore implements StreamStore {
     for (let at = this.index.lastSeq; ; ) {
       const seq = this.index.prev(filter, at);
       if (seq === 0) return null;
-      const m = await this.message(seq);
+      const m = await this.records.message(seq);
       if (m !== null) return m;
       at = seq - 1;
     }
   }
 
-  /**
-   * A whole-store read (start-up's dedup rebuild): cached records from memory, the rest through a
-   * window over each segment, read in RECOVERY_CHUNK_BYTES pieces instead of a read per message.
-   * A record that no longer checks out is skipped, never handed on (a load of it reports it).
-   */
-  async scan(fromSeq: number, fn: (m: StoredMsg) => void): Promise<void> {
-    const index = this.index;
-    let seg: Segment | null = null;
-    let fh: FileHandle | null = null;
-    let win: SegmentWindow | null = null;
-    try {
-      for (let seq = index.next("", fromSeq); seq !== 0; seq = index.next("", seq + 1)) {
-        const rec = this.cache.get(seq);
-        if (rec !== undefined) {
-          fn(viewRecord(rec, seq, index.timeOf(seq), index.subjectOf(seq) as string));
-          continue;
-        }
-        const at = this.segByOrd.get(this.locs.seg(seq));
-        if (at === undefined) continue;
-        if (at !== seg || win === null) {
-          await fh?.close();
-          fh = null;
-          seg = at;
-          fh = await open(seg.path, "r");
-          win = new SegmentWindow(fh, seg.size, this.opts.recoveryChunkBytes ?? RECOVERY_CHUNK_BYTES);
-        }
-        const off = this.locs.off(seq);
-        const r = win.decodeLoaded(off) ?? (await win.decodeAt(off));
-        if (typeof r !== "string" && r.seq === seq && r.type === RecordType.MSG) fn(r);
-      }
-    } finally {
-      await fh?.close();
-    }
-  }
-
-  /** A read handle on a segment, opened once. */
-  private reader(seg: Segment): Promise<FileHandle> {
-    let fh = this.readers.get(seg);
-    if (fh === undefined) {
-      fh = open(seg.path, "r");
-      this.readers.set(seg, fh);
-    }
-    return fh;
+  /** A whole-store read (start-up's dedup rebuild; see RecordReader.scan). */
+  scan(fromSeq: number, fn: (m: StoredMsg) => void): Promise<void> {
+    return this.records.scan(fromSeq, fn);
   }
 
   /** Remove one message from the index, logging the change (a delete record, unless the front moved); false when absent. */
@@ -601,10 +544,7 @@ export class FileStore implements StreamStore {
   /** Stop reading a segment that is going away. */
   private async forgetSegment(seg: Segment): Promise<void> {
     this.segByOrd.delete(seg.ord);
-    this.readAhead.forget(seg);
-    const r = this.readers.get(seg);
-    this.readers.delete(seg);
-    if (r !== undefined) await r.then((h) => h.close()).catch(() => {});
+    await this.records.forget(seg);
   }
 
   async close(): Promise<void> {
@@ -615,9 +555,7 @@ export class FileStore implements StreamStore {
     // acknowledged until it is cut back, and the saved state must be what the disk holds.
     if (this.keeper.unsaved && this.commits.writeState().error === null) this.saveIndex();
     await this.keeper.settled();
-    this.readAhead.clear();
-    for (const r of this.readers.values()) await r.then((h) => h.close()).catch(() => {});
-    this.readers.clear();
+    await this.records.close();
   }
 }
 
