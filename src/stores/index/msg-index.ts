@@ -1,26 +1,12 @@
-import { subjectMatches } from "../../subjects/validate.js";
 import type { PurgeRequest, StreamState } from "../types.js";
 import { CHUNK_MSGS, Chunk } from "./chunk.js";
 import { SubjectTable } from "./subject-table.js";
+import { FilterMemory, isLiteral, matchesFilter, type FilterMemo } from "./filter-memo.js";
 
-/** Whether `subject` is taken in by `filter` ("" and ">" take in everything). */
-export const matchesFilter = (filter: string, subject: string): boolean =>
-  filter === "" || filter === ">" || filter === subject || subjectMatches(filter, subject);
-
-/** A filter naming one subject (no wildcard token). */
-export const isLiteral = (filter: string): boolean => filter !== "" && !/(^|\.)[*>](\.|$)/.test(filter);
-
-/** Wildcard filters whose answers an index remembers (consumers' filters, typically few). */
-export const FILTERS_REMEMBERED = 16;
+export { FILTERS_REMEMBERED, isLiteral, matchesFilter } from "./filter-memo.js";
 
 const chunkOf = (seq: number): number => Math.floor(seq / CHUNK_MSGS);
 const slotOf = (seq: number): number => seq % CHUNK_MSGS;
-
-/** A remembered wildcard filter: per subject id, 0 not yet known, 1 matches, 2 does not. */
-interface FilterMemo {
-  readonly filter: string;
-  ids: Uint8Array;
-}
 
 /**
  * The index both stores hold (by composition): which sequences hold a message, each one's subject,
@@ -44,14 +30,8 @@ export class MsgIndex {
   lastTimeNs = 0n;
   /** No message below `lead`: where the search for the first one starts. */
   private lead = 0;
-  /**
-   * Wildcard filters numPending was asked about, and whether every subject held matches each: kept
-   * true or made false as subjects arrive, forgotten (when false) as subjects go. A consumer whose
-   * filter takes in the whole stream (a KV watcher's `$KV.b.>`) is then counted by sequence, not
-   * over every key.
-   */
-  private readonly coversAll = new Map<string, boolean>();
-  private readonly memos = new Map<string, FilterMemo>();
+  /** Which subjects the wildcard filters asked about match (see FilterMemory). */
+  private readonly filters = new FilterMemory(this.subjects);
 
   // ---- changes ----
 
@@ -59,7 +39,7 @@ export class MsgIndex {
   add(seq: number, subject: string, size: number, timeNs: bigint): number {
     const subjects = this.subjects;
     const id = subjects.add(subject, seq);
-    if (subjects.created) this.subjectCreated(subject);
+    if (subjects.created) this.filters.subjectCreated(subject);
     const slot = slotOf(seq);
     const c = this.chunkFor(chunkOf(seq), slot);
     c.subj[slot] = id;
@@ -94,7 +74,7 @@ export class MsgIndex {
     else c.subjects.set(id, k);
     if (c.live === 0) this.dropChunk(n);
     const subjects = this.subjects;
-    if (subjects.remove(id)) this.subjectFreed(id);
+    if (subjects.remove(id)) this.filters.subjectFreed(id);
     else if (seq === subjects.first(id)) subjects.setFirst(id, this.nextOfSubject(id, seq + 1));
     else if (seq === subjects.last(id)) subjects.setLast(id, this.prevOfSubject(id, seq - 1));
     return true;
@@ -215,7 +195,7 @@ export class MsgIndex {
       return fromSeq <= t.first(id) ? t.first(id) : this.nextOfSubject(id, fromSeq);
     }
     const from = Math.max(fromSeq, this.firstSeq());
-    return this.scanUp(from, filter === "" || filter === ">" ? null : this.memo(filter));
+    return this.scanUp(from, filter === "" || filter === ">" ? null : this.filters.memo(filter));
   }
 
   /** The last sequence <= `atMost` whose subject matches `filter`; 0 when none. */
@@ -227,7 +207,7 @@ export class MsgIndex {
       if (id < 0 || atMost < t.first(id)) return 0;
       return atMost >= t.last(id) ? t.last(id) : this.prevOfSubject(id, atMost);
     }
-    return this.scanDown(Math.min(atMost, this.lastSeq), filter === "" || filter === ">" ? null : this.memo(filter));
+    return this.scanDown(Math.min(atMost, this.lastSeq), filter === "" || filter === ">" ? null : this.filters.memo(filter));
   }
 
   /** Messages matching `filter` with sequence >= `fromSeq`. */
@@ -241,25 +221,25 @@ export class MsgIndex {
       if (from <= t.first(id)) return t.count(id);
       return this.countFrom(from, (c) => c.subjects.get(id) ?? 0, (c, slot) => c.subj[slot] === id, t.count(id));
     }
-    if (filter === "" || filter === ">" || this.matchesAll(filter)) {
+    if (filter === "" || filter === ">" || this.filters.matchesAll(filter)) {
       const first = this.firstSeq();
       if (from <= first) return this.count;
       if (this.lastSeq - first + 1 === this.count) return this.lastSeq - from + 1;
       return this.countFrom(from, (c) => c.live, () => true, this.count);
     }
-    const memo = this.memo(filter);
+    const memo = this.filters.memo(filter);
     let total = -1;
     const inChunk = (c: Chunk): number => {
       let n = 0;
-      for (const [id, k] of c.subjects) if (this.matchId(memo, id)) n += k;
+      for (const [id, k] of c.subjects) if (this.filters.matchId(memo, id)) n += k;
       return n;
     };
     // Counting below `from` needs the total matching: only worth it with few subjects.
     if (this.subjects.size <= this.chunks.length) {
       total = 0;
-      for (const id of this.subjects.entries()) if (this.matchId(memo, id[1])) total += this.subjects.count(id[1]);
+      for (const id of this.subjects.entries()) if (this.filters.matchId(memo, id[1])) total += this.subjects.count(id[1]);
     }
-    return this.countFrom(from, inChunk, (c, slot) => this.matchId(memo, c.subj[slot] as number), total);
+    return this.countFrom(from, inChunk, (c, slot) => this.filters.matchId(memo, c.subj[slot] as number), total);
   }
 
   /** Per-subject message counts for subjects matching `filter`. */
@@ -384,7 +364,7 @@ export class MsgIndex {
       if (memo !== null && !this.chunkMatches(c, memo)) continue;
       const size = c.size;
       for (let slot = n === chunkOf(from) ? slotOf(from) : 0; slot < size.length; slot++) {
-        if ((size[slot] as number) > 0 && (memo === null || this.matchId(memo, c.subj[slot] as number))) return n * CHUNK_MSGS + slot;
+        if ((size[slot] as number) > 0 && (memo === null || this.filters.matchId(memo, c.subj[slot] as number))) return n * CHUNK_MSGS + slot;
       }
     }
     return 0;
@@ -398,14 +378,14 @@ export class MsgIndex {
       if (memo !== null && !this.chunkMatches(c, memo)) continue;
       const size = c.size;
       for (let slot = Math.min(n === chunkOf(from) ? slotOf(from) : CHUNK_MSGS - 1, size.length - 1); slot >= 0; slot--) {
-        if ((size[slot] as number) > 0 && (memo === null || this.matchId(memo, c.subj[slot] as number))) return n * CHUNK_MSGS + slot;
+        if ((size[slot] as number) > 0 && (memo === null || this.filters.matchId(memo, c.subj[slot] as number))) return n * CHUNK_MSGS + slot;
       }
     }
     return 0;
   }
 
   private chunkMatches(c: Chunk, memo: FilterMemo): boolean {
-    for (const id of c.subjects.keys()) if (this.matchId(memo, id)) return true;
+    for (const id of c.subjects.keys()) if (this.filters.matchId(memo, id)) return true;
     return false;
   }
 
@@ -466,57 +446,5 @@ export class MsgIndex {
       if (x !== undefined) n += perChunk(x);
     }
     return n;
-  }
-
-  private memo(filter: string): FilterMemo {
-    let m = this.memos.get(filter);
-    if (m === undefined) {
-      if (this.memos.size >= FILTERS_REMEMBERED) this.memos.clear();
-      m = { filter, ids: new Uint8Array(64) };
-      this.memos.set(filter, m);
-    }
-    return m;
-  }
-
-  private matchId(m: FilterMemo, id: number): boolean {
-    if (id >= m.ids.length) {
-      let cap = m.ids.length * 2;
-      while (cap <= id) cap *= 2;
-      const ids = new Uint8Array(cap);
-      ids.set(m.ids);
-      m.ids = ids;
-    }
-    let st = m.ids[id] as number;
-    if (st === 0) {
-      st = matchesFilter(m.filter, this.subjects.name(id)) ? 1 : 2;
-      m.ids[id] = st;
-    }
-    return st === 1;
-  }
-
-  /** Does every subject held match `filter`? (Remembered per filter; see coversAll.) */
-  private matchesAll(filter: string): boolean {
-    let all = this.coversAll.get(filter);
-    if (all === undefined) {
-      all = true;
-      for (const [subject] of this.subjects.entries()) {
-        if (!matchesFilter(filter, subject)) {
-          all = false;
-          break;
-        }
-      }
-      if (this.coversAll.size >= FILTERS_REMEMBERED) this.coversAll.clear();
-      this.coversAll.set(filter, all);
-    }
-    return all;
-  }
-
-  private subjectCreated(subject: string): void {
-    for (const [f, all] of this.coversAll) if (all && !matchesFilter(f, subject)) this.coversAll.set(f, false);
-  }
-
-  private subjectFreed(id: number): void {
-    for (const [f, all] of this.coversAll) if (!all) this.coversAll.delete(f);
-    for (const m of this.memos.values()) if (id < m.ids.length) m.ids[id] = 0;
   }
 }
