@@ -1,5 +1,6 @@
 import type { Permissions } from "./permissions.js";
 import { isValidPublicUserKey, verifyNonceSignature } from "./nkeys.js";
+import { checkNoAuthUser } from "../config/accounts.js";
 
 /** One configured user. */
 export interface User {
@@ -71,9 +72,7 @@ export function checkAuthConfig(cfg: AuthConfig, accounts: ReadonlyArray<{ name:
   for (const u of [...(cfg.users ?? []), ...(cfg.nkeys ?? [])]) {
     if (u.account !== undefined && !names.has(u.account)) throw new Error(`user "${"nkey" in u ? u.nkey : u.user}": account "${u.account}" is not configured`);
   }
-  if (cfg.noAuthUser !== undefined && !(cfg.users ?? []).some((u) => u.user === cfg.noAuthUser)) {
-    throw new Error(`no_auth_user: "${cfg.noAuthUser}" not present as user in authorization block or account configuration`);
-  }
+  if (cfg.noAuthUser !== undefined) checkNoAuthUser(cfg.noAuthUser, cfg.users);
   // One JetStream per server, serving one account: several would share one store and one API.
   const js = accounts.filter((a) => a.jetstream === true);
   if (js.length > 1) throw new Error(`accounts: JetStream is enabled for ${js.map((a) => a.name).join(", ")}; cuebus serves JetStream for one account at most`);

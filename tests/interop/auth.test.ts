@@ -1,18 +1,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { connect } from "@nats-io/transport-node";
-import type { NatsConnection } from "@nats-io/nats-core";
 import { startServer } from "../../src/index.js";
 import { waitFor } from "../helpers/wait.js";
-
-/** Collect the async errors the server reports to a connection. */
-function errorsOf(nc: NatsConnection): string[] {
-  const errs: string[] = [];
-  void (async () => {
-    for await (const s of nc.status()) if (s.type === "error") errs.push(String(s.error));
-  })().catch(() => {});
-  return errs;
-}
+import { errorsOf } from "../helpers/client-errors.js";
 
 test("token auth: the right token connects, a wrong or missing one is refused", async (t) => {
   const server = await startServer({ port: 0, auth: { token: "t0ken" } });

@@ -7,13 +7,14 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { connect } from "@nats-io/transport-node";
-import { nkeyAuthenticator, wsconnect, type NatsConnection } from "@nats-io/nats-core";
+import { nkeyAuthenticator, wsconnect } from "@nats-io/nats-core";
 import { WebSocket as WsClient } from "ws";
 import { createUser } from "@nats-io/nkeys";
 import { startServer } from "../../src/index.js";
 import { NATS_SERVER_BIN, startNatsServer } from "../helpers/nats-server.js";
 import { CUEBUS_CLI, launchWithPortsFile } from "../helpers/launch.js";
 import { waitFor } from "../helpers/wait.js";
+import { errorsOf } from "../helpers/client-errors.js";
 
 const run = promisify(execFile);
 // dist/tests/interop -> repo root
@@ -22,15 +23,6 @@ const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
 const goEnv = { ...process.env, GO111MODULE: "off", GOPATH: "/usr/share/gocode" };
 
 const orders = { publish: { allow: ["orders.>"] }, subscribe: { allow: ["orders.>"] } };
-
-/** Collect the async errors the server reports to a connection. */
-function errorsOf(nc: NatsConnection): string[] {
-  const errs: string[] = [];
-  void (async () => {
-    for await (const s of nc.status()) if (s.type === "error") errs.push(String(s.error));
-  })().catch(() => {});
-  return errs;
-}
 
 test("nkeys: the official nkeyAuthenticator signs the nonce; permissions apply; another key is refused", async (t) => {
   const alice = createUser();
