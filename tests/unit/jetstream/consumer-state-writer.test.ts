@@ -15,8 +15,9 @@ import { Stream, storeLimitsOf } from "../../../src/jetstream/stream.js";
 import { normalizeStreamConfig, type StreamConfig } from "../../../src/jetstream/stream-config.js";
 import { InternalClient } from "../../../src/server/internal-client.js";
 import { Router } from "../../../src/server/router.js";
-import type { ConsumerState, ConsumerStore, StoreBackend } from "../../../src/stores/catalog-types.js";
+import type { ConsumerState, StoreBackend } from "../../../src/stores/catalog-types.js";
 import { MemoryBackend } from "../../../src/stores/memory/memory-backend.js";
+import { ackedBy, withStateWrites } from "../../helpers/consumer-state.js";
 import { ManualClock } from "../../helpers/manual-clock.js";
 
 /** Let promises and setImmediate callbacks queued so far run (the delivery loop, a chained write): a turn, not a sleep. */
@@ -31,38 +32,11 @@ interface StateWrite {
 
 /** The memory backend, with each consumer state write recorded, and refused while `failing.on`. */
 function recording(inner: StoreBackend, clock: ManualClock, writes: StateWrite[], failing: { on: boolean }): StoreBackend {
-  const wrap = (s: ConsumerStore): ConsumerStore => ({
-    stream: s.stream,
-    name: s.name,
-    updateConfig: (config, created) => s.updateConfig(config, created),
-    writeState: (state) => {
-      if (failing.on) return Promise.reject(new Error("ENOSPC: no space left on device"));
-      writes.push({ atMs: clock.now(), state: structuredClone(state) });
-      return s.writeState(state);
-    },
-    delete: () => s.delete(),
-    exists: () => s.exists(),
+  return withStateWrites(inner, (state, next) => {
+    if (failing.on) return Promise.reject(new Error("ENOSPC: no space left on device"));
+    writes.push({ atMs: clock.now(), state: structuredClone(state) });
+    return next(state);
   });
-  return {
-    kind: inner.kind,
-    streams: () => inner.streams(),
-    hasStream: (n) => inner.hasStream(n),
-    createStream: (n, c, t) => inner.createStream(n, c, t),
-    openStream: (n, l) => inner.openStream(n, l),
-    updateStream: (n, c, t) => inner.updateStream(n, c, t),
-    deleteStream: (n) => inner.deleteStream(n),
-    consumers: (s) => inner.consumers(s),
-    createConsumer: async (s, n, c, t, st) => wrap(await inner.createConsumer(s, n, c, t, st)),
-    openConsumer: (s, n) => wrap(inner.openConsumer(s, n)),
-  };
-}
-
-/** Stream sequences a state counts as acknowledged: delivered and not pending. */
-function ackedBy(s: ConsumerState): number[] {
-  const pending = new Set(s.pending.map(([seq]) => seq));
-  const out: number[] = [];
-  for (let seq = 1; seq <= s.delivered.stream_seq; seq++) if (!pending.has(seq)) out.push(seq);
-  return out;
 }
 
 interface Rig {
