@@ -1,5 +1,5 @@
 import type { PurgeRequest, StreamState } from "../types.js";
-import { CHUNK_MSGS, Chunk } from "./chunk.js";
+import { CHUNK_MSGS, Chunk, type ChunkArrays, type ChunkPager } from "./chunk.js";
 import { SubjectTable } from "./subject-table.js";
 import { FilterMemory, isLiteral, matchesFilter, type FilterMemo } from "./filter-memo.js";
 
@@ -8,14 +8,21 @@ export { FILTERS_REMEMBERED, isLiteral, matchesFilter } from "./filter-memo.js";
 const chunkOf = (seq: number): number => Math.floor(seq / CHUNK_MSGS);
 const slotOf = (seq: number): number => seq % CHUNK_MSGS;
 
+/** How a chunk's subjects stand to a filter: none matches, all do, or some. */
+const NONE = 0;
+const ALL = 1;
+const SOME = 2;
+
 /**
  * The index both stores hold (by composition): which sequences hold a message, each one's subject,
  * size and time, and per subject its count and first and last sequence. Per message it keeps only
- * typed-array data in chunks of CHUNK_MSGS sequences (see Chunk); per subject one entry (see
- * SubjectTable). Everything a store answers without its payloads is answered here: the first
- * sequence, counts, bytes, the next or last message matching a filter, num_pending, subjects,
- * deleted sequences, the sequence for a time, and what a purge takes. Payloads (the memory store's
- * buffers, the file store's records on disk) are the backend's.
+ * typed-array data in chunks of CHUNK_MSGS sequences (see Chunk), whose per-slot arrays a pager may
+ * keep on disk while they are not in use; per subject one entry (see SubjectTable). Everything a
+ * store answers without its payloads is answered here: the first sequence, counts, bytes, the next
+ * or last message matching a filter, num_pending, subjects, deleted sequences, the sequence for a
+ * time, and what a purge takes. Payloads (the memory store's buffers, the file store's records on
+ * disk) are the backend's. Queries that only need which slots hold a message, or a chunk's subject
+ * counts, never bring a paged-out chunk back.
  */
 export class MsgIndex {
   readonly subjects = new SubjectTable();
@@ -33,6 +40,13 @@ export class MsgIndex {
   /** Which subjects the wildcard filters asked about match (see FilterMemory). */
   private readonly filters = new FilterMemory(this.subjects);
 
+  constructor(
+    /** Pages chunks' arrays out and in (null: every chunk keeps them). */
+    private readonly pager: ChunkPager | null = null,
+    /** Chunks keep where each record lies (the file store's LocTable). */
+    private readonly withLoc = false,
+  ) {}
+
   // ---- changes ----
 
   /** Index a message at `seq` (not held: above the last, or put back below it); returns its subject id. */
@@ -42,11 +56,15 @@ export class MsgIndex {
     if (subjects.created) this.filters.subjectCreated(subject);
     const slot = slotOf(seq);
     const c = this.chunkFor(chunkOf(seq), slot);
-    c.subj[slot] = id;
-    c.size[slot] = size;
-    c.time[slot] = timeNs;
+    const a = c.arrays as ChunkArrays;
+    if (c.pageCrc !== -1 && (a.subj[slot] !== id || a.size[slot] !== size || a.time[slot] !== timeNs)) this.pager?.changed(c);
+    a.subj[slot] = id;
+    a.size[slot] = size;
+    a.time[slot] = timeNs;
+    c.setBit(slot);
     if (timeNs > c.maxTimeNs) c.maxTimeNs = timeNs;
     c.live++;
+    c.bytes += size;
     c.subjects.set(id, (c.subjects.get(id) ?? 0) + 1);
     this.count++;
     this.bytes += size;
@@ -64,9 +82,12 @@ export class MsgIndex {
     const c = this.chunk(n);
     const slot = slotOf(seq);
     if (c === undefined || !c.has(slot)) return false;
-    const id = c.subj[slot] as number;
-    this.bytes -= c.size[slot] as number;
-    c.size[slot] = 0;
+    const a = this.arraysOf(c);
+    const id = a.subj[slot] as number;
+    const size = a.size[slot] as number;
+    this.bytes -= size;
+    c.bytes -= size;
+    c.clearBit(slot);
     c.live--;
     this.count--;
     const k = (c.subjects.get(id) as number) - 1;
@@ -98,8 +119,9 @@ export class MsgIndex {
   }
 
   /**
-   * Take back a state saved in an index file: its chunks (each one's per-subject counts are rebuilt
-   * from its arrays) after the subjects were restored into `subjects`.
+   * Take back a state saved in an index file: its chunks, each with its liveness bits, counts,
+   * bytes and subject counts set (its arrays in memory or paged out), after the subjects were
+   * restored into `subjects`.
    */
   adopt(chunks: Chunk[], lastSeq: number, lastTimeNs: bigint): void {
     this.chunks = [];
@@ -107,25 +129,30 @@ export class MsgIndex {
     this.count = 0;
     this.bytes = 0;
     for (const c of chunks) {
-      let live = 0;
-      for (let slot = 0; slot < c.capacity; slot++) {
-        const size = c.size[slot] as number;
-        if (size === 0) continue;
-        live++;
-        this.bytes += size;
-        const id = c.subj[slot] as number;
-        c.subjects.set(id, (c.subjects.get(id) ?? 0) + 1);
-      }
-      c.live = live;
-      this.count += live;
-      if (live === 0) continue;
+      if (c.live === 0) continue;
+      this.count += c.live;
+      this.bytes += c.bytes;
       if (this.chunks.length === 0) this.chunkBase = c.n;
       while (this.chunkBase + this.chunks.length < c.n) this.chunks.push(undefined);
       this.chunks.push(c);
+      if (c.arrays !== null) this.pager?.created(c);
     }
     this.lastSeq = lastSeq;
     this.lastTimeNs = lastTimeNs;
     this.lead = 0;
+  }
+
+  // ---- chunks (for the file store's location table and pager) ----
+
+  /** The chunk `seq` falls in, if it holds a message. */
+  chunkAt(seq: number): Chunk | undefined {
+    return this.chunk(chunkOf(seq));
+  }
+
+  /** `c`'s arrays, brought back from its page when paged out. */
+  arraysOf(c: Chunk): ChunkArrays {
+    if (c.arrays === null) (this.pager as ChunkPager).load(c);
+    return c.arrays as ChunkArrays;
   }
 
   // ---- one message ----
@@ -139,21 +166,23 @@ export class MsgIndex {
   subjectOf(seq: number): string | undefined {
     const c = this.chunk(chunkOf(seq));
     const slot = slotOf(seq);
-    return c !== undefined && c.has(slot) ? this.subjects.name(c.subj[slot] as number) : undefined;
+    if (c === undefined || !c.has(slot)) return undefined;
+    if (c.subjects.size === 1) for (const id of c.subjects.keys()) return this.subjects.name(id);
+    return this.subjects.name(this.arraysOf(c).subj[slot] as number);
   }
 
   /** The bytes a message held counts for (0 when none is held). */
   sizeOf(seq: number): number {
     const c = this.chunk(chunkOf(seq));
     const slot = slotOf(seq);
-    return c !== undefined && slot < c.capacity ? (c.size[slot] as number) : 0;
+    return c !== undefined && c.has(slot) ? (this.arraysOf(c).size[slot] as number) : 0;
   }
 
   /** The time of a message held (0 when none is). */
   timeOf(seq: number): bigint {
     const c = this.chunk(chunkOf(seq));
     const slot = slotOf(seq);
-    return c !== undefined && c.has(slot) ? (c.time[slot] as bigint) : 0n;
+    return c !== undefined && c.has(slot) ? (this.arraysOf(c).time[slot] as bigint) : 0n;
   }
 
   // ---- queries ----
@@ -219,13 +248,13 @@ export class MsgIndex {
       const id = t.idOf(filter);
       if (id < 0 || from > t.last(id)) return 0;
       if (from <= t.first(id)) return t.count(id);
-      return this.countFrom(from, (c) => c.subjects.get(id) ?? 0, (c, slot) => c.subj[slot] === id, t.count(id));
+      return this.countFrom(from, (c) => c.subjects.get(id) ?? 0, (c) => (!c.subjects.has(id) ? NONE : c.subjects.size === 1 ? ALL : SOME), (subj) => subj === id, t.count(id));
     }
     if (filter === "" || filter === ">" || this.filters.matchesAll(filter)) {
       const first = this.firstSeq();
       if (from <= first) return this.count;
       if (this.lastSeq - first + 1 === this.count) return this.lastSeq - from + 1;
-      return this.countFrom(from, (c) => c.live, () => true, this.count);
+      return this.countFrom(from, (c) => c.live, () => ALL, () => true, this.count);
     }
     const memo = this.filters.memo(filter);
     let total = -1;
@@ -239,7 +268,7 @@ export class MsgIndex {
       total = 0;
       for (const id of this.subjects.entries()) if (this.filters.matchId(memo, id[1])) total += this.subjects.count(id[1]);
     }
-    return this.countFrom(from, inChunk, (c, slot) => this.filters.matchId(memo, c.subj[slot] as number), total);
+    return this.countFrom(from, inChunk, (c) => this.matchKind(c, memo), (subj) => this.filters.matchId(memo, subj), total);
   }
 
   /** Per-subject message counts for subjects matching `filter`. */
@@ -300,8 +329,9 @@ export class MsgIndex {
     for (let n = chunkOf(first); n < this.chunkBase + this.chunks.length; n++) {
       const c = this.chunk(n);
       if (c === undefined || c.maxTimeNs < timeNs) continue;
-      for (let slot = n === chunkOf(first) ? slotOf(first) : 0; slot < c.capacity; slot++) {
-        if ((c.size[slot] as number) > 0 && (c.time[slot] as bigint) >= timeNs) return n * CHUNK_MSGS + slot;
+      const time = this.arraysOf(c).time;
+      for (let slot = c.nextLive(n === chunkOf(first) ? slotOf(first) : 0); slot < CHUNK_MSGS; slot = c.nextLive(slot + 1)) {
+        if ((time[slot] as bigint) >= timeNs) return n * CHUNK_MSGS + slot;
       }
     }
     return 0;
@@ -324,6 +354,7 @@ export class MsgIndex {
     return i >= 0 ? this.chunks[i] : undefined;
   }
 
+  /** Chunk `n` with its arrays in memory and room for `slot` (made when missing). */
   private chunkFor(n: number, slot: number): Chunk {
     if (this.chunks.length === 0) this.chunkBase = n;
     else if (n < this.chunkBase) {
@@ -334,16 +365,25 @@ export class MsgIndex {
     while (this.chunks.length <= i) this.chunks.push(undefined);
     let c = this.chunks[i];
     if (c === undefined) {
-      c = new Chunk(n, slot + 1);
+      c = new Chunk(n, slot + 1, this.withLoc);
       this.chunks[i] = c;
-    } else c.ensure(slot);
+      this.pager?.created(c);
+    } else {
+      this.arraysOf(c);
+      if (slot >= c.capacity) {
+        c.ensure(slot);
+        if (c.pageCrc !== -1) this.pager?.changed(c);
+      }
+    }
     return c;
   }
 
   /** A chunk without messages goes; leading empty chunks are cut off. */
   private dropChunk(n: number): void {
     const i = n - this.chunkBase;
+    const c = this.chunks[i];
     this.chunks[i] = undefined;
+    if (c !== undefined) this.pager?.dropped(c);
     let k = 0;
     while (k < this.chunks.length && this.chunks[k] === undefined) k++;
     if (k === this.chunks.length) {
@@ -355,17 +395,27 @@ export class MsgIndex {
     }
   }
 
+  /** How `c`'s subjects stand to the filter of `memo` (NONE, ALL or SOME match). */
+  private matchKind(c: Chunk, memo: FilterMemo): number {
+    let yes = 0;
+    for (const id of c.subjects.keys()) if (this.filters.matchId(memo, id)) yes++;
+    return yes === 0 ? NONE : yes === c.subjects.size ? ALL : SOME;
+  }
+
   /** The first sequence >= `from` held (matching `memo` when given); 0 when none. */
   private scanUp(from: number, memo: FilterMemo | null): number {
     const end = this.chunkBase + this.chunks.length;
     for (let n = Math.max(chunkOf(from), this.chunkBase); n < end; n++) {
       const c = this.chunk(n);
       if (c === undefined) continue;
-      if (memo !== null && !this.chunkMatches(c, memo)) continue;
-      const size = c.size;
-      for (let slot = n === chunkOf(from) ? slotOf(from) : 0; slot < size.length; slot++) {
-        if ((size[slot] as number) > 0 && (memo === null || this.filters.matchId(memo, c.subj[slot] as number))) return n * CHUNK_MSGS + slot;
+      const kind = memo === null ? ALL : this.matchKind(c, memo);
+      if (kind === NONE) continue;
+      let slot = c.nextLive(n === chunkOf(from) ? slotOf(from) : 0);
+      if (kind === SOME) {
+        const subj = this.arraysOf(c).subj;
+        while (slot < CHUNK_MSGS && !this.filters.matchId(memo as FilterMemo, subj[slot] as number)) slot = c.nextLive(slot + 1);
       }
+      if (slot < CHUNK_MSGS) return n * CHUNK_MSGS + slot;
     }
     return 0;
   }
@@ -375,18 +425,16 @@ export class MsgIndex {
     for (let n = Math.min(chunkOf(from), this.chunkBase + this.chunks.length - 1); n >= this.chunkBase; n--) {
       const c = this.chunk(n);
       if (c === undefined) continue;
-      if (memo !== null && !this.chunkMatches(c, memo)) continue;
-      const size = c.size;
-      for (let slot = Math.min(n === chunkOf(from) ? slotOf(from) : CHUNK_MSGS - 1, size.length - 1); slot >= 0; slot--) {
-        if ((size[slot] as number) > 0 && (memo === null || this.filters.matchId(memo, c.subj[slot] as number))) return n * CHUNK_MSGS + slot;
+      const kind = memo === null ? ALL : this.matchKind(c, memo);
+      if (kind === NONE) continue;
+      let slot = c.prevLive(n === chunkOf(from) ? slotOf(from) : CHUNK_MSGS - 1);
+      if (kind === SOME) {
+        const subj = this.arraysOf(c).subj;
+        while (slot >= 0 && !this.filters.matchId(memo as FilterMemo, subj[slot] as number)) slot = c.prevLive(slot - 1);
       }
+      if (slot >= 0) return n * CHUNK_MSGS + slot;
     }
     return 0;
-  }
-
-  private chunkMatches(c: Chunk, memo: FilterMemo): boolean {
-    for (const id of c.subjects.keys()) if (this.filters.matchId(memo, id)) return true;
-    return false;
   }
 
   /** The next message of subject `id` at or after `from` (0 when none). */
@@ -395,9 +443,12 @@ export class MsgIndex {
     for (let n = Math.max(chunkOf(from), this.chunkBase); n <= end; n++) {
       const c = this.chunk(n);
       if (c === undefined || !c.subjects.has(id)) continue;
-      for (let slot = n === chunkOf(from) ? slotOf(from) : 0; slot < c.capacity; slot++) {
-        if (c.subj[slot] === id && (c.size[slot] as number) > 0) return n * CHUNK_MSGS + slot;
+      let slot = c.nextLive(n === chunkOf(from) ? slotOf(from) : 0);
+      if (c.subjects.size > 1) {
+        const subj = this.arraysOf(c).subj;
+        while (slot < CHUNK_MSGS && subj[slot] !== id) slot = c.nextLive(slot + 1);
       }
+      if (slot < CHUNK_MSGS) return n * CHUNK_MSGS + slot;
     }
     return 0;
   }
@@ -408,19 +459,23 @@ export class MsgIndex {
     for (let n = Math.min(chunkOf(from), this.chunkBase + this.chunks.length - 1); n >= low; n--) {
       const c = this.chunk(n);
       if (c === undefined || !c.subjects.has(id)) continue;
-      for (let slot = Math.min(n === chunkOf(from) ? slotOf(from) : CHUNK_MSGS - 1, c.capacity - 1); slot >= 0; slot--) {
-        if (c.subj[slot] === id && (c.size[slot] as number) > 0) return n * CHUNK_MSGS + slot;
+      let slot = c.prevLive(n === chunkOf(from) ? slotOf(from) : CHUNK_MSGS - 1);
+      if (c.subjects.size > 1) {
+        const subj = this.arraysOf(c).subj;
+        while (slot >= 0 && subj[slot] !== id) slot = c.prevLive(slot - 1);
       }
+      if (slot >= 0) return n * CHUNK_MSGS + slot;
     }
     return 0;
   }
 
   /**
-   * Messages at or above `from` by per-chunk counts (`perChunk`) and a slot test for the chunk
-   * `from` falls in; from whichever side of `from` has fewer chunks when `total` (all matching,
-   * -1 unknown) is given.
+   * Messages at or above `from` by per-chunk counts (`perChunk`), and in the chunk `from` falls in
+   * by its slots: every one held when `kind` says all its subjects match, else those whose subject
+   * id passes `subjTest`; from whichever side of `from` has fewer chunks when `total` (all
+   * matching, -1 unknown) is given.
    */
-  private countFrom(from: number, perChunk: (c: Chunk) => number, inSlot: (c: Chunk, slot: number) => boolean, total: number): number {
+  private countFrom(from: number, perChunk: (c: Chunk) => number, kind: (c: Chunk) => number, subjTest: (subj: number) => boolean, total: number): number {
     const at = chunkOf(from);
     const end = this.chunkBase + this.chunks.length;
     const c = this.chunk(at);
@@ -428,11 +483,14 @@ export class MsgIndex {
     let n = 0;
     if (c !== undefined) {
       // The slots of `from`'s chunk on the side being counted.
-      const size = c.size;
       const s = slotOf(from);
-      if (below) {
-        for (let slot = 0; slot < Math.min(s, size.length); slot++) if ((size[slot] as number) > 0 && inSlot(c, slot)) n++;
-      } else for (let slot = s; slot < size.length; slot++) if ((size[slot] as number) > 0 && inSlot(c, slot)) n++;
+      const k = kind(c);
+      if (k === ALL) n = below ? c.liveBelow(s) : c.live - c.liveBelow(s);
+      else if (k === SOME) {
+        const subj = this.arraysOf(c).subj;
+        const [lo, hi] = below ? [0, s] : [s, CHUNK_MSGS];
+        for (let slot = c.nextLive(lo); slot < hi; slot = c.nextLive(slot + 1)) if (subjTest(subj[slot] as number)) n++;
+      }
     }
     if (below) {
       for (let k = this.chunkBase; k < at; k++) {
