@@ -23,13 +23,15 @@ import { RecordType, encodeRecord, type DecodedRecord } from "./record.js";
 import { SegmentWriter } from "./segment-writer.js";
 import { recoverSegments, type ResumeAt, type Segment, type StoreDamage } from "./segment-io.js";
 import { encodeIndexFile } from "./index-file.js";
-import { IndexKeeper, goneButHeld } from "./index-keeper.js";
+import { IndexKeeper } from "./index-keeper.js";
+import { recoverIndex, type IndexRecovery } from "./store-recovery.js";
 import { IndexPages } from "./index-pages.js";
 import { LostMessages } from "./lost-messages.js";
 import { UndoJournal } from "./undo-journal.js";
 import { WRITE_RETRY_BACKOFF_MS, type StoreLog } from "./write-outage.js";
 
 export type { StoreDamage } from "./segment-io.js";
+export type { IndexRecovery } from "./store-recovery.js";
 export { LOST_SEQS_MAX } from "./lost-messages.js";
 export { EAGER_BATCH_BYTES, EAGER_BATCH_RECORDS, MAX_WRITES_IN_FLIGHT } from "./group-commit.js";
 export { TAIL_CACHE_BYTES } from "./record-cache.js";
@@ -86,15 +88,6 @@ export interface FileStoreOptions {
  * and taking back a failed batch is the group commit's (see GroupCommit): one durable write per
  * batch, then every append of the batch resolves.
  */
-/** How the last open found the index: loaded from its file, or rebuilt from the records (and why). */
-export interface IndexRecovery {
-  index: "loaded" | "rebuilt";
-  /** Why the saved index was not used ("" when it was; "none saved" when there was none). */
-  reason: string;
-  /** Records read at open: those after the saved index, or every one when rebuilt. */
-  recordsRead: number;
-}
-
 export class FileStore implements StreamStore {
   readonly damage: StoreDamage[] = [];
   readonly recovery: IndexRecovery = { index: "rebuilt", reason: "none saved", recordsRead: 0 };
@@ -203,46 +196,28 @@ export class FileStore implements StreamStore {
     return s;
   }
 
-  /**
-   * Load the saved index when it can be trusted and read only the records written after it; else
-   * rebuild the index from every record (see recoverSegments). A new index file is saved when
-   * records had to be read, so the next start after a crash reads only what follows it.
-   */
+  /** Recover what is on disk (see recoverIndex), then take appends after it. */
   private async recover(): Promise<void> {
     this.recovering = true;
-    this.pages.findFiles();
-    const read = await this.keeper.read();
-    let resume: ResumeAt | null = null;
-    if (read === null) this.recovery.reason = this.opts.indexFile === false ? "index file off" : "none saved";
-    else if ("reason" in read) this.recovery.reason = read.reason;
-    else {
-      const at = this.keeper.resumeAt(read.saved);
-      for (const seg of at.segs) this.segByOrd.set(seg.ord, seg);
-      read.saved.apply(this.index, at.segs);
-      resume = at.resume;
-      this.recovery.index = "loaded";
-      this.recovery.reason = "";
-      this.lost.resumeAfter(this.index.lastSeq);
-    }
-    const chunk = this.opts.recoveryChunkBytes ?? RECOVERY_CHUNK_BYTES;
-    let segs = await recoverSegments(this.opts.dir, chunk, this.damage, (r, seg, off) => this.apply(r, seg, off), resume);
-    const gone = resume === null ? null : goneButHeld(resume, segs, this.index);
-    if (gone !== null) {
-      // A segment the saved index lists is gone (dropped after it was saved) while messages the
-      // records after it did not remove still point into it: the saved index was not the last word.
-      this.recovery.index = "rebuilt";
-      this.recovery.reason = this.keeper.notUsed(`segment ${gone} is gone while messages in it are held`).reason;
-      this.pages.reset();
-      this.index = new MsgIndex(this.pages, true);
-      this.locs = new LocTable(this.index, this.pages);
-      this.segByOrd.clear();
-      this.damage.length = 0;
-      this.lost.reset();
-      this.recovery.recordsRead = 0;
-      segs = await recoverSegments(this.opts.dir, chunk, this.damage, (r, seg, off) => this.apply(r, seg, off), null);
-    }
-    this.segByOrd.clear();
-    for (const seg of segs) this.segByOrd.set(seg.ord, seg);
+    const store = this;
+    const segs = await recoverIndex({
+      dir: this.opts.dir,
+      chunkBytes: this.opts.recoveryChunkBytes ?? RECOVERY_CHUNK_BYTES,
+      indexFileOff: this.opts.indexFile === false,
+      keeper: this.keeper,
+      pages: this.pages,
+      damage: this.damage,
+      lost: this.lost,
+      recovery: this.recovery,
+      segByOrd: this.segByOrd,
+      index: () => store.index,
+      locs: () => store.locs,
+      freshIndex: () => {
+        store.index = new MsgIndex(store.pages, true);
+        store.locs = new LocTable(store.index, store.pages);
+      },
+      drop: (seq) => void store.drop(seq),
+    });
     this.segments.push(...segs);
     this.recovering = false;
     this.lastFirst = this.index.firstSeq();
@@ -252,14 +227,11 @@ export class FileStore implements StreamStore {
     if (this.keeper.unsaved) this.saveIndex();
   }
 
-
-
-
   /**
-   * A batch started (see CommitStore.batchStarted): if a segment was started since the index was
-   * last saved, take the index as it is now, which is what the segments hold once this batch is
-   * durable, and save it then (unless a write failed meanwhile). A start after a crash then reads
-   * at most the records since the newest segment began, even while publishing never pauses.
+   * A batch started (see CommitStore.batchStarted): if enough was appended since the index was
+   * last saved (see IndexKeeper.wantsSave), take the index as it is now, which is what the segments
+   * hold once this batch is durable, and save it then (unless a write failed meanwhile). A start
+   * after a crash then reads at most what was appended since, even while publishing never pauses.
    */
   private batchStarted(done: Promise<void>): void {
     if (this.closing || !this.keeper.wantsSave()) return;
@@ -284,28 +256,6 @@ export class FileStore implements StreamStore {
 
   private log(line: string): void {
     this.opts.log?.(line);
-  }
-
-  /** One intact record found on disk, applied to the index. */
-  private apply(r: DecodedRecord, seg: Segment, off: number): void {
-    this.keeper.unsaved = true;
-    this.recovery.recordsRead++;
-    const index = this.index;
-    if (r.type === RecordType.MSG) {
-      this.lost.message(r.seq, seg, this.damage);
-      if (r.seq > index.lastSeq) {
-        index.add(r.seq, r.subject, fileStoredSize(r.subject, r.headers, r.data), r.timeNs);
-        this.locs.set(r.seq, seg.ord, off, r.size);
-      }
-    } else if (r.type === RecordType.DELETE) {
-      this.drop(r.seq);
-      this.lost.deleted(r.seq);
-    } else {
-      this.lost.first(r.seq);
-      // Everything below r.seq is gone; the last sequence is at least r.seq - 1.
-      for (let s = index.firstSeq(); s < r.seq && index.count > 0; s = index.firstSeq()) this.drop(s);
-      index.skipTo(r.seq);
-    }
   }
 
   /** A batch's write returned: its message records now have a place on disk. */

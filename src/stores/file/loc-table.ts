@@ -14,6 +14,8 @@ export class LocTable {
   /** The last place read from a page, and its sequence. */
   private readonly point = new Uint32Array(3);
   private pointSeq = -1;
+  /** The chunk of the last place read from a page: a second read in it brings the chunk back (a scan, not a random get). */
+  private pointChunk = -1;
 
   constructor(
     private readonly index: MsgIndex,
@@ -43,11 +45,15 @@ export class LocTable {
     const a: ChunkArrays | null = c.arrays;
     const out = this.point;
     if (a === null) {
-      if (seq !== this.pointSeq) {
+      if (seq === this.pointSeq) return out;
+      if (c.n !== this.pointChunk) {
         this.pages.pointLoc(c, slot, out);
         this.pointSeq = seq;
+        this.pointChunk = c.n;
+        return out;
       }
-      return out;
+      this.index.arraysOf(c);
+      return this.at(seq);
     }
     if (slot * 3 >= a.loc.length) return NOWHERE;
     this.pointSeq = -1;

@@ -1,17 +1,14 @@
 import type { PurgeRequest, StreamState } from "../types.js";
-import { CHUNK_MSGS, Chunk, type ChunkArrays, type ChunkPager } from "./chunk.js";
+import { CHUNK_MSGS, type Chunk, type ChunkArrays, type ChunkPager } from "./chunk.js";
+import { ChunkList } from "./chunk-list.js";
+import { ALL, ChunkScan, NONE, SOME } from "./chunk-scan.js";
 import { SubjectTable } from "./subject-table.js";
-import { FilterMemory, isLiteral, matchesFilter, type FilterMemo } from "./filter-memo.js";
+import { FilterMemory, isLiteral, matchesFilter } from "./filter-memo.js";
 
 export { FILTERS_REMEMBERED, isLiteral, matchesFilter } from "./filter-memo.js";
 
 const chunkOf = (seq: number): number => Math.floor(seq / CHUNK_MSGS);
 const slotOf = (seq: number): number => seq % CHUNK_MSGS;
-
-/** How a chunk's subjects stand to a filter: none matches, all do, or some. */
-const NONE = 0;
-const ALL = 1;
-const SOME = 2;
 
 /**
  * The index both stores hold (by composition): which sequences hold a message, each one's subject,
@@ -26,9 +23,8 @@ const SOME = 2;
  */
 export class MsgIndex {
   readonly subjects = new SubjectTable();
-  /** chunks[i] holds chunk number chunkBase + i (undefined: no message in it). */
-  private chunks: Array<Chunk | undefined> = [];
-  private chunkBase = 0;
+  /** The chunks by number (see ChunkList). */
+  private readonly list: ChunkList;
   /** Messages held and the bytes they count for. */
   count = 0;
   bytes = 0;
@@ -39,13 +35,17 @@ export class MsgIndex {
   private lead = 0;
   /** Which subjects the wildcard filters asked about match (see FilterMemory). */
   private readonly filters = new FilterMemory(this.subjects);
+  private readonly scan: ChunkScan;
 
   constructor(
     /** Pages chunks' arrays out and in (null: every chunk keeps them). */
     private readonly pager: ChunkPager | null = null,
     /** Chunks keep where each record lies (the file store's LocTable). */
-    private readonly withLoc = false,
-  ) {}
+    withLoc = false,
+  ) {
+    this.list = new ChunkList(pager, withLoc);
+    this.scan = new ChunkScan(this.list, this.subjects, this.filters);
+  }
 
   // ---- changes ----
 
@@ -55,7 +55,7 @@ export class MsgIndex {
     const id = subjects.add(subject, seq);
     if (subjects.created) this.filters.subjectCreated(subject);
     const slot = slotOf(seq);
-    const c = this.chunkFor(chunkOf(seq), slot);
+    const c = this.list.make(chunkOf(seq), slot);
     const a = c.arrays as ChunkArrays;
     if (c.pageCrc !== -1 && (a.subj[slot] !== id || a.size[slot] !== size || a.time[slot] !== timeNs)) this.pager?.changed(c);
     a.subj[slot] = id;
@@ -93,11 +93,11 @@ export class MsgIndex {
     const k = (c.subjects.get(id) as number) - 1;
     if (k === 0) c.subjects.delete(id);
     else c.subjects.set(id, k);
-    if (c.live === 0) this.dropChunk(n);
+    if (c.live === 0) this.list.drop(n);
     const subjects = this.subjects;
     if (subjects.remove(id)) this.filters.subjectFreed(id);
-    else if (seq === subjects.first(id)) subjects.setFirst(id, this.nextOfSubject(id, seq + 1));
-    else if (seq === subjects.last(id)) subjects.setLast(id, this.prevOfSubject(id, seq - 1));
+    else if (seq === subjects.first(id)) subjects.setFirst(id, this.scan.nextOfSubject(id, seq + 1));
+    else if (seq === subjects.last(id)) subjects.setLast(id, this.scan.prevOfSubject(id, seq - 1));
     return true;
   }
 
@@ -115,7 +115,7 @@ export class MsgIndex {
 
   /** The chunks holding messages, oldest first (what an index file saves). */
   heldChunks(): Chunk[] {
-    return this.chunks.filter((c): c is Chunk => c !== undefined);
+    return this.list.held();
   }
 
   /**
@@ -124,18 +124,12 @@ export class MsgIndex {
    * restored into `subjects`.
    */
   adopt(chunks: Chunk[], lastSeq: number, lastTimeNs: bigint): void {
-    this.chunks = [];
-    this.chunkBase = 0;
+    this.list.replace(chunks);
     this.count = 0;
     this.bytes = 0;
-    for (const c of chunks) {
-      if (c.live === 0) continue;
+    for (const c of this.list.held()) {
       this.count += c.live;
       this.bytes += c.bytes;
-      if (this.chunks.length === 0) this.chunkBase = c.n;
-      while (this.chunkBase + this.chunks.length < c.n) this.chunks.push(undefined);
-      this.chunks.push(c);
-      if (c.arrays !== null) this.pager?.created(c);
     }
     this.lastSeq = lastSeq;
     this.lastTimeNs = lastTimeNs;
@@ -151,8 +145,7 @@ export class MsgIndex {
 
   /** `c`'s arrays, brought back from its page when paged out. */
   arraysOf(c: Chunk): ChunkArrays {
-    if (c.arrays === null) (this.pager as ChunkPager).load(c);
-    return c.arrays as ChunkArrays;
+    return this.list.arraysOf(c);
   }
 
   // ---- one message ----
@@ -205,7 +198,7 @@ export class MsgIndex {
   /** The lowest sequence held (lastSeq + 1 when empty). */
   firstSeq(): number {
     if (this.count === 0) return this.lastSeq + 1;
-    const s = this.scanUp(Math.max(this.lead, this.chunkBase * CHUNK_MSGS), null);
+    const s = this.scan.scanUp(Math.max(this.lead, this.list.base * CHUNK_MSGS), null);
     this.lead = s;
     return s;
   }
@@ -221,10 +214,10 @@ export class MsgIndex {
       const t = this.subjects;
       const id = t.idOf(filter);
       if (id < 0 || fromSeq > t.last(id)) return 0;
-      return fromSeq <= t.first(id) ? t.first(id) : this.nextOfSubject(id, fromSeq);
+      return fromSeq <= t.first(id) ? t.first(id) : this.scan.nextOfSubject(id, fromSeq);
     }
     const from = Math.max(fromSeq, this.firstSeq());
-    return this.scanUp(from, filter === "" || filter === ">" ? null : this.filters.memo(filter));
+    return this.scan.scanUp(from, filter === "" || filter === ">" ? null : this.filters.memo(filter));
   }
 
   /** The last sequence <= `atMost` whose subject matches `filter`; 0 when none. */
@@ -234,9 +227,9 @@ export class MsgIndex {
       const t = this.subjects;
       const id = t.idOf(filter);
       if (id < 0 || atMost < t.first(id)) return 0;
-      return atMost >= t.last(id) ? t.last(id) : this.prevOfSubject(id, atMost);
+      return atMost >= t.last(id) ? t.last(id) : this.scan.prevOfSubject(id, atMost);
     }
-    return this.scanDown(Math.min(atMost, this.lastSeq), filter === "" || filter === ">" ? null : this.filters.memo(filter));
+    return this.scan.scanDown(Math.min(atMost, this.lastSeq), filter === "" || filter === ">" ? null : this.filters.memo(filter));
   }
 
   /** Messages matching `filter` with sequence >= `fromSeq`. */
@@ -248,13 +241,13 @@ export class MsgIndex {
       const id = t.idOf(filter);
       if (id < 0 || from > t.last(id)) return 0;
       if (from <= t.first(id)) return t.count(id);
-      return this.countFrom(from, (c) => c.subjects.get(id) ?? 0, (c) => (!c.subjects.has(id) ? NONE : c.subjects.size === 1 ? ALL : SOME), (subj) => subj === id, t.count(id));
+      return this.scan.countFrom(from, (c) => c.subjects.get(id) ?? 0, (c) => (!c.subjects.has(id) ? NONE : c.subjects.size === 1 ? ALL : SOME), (subj) => subj === id, t.count(id));
     }
     if (filter === "" || filter === ">" || this.filters.matchesAll(filter)) {
       const first = this.firstSeq();
       if (from <= first) return this.count;
       if (this.lastSeq - first + 1 === this.count) return this.lastSeq - from + 1;
-      return this.countFrom(from, (c) => c.live, () => ALL, () => true, this.count);
+      return this.scan.countFrom(from, (c) => c.live, () => ALL, () => true, this.count);
     }
     const memo = this.filters.memo(filter);
     let total = -1;
@@ -264,11 +257,11 @@ export class MsgIndex {
       return n;
     };
     // Counting below `from` needs the total matching: only worth it with few subjects.
-    if (this.subjects.size <= this.chunks.length) {
+    if (this.subjects.size <= this.list.span) {
       total = 0;
       for (const id of this.subjects.entries()) if (this.filters.matchId(memo, id[1])) total += this.subjects.count(id[1]);
     }
-    return this.countFrom(from, inChunk, (c) => this.matchKind(c, memo), (subj) => this.filters.matchId(memo, subj), total);
+    return this.scan.countFrom(from, inChunk, (c) => this.scan.matchKind(c, memo), (subj) => this.filters.matchId(memo, subj), total);
   }
 
   /** Per-subject message counts for subjects matching `filter`. */
@@ -326,7 +319,7 @@ export class MsgIndex {
   seqForTime(timeNs: bigint): number {
     if (this.count === 0) return 0;
     const first = this.firstSeq();
-    for (let n = chunkOf(first); n < this.chunkBase + this.chunks.length; n++) {
+    for (let n = chunkOf(first); n < this.list.end; n++) {
       const c = this.chunk(n);
       if (c === undefined || c.maxTimeNs < timeNs) continue;
       const time = this.arraysOf(c).time;
@@ -350,159 +343,6 @@ export class MsgIndex {
   // ---- inside ----
 
   private chunk(n: number): Chunk | undefined {
-    const i = n - this.chunkBase;
-    return i >= 0 ? this.chunks[i] : undefined;
-  }
-
-  /** Chunk `n` with its arrays in memory and room for `slot` (made when missing). */
-  private chunkFor(n: number, slot: number): Chunk {
-    if (this.chunks.length === 0) this.chunkBase = n;
-    else if (n < this.chunkBase) {
-      this.chunks = new Array<Chunk | undefined>(this.chunkBase - n).fill(undefined).concat(this.chunks);
-      this.chunkBase = n;
-    }
-    const i = n - this.chunkBase;
-    while (this.chunks.length <= i) this.chunks.push(undefined);
-    let c = this.chunks[i];
-    if (c === undefined) {
-      c = new Chunk(n, slot + 1, this.withLoc);
-      this.chunks[i] = c;
-      this.pager?.created(c);
-    } else {
-      this.arraysOf(c);
-      if (slot >= c.capacity) {
-        c.ensure(slot);
-        if (c.pageCrc !== -1) this.pager?.changed(c);
-      }
-    }
-    return c;
-  }
-
-  /** A chunk without messages goes; leading empty chunks are cut off. */
-  private dropChunk(n: number): void {
-    const i = n - this.chunkBase;
-    const c = this.chunks[i];
-    this.chunks[i] = undefined;
-    if (c !== undefined) this.pager?.dropped(c);
-    let k = 0;
-    while (k < this.chunks.length && this.chunks[k] === undefined) k++;
-    if (k === this.chunks.length) {
-      this.chunks = [];
-      this.chunkBase = 0;
-    } else if (k > 0) {
-      this.chunks = this.chunks.slice(k);
-      this.chunkBase += k;
-    }
-  }
-
-  /** How `c`'s subjects stand to the filter of `memo` (NONE, ALL or SOME match). */
-  private matchKind(c: Chunk, memo: FilterMemo): number {
-    let yes = 0;
-    for (const id of c.subjects.keys()) if (this.filters.matchId(memo, id)) yes++;
-    return yes === 0 ? NONE : yes === c.subjects.size ? ALL : SOME;
-  }
-
-  /** The first sequence >= `from` held (matching `memo` when given); 0 when none. */
-  private scanUp(from: number, memo: FilterMemo | null): number {
-    const end = this.chunkBase + this.chunks.length;
-    for (let n = Math.max(chunkOf(from), this.chunkBase); n < end; n++) {
-      const c = this.chunk(n);
-      if (c === undefined) continue;
-      const kind = memo === null ? ALL : this.matchKind(c, memo);
-      if (kind === NONE) continue;
-      let slot = c.nextLive(n === chunkOf(from) ? slotOf(from) : 0);
-      if (kind === SOME) {
-        const subj = this.arraysOf(c).subj;
-        while (slot < CHUNK_MSGS && !this.filters.matchId(memo as FilterMemo, subj[slot] as number)) slot = c.nextLive(slot + 1);
-      }
-      if (slot < CHUNK_MSGS) return n * CHUNK_MSGS + slot;
-    }
-    return 0;
-  }
-
-  /** The last sequence <= `from` held (matching `memo` when given); 0 when none. */
-  private scanDown(from: number, memo: FilterMemo | null): number {
-    for (let n = Math.min(chunkOf(from), this.chunkBase + this.chunks.length - 1); n >= this.chunkBase; n--) {
-      const c = this.chunk(n);
-      if (c === undefined) continue;
-      const kind = memo === null ? ALL : this.matchKind(c, memo);
-      if (kind === NONE) continue;
-      let slot = c.prevLive(n === chunkOf(from) ? slotOf(from) : CHUNK_MSGS - 1);
-      if (kind === SOME) {
-        const subj = this.arraysOf(c).subj;
-        while (slot >= 0 && !this.filters.matchId(memo as FilterMemo, subj[slot] as number)) slot = c.prevLive(slot - 1);
-      }
-      if (slot >= 0) return n * CHUNK_MSGS + slot;
-    }
-    return 0;
-  }
-
-  /** The next message of subject `id` at or after `from` (0 when none). */
-  private nextOfSubject(id: number, from: number): number {
-    const end = Math.min(chunkOf(this.subjects.last(id)), this.chunkBase + this.chunks.length - 1);
-    for (let n = Math.max(chunkOf(from), this.chunkBase); n <= end; n++) {
-      const c = this.chunk(n);
-      if (c === undefined || !c.subjects.has(id)) continue;
-      let slot = c.nextLive(n === chunkOf(from) ? slotOf(from) : 0);
-      if (c.subjects.size > 1) {
-        const subj = this.arraysOf(c).subj;
-        while (slot < CHUNK_MSGS && subj[slot] !== id) slot = c.nextLive(slot + 1);
-      }
-      if (slot < CHUNK_MSGS) return n * CHUNK_MSGS + slot;
-    }
-    return 0;
-  }
-
-  /** The last message of subject `id` at or before `from` (0 when none). */
-  private prevOfSubject(id: number, from: number): number {
-    const low = Math.max(chunkOf(this.subjects.first(id)), this.chunkBase);
-    for (let n = Math.min(chunkOf(from), this.chunkBase + this.chunks.length - 1); n >= low; n--) {
-      const c = this.chunk(n);
-      if (c === undefined || !c.subjects.has(id)) continue;
-      let slot = c.prevLive(n === chunkOf(from) ? slotOf(from) : CHUNK_MSGS - 1);
-      if (c.subjects.size > 1) {
-        const subj = this.arraysOf(c).subj;
-        while (slot >= 0 && subj[slot] !== id) slot = c.prevLive(slot - 1);
-      }
-      if (slot >= 0) return n * CHUNK_MSGS + slot;
-    }
-    return 0;
-  }
-
-  /**
-   * Messages at or above `from` by per-chunk counts (`perChunk`), and in the chunk `from` falls in
-   * by its slots: every one held when `kind` says all its subjects match, else those whose subject
-   * id passes `subjTest`; from whichever side of `from` has fewer chunks when `total` (all
-   * matching, -1 unknown) is given.
-   */
-  private countFrom(from: number, perChunk: (c: Chunk) => number, kind: (c: Chunk) => number, subjTest: (subj: number) => boolean, total: number): number {
-    const at = chunkOf(from);
-    const end = this.chunkBase + this.chunks.length;
-    const c = this.chunk(at);
-    const below = total >= 0 && at - this.chunkBase < end - at;
-    let n = 0;
-    if (c !== undefined) {
-      // The slots of `from`'s chunk on the side being counted.
-      const s = slotOf(from);
-      const k = kind(c);
-      if (k === ALL) n = below ? c.liveBelow(s) : c.live - c.liveBelow(s);
-      else if (k === SOME) {
-        const subj = this.arraysOf(c).subj;
-        const [lo, hi] = below ? [0, s] : [s, CHUNK_MSGS];
-        for (let slot = c.nextLive(lo); slot < hi; slot = c.nextLive(slot + 1)) if (subjTest(subj[slot] as number)) n++;
-      }
-    }
-    if (below) {
-      for (let k = this.chunkBase; k < at; k++) {
-        const x = this.chunk(k);
-        if (x !== undefined) n += perChunk(x);
-      }
-      return total - n;
-    }
-    for (let k = at + 1; k < end; k++) {
-      const x = this.chunk(k);
-      if (x !== undefined) n += perChunk(x);
-    }
-    return n;
+    return this.list.get(n);
   }
 }
