@@ -2,7 +2,7 @@ import type { MsgIndex } from "../index/msg-index.js";
 import { fileStoredSize } from "../types.js";
 import type { IndexKeeper } from "./index-keeper.js";
 import { goneButHeld } from "./index-keeper.js";
-import type { IndexPages } from "./index-pages.js";
+import { RESIDENT_PAGES_MAX, type IndexPages } from "./index-pages.js";
 import type { LocTable } from "./loc-table.js";
 import type { LostMessages } from "./lost-messages.js";
 import { RecordType, type DecodedRecord } from "./record.js";
@@ -16,6 +16,9 @@ export interface IndexRecovery {
   /** Records read at open: those after the saved index, or every one when rebuilt. */
   recordsRead: number;
 }
+
+/** Chunks with their arrays in memory past which recovery writes pages as it reads. */
+const RECOVERY_PAGES_AT = RESIDENT_PAGES_MAX * 4;
 
 /** What a file store's recovery works on. */
 export interface RecoveryHost {
@@ -91,6 +94,9 @@ function applyRecord(h: RecoveryHost, r: DecodedRecord, seg: Segment, off: numbe
     if (r.seq > index.lastSeq) {
       index.add(r.seq, r.subject, fileStoredSize(r.subject, r.headers, r.data), r.timeNs);
       h.locs().set(r.seq, seg.ord, off, r.size);
+      // A record read here stays (damage only cuts what follows it): chunks whose sequences are
+      // all read get their pages now, so a rebuild from the segments holds a few chunks, not all.
+      if (h.pages.inMemory > RECOVERY_PAGES_AT) void h.pages.flush(index.lastSeq);
     }
   } else if (r.type === RecordType.DELETE) {
     h.drop(r.seq);
