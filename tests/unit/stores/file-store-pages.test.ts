@@ -68,14 +68,20 @@ async function answers(s: StreamStore): Promise<unknown> {
   };
 }
 
-test("index pages: chunks leave memory once durable and come back when read; every answer is the memory store's", async (t) => {
+/** A memory store and a file store in a temp directory, both after `change`, and the memory store's answers. */
+async function changedStores(t: TestContext): Promise<{ dir: string; mem: MemoryStore; want: unknown; s: FileStore }> {
   const dir = await tempDir(t);
   const mem = new MemoryStore({ ...NoLimits });
   await change(mem);
   const want = await answers(mem);
   const s = await FileStore.open({ dir });
-  t.after(() => s.close());
   await change(s);
+  return { dir, mem, want, s };
+}
+
+test("index pages: chunks leave memory once durable and come back when read; every answer is the memory store's", async (t) => {
+  const { dir, mem, want, s } = await changedStores(t);
+  t.after(() => s.close());
   await s.settle();
   const pages = (await readdir(dir)).filter((n) => n.endsWith(".idx"));
   assert.ok(pages.length >= 1, "page files written");
@@ -90,12 +96,7 @@ test("index pages: chunks leave memory once durable and come back when read; eve
 });
 
 test("index pages: a clean restart loads only the summaries; after a crash the same answers; the index file stays small", async (t) => {
-  const dir = await tempDir(t);
-  const mem = new MemoryStore({ ...NoLimits });
-  await change(mem);
-  const want = await answers(mem);
-  const s = await FileStore.open({ dir });
-  await change(s);
+  const { dir, want, s } = await changedStores(t);
   await s.settle();
   const bytes = s.state().bytes;
   // The directory as kill -9 leaves it: every acknowledged record, the pages written so far.
@@ -118,12 +119,7 @@ test("index pages: a clean restart loads only the summaries; after a crash the s
 });
 
 test("index pages: a damaged or missing page is reported and rebuilt from the segments, never used", async (t) => {
-  const dir = await tempDir(t);
-  const mem = new MemoryStore({ ...NoLimits });
-  await change(mem);
-  const want = await answers(mem);
-  const s = await FileStore.open({ dir });
-  await change(s);
+  const { dir, mem, want, s } = await changedStores(t);
   await s.close();
   const [first, second] = (await readdir(dir)).filter((n) => n.endsWith(".idx")).sort();
   assert.ok(first !== undefined);
