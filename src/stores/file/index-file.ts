@@ -290,6 +290,7 @@ export function decodeIndexFile(buf: Buffer): SavedIndex | string {
       if ((flags & ALL_HELD) !== 0) c.bits.fill(0xff);
       else c.bits.set(r.bytes(CHUNK_BITS_BYTES));
       for (let k = r.u32(), j = 0; j < k; j++) c.subjects.set(r.u32(), r.u32());
+      if ((flags & PAGED) !== 0) c.subjects.pack();
       if ((flags & PAGED) !== 0) {
         chunks.push({ c, seg: null });
         continue;

@@ -217,6 +217,8 @@ export class IndexPages implements ChunkPager {
     for (const r of ready) {
       if ((this.edits.get(r.c) ?? 0) !== r.edits || r.c.live === 0) continue;
       r.c.pageCrc = r.crc;
+      // On its page: the chunk takes no new subject (only put-backs), so its counts are packed.
+      r.c.subjects.pack();
       this.list(r.c, LISTED_RESIDENT);
     }
     this.evict();

@@ -1,3 +1,5 @@
+import { SubjectCounts } from "./subject-counts.js";
+
 /**
  * Sequences per chunk of the message index (a power of two: a sequence's chunk and slot are a
  * division and a mask). A chunk of 16-byte messages' index data is 64 KiB when full.
@@ -37,7 +39,7 @@ export class Chunk {
   /** The latest time of any message put in the chunk (a search by time skips chunks all older). */
   maxTimeNs = -(2n ** 63n);
   /** Subject id -> messages of that subject in this chunk (only subjects with at least one). */
-  readonly subjects = new Map<number, number>();
+  readonly subjects = new SubjectCounts();
   /**
    * The pager's: the checksum of the chunk's page on disk, or -1 when the disk has no page matching
    * the arrays (never written, or changed since).

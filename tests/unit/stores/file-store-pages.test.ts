@@ -29,6 +29,8 @@ const subjectOf = (i: number): string => {
   const chunk = Math.floor(i / CHUNK_MSGS);
   if (chunk % 3 === 0) return "one.a";
   if (chunk === 5) return "rare.x";
+  // A chunk of many subjects (a KV bucket's): its counts are packed once it is on its page.
+  if (chunk === 7) return `wide.${i % 100}`;
   return `mix.${i % 7}`;
 };
 
@@ -53,7 +55,7 @@ async function answers(s: StreamStore): Promise<unknown> {
     const m = await s.load(seq);
     reads.push(m === null ? `${seq}:-` : `${seq}:${m.subject}|${m.timeNs}|${m.headers?.toString() ?? ""}|${m.data.toString()}`);
   }
-  const filters = ["", "one.a", "mix.*", "mix.3", "rare.x", "tail", "*.a"];
+  const filters = ["", "one.a", "mix.*", "mix.3", "rare.x", "tail", "*.a", "wide.42", "wide.*"];
   const froms = [1, 1500, CHUNK_MSGS * 4 + 17, CHUNK_MSGS * 9 - 1, lastSeq];
   return {
     st,
