@@ -308,6 +308,10 @@ export class FileStore implements StreamStore {
     return this.index.has(seq) ? this.records.message(seq) : null;
   }
 
+  loadNow(seq: number): StoredMsg | null | undefined {
+    return this.index.has(seq) ? this.records.messageNow(seq, true) : null;
+  }
+
   async loadNext(filter: string, fromSeq: number): Promise<StoredMsg | null> {
     for (let from = fromSeq; ; ) {
       const seq = this.index.next(filter, from);
