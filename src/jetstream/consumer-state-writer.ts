@@ -1,4 +1,5 @@
 import type { StoreBackends } from "../stores/catalog-types.js";
+import { systemClock, type Clock, type TimerHandle } from "./clock.js";
 import type { Consumer } from "./consumer.js";
 import type { ConsumerConfig } from "./consumer-config.js";
 
@@ -26,8 +27,8 @@ export class ConsumerStateWriter {
   private readonly held = new Set<Consumer>();
   /** Consumers whose last state write failed; reported once per run of failures. */
   private readonly failing = new Set<Consumer>();
-  private timer: NodeJS.Timeout | null = null;
-  private retryTimer: NodeJS.Timeout | null = null;
+  private timer: TimerHandle | null = null;
+  private retryTimer: TimerHandle | null = null;
   private flushing: Promise<void> = Promise.resolve();
   /** State writes that failed (each is retried), since start. */
   stateWriteErrors = 0;
@@ -41,6 +42,8 @@ export class ConsumerStateWriter {
     private readonly backends: StoreBackends,
     private readonly current: (c: Consumer) => boolean,
     private readonly report: (c: Consumer, err: Error | null) => void,
+    /** Time as the consumers see it (a manual clock in tests): the flush and retry timers run on it. */
+    private readonly clock: Clock = systemClock,
   ) {}
 
   /** Durable consumers keep config and state in their stream's backend; the rest live in memory only. */
@@ -71,7 +74,7 @@ export class ConsumerStateWriter {
 
   private arm(ms: number): void {
     if (this.timer !== null) return;
-    this.timer = setTimeout(() => {
+    this.timer = this.clock.setTimeout(() => {
       this.timer = null;
       this.flushing = this.flushing.then(() => this.flush(true));
     }, ms);
@@ -112,7 +115,7 @@ export class ConsumerStateWriter {
 
   /** Write every pending state now and stop the timer (shutdown); a failure is reported, not retried. */
   async close(): Promise<void> {
-    for (const t of [this.timer, this.retryTimer]) if (t !== null) clearTimeout(t);
+    for (const t of [this.timer, this.retryTimer]) if (t !== null) this.clock.clearTimeout(t);
     this.timer = null;
     this.retryTimer = null;
     await this.flushing;
@@ -144,7 +147,7 @@ export class ConsumerStateWriter {
   /** Write again, CONSUMER_STATE_RETRY_MS from now, every consumer whose last write failed. */
   private armRetry(): void {
     if (this.retryTimer !== null) return;
-    this.retryTimer = setTimeout(() => {
+    this.retryTimer = this.clock.setTimeout(() => {
       this.retryTimer = null;
       for (const c of this.failing) this.dirty.add(c);
       this.arm(0);

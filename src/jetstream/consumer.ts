@@ -6,13 +6,14 @@ import type { Bus } from "./bus.js";
 import { systemClock, type Clock } from "./clock.js";
 import type { ConsumerConfig } from "./consumer-config.js";
 import type { DeadLetterReason } from "./dead-letter.js";
+import { DeliveryLoop } from "./delivery-loop.js";
 import { nsToIso } from "./json.js";
 import { EMPTY, enc, statusHeader } from "./consumer-status.js";
 import { InactivityCheck } from "./inactivity.js";
 import { PullQueue } from "./pull-queue.js";
 import { PushDelivery } from "./push-delivery.js";
 import { ReplayPacer } from "./replay-pacer.js";
-import { StreamCursor, type NextMsg } from "./stream-cursor.js";
+import { StreamCursor } from "./stream-cursor.js";
 import type { Stream } from "./stream.js";
 
 /** What a consumer tells its owner (JetStream). */
@@ -32,44 +33,28 @@ export interface ConsumerHooks {
 export type { ConsumerState };
 
 /**
- * Deliveries in one go before the delivery loop lets the event loop turn (and so the connection be
- * written to): a pull request for 1,000 messages then reaches the client in parts it can start on
- * while the rest is produced, not in one write after the last, and other connections are not kept
- * waiting behind a long run.
- */
-export const DELIVERIES_PER_TURN = 256;
-
-/** Resolves on the next turn of the event loop, after the writes queued in this one. */
-const nextTurn = (): Promise<void> => new Promise<void>((r) => setImmediate(r));
-
-/** nextMsg's answer when max_ack_pending is reached: nothing, without a promise of its own. */
-const NOTHING: Promise<null> = Promise.resolve(null);
-
-/**
- * One consumer of a stream: its delivery loop, which takes the next message (a redelivery the
- * AckTracker queued, else the next one the StreamCursor finds) and sends it, with its ack subject,
- * to the push subject (PushDelivery) or to a waiting pull request (PullQueue); and what comes back
- * to it (acks, pull requests, the inactivity check). Behaviour follows nats-server's
+ * One consumer of a stream: the parts it is made of, wired together (where it is in the stream:
+ * StreamCursor; acknowledgements and redelivery: AckTracker; pull requests: PullQueue; push
+ * delivery: PushDelivery; replay pacing; the inactivity check), the DeliveryLoop that sends
+ * messages through them, and what comes back to it: acks on its ack subjects, pull requests, and
+ * its position and state to persist or restore, its info. Behaviour follows nats-server's
  * `consumer.go` (ADR-9/13/15); the code is our own. Everything runs on the event loop: no locks,
  * one delivery loop at a time.
  */
 export class Consumer {
   /** Filters, next stream sequence, start policy, last-per-subject list, num_pending. */
   private readonly cursor: StreamCursor;
-  /** Next delivery sequence. */
-  private dseq = 1;
   /** Pending acknowledgements, the ack floor and redelivery. */
   private readonly acks: AckTracker;
   /** Pull requests waiting for messages. */
   private readonly pulls: PullQueue;
-  private lastDeliveredMs = 0;
   /** Push consumers: subscriber interest, flow control, idle heartbeats (null for pull). */
   private readonly push: PushDelivery | null;
   /** replay_policy original: the gaps between stored messages (null for instant). */
   private readonly replay: ReplayPacer | null;
 
-  private running = false;
-  private again = false;
+  /** Takes the next message and sends it; holds the next delivery sequence. */
+  private readonly loop: DeliveryLoop;
   private closed = false;
   /** Removes an unused ephemeral (or durable with inactive_threshold). */
   private readonly inactivity: InactivityCheck;
@@ -89,7 +74,7 @@ export class Consumer {
     private readonly hooks: ConsumerHooks,
     state: ConsumerState | null,
     /** Time as the consumer sees it (a manual clock in tests). */
-    private readonly clock: Clock = systemClock,
+    clock: Clock = systemClock,
   ) {
     this.isPush = config.deliver_subject !== undefined;
     this.durable = config.durable_name !== undefined;
@@ -107,7 +92,7 @@ export class Consumer {
     this.acks = new AckTracker(stream, {
       config: () => this.config,
       isClosed: () => this.closed,
-      kick: () => this.kick(),
+      kick: () => this.loop.kick(),
       changed: () => hooks.changed(this),
       acked: (seq) => hooks.acked(this, seq),
       deadLetter: (msg, deliveries, reason) => hooks.deadLetter(this, msg, deliveries, reason),
@@ -121,7 +106,7 @@ export class Consumer {
             clock,
             config: () => this.config,
             isClosed: () => this.closed,
-            kick: () => this.kick(),
+            kick: () => this.loop.kick(),
             sendHeartbeat: (subject) => this.sendHeartbeat(subject),
           },
           `$JS.FC.${stream.name}.${name}`,
@@ -135,16 +120,22 @@ export class Consumer {
       pullsWaiting: () => this.pulls.length,
       inactive: () => hooks.inactive(this),
     });
+    this.loop = new DeliveryLoop(
+      { stream, bus, clock, cursor: this.cursor, acks: this.acks, pulls: this.pulls, push: this.push, replay: this.replay, ackPrefix: this.ackPrefix },
+      {
+        config: () => this.config,
+        isClosed: () => this.closed,
+        used: (nowMs) => this.inactivity.touch(nowMs),
+        changed: () => hooks.changed(this),
+        acked: (seq) => hooks.acked(this, seq),
+      },
+    );
     if (state !== null) this.restore(state);
   }
 
   /** The filter subjects ([] = everything in the stream). */
   get filterSubjects(): readonly string[] {
     return this.cursor.filters;
-  }
-
-  private get explicitish(): boolean {
-    return this.config.ack_policy !== "none";
   }
 
   /** Subscribe to acks, pull requests, flow control responses and interest; start delivering. */
@@ -158,7 +149,7 @@ export class Consumer {
       this.inactivity.arm();
       this.push.armHeartbeat();
     } else this.inactivity.arm();
-    this.unsubs.push(this.stream.onAppend(() => this.kick()));
+    this.unsubs.push(this.stream.onAppend(() => this.loop.kick()));
     // replay original paces what is stored now; what arrives later is delivered as it comes.
     this.replay?.start(this.stream.store.state().lastSeq);
     this.acks.start();
@@ -188,12 +179,12 @@ export class Consumer {
   /** Choose the first sequence from the deliver policy (a new consumer; a restored one has state). */
   async selectStart(): Promise<void> {
     await this.cursor.selectStart(this.config);
-    this.dseq = 1;
+    this.loop.dseq = 1;
     this.acks.setFloor(0, this.cursor.sseq - 1);
   }
 
   private restore(s: ConsumerState): void {
-    this.dseq = s.delivered.consumer_seq + 1;
+    this.loop.dseq = s.delivered.consumer_seq + 1;
     this.cursor.sseq = s.delivered.stream_seq + 1;
     this.acks.restore(s);
   }
@@ -201,7 +192,7 @@ export class Consumer {
   /** The state to persist. */
   state(): ConsumerState {
     return {
-      delivered: { consumer_seq: this.dseq - 1, stream_seq: this.cursor.sseq - 1 },
+      delivered: { consumer_seq: this.loop.dseq - 1, stream_seq: this.cursor.sseq - 1 },
       ack_floor: { consumer_seq: this.acks.floorConsumerSeq, stream_seq: this.acks.floorStreamSeq },
       pending: this.acks.pendingList(),
       redelivered: this.acks.redeliveredList(),
@@ -211,7 +202,7 @@ export class Consumer {
   /** The stream dropped everything below `firstSeq` (purge): move past it. */
   purged(firstSeq: number): void {
     this.cursor.purged(firstSeq);
-    this.acks.purged(firstSeq, this.dseq);
+    this.acks.purged(firstSeq, this.loop.dseq);
     this.hooks.changed(this);
     this.kick();
   }
@@ -225,159 +216,18 @@ export class Consumer {
     return this.config.ack_policy === "all" ? true : this.acks.isPending(seq);
   }
 
-  // ---- delivery loop ----------------------------------------------------------------------
+  // ---- delivery ---------------------------------------------------------------------------
 
-  /** Something changed (new message, request, ack, interest): run the delivery loop soon. */
+  /** Something changed (new message, request, ack, interest, config): run the delivery loop soon. */
   kick(): void {
-    if (this.closed) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = true;
-    setImmediate(() => {
-      this.run().then(
-        () => this.afterRun(),
-        () => this.afterRun(),
-      );
-    });
-  }
-
-  private afterRun(): void {
-    this.running = false;
-    if (this.again) {
-      this.again = false;
-      this.kick();
-    }
-  }
-
-  private canDeliver(): boolean {
-    const push = this.push;
-    if (push !== null) return push.canDeliver();
-    return this.pulls.length > 0;
-  }
-
-  private async run(): Promise<void> {
-    let eos = false;
-    // num_pending for the ack subjects: counted once per run (a scan of the store's subjects),
-    // then kept by decrementing, as nats-server caches it.
-    let pendingCount = -1;
-    let inTurn = 0;
-    while (!this.closed && this.canDeliver()) {
-      this.again = false;
-      if (++inTurn > DELIVERIES_PER_TURN) {
-        inTurn = 1;
-        await nextTurn();
-        if (this.closed || !this.canDeliver()) break;
-      }
-      // Without a promise when the store has the message at hand (the common case).
-      let next = this.nextNow();
-      if (next === undefined) {
-        next = await this.nextMsg();
-        if (this.closed) return;
-      }
-      if (next === null) {
-        eos = true;
-        break;
-      }
-      const { msg, dc, from } = next;
-      if (pendingCount < 0) pendingCount = this.cursor.numPending();
-      else if (dc === 1 && pendingCount > 0) pendingCount--;
-      const ackReply = `${this.ackPrefix}${dc}.${msg.seq}.${this.dseq}.${msg.timeNs}.${pendingCount}`;
-      let headers = msg.headers;
-      let data = msg.data;
-      if (this.config.headers_only === true) {
-        const base = headers === null ? "NATS/1.0\r\n" : headers.subarray(0, headers.length - 2).toString("latin1");
-        headers = enc(`${base}Nats-Msg-Size: ${data.length}\r\n\r\n`);
-        data = EMPTY;
-      }
-      const sz = msg.subject.length + ackReply.length + (headers?.length ?? 0) + data.length;
-      let dsubj: string;
-      if (this.isPush) dsubj = this.config.deliver_subject as string;
-      else {
-        const wr = this.pulls.next(sz);
-        if (wr === null) {
-          this.unget(msg.seq, from);
-          break;
-        }
-        dsubj = wr.reply;
-        wr.n--;
-        wr.d++;
-        if (wr.n <= 0) this.pulls.remove(wr);
-        else if (wr.hbMs > 0) wr.hbAtMs = this.clock.now() + wr.hbMs;
-      }
-      const replay = this.replay;
-      if (replay !== null && replay.active) {
-        const gapMs = replay.gapBefore(msg);
-        if (gapMs > 1) {
-          await replay.pause(gapMs);
-          if (this.closed) return;
-        }
-      }
-      this.deliver(dsubj, ackReply, msg, headers, data, dc, sz);
-    }
-    if (!this.isPush) this.pulls.process(eos);
-  }
-
-  /** Put a message back: it will be the next one considered. */
-  private unget(seq: number, from: "rdq" | "lss" | "stream"): void {
-    if (from === "rdq") this.acks.putBack(seq);
-    else this.cursor.putBack(seq, from);
-  }
-
-  /**
-   * The next message to deliver: redeliveries first, then the skip list, then the stream. Each
-   * way is one promise (the AckTracker's or the cursor's), as when this was one async function.
-   */
-  private nextMsg(): Promise<NextMsg | null> {
-    if (this.acks.queued > 0) return this.acks.nextRedelivery(this.nextFirstDelivery);
-    return this.nextFirstDelivery();
-  }
-
-  /** The next message to deliver for the first time, unless max_ack_pending is reached. */
-  private readonly nextFirstDelivery = (): Promise<NextMsg | null> => (this.ackPendingFull() ? NOTHING : this.cursor.next());
-
-  /**
-   * nextMsg without waiting, in its common case (no redeliveries, no skip list, one filter, the
-   * message in memory); undefined when only nextMsg can tell.
-   */
-  private nextNow(): NextMsg | null | undefined {
-    if (this.acks.queued > 0) return undefined;
-    if (this.ackPendingFull()) return null;
-    return this.cursor.nextNow();
-  }
-
-  private ackPendingFull(): boolean {
-    const max = this.config.max_ack_pending ?? 0;
-    return this.explicitish && max > 0 && this.acks.pendingCount >= max;
-  }
-
-  private deliver(dsubj: string, ackReply: string, msg: StoredMsg, headers: Buffer | null, data: Buffer, dc: number, sz: number): void {
-    const dseq = this.dseq++;
-    const now = this.clock.now();
-    this.lastDeliveredMs = now;
-    this.inactivity.touch(now);
-    const push = this.push;
-    if (push !== null) push.sending(sz);
-    const n = this.bus.publishAs(dsubj, msg.subject, ackReply, headers, data);
-    if (this.explicitish) this.acks.delivered(msg.seq, dseq, now);
-    else {
-      this.acks.setFloor(dseq, msg.seq);
-      if (this.stream.config.retention !== "limits") this.hooks.acked(this, msg.seq);
-    }
-    if (push !== null) push.sent(sz, n);
-    else if (n === 0 && this.explicitish) {
-      // The requester went away: redeliver at once rather than after ack_wait.
-      this.acks.redeliverNow(msg.seq);
-    }
-    this.hooks.changed(this);
+    this.loop.kick();
   }
 
   // ---- heartbeats ---------------------------------------------------------------------------
 
   /** An idle heartbeat to `subject` (a push deliver subject, or a pull request's inbox), with the positions. */
   private sendHeartbeat(subject: string): void {
-    let h = `NATS/1.0 100 Idle Heartbeat\r\nNats-Last-Consumer: ${this.dseq - 1}\r\nNats-Last-Stream: ${this.cursor.sseq - 1}\r\n`;
+    let h = `NATS/1.0 100 Idle Heartbeat\r\nNats-Last-Consumer: ${this.loop.dseq - 1}\r\nNats-Last-Stream: ${this.cursor.sseq - 1}\r\n`;
     const stalledBy = this.push?.stalledBy ?? "";
     if (stalledBy !== "") h += `Nats-Consumer-Stalled: ${stalledBy}\r\n`;
     this.bus.publish(subject, "", enc(`${h}\r\n`), EMPTY);
@@ -410,14 +260,14 @@ export class Consumer {
     this.inactivity.touch();
     const body = data.length === 0 ? "" : data.toString("latin1");
     let ackReply = reply !== "";
-    if (body === "" || body === "+ACK" || body === "+OK") this.acks.ack(sseq, dseq, this.dseq, this.cursor.sseq);
+    if (body === "" || body === "+ACK" || body === "+OK") this.acks.ack(sseq, dseq, this.loop.dseq, this.cursor.sseq);
     else if (body.startsWith("+NXT")) {
-      this.acks.ack(sseq, dseq, this.dseq, this.cursor.sseq);
+      this.acks.ack(sseq, dseq, this.loop.dseq, this.cursor.sseq);
       this.processNextRequest(reply, Buffer.from(body.slice(4)));
       ackReply = false;
-    } else if (body.startsWith("-NAK")) this.acks.nak(sseq, dseq, dc, body.slice(4).trim(), this.dseq);
+    } else if (body.startsWith("-NAK")) this.acks.nak(sseq, dseq, dc, body.slice(4).trim(), this.loop.dseq);
     else if (body === "+WPI") this.acks.progress(sseq);
-    else if (body === "+TERM" || body.startsWith("+TERM ")) this.acks.term(sseq, dseq, dc, this.dseq, this.cursor.sseq);
+    else if (body === "+TERM" || body.startsWith("+TERM ")) this.acks.term(sseq, dseq, dc, this.loop.dseq, this.cursor.sseq);
     if (ackReply) this.bus.publish(reply, "", null, EMPTY);
   }
 
@@ -430,8 +280,8 @@ export class Consumer {
   /** `ConsumerInfo` as `$JS.API.CONSUMER.INFO` returns it. */
   info(): Record<string, unknown> {
     if (!this.isPush) this.pulls.process(false);
-    const delivered: Record<string, unknown> = { consumer_seq: this.dseq - 1, stream_seq: this.cursor.sseq - 1 };
-    if (this.lastDeliveredMs > 0) delivered["last_active"] = nsToIso(BigInt(this.lastDeliveredMs) * 1_000_000n);
+    const delivered: Record<string, unknown> = { consumer_seq: this.loop.dseq - 1, stream_seq: this.cursor.sseq - 1 };
+    if (this.loop.lastDeliveredMs > 0) delivered["last_active"] = nsToIso(BigInt(this.loop.lastDeliveredMs) * 1_000_000n);
     const ackFloor: Record<string, unknown> = { consumer_seq: this.acks.floorConsumerSeq, stream_seq: this.acks.floorStreamSeq };
     const lastAckMs = this.acks.lastAckMs;
     if (lastAckMs > 0) ackFloor["last_active"] = nsToIso(BigInt(lastAckMs) * 1_000_000n);

@@ -37,7 +37,7 @@ async function recoverBackend(registry: StreamRegistry, backend: StoreBackend, b
       try {
         const store = await registry.openStore(cfg);
         entry = registry.register(cfg, store, saved.created);
-        await entry.stream.rebuildDedup(storedDeadLetterId);
+        entry.stream.loadDedupLater(storedDeadLetterId);
       } catch (err) {
         await registry.closeEntry(saved.name);
         registry.notLoaded({ ...at, reason: `store could not be opened: ${errText(err)}` });

@@ -2,6 +2,7 @@ import type { CatalogDamage, StoreBackends } from "../stores/catalog-types.js";
 import type { StreamStore } from "../stores/types.js";
 import { clampTimerMs } from "../util/timer.js";
 import type { Bus } from "./bus.js";
+import { systemClock, type Clock, type TimerHandle } from "./clock.js";
 import type { Consumer } from "./consumer.js";
 import { publishAckSink } from "./publish-ack.js";
 import { Republisher } from "./republish.js";
@@ -21,8 +22,8 @@ export interface StreamEntry {
   stream: Stream;
   consumers: Map<string, Consumer>;
   unsubscribe: Array<() => void>;
-  /** Drops messages past max_age. */
-  expiry: NodeJS.Timeout | null;
+  /** The next check for messages past max_age (re-armed each time it runs). */
+  expiry: TimerHandle | null;
 }
 
 /** Where the registry reports, and how publish acks name the domain. */
@@ -54,6 +55,8 @@ export class StreamRegistry {
     /** The backends streams are kept in, by `storage`. */
     readonly backends: StoreBackends,
     private readonly opts: RegistryOptions,
+    /** The clock the max_age checks run on (a manual clock in tests). */
+    private readonly clock: Clock = systemClock,
   ) {}
 
   /** Remember and report a stream or consumer that is not served because of its files. */
@@ -105,25 +108,32 @@ export class StreamRegistry {
     this.streams.clear();
   }
 
-  /** (Re)arm the max_age check: a quarter of max_age, within [50 ms, 1 s]. */
+  /**
+   * (Re)arm the max_age check: every quarter of max_age, within [50 ms, 1 s]. Each check arms the
+   * next before it starts, so they keep that pace however long a store takes to expire.
+   */
   private armExpiry(entry: StreamEntry): void {
-    if (entry.expiry !== null) clearInterval(entry.expiry);
-    entry.expiry = null;
+    this.stopExpiry(entry);
     const maxAgeMs = entry.stream.config.max_age / 1e6;
     if (maxAgeMs <= 0) return;
-    const every = Math.min(EXPIRY_CHECK_MAX_MS, Math.max(EXPIRY_CHECK_MIN_MS, maxAgeMs / 4));
-    entry.expiry = setInterval(() => {
+    const everyMs = clampTimerMs(Math.min(EXPIRY_CHECK_MAX_MS, Math.max(EXPIRY_CHECK_MIN_MS, maxAgeMs / 4)));
+    const check = (): void => {
+      entry.expiry = this.clock.setTimeout(check, everyMs);
       entry.stream.store.expire().catch(() => 0);
-    }, clampTimerMs(every));
-    entry.expiry.unref();
+    };
+    entry.expiry = this.clock.setTimeout(check, everyMs);
+  }
+
+  private stopExpiry(entry: StreamEntry): void {
+    if (entry.expiry !== null) this.clock.clearTimeout(entry.expiry);
+    entry.expiry = null;
   }
 
   /** Stop a stream taking publishes and expiring messages (its subscriptions and expiry timer go). */
   unwire(entry: StreamEntry): void {
     for (const u of entry.unsubscribe) u();
     entry.unsubscribe = [];
-    if (entry.expiry !== null) clearInterval(entry.expiry);
-    entry.expiry = null;
+    this.stopExpiry(entry);
   }
 
   /** Take publishes on the stream's subjects (as its config says now) and expire by its max_age. */

@@ -56,6 +56,9 @@ export function storeLimitsOf(c: StreamConfig): StoreLimits {
  */
 export class Stream {
   private readonly dedup = new Map<string, DedupEntry>();
+  /** How to read back the dedup window after a restart, until a write first needs it (see loadDedupLater). */
+  private dedupToLoad: ((h: HeaderBlock) => string | undefined) | null = null;
+  private dedupLoading: Promise<void> | null = null;
   private lastMsgId = "";
   private readonly listeners = new Set<(seq: number) => void>();
   /**
@@ -102,7 +105,10 @@ export class Stream {
    */
   accept(subject: string, reply: string, headers: Buffer | null, data: Buffer): void {
     const h = headers === null ? null : parseHeaders(headers);
-    if (h !== null && (headerValue(h, "Nats-Expected-Last-Subject-Sequence") !== undefined || headerValue(h, "Nats-Rollup") !== undefined)) {
+    if (
+      (h !== null && (headerValue(h, "Nats-Expected-Last-Subject-Sequence") !== undefined || headerValue(h, "Nats-Rollup") !== undefined)) ||
+      (this.dedupToLoad !== null && (this.dedupLoading !== null || needsDedup(h)))
+    ) {
       void this.publish(subject, headers, data).then(
         (r) => {
           if ("error" in r) this.sink(reply, 0, false, r.error);
@@ -279,6 +285,8 @@ export class Stream {
     const internal = opts.internal;
     // An internal write's headers are data, not directives to this stream.
     const h = headers === null || internal !== undefined ? null : parseHeaders(headers);
+    // Once one write waits for the dedup window to be read back, every later one waits too (in order).
+    if (this.dedupToLoad !== null && (this.dedupLoading !== null || internal !== undefined || needsDedup(h))) await this.dedupReady();
     const now = nowNs();
     const msgId = internal !== undefined ? internal.msgId : headerValue(h, "Nats-Msg-Id");
     const refused = this.admit(h, (headers?.length ?? 0) + data.length, msgId, now);
@@ -334,10 +342,31 @@ export class Stream {
   }
 
   /**
-   * After a restart: remember the `Nats-Msg-Id` of every message stored within the duplicate
-   * window, so a publisher retrying a message whose ack it never got is deduplicated. `internalId`
-   * gives the id an internal write was deduplicated by (PublishOptions.internal), read from its
-   * headers; it is taken instead of the Nats-Msg-Id those carry as data.
+   * After a restart: the `Nats-Msg-Id` of every message stored within the duplicate window is read
+   * back (rebuildDedup) when a write first needs it (one with a message id or an expected last
+   * message id, or an internal write), as nats-server does: a start does not read the stream's
+   * newest messages, and a stream written without ids never does.
+   */
+  loadDedupLater(internalId: (h: HeaderBlock) => string | undefined = () => undefined): void {
+    this.dedupToLoad = internalId;
+  }
+
+  /** Resolves once the dedup window is read back (see loadDedupLater); started by the first caller. */
+  private dedupReady(): Promise<void> {
+    const load = this.dedupToLoad;
+    if (load === null) return Promise.resolve();
+    this.dedupLoading ??= this.rebuildDedup(load).finally(() => {
+      this.dedupToLoad = null;
+      this.dedupLoading = null;
+    });
+    return this.dedupLoading;
+  }
+
+  /**
+   * Remember the `Nats-Msg-Id` of every message stored within the duplicate window, so a publisher
+   * retrying a message whose ack it never got is deduplicated. `internalId` gives the id an
+   * internal write was deduplicated by (PublishOptions.internal), read from its headers; it is
+   * taken instead of the Nats-Msg-Id those carry as data.
    */
   async rebuildDedup(internalId: (h: HeaderBlock) => string | undefined = () => undefined): Promise<void> {
     const cutoff = nowNs() - BigInt(Math.floor(this.config.duplicate_window));
@@ -361,4 +390,9 @@ export class Stream {
       this.dedup.delete(id);
     }
   }
+}
+
+/** Whether a write's headers ask for the dedup window: a message id, or an expected last message id. */
+function needsDedup(h: HeaderBlock | null): boolean {
+  return h !== null && (headerValue(h, "Nats-Msg-Id") !== undefined || headerValue(h, "Nats-Expected-Last-Msg-Id") !== undefined);
 }

@@ -1,12 +1,9 @@
 import { Parser, type ParserHandler } from "../protocol/parser.js";
-import { DEFAULT_CONNECT, NO_CONNECT, parseConnect, type ConnectOptions, type ParsedConnect } from "../protocol/connect.js";
-import { checkConnect } from "./connect-check.js";
+import { DEFAULT_CONNECT, type ConnectOptions } from "../protocol/connect.js";
 import { ErrText, errLine, pubPermissionError, subPermissionError } from "../protocol/errors.js";
 import { isValidSubject, isValidLiteralSubject } from "../subjects/validate.js";
-import type { Permissions } from "../auth/permissions.js";
-import { ConnectionRights } from "../auth/connection-rights.js";
-import { authenticate, authRequired, nonceRequired } from "../auth/users.js";
-import { newNonce } from "../auth/nkeys.js";
+import type { ConnectionRights } from "../auth/connection-rights.js";
+import { authRequired } from "../auth/users.js";
 import type { Transport } from "../transports/transport.js";
 import { Outbound } from "./outbound.js";
 import { Subscription, type Deliverer } from "./subscription.js";
@@ -16,33 +13,28 @@ import { Keepalive, type KeepaliveTarget } from "./keepalive.js";
 import { ClientTrace, redactConnect } from "./trace.js";
 import { writeMsgFrame } from "./msg-frame.js";
 import type { Account } from "./account.js";
+import { ClientLogin } from "./client-login.js";
 
 const PONG = Buffer.from("PONG\r\n");
 const PING = Buffer.from("PING\r\n");
 const OK = Buffer.from("+OK\r\n");
 /** ADR-4 no-responders status: header block `NATS/1.0 503\r\n\r\n` (16 bytes), no payload. */
 const NO_RESPONDERS_HDR = "NATS/1.0 503\r\n\r\n";
-/** A user without a permissions block: everything allowed. */
-const NO_PERMISSIONS: Permissions = {};
 
-/** One client connection: parser in, outbound buffer out, subscriptions, permissions. */
+/**
+ * One client connection: parser in, outbound buffer out, subscriptions, and who it is (its
+ * ClientLogin: CONNECT, credentials, permissions).
+ */
 export class Client implements ParserHandler, Deliverer, KeepaliveTarget {
   readonly parser: Parser;
   readonly out = new Outbound();
   readonly subs = new Map<string, Subscription>();
   readonly startMs = Date.now();
   lastActivityMs = Date.now();
+  /** What the CONNECTs so far set (DEFAULT_CONNECT before the first). */
   opts: ConnectOptions = DEFAULT_CONNECT;
-  user = "";
   /** The account its user belongs to (the global one until CONNECT names another's user). */
   account: Account;
-  /** The nonce this connection's INFO carries ("" when no nkey users are configured). */
-  readonly nonce: string;
-  /**
-   * What the CONNECTs so far set (a later CONNECT changes only the fields it names), with the
-   * credentials, which are checked again when the users are reloaded.
-   */
-  private connectState: ParsedConnect = NO_CONNECT;
   connected = false;
   closed = false;
   dirty = false;
@@ -51,7 +43,10 @@ export class Client implements ParserHandler, Deliverer, KeepaliveTarget {
   outMsgs = 0;
   outBytes = 0;
   closeReason = "";
-  private readonly rights = new ConnectionRights();
+  /** Who it is: nonce, credentials, user, rights. */
+  private readonly login: ClientLogin;
+  /** The login's rights (the same object, for the publish and delivery paths). */
+  private readonly rights: ConnectionRights;
   /** nats-server's per-operation trace (`-V`); null when tracing is off. */
   private readonly tr: ClientTrace | null;
   /** The auth timeout and the server's PINGs. */
@@ -64,9 +59,20 @@ export class Client implements ParserHandler, Deliverer, KeepaliveTarget {
   ) {
     this.parser = new Parser(this, core.limits);
     this.account = core.router.global;
-    this.nonce = nonceRequired(core.auth) ? newNonce() : "";
+    this.login = new ClientLogin(core);
+    this.rights = this.login.rights;
     this.tr = core.trace === undefined ? null : new ClientTrace(core.trace, transport.kind, transport.remoteAddress, transport.remotePort, cid);
     this.keepalive = new Keepalive(this, core.limits);
+  }
+
+  /** The nonce this connection's INFO carries ("" when no nkey users are configured). */
+  get nonce(): string {
+    return this.login.nonce;
+  }
+
+  /** The user its credentials authenticated ("" for none). */
+  get user(): string {
+    return this.login.user;
   }
 
   /** Send INFO and start reading. */
@@ -108,32 +114,20 @@ export class Client implements ParserHandler, Deliverer, KeepaliveTarget {
 
   onConnect(json: string): void {
     this.tr?.in("CONNECT", redactConnect(json));
-    const c = parseConnect(json, this.connectState);
-    if (c === "unparsable") {
-      // nats-server 2.9 closes without an -ERR when Go cannot decode CONNECT (bad JSON, a field of
-      // the wrong type).
-      this.close("Protocol Violation");
+    const r = this.login.connect(json, this.tr);
+    if ("close" in r) {
+      this.close(r.close);
       return;
     }
-    this.tr?.named(c.opts);
-    const v = checkConnect(this.core.auth, c, this.nonce);
-    if ("error" in v) {
-      this.closeWithError(v.error, v.reason);
+    if ("error" in r) {
+      this.closeWithError(r.error, r.reason);
       return;
     }
-    const auth = v.auth;
-    this.connectState = c;
-    this.opts = c.opts;
-    this.user = auth.user;
-    this.moveTo(this.accountOf(auth.account));
-    if (auth.permissions !== undefined) this.rights.set(auth.permissions);
+    this.opts = r.opts;
+    this.moveTo(r.account);
     this.keepalive.connected();
     this.connected = true;
     this.ok();
-  }
-
-  private accountOf(name: string | undefined): Account {
-    return name === undefined ? this.core.router.global : (this.core.router.account(name) ?? this.core.router.global);
   }
 
   /**
@@ -156,13 +150,10 @@ export class Client implements ParserHandler, Deliverer, KeepaliveTarget {
    */
   reauthorize(): string[] {
     if (!this.connected || this.closed) return [];
-    const auth = authenticate(this.core.auth, this.connectState.creds, this.nonce);
-    if (auth === null || this.accountOf(auth.account) !== this.account) {
+    if (!this.login.recheck(this.account)) {
       this.close("Authentication Failure");
       return [];
     }
-    this.user = auth.user;
-    this.rights.set(auth.permissions ?? NO_PERMISSIONS);
     const removed: string[] = [];
     for (const sub of [...this.subs.values()]) {
       if (this.rights.maySubscribe(sub.subject, sub.queue)) continue;
@@ -186,7 +177,7 @@ export class Client implements ParserHandler, Deliverer, KeepaliveTarget {
 
   onPub(subject: string, reply: string, hdrBytes: number, payload: Buffer): void {
     if (!this.requireConnect()) return;
-    if (this.tr !== null) this.tracePub(subject, reply, hdrBytes, payload);
+    if (this.tr !== null) this.tr.pub(subject, reply, hdrBytes, payload);
     this.inMsgs++;
     this.inBytes += payload.length;
     if (hdrBytes > 0 && !this.opts.headers) {
@@ -209,15 +200,6 @@ export class Client implements ParserHandler, Deliverer, KeepaliveTarget {
     if (n === 0 && reply !== "" && this.opts.no_responders && this.opts.headers) this.noResponders(reply);
   }
 
-
-  private tracePub(subject: string, reply: string, hdrBytes: number, payload: Buffer): void {
-    const tr = this.tr as ClientTrace;
-    const to = reply === "" ? subject : `${subject} ${reply}`;
-    if (hdrBytes > 0) tr.in("HPUB", `${to} ${hdrBytes} ${payload.length}`);
-    else tr.in("PUB", `${to} ${payload.length}`);
-    tr.payload(payload);
-  }
-
   private noResponders(reply: string): void {
     // Deliver the 503 to this client's own subscription that matches the reply subject.
     for (const sub of this.subs.values()) {
@@ -231,7 +213,7 @@ export class Client implements ParserHandler, Deliverer, KeepaliveTarget {
 
   onSub(subject: string, queue: string, sid: string): void {
     if (!this.requireConnect()) return;
-    this.tr?.in("SUB", queue === "" ? `${subject} ${sid}` : `${subject} ${queue} ${sid}`);
+    this.tr?.sub(subject, queue, sid);
     if (!isValidSubject(subject) || (queue !== "" && !isValidLiteralSubject(queue))) {
       this.sendErr(ErrText.invalidSubject);
       return;
@@ -258,7 +240,7 @@ export class Client implements ParserHandler, Deliverer, KeepaliveTarget {
 
   onUnsub(sid: string, max: number): void {
     if (!this.requireConnect()) return;
-    this.tr?.in("UNSUB", max > 0 ? `${sid} ${max}` : sid);
+    this.tr?.unsub(sid, max);
     // nats-server acknowledges first, then removes the subscription (the trace shows OK before DELSUB).
     this.ok();
     const sub = this.subs.get(sid);
@@ -309,7 +291,7 @@ export class Client implements ParserHandler, Deliverer, KeepaliveTarget {
   /** `head`: the header block apart from `payload` (then the data alone), or null when it leads `payload`. */
   private writeMsg(sub: Subscription, subject: string, reply: string, hdrBytes: number, payload: Buffer, head: Buffer | null): void {
     const total = writeMsgFrame(this.out, sub, subject, reply, hdrBytes, payload, head);
-    if (this.tr !== null) this.tr.out(`${hdrBytes > 0 ? "HMSG" : "MSG"} ${subject} ${sub.sid}${reply === "" ? "" : ` ${reply}`}${hdrBytes > 0 ? ` ${hdrBytes}` : ""} ${total}`);
+    if (this.tr !== null) this.tr.msg(subject, sub.sid, reply, hdrBytes, total);
     this.outMsgs++;
     this.outBytes += total;
   }

@@ -50,6 +50,29 @@ export class ClientTrace {
     this.log(`${this.desc} - ->> [${arg === "" ? op : `${op} ${arg}`}]`);
   }
 
+  /** A PUB or HPUB from the client, then its bytes. */
+  pub(subject: string, reply: string, hdrBytes: number, payload: Buffer): void {
+    const to = reply === "" ? subject : `${subject} ${reply}`;
+    if (hdrBytes > 0) this.in("HPUB", `${to} ${hdrBytes} ${payload.length}`);
+    else this.in("PUB", `${to} ${payload.length}`);
+    this.payload(payload);
+  }
+
+  /** A SUB from the client. */
+  sub(subject: string, queue: string, sid: string): void {
+    this.in("SUB", queue === "" ? `${subject} ${sid}` : `${subject} ${queue} ${sid}`);
+  }
+
+  /** An UNSUB from the client (`max` 0: none). */
+  unsub(sid: string, max: number): void {
+    this.in("UNSUB", max > 0 ? `${sid} ${max}` : sid);
+  }
+
+  /** A MSG or HMSG to the client, `total` bytes with the header block. */
+  msg(subject: string, sid: string, reply: string, hdrBytes: number, total: number): void {
+    this.out(`${hdrBytes > 0 ? "HMSG" : "MSG"} ${subject} ${sid}${reply === "" ? "" : ` ${reply}`}${hdrBytes > 0 ? ` ${hdrBytes}` : ""} ${total}`);
+  }
+
   /** A published message's bytes (header block included), quoted as Go's %q quotes them. */
   payload(bytes: Buffer): void {
     this.log(`${this.desc} - <<- MSG_PAYLOAD: [${goQuote(bytes)}]`);

@@ -15,9 +15,10 @@ import { connect } from "@nats-io/transport-node";
 import { jetstream, jetstreamManager, AckPolicy, type JsMsg } from "@nats-io/jetstream";
 import { startServer } from "../../src/index.js";
 import { CONSUMER_STATE_FLUSH_MS } from "../../src/jetstream/consumer-state-writer.js";
-import type { BackendOptions, ConsumerState, ConsumerStore, StoreBackend } from "../../src/stores/catalog-types.js";
+import type { BackendOptions, ConsumerState, StoreBackend } from "../../src/stores/catalog-types.js";
 import { FileBackend } from "../../src/stores/file/file-backend.js";
 import { MemoryBackend } from "../../src/stores/memory/memory-backend.js";
+import { ackedBy, withStateWrites } from "../helpers/consumer-state.js";
 import { waitFor } from "../helpers/wait.js";
 
 interface StateWrite {
@@ -27,37 +28,10 @@ interface StateWrite {
 
 /** `inner`, with every consumer state write recorded (time and a copy of the state) before it is made. */
 function recording(inner: StoreBackend, writes: StateWrite[]): StoreBackend {
-  const wrap = (s: ConsumerStore): ConsumerStore => ({
-    stream: s.stream,
-    name: s.name,
-    updateConfig: (config, created) => s.updateConfig(config, created),
-    writeState: (state) => {
-      writes.push({ atMs: performance.now(), state: structuredClone(state) });
-      return s.writeState(state);
-    },
-    delete: () => s.delete(),
-    exists: () => s.exists(),
+  return withStateWrites(inner, (state, next) => {
+    writes.push({ atMs: performance.now(), state: structuredClone(state) });
+    return next(state);
   });
-  return {
-    kind: inner.kind,
-    streams: () => inner.streams(),
-    hasStream: (n) => inner.hasStream(n),
-    createStream: (n, c, t) => inner.createStream(n, c, t),
-    openStream: (n, l) => inner.openStream(n, l),
-    updateStream: (n, c, t) => inner.updateStream(n, c, t),
-    deleteStream: (n) => inner.deleteStream(n),
-    consumers: (s) => inner.consumers(s),
-    createConsumer: async (s, n, c, t, st) => wrap(await inner.createConsumer(s, n, c, t, st)),
-    openConsumer: (s, n) => wrap(inner.openConsumer(s, n)),
-  };
-}
-
-/** Stream sequences a state counts as acknowledged: delivered and not pending. */
-function ackedBy(s: ConsumerState): number[] {
-  const pending = new Set(s.pending.map(([seq]) => seq));
-  const out: number[] = [];
-  for (let seq = 1; seq <= s.delivered.stream_seq; seq++) if (!pending.has(seq)) out.push(seq);
-  return out;
 }
 
 test("consumer state is written within its flush bound after acks and never runs ahead of them; a restart finds the last", async (t) => {

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { connect, createInbox, type NatsConnection } from "@nats-io/transport-node";
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type JsMsg } from "@nats-io/jetstream";
 import { startServer, type Server } from "../../src/index.js";
-import { DELIVERIES_PER_TURN } from "../../src/jetstream/consumer.js";
+import { DELIVERIES_PER_TURN } from "../../src/jetstream/delivery-loop.js";
 
 interface Env {
   nc: NatsConnection;

@@ -103,7 +103,7 @@ test("jetstream: file streams and their messages survive a restart", async (t) =
   let nc = await connect({ servers: url });
   const js = jetstream(nc);
   await (await jetstreamManager(nc)).streams.add({ name: "KEEP", subjects: ["keep.*"] });
-  for (let i = 1; i <= 20; i++) await js.publish(`keep.${i % 3}`, `m${i}`);
+  for (let i = 1; i <= 20; i++) await js.publish(`keep.${i % 3}`, `m${i}`, i % 5 === 0 ? { msgID: `id-${i}` } : undefined);
   await nc.close();
   nc = await connect({ servers: await restart() });
   t.after(() => nc.close());
@@ -111,7 +111,22 @@ test("jetstream: file streams and their messages survive a restart", async (t) =
   const info = await jsm.streams.info("KEEP");
   assert.equal(info.state.messages, 20);
   assert.equal((await jsm.streams.getMessage("KEEP", { seq: 20 }))?.string(), "m20");
-  assert.equal((await jetstream(nc).publish("keep.1", "m21")).seq, 21);
+  const js2 = jetstream(nc);
+  assert.equal((await js2.publish("keep.1", "m21")).seq, 21);
+  // The dedup window is read back when a publish first needs it (as on nats-server): a retry of a
+  // message stored before the restart is a duplicate, and publishes sent together keep their order
+  // while it is read, ids or not.
+  const acks = await Promise.all([
+    js2.publish("keep.2", "m22"),
+    js2.publish("keep.2", "m20 again", { msgID: "id-20" }),
+    js2.publish("keep.2", "m23", { msgID: "id-23" }),
+    js2.publish("keep.2", "m24"),
+    js2.publish("keep.2", "m25", { expect: { lastMsgID: "id-23" } }),
+  ]);
+  assert.deepEqual(
+    acks.map((a) => [a.seq, a.duplicate]),
+    [[22, false], [20, true], [23, false], [24, false], [25, false]],
+  );
 });
 
 test("a publish to a subject with an empty token is stored by no stream, as on nats-server (the official client sends no pedantic checks)", async (t) => {

@@ -1,6 +1,7 @@
 import { mkdir, unlink } from "node:fs/promises";
 import { Slab } from "../../util/slab.js";
 import { checkDiscardNew, dropExpired, dropOverLimits } from "../index/limits.js";
+import { CHUNK_MSGS } from "../index/chunk.js";
 import { MsgIndex } from "../index/msg-index.js";
 import {
   NoLimits,
@@ -22,12 +23,15 @@ import { RecordType, encodeRecord, type DecodedRecord } from "./record.js";
 import { SegmentWriter } from "./segment-writer.js";
 import { recoverSegments, type ResumeAt, type Segment, type StoreDamage } from "./segment-io.js";
 import { encodeIndexFile } from "./index-file.js";
-import { IndexKeeper, goneButHeld } from "./index-keeper.js";
+import { IndexKeeper } from "./index-keeper.js";
+import { recoverIndex, type IndexRecovery } from "./store-recovery.js";
+import { IndexPages } from "./index-pages.js";
 import { LostMessages } from "./lost-messages.js";
 import { UndoJournal } from "./undo-journal.js";
 import { WRITE_RETRY_BACKOFF_MS, type StoreLog } from "./write-outage.js";
 
 export type { StoreDamage } from "./segment-io.js";
+export type { IndexRecovery } from "./store-recovery.js";
 export { LOST_SEQS_MAX } from "./lost-messages.js";
 export { EAGER_BATCH_BYTES, EAGER_BATCH_RECORDS, MAX_WRITES_IN_FLIGHT } from "./group-commit.js";
 export { TAIL_CACHE_BYTES } from "./record-cache.js";
@@ -71,6 +75,8 @@ export interface FileStoreOptions {
    * of damage to segment bytes want.
    */
   indexFile?: boolean;
+  /** Record bytes appended between saves of the index (default INDEX_SAVE_BYTES; tests make it small). */
+  indexSaveBytes?: number;
 }
 
 /**
@@ -82,20 +88,13 @@ export interface FileStoreOptions {
  * and taking back a failed batch is the group commit's (see GroupCommit): one durable write per
  * batch, then every append of the batch resolves.
  */
-/** How the last open found the index: loaded from its file, or rebuilt from the records (and why). */
-export interface IndexRecovery {
-  index: "loaded" | "rebuilt";
-  /** Why the saved index was not used ("" when it was; "none saved" when there was none). */
-  reason: string;
-  /** Records read at open: those after the saved index, or every one when rebuilt. */
-  recordsRead: number;
-}
-
 export class FileStore implements StreamStore {
   readonly damage: StoreDamage[] = [];
   readonly recovery: IndexRecovery = { index: "rebuilt", reason: "none saved", recordsRead: 0 };
-  private index = new MsgIndex();
-  private locs = new LocTable();
+  /** Pages the index's per-message arrays out to disk and back (see IndexPages). */
+  private readonly pages: IndexPages;
+  private index: MsgIndex;
+  private locs: LocTable;
   private readonly cache = new RecordCache();
   private readonly undo = new UndoJournal();
   private readonly segments: Segment[] = [];
@@ -114,6 +113,8 @@ export class FileStore implements StreamStore {
   private recovering = false;
   /** Taking back what was not written: drops log no record and are not themselves undone. */
   private undoing = false;
+  /** A message whose record was read at a wrong place (a damaged page): read again. */
+  private relocated = 0;
   /** Dropping a record found corrupt: not put back by a roll-back. */
   private droppingCorrupt = false;
   private lastFirst = 0;
@@ -127,7 +128,17 @@ export class FileStore implements StreamStore {
   private constructor(private readonly opts: FileStoreOptions) {
     this.limits = { ...(opts.limits ?? NoLimits) };
     this.lost = new LostMessages(opts.dir, (l) => this.log(l));
-    this.keeper = new IndexKeeper(opts.dir, opts.indexFile !== false, (l) => this.log(l));
+    this.keeper = new IndexKeeper(opts.dir, opts.indexFile !== false, (l) => this.log(l), opts.indexSaveBytes);
+    const segByOrd = this.segByOrd;
+    this.pages = new IndexPages({
+      dir: opts.dir,
+      segByOrd,
+      segments: () => [...segByOrd.values()].sort((a, b) => a.firstSeq - b.firstSeq),
+      subjectId: (subject) => this.index.subjects.idOf(subject),
+      log: (l) => this.log(l),
+    });
+    this.index = new MsgIndex(this.pages, true);
+    this.locs = new LocTable(this.index, this.pages);
     // Getters: recovery replaces the index and the location table when it rebuilds them.
     const store = this;
     this.records = new RecordReader({
@@ -159,7 +170,10 @@ export class FileStore implements StreamStore {
         lastTimeNs: () => this.index.lastTimeNs,
         noteFirst: () => this.noteFirst(),
         durable: (seq, err) => this.durableListener?.(seq, err),
-        batchAcknowledged: () => void this.dropDeadSegments(),
+        batchAcknowledged: () => {
+          void this.dropDeadSegments();
+          void this.pages.flush(this.commits.durableSequence());
+        },
         batchStarted: (done) => this.batchStarted(done),
         takeBack: (seq, timeNs) => this.takeBack(seq, timeNs),
         undoMark: () => this.undo.mark,
@@ -182,100 +196,66 @@ export class FileStore implements StreamStore {
     return s;
   }
 
-  /**
-   * Load the saved index when it can be trusted and read only the records written after it; else
-   * rebuild the index from every record (see recoverSegments). A new index file is saved when
-   * records had to be read, so the next start after a crash reads only what follows it.
-   */
+  /** Recover what is on disk (see recoverIndex), then take appends after it. */
   private async recover(): Promise<void> {
     this.recovering = true;
-    const read = await this.keeper.read();
-    let resume: ResumeAt | null = null;
-    if (read === null) this.recovery.reason = this.opts.indexFile === false ? "index file off" : "none saved";
-    else if ("reason" in read) this.recovery.reason = read.reason;
-    else {
-      const at = this.keeper.resumeAt(read.saved);
-      for (const seg of at.segs) this.segByOrd.set(seg.ord, seg);
-      read.saved.apply(this.index, this.locs, at.segs);
-      resume = at.resume;
-      this.recovery.index = "loaded";
-      this.recovery.reason = "";
-      this.lost.resumeAfter(this.index.lastSeq);
-    }
-    const chunk = this.opts.recoveryChunkBytes ?? RECOVERY_CHUNK_BYTES;
-    let segs = await recoverSegments(this.opts.dir, chunk, this.damage, (r, seg, off) => this.apply(r, seg, off), resume);
-    const gone = resume === null ? null : goneButHeld(resume, segs, this.index);
-    if (gone !== null) {
-      // A segment the saved index lists is gone (dropped after it was saved) while messages the
-      // records after it did not remove still point into it: the saved index was not the last word.
-      this.recovery.index = "rebuilt";
-      this.recovery.reason = this.keeper.notUsed(`segment ${gone} is gone while messages in it are held`).reason;
-      this.index = new MsgIndex();
-      this.locs = new LocTable();
-      this.segByOrd.clear();
-      this.damage.length = 0;
-      this.lost.reset();
-      this.recovery.recordsRead = 0;
-      segs = await recoverSegments(this.opts.dir, chunk, this.damage, (r, seg, off) => this.apply(r, seg, off), null);
-    }
-    this.segByOrd.clear();
-    for (const seg of segs) this.segByOrd.set(seg.ord, seg);
+    const store = this;
+    const segs = await recoverIndex({
+      dir: this.opts.dir,
+      chunkBytes: this.opts.recoveryChunkBytes ?? RECOVERY_CHUNK_BYTES,
+      indexFileOff: this.opts.indexFile === false,
+      keeper: this.keeper,
+      pages: this.pages,
+      damage: this.damage,
+      lost: this.lost,
+      recovery: this.recovery,
+      segByOrd: this.segByOrd,
+      index: () => store.index,
+      locs: () => store.locs,
+      freshIndex: () => {
+        store.index = new MsgIndex(store.pages, true);
+        store.locs = new LocTable(store.index, store.pages);
+      },
+      drop: (seq) => void store.drop(seq),
+    });
     this.segments.push(...segs);
     this.recovering = false;
     this.lastFirst = this.index.firstSeq();
     this.commits.recovered(this.index.lastSeq, this.index.lastTimeNs);
     await this.writer.resume();
-    this.keeper.opened(this.segments[this.segments.length - 1]);
+    void this.pages.flush(this.index.lastSeq);
     if (this.keeper.unsaved) this.saveIndex();
   }
 
-
-
-
   /**
-   * A batch started (see CommitStore.batchStarted): if a segment was started since the index was
-   * last saved, take the index as it is now, which is what the segments hold once this batch is
-   * durable, and save it then (unless a write failed meanwhile). A start after a crash then reads
-   * at most the records since the newest segment began, even while publishing never pauses.
+   * A batch started (see CommitStore.batchStarted): if enough was appended since the index was
+   * last saved (see IndexKeeper.wantsSave), take the index as it is now, which is what the segments
+   * hold once this batch is durable, and save it then (unless a write failed meanwhile). A start
+   * after a crash then reads at most what was appended since, even while publishing never pauses.
    */
   private batchStarted(done: Promise<void>): void {
-    if (this.closing || !this.keeper.wantsSave(this.segments)) return;
+    if (this.closing || !this.keeper.wantsSave()) return;
     const w = this.commits.writeState();
     if (w.error !== null) return;
-    this.keeper.save(encodeIndexFile(this.index, this.locs, this.segments), done, () => this.commits.writeState().failedWrites === w.failedWrites);
+    const first = this.firstChunk();
+    this.keeper.save(encodeIndexFile(this.index, this.segments), done, () => this.commits.writeState().failedWrites === w.failedWrites, () => this.pages.release(first));
   }
 
   /** Save the index now (nothing is on its way to the disk: at open and at close). */
   private saveIndex(): void {
-    this.keeper.save(encodeIndexFile(this.index, this.locs, this.segments), null, () => true);
+    const first = this.firstChunk();
+    this.keeper.save(encodeIndexFile(this.index, this.segments), null, () => true, () => this.pages.release(first));
+  }
+
+  /** The chunk of the first message (page files wholly below it are not needed once an index file saying so is saved). */
+  private firstChunk(): number {
+    return Math.floor(this.index.firstSeq() / CHUNK_MSGS);
   }
 
 
 
   private log(line: string): void {
     this.opts.log?.(line);
-  }
-
-  /** One intact record found on disk, applied to the index. */
-  private apply(r: DecodedRecord, seg: Segment, off: number): void {
-    this.keeper.unsaved = true;
-    this.recovery.recordsRead++;
-    const index = this.index;
-    if (r.type === RecordType.MSG) {
-      this.lost.message(r.seq, seg, this.damage);
-      if (r.seq > index.lastSeq) {
-        index.add(r.seq, r.subject, fileStoredSize(r.subject, r.headers, r.data), r.timeNs);
-        this.locs.set(r.seq, seg.ord, off, r.size);
-      }
-    } else if (r.type === RecordType.DELETE) {
-      this.drop(r.seq);
-      this.lost.deleted(r.seq);
-    } else {
-      this.lost.first(r.seq);
-      // Everything below r.seq is gone; the last sequence is at least r.seq - 1.
-      for (let s = index.firstSeq(); s < r.seq && index.count > 0; s = index.firstSeq()) this.drop(s);
-      index.skipTo(r.seq);
-    }
   }
 
   /** A batch's write returned: its message records now have a place on disk. */
@@ -292,8 +272,16 @@ export class FileStore implements StreamStore {
 
   /** A record read back for `seq` no longer checks out: report it, never serve it, forget it. */
   private corrupt(seq: number, seg: Segment, off: number, len: number): void {
+    // The place may have been read from a page without its checksum: look again through the
+    // checked page (rebuilt from the segments when it does not check out). Another place: the
+    // page was wrong, not the record; the read is made again there (see read).
+    this.locs.recheck(seq);
+    if (this.index.has(seq) && (this.locs.seg(seq) !== seg.ord || this.locs.off(seq) !== off)) {
+      this.relocated = seq;
+      return;
+    }
     this.damage.push({ segment: seg.path.slice(this.opts.dir.length + 1), offset: off, bytes: len, kind: "corrupt" });
-    if (this.index.has(seq) && this.locs.seg(seq) === seg.ord && this.locs.off(seq) === off) {
+    if (this.index.has(seq)) {
       this.lost.note(seq, seq, len, seg, off);
       this.droppingCorrupt = true;
       try {
@@ -304,19 +292,34 @@ export class FileStore implements StreamStore {
     }
   }
 
+  /** The message at `seq` (held), read again once when its place turned out to be wrong. */
+  private async read(seq: number): Promise<StoredMsg | null> {
+    const m = await this.records.message(seq);
+    if (m !== null || this.relocated !== seq) return m;
+    this.relocated = 0;
+    return this.records.message(seq);
+  }
+
+  private readNow(seq: number, transient = false): StoredMsg | null | undefined {
+    const m = this.records.messageNow(seq, transient);
+    if (m !== null || this.relocated !== seq) return m;
+    this.relocated = 0;
+    return this.records.messageNow(seq, transient);
+  }
+
   async load(seq: number): Promise<StoredMsg | null> {
-    return this.index.has(seq) ? this.records.message(seq) : null;
+    return this.index.has(seq) ? this.read(seq) : null;
   }
 
   loadNow(seq: number): StoredMsg | null | undefined {
-    return this.index.has(seq) ? this.records.messageNow(seq, true) : null;
+    return this.index.has(seq) ? this.readNow(seq, true) : null;
   }
 
   async loadNext(filter: string, fromSeq: number): Promise<StoredMsg | null> {
     for (let from = fromSeq; ; ) {
       const seq = this.index.next(filter, from);
       if (seq === 0) return null;
-      const m = await this.records.message(seq);
+      const m = await this.read(seq);
       if (m !== null) return m;
       from = seq + 1;
     }
@@ -326,7 +329,7 @@ export class FileStore implements StreamStore {
     for (let from = fromSeq; ; ) {
       const seq = this.index.next(filter, from);
       if (seq === 0) return null;
-      const m = this.records.messageNow(seq);
+      const m = this.readNow(seq);
       if (m !== null) return m;
       from = seq + 1;
     }
@@ -336,7 +339,7 @@ export class FileStore implements StreamStore {
     for (let at = this.index.lastSeq; ; ) {
       const seq = this.index.prev(filter, at);
       if (seq === 0) return null;
-      const m = await this.records.message(seq);
+      const m = await this.read(seq);
       if (m !== null) return m;
       at = seq - 1;
     }
@@ -370,7 +373,6 @@ export class FileStore implements StreamStore {
     if (first !== this.lastFirst) {
       this.lastFirst = first;
       this.commits.queue(encodeRecord(RecordType.FIRST, first, 0n, "", null, EMPTY), 0);
-      this.locs.trimBelow(Math.min(first, this.commits.durableSequence() + 1));
     }
   }
 
@@ -428,6 +430,7 @@ export class FileStore implements StreamStore {
     return this.commits
       .commit()
       .catch(() => {})
+      .then(() => this.pages.settled())
       .then(() => this.keeper.settled());
   }
 
@@ -519,6 +522,11 @@ export class FileStore implements StreamStore {
     return this.cache.bytes;
   }
 
+  /** Chunks of the index whose per-message arrays are in memory (tests: memory stays bounded), and pages rebuilt since open. */
+  get indexPages(): { inMemory: number; rebuilt: number } {
+    return { inMemory: this.pages.inMemory, rebuilt: this.pages.rebuilt };
+  }
+
   /** Where the record of a message held ends in its segment (tests: what must be durable before its ack). */
   recordEnd(seq: number): number {
     return this.locs.off(seq) + this.locs.len(seq);
@@ -555,10 +563,14 @@ export class FileStore implements StreamStore {
     this.closing = true;
     await this.commits.close();
     await this.writer.close();
+    // Every record is durable now: every chunk whose sequences are all assigned gets its page.
+    await this.pages.settled();
+    await this.pages.flush(this.index.lastSeq);
     // Saved only while writes succeed: after a failure the segment may hold bytes past what was
     // acknowledged until it is cut back, and the saved state must be what the disk holds.
     if (this.keeper.unsaved && this.commits.writeState().error === null) this.saveIndex();
     await this.keeper.settled();
+    this.pages.close();
     await this.records.close();
   }
 }

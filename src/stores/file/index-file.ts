@@ -1,8 +1,8 @@
 import { endianness } from "node:os";
 import { crc32c } from "../../util/crc32c.js";
-import { CHUNK_MSGS, Chunk } from "../index/chunk.js";
+import { CHUNK_BITS_BYTES, CHUNK_MSGS, Chunk, newArrays } from "../index/chunk.js";
 import type { MsgIndex } from "../index/msg-index.js";
-import { NO_SEGMENT, type LocTable } from "./loc-table.js";
+import { NO_SEGMENT } from "./segment-io.js";
 import type { Segment } from "./segment-io.js";
 
 /**
@@ -21,10 +21,18 @@ import type { Segment } from "./segment-io.js";
  * |      | segments: count (u32); each: first sequence, size, last sequence (f64)  |
  * |      | subjects: count (u32); each: id (u32), count, first, last (f64),        |
  * |      |   name length (u32), name (UTF-8)                                       |
- * |      | chunks: count (u32); each: number (f64), slots S (u32), newest time     |
- * |      |   (i64), then S subject ids (u32), S sizes (u32), S times (i64),        |
- * |      |   S segment positions in the list above (u32, 0xffffffff: none),        |
- * |      |   S offsets (u32), S record lengths (u32)                               |
+ * |      | chunks: count (u32); each: number (f64), messages (u32), bytes (f64),   |
+ * |      |   newest time (i64), flags (u32: 1 paged, 2 every slot held), when      |
+ * |      |   paged its page's CRC-32C (u32), unless every slot is held its         |
+ * |      |   liveness bits (512 bytes), its subjects: count (u32), each id and     |
+ * |      |   messages (u32, u32); when not paged its arrays: slots S (u32), S      |
+ * |      |   subject ids (u32), S sizes (u32), S times (i64), S segment positions  |
+ * |      |   in the list above (u32, 0xffffffff: none), S offsets, S lengths (u32) |
+ *
+ * A paged chunk's arrays are in its page (see index-pages.ts), written and fsynced before any index
+ * file names it; the index file holds only what every chunk keeps in memory. So its size grows
+ * with the number of chunks (about 60 bytes each for a stream of few subjects), not with the
+ * messages, and a start reads it in milliseconds.
  *
  * The saved state holds every record up to the end of the last listed segment (its `size`): a
  * start-up after a crash reads only what lies after it. The file is trusted only when its length,
@@ -33,7 +41,9 @@ import type { Segment } from "./segment-io.js";
 export const INDEX_FILE_NAME = "index.snap";
 
 const MAGIC = 0x58494243;
-const VERSION = 1;
+const VERSION = 2;
+const PAGED = 1;
+const ALL_HELD = 2;
 const HEADER_BYTES = 24;
 const NONE = 0xffffffff;
 /** The index file's CRC-32C (crc32c keeps no view of a buffer this large, so the file's bytes can go). */
@@ -53,8 +63,8 @@ export interface SavedIndex {
   lastSeq: number;
   lastTimeNs: bigint;
   segments: SavedSegment[];
-  /** Fill `index` and `locs` from the file; `segs[i]` is the segment listed i-th. */
-  apply(index: MsgIndex, locs: LocTable, segs: Segment[]): void;
+  /** Fill `index` from the file; `segs[i]` is the segment listed i-th. */
+  apply(index: MsgIndex, segs: Segment[]): void;
 }
 
 /** Typed arrays are saved as their bytes: only on a little-endian host (the file says little endian). */
@@ -74,8 +84,16 @@ class Out {
 
   flush(): void {
     if (this.at > 0) this.push(this.cur.subarray(0, this.at));
-    this.cur = Buffer.allocUnsafe(64 * 1024);
+    // What is left of the current buffer is used on (a fresh one per flush cost 64 KiB per chunk).
+    this.cur = this.cur.length - this.at >= 4096 ? this.cur.subarray(this.at) : Buffer.allocUnsafe(64 * 1024);
     this.at = 0;
+  }
+
+  /** Bytes copied in. */
+  copy(v: Uint8Array): void {
+    this.room(v.length);
+    this.cur.set(v, this.at);
+    this.at += v.length;
   }
 
   private push(b: Buffer): void {
@@ -120,7 +138,7 @@ class Out {
  * The bytes of an index file for this state: every listed segment up to where the batches started
  * in it end (`written`: once they are durable, the segments hold this state).
  */
-export function encodeIndexFile(index: MsgIndex, locs: LocTable, segments: readonly Segment[]): Buffer {
+export function encodeIndexFile(index: MsgIndex, segments: readonly Segment[]): Buffer {
   const o = new Out();
   o.f64(index.lastSeq);
   o.i64(index.lastTimeNs);
@@ -144,23 +162,35 @@ export function encodeIndexFile(index: MsgIndex, locs: LocTable, segments: reado
   const chunks = index.heldChunks();
   o.u32(chunks.length);
   for (const c of chunks) {
-    const cap = c.capacity;
+    const paged = c.pageCrc !== -1;
     o.f64(c.n);
-    o.u32(cap);
+    o.u32(c.live);
+    o.f64(c.bytes);
     o.i64(c.maxTimeNs);
-    o.raw(c.subj);
-    o.raw(c.size);
-    o.raw(c.time);
+    o.u32((paged ? PAGED : 0) | (c.full() ? ALL_HELD : 0));
+    if (paged) o.u32(c.pageCrc);
+    if (!c.full()) o.copy(c.bits);
+    o.u32(c.subjects.size);
+    for (const [id, k] of c.subjects) {
+      o.u32(id);
+      o.u32(k);
+    }
+    if (paged) continue;
+    const a = c.arrays as NonNullable<Chunk["arrays"]>;
+    const cap = a.size.length;
+    o.u32(cap);
+    o.raw(a.subj);
+    o.raw(a.size);
+    o.raw(a.time);
     const seg = new Uint32Array(cap);
     const off = new Uint32Array(cap);
     const len = new Uint32Array(cap);
     for (let slot = 0; slot < cap; slot++) {
-      if ((c.size[slot] as number) === 0) continue;
-      const seq = c.n * CHUNK_MSGS + slot;
-      const ord = locs.seg(seq);
+      if (!c.has(slot)) continue;
+      const ord = a.loc[slot * 3] as number;
       seg[slot] = ord === NO_SEGMENT ? NONE : (position.get(ord) ?? NONE);
-      off[slot] = locs.off(seq);
-      len[slot] = locs.len(seq);
+      off[slot] = a.loc[slot * 3 + 1] as number;
+      len[slot] = a.loc[slot * 3 + 2] as number;
     }
     o.raw(seg);
     o.raw(off);
@@ -248,35 +278,59 @@ export function decodeIndexFile(buf: Buffer): SavedIndex | string {
       const last = r.f64();
       subjects.push([id, r.bytes(r.u32()).toString("utf8"), count, first, last]);
     }
-    const chunks: Array<{ c: Chunk; seg: Uint32Array; off: Uint32Array; len: Uint32Array }> = [];
+    const chunks: Array<{ c: Chunk; seg: Uint32Array | null }> = [];
     for (let n = r.u32(), i = 0; i < n; i++) {
-      const no = r.f64();
+      const c = new Chunk(r.f64(), 1, false);
+      c.arrays = null;
+      c.live = r.u32();
+      c.bytes = r.f64();
+      c.maxTimeNs = r.i64();
+      const flags = r.u32();
+      if ((flags & PAGED) !== 0) c.pageCrc = r.u32();
+      if ((flags & ALL_HELD) !== 0) c.bits.fill(0xff);
+      else c.bits.set(r.bytes(CHUNK_BITS_BYTES));
+      for (let k = r.u32(), j = 0; j < k; j++) c.subjects.set(r.u32(), r.u32());
+      if ((flags & PAGED) !== 0) {
+        chunks.push({ c, seg: null });
+        continue;
+      }
       const cap = r.u32();
       if (cap > CHUNK_MSGS) throw new RangeError(`chunk of ${cap} slots`);
-      const maxTimeNs = r.i64();
-      const c = Chunk.of(no, new Uint32Array(r.array(cap, 4)), new Uint32Array(r.array(cap, 4)), new BigInt64Array(r.array(cap, 8)), maxTimeNs);
-      chunks.push({ c, seg: new Uint32Array(r.array(cap, 4)), off: new Uint32Array(r.array(cap, 4)), len: new Uint32Array(r.array(cap, 4)) });
+      const a = newArrays(cap, true);
+      a.subj.set(new Uint32Array(r.array(cap, 4)));
+      a.size.set(new Uint32Array(r.array(cap, 4)));
+      a.time.set(new BigInt64Array(r.array(cap, 8)));
+      const seg = new Uint32Array(r.array(cap, 4));
+      const off = new Uint32Array(r.array(cap, 4));
+      const len = new Uint32Array(r.array(cap, 4));
+      for (let slot = 0; slot < cap; slot++) {
+        a.loc[slot * 3 + 1] = off[slot] as number;
+        a.loc[slot * 3 + 2] = len[slot] as number;
+      }
+      c.arrays = a;
+      chunks.push({ c, seg });
     }
     if (r.at !== body.length) return "bytes after its last chunk";
     return {
       lastSeq,
       lastTimeNs,
       segments,
-      apply(index, locs, segs) {
+      apply(index, segs) {
         for (const [id, name, count, first, last] of subjects) index.subjects.restore(id, name, count, first, last);
         index.subjects.restored();
+        for (const { c, seg } of chunks) {
+          if (seg === null || c.arrays === null) continue;
+          const loc = c.arrays.loc;
+          for (let slot = 0; slot < seg.length; slot++) {
+            const at = seg[slot] as number;
+            loc[slot * 3] = at === NONE ? NO_SEGMENT : ((segs[at] as Segment | undefined)?.ord ?? NO_SEGMENT);
+          }
+        }
         index.adopt(
           chunks.map((x) => x.c),
           lastSeq,
           lastTimeNs,
         );
-        for (const { c, seg, off, len } of chunks) {
-          for (let slot = 0; slot < c.capacity; slot++) {
-            if ((c.size[slot] as number) === 0) continue;
-            const at = seg[slot] as number;
-            locs.set(c.n * CHUNK_MSGS + slot, at === NONE ? NO_SEGMENT : ((segs[at] as Segment | undefined)?.ord ?? NO_SEGMENT), off[slot] as number, len[slot] as number);
-          }
-        }
       },
     };
   } catch (err) {

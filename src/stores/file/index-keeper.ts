@@ -6,14 +6,21 @@ import { INDEX_FILE_NAME, canSaveIndex, decodeIndexFile, type SavedIndex, type S
 import { newSegment, segmentName, segmentNames, type ResumeAt, type Segment } from "./segment-io.js";
 import type { StoreLog } from "./write-outage.js";
 
+/**
+ * Bytes of records appended after which a batch carries a save of the index (or after as many as
+ * the last save wrote, when that is more: saving never writes more than the stream does). A start
+ * after `kill -9` reads at most about this much of the records.
+ */
+export const INDEX_SAVE_BYTES = 8 * 1024 * 1024;
+
 /** A saved index read back: trusted (`saved`, its file's size), or why not. */
 export type ReadIndex = { saved: SavedIndex; bytes: number } | { reason: string };
 
 /**
  * When and how a file store's index file is read and written (see index-file.ts for what is in
  * it, docs/storage.md for when): at a start it is read and checked against the segments on disk;
- * saves run one after another in the background, each whole, and a save is wanted after a segment
- * closed once as many record bytes were appended as the last save wrote.
+ * saves run one after another in the background, each whole, and a save is wanted once
+ * INDEX_SAVE_BYTES of records were appended since the last (or as many as it wrote, if more).
  */
 export class IndexKeeper {
   /** The index changed since it was last saved (or was never saved). */
@@ -21,8 +28,6 @@ export class IndexKeeper {
   /** Bytes of records appended since the last save. */
   appendedSinceSave = 0;
   private saving: Promise<void> = Promise.resolve();
-  /** The newest segment at the last save (or at open). */
-  private savedWithOrd = 0;
   /** Bytes of the last index file saved or loaded. */
   private savedBytes = 0;
 
@@ -30,6 +35,8 @@ export class IndexKeeper {
     private readonly dir: string,
     private readonly enabled: boolean,
     private readonly log: StoreLog,
+    /** Record bytes between saves (INDEX_SAVE_BYTES; tests make it small). */
+    private readonly saveBytes = INDEX_SAVE_BYTES,
   ) {}
 
   /**
@@ -108,31 +115,21 @@ export class IndexKeeper {
     return null;
   }
 
-  /** Recovery is over; `newest` is the newest segment (saves are wanted once another starts). */
-  opened(newest: Segment | undefined): void {
-    this.savedWithOrd = newest?.ord ?? 0;
-  }
-
   /**
-   * Whether a batch starting now should carry a save: a segment closed since the last one (a
-   * store's first segment is not worth a save of its own), and as many record bytes were appended
-   * since as that save wrote (the whole index is written each time, so saving never writes more
-   * than the stream does).
+   * Whether a batch starting now should carry a save: INDEX_SAVE_BYTES (`saveBytes`) of records were appended
+   * since the last one, and at least as many as that save wrote (the index file is written whole,
+   * so saving never writes more than the stream does).
    */
-  wantsSave(segments: readonly Segment[]): boolean {
-    const newest = segments[segments.length - 1];
-    if (newest === undefined || newest.ord === this.savedWithOrd || segments.length < 2) return false;
-    if (this.appendedSinceSave < this.savedBytes) return false;
-    this.savedWithOrd = newest.ord;
-    return true;
+  wantsSave(): boolean {
+    return this.appendedSinceSave >= Math.max(this.saveBytes, this.savedBytes);
   }
 
   /**
    * Save `bytes` (the index as it was when they were made) in the background, once `after` (the
    * batch holding the last change, or null when nothing is on its way) has ended, if `stillGood()`
-   * then (no write failed since). Saves run one after another.
+   * then (no write failed since), and then `saved()`. Saves run one after another.
    */
-  save(bytes: Buffer, after: Promise<void> | null, stillGood: () => boolean): void {
+  save(bytes: Buffer, after: Promise<void> | null, stillGood: () => boolean, saved: () => void = () => {}): void {
     if (!this.enabled || !canSaveIndex()) return;
     this.unsaved = false;
     this.savedBytes = bytes.length;
@@ -146,6 +143,7 @@ export class IndexKeeper {
           return;
         }
         await writeFileAtomic(path, bytes);
+        saved();
       })
       .catch((err: unknown) => {
         this.unsaved = true;

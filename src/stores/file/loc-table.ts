@@ -1,81 +1,90 @@
-import { CHUNK_MSGS } from "../index/chunk.js";
+import { CHUNK_MSGS, type ChunkArrays } from "../index/chunk.js";
+import type { MsgIndex } from "../index/msg-index.js";
+import type { IndexPages } from "./index-pages.js";
 
-/** A segment number that names no segment: the record is not written yet (it is in the record cache). */
-export const NO_SEGMENT = 0;
-
-interface LocChunk {
-  seg: Uint32Array;
-  off: Uint32Array;
-  len: Uint32Array;
-}
+export { NO_SEGMENT } from "./segment-io.js";
 
 /**
- * Where each message's record lies on disk (segment number, offset, length), in typed arrays
- * chunked like the index (CHUNK_MSGS sequences a chunk): 12 bytes a message, no object per message.
- * Which sequences hold a message is the index's to say; this table only remembers where.
+ * Where each message's record lies on disk (segment number, offset, length): kept in the index's
+ * chunks beside each message's subject, size and time (12 bytes a message, no object per message),
+ * so it is paged out and in with them. For a chunk paged out, the place of one record is read from
+ * its page alone (a direct get of an old message brings back 16 bytes, not the chunk).
  */
 export class LocTable {
-  private chunks: Array<LocChunk | undefined> = [];
-  private chunkBase = 0;
+  /** The last place read from a page, and its sequence. */
+  private readonly point = new Uint32Array(3);
+  private pointSeq = -1;
+  /** The chunk of the last place read from a page: a second read in it brings the chunk back (a scan, not a random get). */
+  private pointChunk = -1;
 
+  constructor(
+    private readonly index: MsgIndex,
+    private readonly pages: IndexPages,
+  ) {}
+
+  /** Remember where `seq`'s record lies (the index holds `seq`'s chunk; nothing happens otherwise). */
   set(seq: number, seg: number, off: number, len: number): void {
-    const n = Math.floor(seq / CHUNK_MSGS);
-    if (this.chunks.length === 0) this.chunkBase = n;
-    else if (n < this.chunkBase) {
-      this.chunks = new Array<LocChunk | undefined>(this.chunkBase - n).fill(undefined).concat(this.chunks);
-      this.chunkBase = n;
-    }
-    const i = n - this.chunkBase;
-    while (this.chunks.length <= i) this.chunks.push(undefined);
+    const c = this.index.chunkAt(seq);
+    if (c === undefined) return;
     const slot = seq % CHUNK_MSGS;
-    let c = this.chunks[i];
-    if (c === undefined || slot >= c.seg.length) {
-      // Room for the slot, doubling (a small stream's table stays small).
-      let cap = c === undefined ? 32 : c.seg.length * 2;
-      while (cap <= slot) cap *= 2;
-      cap = Math.min(cap, CHUNK_MSGS);
-      const grown: LocChunk = { seg: new Uint32Array(cap), off: new Uint32Array(cap), len: new Uint32Array(cap) };
-      if (c !== undefined) {
-        grown.seg.set(c.seg);
-        grown.off.set(c.off);
-        grown.len.set(c.len);
-      }
-      c = grown;
-      this.chunks[i] = c;
-    }
-    c.seg[slot] = seg;
-    c.off[slot] = off;
-    c.len[slot] = len;
+    const loc = this.index.arraysOf(c).loc;
+    if (slot * 3 >= loc.length) return;
+    if (loc[slot * 3] === seg && loc[slot * 3 + 1] === off && loc[slot * 3 + 2] === len) return;
+    if (c.pageCrc !== -1) this.pages.changed(c);
+    loc[slot * 3] = seg;
+    loc[slot * 3 + 1] = off;
+    loc[slot * 3 + 2] = len;
+    if (seq === this.pointSeq) this.pointSeq = -1;
   }
 
-  private at(seq: number): LocChunk | undefined {
-    const i = Math.floor(seq / CHUNK_MSGS) - this.chunkBase;
-    return i >= 0 ? this.chunks[i] : undefined;
+  /** Where `seq`'s record lies: [segment number, offset, length] (NO_SEGMENT when not written or not known). */
+  private at(seq: number): ArrayLike<number> {
+    const slot = seq % CHUNK_MSGS;
+    const c = this.index.chunkAt(seq);
+    if (c === undefined || !c.has(slot)) return NOWHERE;
+    const a: ChunkArrays | null = c.arrays;
+    const out = this.point;
+    if (a === null) {
+      if (seq === this.pointSeq) return out;
+      if (c.n !== this.pointChunk) {
+        this.pages.pointLoc(c, slot, out);
+        this.pointSeq = seq;
+        this.pointChunk = c.n;
+        return out;
+      }
+      this.index.arraysOf(c);
+      return this.at(seq);
+    }
+    if (slot * 3 >= a.loc.length) return NOWHERE;
+    this.pointSeq = -1;
+    out[0] = a.loc[slot * 3] as number;
+    out[1] = a.loc[slot * 3 + 1] as number;
+    out[2] = a.loc[slot * 3 + 2] as number;
+    return out;
   }
 
   /** The segment number of `seq`'s record (NO_SEGMENT when not written or not known). */
   seg(seq: number): number {
-    return this.at(seq)?.seg[seq % CHUNK_MSGS] ?? NO_SEGMENT;
+    return this.at(seq)[0] as number;
   }
 
   off(seq: number): number {
-    return this.at(seq)?.off[seq % CHUNK_MSGS] ?? 0;
+    return this.at(seq)[1] as number;
   }
 
   len(seq: number): number {
-    return this.at(seq)?.len[seq % CHUNK_MSGS] ?? 0;
+    return this.at(seq)[2] as number;
   }
 
-  /** Forget the chunks wholly below `seq` (nothing below the first message is read again). */
-  trimBelow(seq: number): void {
-    const k = Math.min(Math.floor(seq / CHUNK_MSGS) - this.chunkBase, this.chunks.length);
-    if (k <= 0) return;
-    this.chunks = this.chunks.slice(k);
-    this.chunkBase += k;
-  }
-
-  clear(): void {
-    this.chunks = [];
-    this.chunkBase = 0;
+  /**
+   * Look up `seq`'s place again through its whole chunk, checked (a record read where the page
+   * said did not check out: was it the page?).
+   */
+  recheck(seq: number): void {
+    this.pointSeq = -1;
+    const c = this.index.chunkAt(seq);
+    if (c !== undefined) this.index.arraysOf(c);
   }
 }
+
+const NOWHERE = new Uint32Array(3);

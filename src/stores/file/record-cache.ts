@@ -1,10 +1,15 @@
 /** Recently written records kept in memory so consumers reading the tail do not read the disk. */
 export const TAIL_CACHE_BYTES = 8 * 1024 * 1024;
+/**
+ * And at most this many written records: each costs a Buffer object (about 100 bytes of heap)
+ * besides its bytes, so 8 MiB of 16-byte messages' records (150,000) held 14 MB of heap.
+ */
+export const TAIL_CACHE_RECORDS = 16 * 1024;
 
 /**
  * The records of the newest messages, by sequence: every record not yet written (it is the only
  * copy until its batch is on disk) and, once written, the newest up to TAIL_CACHE_BYTES; older ones
- * are let go, oldest first, and read back from their segments. Appends put records in sequence
+ * (and TAIL_CACHE_RECORDS) are let go, oldest first, and read back from their segments. Appends put records in sequence
  * order, so the cache is one run of sequences [base, base + length); a removed message's record
  * stays until it is let go like any other (the index, not the cache, says what is held).
  */
@@ -40,13 +45,13 @@ export class RecordCache {
   writtenUpTo(seq: number): void {
     if (seq > this.written) this.written = seq;
     const recs = this.recs;
-    while (this.bytes > TAIL_CACHE_BYTES && this.head < recs.length && this.base <= this.written) {
+    while ((this.bytes > TAIL_CACHE_BYTES || recs.length - this.head > TAIL_CACHE_RECORDS) && this.head < recs.length && this.base <= this.written) {
       const r = recs[this.head];
       recs[this.head++] = undefined;
       this.base++;
       if (r !== undefined) this.bytes -= r.length;
     }
-    if (this.head > 4096 && this.head * 2 > recs.length) {
+    if (this.head > 4096 && this.head * 2 > this.recs.length) {
       this.recs = recs.slice(this.head);
       this.head = 0;
     }

@@ -20,6 +20,9 @@ export interface Segment {
   written: number;
 }
 
+/** A segment number that names no segment: the record is not written yet (it is in the record cache). */
+export const NO_SEGMENT = 0;
+
 /** Segment numbers handed out in this process (1, 2, ...: unique across stores). */
 let lastOrd = 0;
 

@@ -1,7 +1,9 @@
 import type { PurgeRequest, StreamState } from "../types.js";
-import { CHUNK_MSGS, Chunk } from "./chunk.js";
+import { CHUNK_MSGS, type Chunk, type ChunkArrays, type ChunkPager } from "./chunk.js";
+import { ChunkList } from "./chunk-list.js";
+import { ALL, ChunkScan, NONE, SOME } from "./chunk-scan.js";
 import { SubjectTable } from "./subject-table.js";
-import { FilterMemory, isLiteral, matchesFilter, type FilterMemo } from "./filter-memo.js";
+import { FilterMemory, isLiteral, matchesFilter } from "./filter-memo.js";
 
 export { FILTERS_REMEMBERED, isLiteral, matchesFilter } from "./filter-memo.js";
 
@@ -11,17 +13,18 @@ const slotOf = (seq: number): number => seq % CHUNK_MSGS;
 /**
  * The index both stores hold (by composition): which sequences hold a message, each one's subject,
  * size and time, and per subject its count and first and last sequence. Per message it keeps only
- * typed-array data in chunks of CHUNK_MSGS sequences (see Chunk); per subject one entry (see
- * SubjectTable). Everything a store answers without its payloads is answered here: the first
- * sequence, counts, bytes, the next or last message matching a filter, num_pending, subjects,
- * deleted sequences, the sequence for a time, and what a purge takes. Payloads (the memory store's
- * buffers, the file store's records on disk) are the backend's.
+ * typed-array data in chunks of CHUNK_MSGS sequences (see Chunk), whose per-slot arrays a pager may
+ * keep on disk while they are not in use; per subject one entry (see SubjectTable). Everything a
+ * store answers without its payloads is answered here: the first sequence, counts, bytes, the next
+ * or last message matching a filter, num_pending, subjects, deleted sequences, the sequence for a
+ * time, and what a purge takes. Payloads (the memory store's buffers, the file store's records on
+ * disk) are the backend's. Queries that only need which slots hold a message, or a chunk's subject
+ * counts, never bring a paged-out chunk back.
  */
 export class MsgIndex {
   readonly subjects = new SubjectTable();
-  /** chunks[i] holds chunk number chunkBase + i (undefined: no message in it). */
-  private chunks: Array<Chunk | undefined> = [];
-  private chunkBase = 0;
+  /** The chunks by number (see ChunkList). */
+  private readonly list: ChunkList;
   /** Messages held and the bytes they count for. */
   count = 0;
   bytes = 0;
@@ -32,6 +35,17 @@ export class MsgIndex {
   private lead = 0;
   /** Which subjects the wildcard filters asked about match (see FilterMemory). */
   private readonly filters = new FilterMemory(this.subjects);
+  private readonly scan: ChunkScan;
+
+  constructor(
+    /** Pages chunks' arrays out and in (null: every chunk keeps them). */
+    private readonly pager: ChunkPager | null = null,
+    /** Chunks keep where each record lies (the file store's LocTable). */
+    withLoc = false,
+  ) {
+    this.list = new ChunkList(pager, withLoc);
+    this.scan = new ChunkScan(this.list, this.subjects, this.filters);
+  }
 
   // ---- changes ----
 
@@ -41,12 +55,16 @@ export class MsgIndex {
     const id = subjects.add(subject, seq);
     if (subjects.created) this.filters.subjectCreated(subject);
     const slot = slotOf(seq);
-    const c = this.chunkFor(chunkOf(seq), slot);
-    c.subj[slot] = id;
-    c.size[slot] = size;
-    c.time[slot] = timeNs;
+    const c = this.list.make(chunkOf(seq), slot);
+    const a = c.arrays as ChunkArrays;
+    if (c.pageCrc !== -1 && (a.subj[slot] !== id || a.size[slot] !== size || a.time[slot] !== timeNs)) this.pager?.changed(c);
+    a.subj[slot] = id;
+    a.size[slot] = size;
+    a.time[slot] = timeNs;
+    c.setBit(slot);
     if (timeNs > c.maxTimeNs) c.maxTimeNs = timeNs;
     c.live++;
+    c.bytes += size;
     c.subjects.set(id, (c.subjects.get(id) ?? 0) + 1);
     this.count++;
     this.bytes += size;
@@ -64,19 +82,22 @@ export class MsgIndex {
     const c = this.chunk(n);
     const slot = slotOf(seq);
     if (c === undefined || !c.has(slot)) return false;
-    const id = c.subj[slot] as number;
-    this.bytes -= c.size[slot] as number;
-    c.size[slot] = 0;
+    const a = this.arraysOf(c);
+    const id = a.subj[slot] as number;
+    const size = a.size[slot] as number;
+    this.bytes -= size;
+    c.bytes -= size;
+    c.clearBit(slot);
     c.live--;
     this.count--;
     const k = (c.subjects.get(id) as number) - 1;
     if (k === 0) c.subjects.delete(id);
     else c.subjects.set(id, k);
-    if (c.live === 0) this.dropChunk(n);
+    if (c.live === 0) this.list.drop(n);
     const subjects = this.subjects;
     if (subjects.remove(id)) this.filters.subjectFreed(id);
-    else if (seq === subjects.first(id)) subjects.setFirst(id, this.nextOfSubject(id, seq + 1));
-    else if (seq === subjects.last(id)) subjects.setLast(id, this.prevOfSubject(id, seq - 1));
+    else if (seq === subjects.first(id)) subjects.setFirst(id, this.scan.nextOfSubject(id, seq + 1));
+    else if (seq === subjects.last(id)) subjects.setLast(id, this.scan.prevOfSubject(id, seq - 1));
     return true;
   }
 
@@ -94,38 +115,37 @@ export class MsgIndex {
 
   /** The chunks holding messages, oldest first (what an index file saves). */
   heldChunks(): Chunk[] {
-    return this.chunks.filter((c): c is Chunk => c !== undefined);
+    return this.list.held();
   }
 
   /**
-   * Take back a state saved in an index file: its chunks (each one's per-subject counts are rebuilt
-   * from its arrays) after the subjects were restored into `subjects`.
+   * Take back a state saved in an index file: its chunks, each with its liveness bits, counts,
+   * bytes and subject counts set (its arrays in memory or paged out), after the subjects were
+   * restored into `subjects`.
    */
   adopt(chunks: Chunk[], lastSeq: number, lastTimeNs: bigint): void {
-    this.chunks = [];
-    this.chunkBase = 0;
+    this.list.replace(chunks);
     this.count = 0;
     this.bytes = 0;
-    for (const c of chunks) {
-      let live = 0;
-      for (let slot = 0; slot < c.capacity; slot++) {
-        const size = c.size[slot] as number;
-        if (size === 0) continue;
-        live++;
-        this.bytes += size;
-        const id = c.subj[slot] as number;
-        c.subjects.set(id, (c.subjects.get(id) ?? 0) + 1);
-      }
-      c.live = live;
-      this.count += live;
-      if (live === 0) continue;
-      if (this.chunks.length === 0) this.chunkBase = c.n;
-      while (this.chunkBase + this.chunks.length < c.n) this.chunks.push(undefined);
-      this.chunks.push(c);
+    for (const c of this.list.held()) {
+      this.count += c.live;
+      this.bytes += c.bytes;
     }
     this.lastSeq = lastSeq;
     this.lastTimeNs = lastTimeNs;
     this.lead = 0;
+  }
+
+  // ---- chunks (for the file store's location table and pager) ----
+
+  /** The chunk `seq` falls in, if it holds a message. */
+  chunkAt(seq: number): Chunk | undefined {
+    return this.chunk(chunkOf(seq));
+  }
+
+  /** `c`'s arrays, brought back from its page when paged out. */
+  arraysOf(c: Chunk): ChunkArrays {
+    return this.list.arraysOf(c);
   }
 
   // ---- one message ----
@@ -139,21 +159,23 @@ export class MsgIndex {
   subjectOf(seq: number): string | undefined {
     const c = this.chunk(chunkOf(seq));
     const slot = slotOf(seq);
-    return c !== undefined && c.has(slot) ? this.subjects.name(c.subj[slot] as number) : undefined;
+    if (c === undefined || !c.has(slot)) return undefined;
+    if (c.subjects.size === 1) for (const id of c.subjects.keys()) return this.subjects.name(id);
+    return this.subjects.name(this.arraysOf(c).subj[slot] as number);
   }
 
   /** The bytes a message held counts for (0 when none is held). */
   sizeOf(seq: number): number {
     const c = this.chunk(chunkOf(seq));
     const slot = slotOf(seq);
-    return c !== undefined && slot < c.capacity ? (c.size[slot] as number) : 0;
+    return c !== undefined && c.has(slot) ? (this.arraysOf(c).size[slot] as number) : 0;
   }
 
   /** The time of a message held (0 when none is). */
   timeOf(seq: number): bigint {
     const c = this.chunk(chunkOf(seq));
     const slot = slotOf(seq);
-    return c !== undefined && c.has(slot) ? (c.time[slot] as bigint) : 0n;
+    return c !== undefined && c.has(slot) ? (this.arraysOf(c).time[slot] as bigint) : 0n;
   }
 
   // ---- queries ----
@@ -176,7 +198,7 @@ export class MsgIndex {
   /** The lowest sequence held (lastSeq + 1 when empty). */
   firstSeq(): number {
     if (this.count === 0) return this.lastSeq + 1;
-    const s = this.scanUp(Math.max(this.lead, this.chunkBase * CHUNK_MSGS), null);
+    const s = this.scan.scanUp(Math.max(this.lead, this.list.base * CHUNK_MSGS), null);
     this.lead = s;
     return s;
   }
@@ -192,10 +214,10 @@ export class MsgIndex {
       const t = this.subjects;
       const id = t.idOf(filter);
       if (id < 0 || fromSeq > t.last(id)) return 0;
-      return fromSeq <= t.first(id) ? t.first(id) : this.nextOfSubject(id, fromSeq);
+      return fromSeq <= t.first(id) ? t.first(id) : this.scan.nextOfSubject(id, fromSeq);
     }
     const from = Math.max(fromSeq, this.firstSeq());
-    return this.scanUp(from, filter === "" || filter === ">" ? null : this.filters.memo(filter));
+    return this.scan.scanUp(from, filter === "" || filter === ">" ? null : this.filters.memo(filter));
   }
 
   /** The last sequence <= `atMost` whose subject matches `filter`; 0 when none. */
@@ -205,9 +227,9 @@ export class MsgIndex {
       const t = this.subjects;
       const id = t.idOf(filter);
       if (id < 0 || atMost < t.first(id)) return 0;
-      return atMost >= t.last(id) ? t.last(id) : this.prevOfSubject(id, atMost);
+      return atMost >= t.last(id) ? t.last(id) : this.scan.prevOfSubject(id, atMost);
     }
-    return this.scanDown(Math.min(atMost, this.lastSeq), filter === "" || filter === ">" ? null : this.filters.memo(filter));
+    return this.scan.scanDown(Math.min(atMost, this.lastSeq), filter === "" || filter === ">" ? null : this.filters.memo(filter));
   }
 
   /** Messages matching `filter` with sequence >= `fromSeq`. */
@@ -219,13 +241,13 @@ export class MsgIndex {
       const id = t.idOf(filter);
       if (id < 0 || from > t.last(id)) return 0;
       if (from <= t.first(id)) return t.count(id);
-      return this.countFrom(from, (c) => c.subjects.get(id) ?? 0, (c, slot) => c.subj[slot] === id, t.count(id));
+      return this.scan.countFrom(from, (c) => c.subjects.get(id) ?? 0, (c) => (!c.subjects.has(id) ? NONE : c.subjects.size === 1 ? ALL : SOME), (subj) => subj === id, t.count(id));
     }
     if (filter === "" || filter === ">" || this.filters.matchesAll(filter)) {
       const first = this.firstSeq();
       if (from <= first) return this.count;
       if (this.lastSeq - first + 1 === this.count) return this.lastSeq - from + 1;
-      return this.countFrom(from, (c) => c.live, () => true, this.count);
+      return this.scan.countFrom(from, (c) => c.live, () => ALL, () => true, this.count);
     }
     const memo = this.filters.memo(filter);
     let total = -1;
@@ -235,11 +257,11 @@ export class MsgIndex {
       return n;
     };
     // Counting below `from` needs the total matching: only worth it with few subjects.
-    if (this.subjects.size <= this.chunks.length) {
+    if (this.subjects.size <= this.list.span) {
       total = 0;
       for (const id of this.subjects.entries()) if (this.filters.matchId(memo, id[1])) total += this.subjects.count(id[1]);
     }
-    return this.countFrom(from, inChunk, (c, slot) => this.filters.matchId(memo, c.subj[slot] as number), total);
+    return this.scan.countFrom(from, inChunk, (c) => this.scan.matchKind(c, memo), (subj) => this.filters.matchId(memo, subj), total);
   }
 
   /** Per-subject message counts for subjects matching `filter`. */
@@ -297,11 +319,12 @@ export class MsgIndex {
   seqForTime(timeNs: bigint): number {
     if (this.count === 0) return 0;
     const first = this.firstSeq();
-    for (let n = chunkOf(first); n < this.chunkBase + this.chunks.length; n++) {
+    for (let n = chunkOf(first); n < this.list.end; n++) {
       const c = this.chunk(n);
       if (c === undefined || c.maxTimeNs < timeNs) continue;
-      for (let slot = n === chunkOf(first) ? slotOf(first) : 0; slot < c.capacity; slot++) {
-        if ((c.size[slot] as number) > 0 && (c.time[slot] as bigint) >= timeNs) return n * CHUNK_MSGS + slot;
+      const time = this.arraysOf(c).time;
+      for (let slot = c.nextLive(n === chunkOf(first) ? slotOf(first) : 0); slot < CHUNK_MSGS; slot = c.nextLive(slot + 1)) {
+        if ((time[slot] as bigint) >= timeNs) return n * CHUNK_MSGS + slot;
       }
     }
     return 0;
@@ -320,131 +343,6 @@ export class MsgIndex {
   // ---- inside ----
 
   private chunk(n: number): Chunk | undefined {
-    const i = n - this.chunkBase;
-    return i >= 0 ? this.chunks[i] : undefined;
-  }
-
-  private chunkFor(n: number, slot: number): Chunk {
-    if (this.chunks.length === 0) this.chunkBase = n;
-    else if (n < this.chunkBase) {
-      this.chunks = new Array<Chunk | undefined>(this.chunkBase - n).fill(undefined).concat(this.chunks);
-      this.chunkBase = n;
-    }
-    const i = n - this.chunkBase;
-    while (this.chunks.length <= i) this.chunks.push(undefined);
-    let c = this.chunks[i];
-    if (c === undefined) {
-      c = new Chunk(n, slot + 1);
-      this.chunks[i] = c;
-    } else c.ensure(slot);
-    return c;
-  }
-
-  /** A chunk without messages goes; leading empty chunks are cut off. */
-  private dropChunk(n: number): void {
-    const i = n - this.chunkBase;
-    this.chunks[i] = undefined;
-    let k = 0;
-    while (k < this.chunks.length && this.chunks[k] === undefined) k++;
-    if (k === this.chunks.length) {
-      this.chunks = [];
-      this.chunkBase = 0;
-    } else if (k > 0) {
-      this.chunks = this.chunks.slice(k);
-      this.chunkBase += k;
-    }
-  }
-
-  /** The first sequence >= `from` held (matching `memo` when given); 0 when none. */
-  private scanUp(from: number, memo: FilterMemo | null): number {
-    const end = this.chunkBase + this.chunks.length;
-    for (let n = Math.max(chunkOf(from), this.chunkBase); n < end; n++) {
-      const c = this.chunk(n);
-      if (c === undefined) continue;
-      if (memo !== null && !this.chunkMatches(c, memo)) continue;
-      const size = c.size;
-      for (let slot = n === chunkOf(from) ? slotOf(from) : 0; slot < size.length; slot++) {
-        if ((size[slot] as number) > 0 && (memo === null || this.filters.matchId(memo, c.subj[slot] as number))) return n * CHUNK_MSGS + slot;
-      }
-    }
-    return 0;
-  }
-
-  /** The last sequence <= `from` held (matching `memo` when given); 0 when none. */
-  private scanDown(from: number, memo: FilterMemo | null): number {
-    for (let n = Math.min(chunkOf(from), this.chunkBase + this.chunks.length - 1); n >= this.chunkBase; n--) {
-      const c = this.chunk(n);
-      if (c === undefined) continue;
-      if (memo !== null && !this.chunkMatches(c, memo)) continue;
-      const size = c.size;
-      for (let slot = Math.min(n === chunkOf(from) ? slotOf(from) : CHUNK_MSGS - 1, size.length - 1); slot >= 0; slot--) {
-        if ((size[slot] as number) > 0 && (memo === null || this.filters.matchId(memo, c.subj[slot] as number))) return n * CHUNK_MSGS + slot;
-      }
-    }
-    return 0;
-  }
-
-  private chunkMatches(c: Chunk, memo: FilterMemo): boolean {
-    for (const id of c.subjects.keys()) if (this.filters.matchId(memo, id)) return true;
-    return false;
-  }
-
-  /** The next message of subject `id` at or after `from` (0 when none). */
-  private nextOfSubject(id: number, from: number): number {
-    const end = Math.min(chunkOf(this.subjects.last(id)), this.chunkBase + this.chunks.length - 1);
-    for (let n = Math.max(chunkOf(from), this.chunkBase); n <= end; n++) {
-      const c = this.chunk(n);
-      if (c === undefined || !c.subjects.has(id)) continue;
-      for (let slot = n === chunkOf(from) ? slotOf(from) : 0; slot < c.capacity; slot++) {
-        if (c.subj[slot] === id && (c.size[slot] as number) > 0) return n * CHUNK_MSGS + slot;
-      }
-    }
-    return 0;
-  }
-
-  /** The last message of subject `id` at or before `from` (0 when none). */
-  private prevOfSubject(id: number, from: number): number {
-    const low = Math.max(chunkOf(this.subjects.first(id)), this.chunkBase);
-    for (let n = Math.min(chunkOf(from), this.chunkBase + this.chunks.length - 1); n >= low; n--) {
-      const c = this.chunk(n);
-      if (c === undefined || !c.subjects.has(id)) continue;
-      for (let slot = Math.min(n === chunkOf(from) ? slotOf(from) : CHUNK_MSGS - 1, c.capacity - 1); slot >= 0; slot--) {
-        if (c.subj[slot] === id && (c.size[slot] as number) > 0) return n * CHUNK_MSGS + slot;
-      }
-    }
-    return 0;
-  }
-
-  /**
-   * Messages at or above `from` by per-chunk counts (`perChunk`) and a slot test for the chunk
-   * `from` falls in; from whichever side of `from` has fewer chunks when `total` (all matching,
-   * -1 unknown) is given.
-   */
-  private countFrom(from: number, perChunk: (c: Chunk) => number, inSlot: (c: Chunk, slot: number) => boolean, total: number): number {
-    const at = chunkOf(from);
-    const end = this.chunkBase + this.chunks.length;
-    const c = this.chunk(at);
-    const below = total >= 0 && at - this.chunkBase < end - at;
-    let n = 0;
-    if (c !== undefined) {
-      // The slots of `from`'s chunk on the side being counted.
-      const size = c.size;
-      const s = slotOf(from);
-      if (below) {
-        for (let slot = 0; slot < Math.min(s, size.length); slot++) if ((size[slot] as number) > 0 && inSlot(c, slot)) n++;
-      } else for (let slot = s; slot < size.length; slot++) if ((size[slot] as number) > 0 && inSlot(c, slot)) n++;
-    }
-    if (below) {
-      for (let k = this.chunkBase; k < at; k++) {
-        const x = this.chunk(k);
-        if (x !== undefined) n += perChunk(x);
-      }
-      return total - n;
-    }
-    for (let k = at + 1; k < end; k++) {
-      const x = this.chunk(k);
-      if (x !== undefined) n += perChunk(x);
-    }
-    return n;
+    return this.list.get(n);
   }
 }

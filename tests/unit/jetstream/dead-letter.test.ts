@@ -25,7 +25,7 @@ test("dead letters: one per message and consumer, whatever Nats-Msg-Id the origi
 
   // A restart: a new Stream on the same store rebuilds its window from what is stored.
   const restarted = new Map([["DLQ", { stream: new Stream(cfg, store, new Date()), consumers: new Map() }]]);
-  await restarted.get("DLQ")?.stream.rebuildDedup(storedDeadLetterId);
+  restarted.get("DLQ")?.stream.loadDedupLater(storedDeadLetterId);
   const again = await copyToDeadLetters(restarted, "DLQ", "JOBS", "C2", original(1), 3, "max_deliveries");
   assert.deepEqual(again, { seq: 2, duplicate: true });
   assert.equal(store.state().messages, 3);

@@ -1,0 +1,157 @@
+/**
+ * The file store's index pages (index-pages.ts): once a chunk of CHUNK_MSGS sequences is durable its
+ * per-message arrays go to a page on disk and leave memory, coming back when asked; every answer is
+ * the same as the memory store's for the same changes, before and after a restart or a crash; a
+ * damaged or missing page is reported and rebuilt from the segments, never trusted.
+ */
+import { test, type TestContext } from "node:test";
+import assert from "node:assert/strict";
+import { cp, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { CHUNK_MSGS } from "../../../src/stores/index/chunk.js";
+import { FileStore } from "../../../src/stores/file/file-store.js";
+import { PAGE_BYTES, RESIDENT_PAGES_MAX } from "../../../src/stores/file/index-pages.js";
+import { MemoryStore } from "../../../src/stores/memory/memory-store.js";
+import { NoLimits, type StreamStore } from "../../../src/stores/types.js";
+
+async function tempDir(t: TestContext): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), "cuebus-pages-"));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+const CHUNKS = RESIDENT_PAGES_MAX + 8;
+const T0 = 1_000_000_000_000n;
+
+/** Subjects by chunk: some chunks hold one subject, some several, one a subject of its own. */
+const subjectOf = (i: number): string => {
+  const chunk = Math.floor(i / CHUNK_MSGS);
+  if (chunk % 3 === 0) return "one.a";
+  if (chunk === 5) return "rare.x";
+  return `mix.${i % 7}`;
+};
+
+/** The same changes on any store: a fill over CHUNKS chunks, deletes here and there, a purge of one subject, an expired front. */
+async function change(s: StreamStore): Promise<void> {
+  for (let i = 1; i <= CHUNKS * CHUNK_MSGS; i++) s.appendNoWait(subjectOf(i), i % 1000 === 0 ? Buffer.from(`NATS/1.0\r\nNats-Msg-Id: ${i}\r\n\r\n`) : null, Buffer.from(`v${i}`), T0 + BigInt(i) * 1000n);
+  await s.append("tail", null, Buffer.from("tail"), T0 + 10n ** 12n);
+  for (let seq = 7; seq < CHUNKS * CHUNK_MSGS; seq += 4099) await s.remove(seq);
+  await s.purge({ filter: "rare.x" });
+  await s.purge({ seq: 1500 });
+}
+
+/** Everything a reader asks, as one comparable value (sampled reads, every query). */
+async function answers(s: StreamStore): Promise<unknown> {
+  // Bytes are compared between file stores only (the two stores count a message's bytes differently).
+  const st: Partial<ReturnType<StreamStore["state"]>> = { ...s.state() };
+  delete st.lost;
+  delete st.bytes;
+  const reads: string[] = [];
+  const lastSeq = st.lastSeq as number;
+  for (let seq = 1; seq <= lastSeq; seq += 997) {
+    const m = await s.load(seq);
+    reads.push(m === null ? `${seq}:-` : `${seq}:${m.subject}|${m.timeNs}|${m.headers?.toString() ?? ""}|${m.data.toString()}`);
+  }
+  const filters = ["", "one.a", "mix.*", "mix.3", "rare.x", "tail", "*.a"];
+  const froms = [1, 1500, CHUNK_MSGS * 4 + 17, CHUNK_MSGS * 9 - 1, lastSeq];
+  return {
+    st,
+    reads,
+    next: await Promise.all(filters.map((f) => Promise.all(froms.map(async (from) => (await s.loadNext(f, from))?.seq)))),
+    last: await Promise.all(filters.map(async (f) => (await s.loadLast(f))?.seq)),
+    pending: filters.map((f) => froms.map((from) => s.numPending(f, from))),
+    subjects: [...s.subjects(">")].sort(),
+    lasts: ["one.a", "mix.0", "mix.6", "tail"].map((x) => s.lastSequenceOf(x)),
+    deleted: s.deletedSequences(40),
+    at: await Promise.all([T0 + 5_000_000n, T0 + BigInt(CHUNK_MSGS * 11) * 1000n + 5n].map((t) => s.seqForTime(t))),
+  };
+}
+
+test("index pages: chunks leave memory once durable and come back when read; every answer is the memory store's", async (t) => {
+  const dir = await tempDir(t);
+  const mem = new MemoryStore({ ...NoLimits });
+  await change(mem);
+  const want = await answers(mem);
+  const s = await FileStore.open({ dir });
+  t.after(() => s.close());
+  await change(s);
+  await s.settle();
+  const pages = (await readdir(dir)).filter((n) => n.endsWith(".idx"));
+  assert.ok(pages.length >= 1, "page files written");
+  assert.ok(s.indexPages.inMemory <= RESIDENT_PAGES_MAX + 2, `chunks with arrays in memory: ${s.indexPages.inMemory}`);
+  assert.deepEqual(await answers(s), want);
+  assert.ok(s.indexPages.inMemory <= RESIDENT_PAGES_MAX + 2, `after reading everywhere: ${s.indexPages.inMemory}`);
+  // Changes to chunks paged out: a delete deep in the history, limits dropping the front.
+  await s.remove(CHUNK_MSGS * 8 + 100);
+  await mem.remove(CHUNK_MSGS * 8 + 100);
+  assert.deepEqual(await answers(s), await answers(mem));
+  assert.equal(s.indexPages.rebuilt, 0);
+});
+
+test("index pages: a clean restart loads only the summaries; after a crash the same answers; the index file stays small", async (t) => {
+  const dir = await tempDir(t);
+  const mem = new MemoryStore({ ...NoLimits });
+  await change(mem);
+  const want = await answers(mem);
+  const s = await FileStore.open({ dir });
+  await change(s);
+  await s.settle();
+  const bytes = s.state().bytes;
+  // The directory as kill -9 leaves it: every acknowledged record, the pages written so far.
+  const crashed = await tempDir(t);
+  await cp(dir, crashed, { recursive: true, filter: (src) => !src.endsWith(".tmp") });
+  await s.close();
+  const snap = await readFile(join(dir, "index.snap"));
+  assert.ok(snap.length < 64 * 1024, `index file of ${snap.length} bytes for ${CHUNKS} chunks`);
+  const again = await FileStore.open({ dir });
+  t.after(() => again.close());
+  assert.deepEqual(again.recovery, { index: "loaded", reason: "", recordsRead: 0 });
+  assert.ok(again.indexPages.inMemory <= 2, `chunks with arrays in memory after open: ${again.indexPages.inMemory}`);
+  assert.deepEqual(await answers(again), want);
+  assert.equal(again.state().bytes, bytes);
+  const back = await FileStore.open({ dir: crashed });
+  t.after(() => back.close());
+  assert.deepEqual(await answers(back), want);
+  assert.equal(back.state().bytes, bytes);
+  assert.equal(back.indexPages.rebuilt, 0);
+});
+
+test("index pages: a damaged or missing page is reported and rebuilt from the segments, never used", async (t) => {
+  const dir = await tempDir(t);
+  const mem = new MemoryStore({ ...NoLimits });
+  await change(mem);
+  const want = await answers(mem);
+  const s = await FileStore.open({ dir });
+  await change(s);
+  await s.close();
+  const [first, second] = (await readdir(dir)).filter((n) => n.endsWith(".idx")).sort();
+  assert.ok(first !== undefined);
+  // A flipped bit in chunk 3's subject ids and in chunk 10's record places.
+  const bytes = await readFile(join(dir, first));
+  bytes[3 * PAGE_BYTES + 4 * 50] = (bytes[3 * PAGE_BYTES + 4 * 50] as number) ^ 1;
+  bytes[10 * PAGE_BYTES + CHUNK_MSGS * 16 + 16 * 77 + 9] = (bytes[10 * PAGE_BYTES + CHUNK_MSGS * 16 + 16 * 77 + 9] as number) ^ 4;
+  await writeFile(join(dir, first), bytes);
+  assert.equal(second, undefined, "one page file for these chunks");
+  const lines: string[] = [];
+  const back = await FileStore.open({ dir, log: (l) => lines.push(l) });
+  t.after(() => back.close());
+  assert.deepEqual(await answers(back), want);
+  // The message whose record place was damaged: read where the page says, found wrong, looked up again through the checked page.
+  const seq = CHUNK_MSGS * 10 + 77;
+  assert.equal((await back.load(seq))?.data.toString(), (await mem.load(seq))?.data.toString());
+  assert.equal(back.state().lost, undefined);
+  // A search by time in chunk 3 brings its arrays back: the damaged page is found then.
+  assert.equal(await back.seqForTime(T0 + 12338n * 1000n), 12338);
+  assert.ok(back.indexPages.rebuilt >= 2, `pages rebuilt: ${back.indexPages.rebuilt}: ${lines.join("\n")}`);
+  assert.ok(lines.some((l) => /index page for sequences 12288\.\.16383 not used \(checksum mismatch\)/.test(l)), lines.join("\n"));
+  assert.deepEqual(back.damage, []);
+  // The page file gone altogether.
+  await back.close();
+  await rm(join(dir, first));
+  const gone = await FileStore.open({ dir, log: () => {} });
+  t.after(() => gone.close());
+  const got = (await answers(gone)) as Record<string, unknown>;
+  for (const [k, v] of Object.entries(want as Record<string, unknown>)) assert.deepEqual(got[k], v, k);
+  assert.ok(gone.indexPages.rebuilt > 0);
+});
