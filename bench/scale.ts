@@ -60,6 +60,17 @@ const SUBJECT = "scale.x";
 const BUCKET = "SCALE";
 /** The direct-get sequences' seed: the same sequences for both servers. */
 const SEED = 16;
+/**
+ * `BENCH_SCALE_ONLY=reads`: only the fill, the clean restart and the direct-get and replay rows
+ * (to iterate on the read path; the node floor, kill -9 and KV rows need the full run).
+ */
+const READS_ONLY = env["BENCH_SCALE_ONLY"] === "reads";
+if (env["BENCH_SCALE_ONLY"] !== undefined && !READS_ONLY) throw new Error(`BENCH_SCALE_ONLY: "reads" or unset, not "${env["BENCH_SCALE_ONLY"]}"`);
+/**
+ * Node flags for the cuebus server (`BENCH_SCALE_CUEBUS_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/p"`).
+ * With any set, servers are stopped with SIGTERM instead of SIGKILL, so that a profile is written.
+ */
+const CUEBUS_NODE_ARGS = (env["BENCH_SCALE_CUEBUS_NODE_ARGS"] ?? "").split(" ").filter((a) => a !== "");
 /** js-consume.ts's durable for fetch-noack, deleted after each replay so restarts find the same state. */
 const REPLAY_CONSUMER = "bench_fetch_noack";
 
@@ -74,7 +85,7 @@ interface Server {
 
 function command(kind: Kind, port: number, store: string): { cmd: string; args: string[] } {
   const common = ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", store];
-  return kind === "nats-server" ? { cmd: NATS_SERVER, args: common } : { cmd: process.execPath, args: [MAIN_JS, "server", ...common] };
+  return kind === "nats-server" ? { cmd: NATS_SERVER, args: common } : { cmd: process.execPath, args: [...CUEBUS_NODE_ARGS, MAIN_JS, "server", ...common] };
 }
 
 async function start(kind: Kind, store: string): Promise<Server> {
@@ -83,7 +94,7 @@ async function start(kind: Kind, store: string): Promise<Server> {
 }
 
 async function stop(s: Server): Promise<void> {
-  s.proc.kill("SIGKILL");
+  s.proc.kill(CUEBUS_NODE_ARGS.length > 0 ? "SIGTERM" : "SIGKILL");
   await exited(s.proc);
 }
 
@@ -212,7 +223,7 @@ async function main(): Promise<void> {
     try {
       const fills = [await fillStream(nats), await fillStream(cuebus)] as const;
       const floors: number[] = [];
-      for (let i = 0; i < NODE_FLOOR_RUNS; i++) floors.push(await nodeFloorMs());
+      for (let i = 0; i < (READS_ONLY ? 0 : NODE_FLOOR_RUNS); i++) floors.push(await nodeFloorMs());
       const floor = median(floors);
       const restarts = [await cleanRestart(nats), await cleanRestart(cuebus)] as const;
       const gets: number[][] = [[], []];
@@ -226,37 +237,7 @@ async function main(): Promise<void> {
           replays[i]?.push(p[i]);
         }
       }
-      const kills = [await killDuringPublish(nats), await killDuringPublish(cuebus)] as const;
-      const growth = fills.map((f) => f.rssAfter - f.rssBefore);
-      rows.push(
-        {
-          measure: `RSS growth holding ${count(MSGS)} messages of 16 B in one file stream`,
-          unit: "bytes",
-          nats: growth[0] as number,
-          cuebus: growth[1] as number,
-          perItem: MSGS,
-          target: { text: "<= 2 B/msg (<= 20 MB at 10 M)", met: (growth[1] as number) / MSGS <= 2 },
-        },
-        { measure: "RSS after the fill", unit: "bytes", nats: fills[0].rssAfter, cuebus: fills[1].rssAfter },
-        { measure: "peak RSS (VmHWM) by the end of the fill", unit: "bytes", nats: fills[0].peakRss, cuebus: fills[1].peakRss },
-        { measure: `fill: durable publish 16 B, ${FILL_WINDOW} in flight`, unit: "msgs/s", nats: fills[0].fillPerSecond, cuebus: fills[1].fillPerSecond },
-        { measure: "clean stop: SIGTERM to exit", unit: "ms", nats: restarts[0].stopMs, cuebus: restarts[1].stopMs },
-        {
-          measure: `restart to serving after a clean stop, ${count(MSGS)} messages (spawn to STREAM.INFO with all)`,
-          unit: "ms",
-          nats: restarts[0].serveMs,
-          cuebus: restarts[1].serveMs,
-          target: { text: "<= 300 ms, node start included", met: restarts[1].serveMs <= 300 },
-        },
-        { measure: "node -e 0 (spawn to exit), for context", unit: "ms", nats: Number.NaN, cuebus: floor },
-        { measure: "RSS after the restart", unit: "bytes", nats: restarts[0].rssAfter, cuebus: restarts[1].rssAfter },
-        {
-          measure: `restart to serving after kill -9 during publishing, ${count(MSGS)}+ messages`,
-          unit: "ms",
-          nats: kills[0].serveMs,
-          cuebus: kills[1].serveMs,
-          target: { text: "<= 1 s", met: kills[1].serveMs <= 1000 },
-        },
+      const reads: ScaleRow[] = [
         {
           measure: `direct get of random sequences from the ${count(MSGS)} (${GET_WINDOW} in flight, ${GET_SECONDS} s, median of ${REPEAT})`,
           unit: "msgs/s",
@@ -271,33 +252,73 @@ async function main(): Promise<void> {
           cuebus: median(replays[1] as number[]),
           target: { text: ">= 1.0x nats-server", met: median(replays[1] as number[]) >= median(replays[0] as number[]) },
         },
-      );
-      Object.assign(details, { fills, nodeFloorMs: floor, restarts, directGetsPerSecond: gets, replayPerSecond: replays, kills });
+      ];
+      const fillRow: ScaleRow = { measure: `fill: durable publish 16 B, ${FILL_WINDOW} in flight`, unit: "msgs/s", nats: fills[0].fillPerSecond, cuebus: fills[1].fillPerSecond };
+      Object.assign(details, { fills, restarts, directGetsPerSecond: gets, replayPerSecond: replays });
+      if (READS_ONLY) rows.push(fillRow, ...reads);
+      else {
+        const kills = [await killDuringPublish(nats), await killDuringPublish(cuebus)] as const;
+        const growth = fills.map((f) => f.rssAfter - f.rssBefore);
+        rows.push(
+          {
+            measure: `RSS growth holding ${count(MSGS)} messages of 16 B in one file stream`,
+            unit: "bytes",
+            nats: growth[0] as number,
+            cuebus: growth[1] as number,
+            perItem: MSGS,
+            target: { text: "<= 2 B/msg (<= 20 MB at 10 M)", met: (growth[1] as number) / MSGS <= 2 },
+          },
+          { measure: "RSS after the fill", unit: "bytes", nats: fills[0].rssAfter, cuebus: fills[1].rssAfter },
+          { measure: "peak RSS (VmHWM) by the end of the fill", unit: "bytes", nats: fills[0].peakRss, cuebus: fills[1].peakRss },
+          fillRow,
+          { measure: "clean stop: SIGTERM to exit", unit: "ms", nats: restarts[0].stopMs, cuebus: restarts[1].stopMs },
+          {
+            measure: `restart to serving after a clean stop, ${count(MSGS)} messages (spawn to STREAM.INFO with all)`,
+            unit: "ms",
+            nats: restarts[0].serveMs,
+            cuebus: restarts[1].serveMs,
+            target: { text: "<= 300 ms, node start included", met: restarts[1].serveMs <= 300 },
+          },
+          { measure: "node -e 0 (spawn to exit), for context", unit: "ms", nats: Number.NaN, cuebus: floor },
+          { measure: "RSS after the restart", unit: "bytes", nats: restarts[0].rssAfter, cuebus: restarts[1].rssAfter },
+          {
+            measure: `restart to serving after kill -9 during publishing, ${count(MSGS)}+ messages`,
+            unit: "ms",
+            nats: kills[0].serveMs,
+            cuebus: kills[1].serveMs,
+            target: { text: "<= 1 s", met: kills[1].serveMs <= 1000 },
+          },
+          ...reads,
+        );
+        Object.assign(details, { nodeFloorMs: floor, kills });
+      }
     } finally {
       for (const s of servers) await stop(s);
       rmSync(join(dir, "nats"), { recursive: true, force: true });
       rmSync(join(dir, "cuebus"), { recursive: true, force: true });
     }
 
-    // The KV bucket on fresh servers, so the stream above is not part of either baseline.
-    const kvServers: [Server, Server] = [await start("nats-server", join(dir, "kv-nats")), await start("cuebus", join(dir, "kv-cuebus"))];
-    try {
-      const kv = [await kvFill(kvServers[0]), await kvFill(kvServers[1])] as const;
-      const g = kv.map((k) => k.rssAfter - k.rssBefore);
-      rows.push(
-        {
-          measure: `RSS growth of a KV bucket with ${count(KEYS)} keys (16 B values)`,
-          unit: "bytes",
-          nats: g[0] as number,
-          cuebus: g[1] as number,
-          perItem: KEYS,
-          target: { text: "<= 2x nats-server", met: (g[1] as number) <= 2 * (g[0] as number) },
-        },
-        { measure: "KV puts, 1 key each", unit: "msgs/s", nats: kv[0].fillPerSecond, cuebus: kv[1].fillPerSecond },
-      );
-      details["kv"] = kv;
-    } finally {
-      for (const s of kvServers) await stop(s);
+    if (!READS_ONLY) {
+      // The KV bucket on fresh servers, so the stream above is not part of either baseline.
+      const kvServers: [Server, Server] = [await start("nats-server", join(dir, "kv-nats")), await start("cuebus", join(dir, "kv-cuebus"))];
+      try {
+        const kv = [await kvFill(kvServers[0]), await kvFill(kvServers[1])] as const;
+        const g = kv.map((k) => k.rssAfter - k.rssBefore);
+        rows.push(
+          {
+            measure: `RSS growth of a KV bucket with ${count(KEYS)} keys (16 B values)`,
+            unit: "bytes",
+            nats: g[0] as number,
+            cuebus: g[1] as number,
+            perItem: KEYS,
+            target: { text: "<= 2x nats-server", met: (g[1] as number) <= 2 * (g[0] as number) },
+          },
+          { measure: "KV puts, 1 key each", unit: "msgs/s", nats: kv[0].fillPerSecond, cuebus: kv[1].fillPerSecond },
+        );
+        details["kv"] = kv;
+      } finally {
+        for (const s of kvServers) await stop(s);
+      }
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -126,6 +126,13 @@ export interface StreamStore {
   setDurableListener(fn: DurableListener): void;
   /** The message at `seq`, or null when absent or deleted. */
   load(seq: number): Promise<StoredMsg | null>;
+  /**
+   * load's answer when the store has it without waiting (in memory, in bytes already read, or read
+   * on the spot: see the file store's lone reads); undefined when it would have to wait. A direct
+   * get takes this path, so that it costs no promise. The message is valid only until the next
+   * call into the store (its bytes may be read into a buffer the store reuses).
+   */
+  loadNow(seq: number): StoredMsg | null | undefined;
   /** The first message with sequence >= `fromSeq` whose subject matches `filter` ("" or ">" = any). */
   loadNext(filter: string, fromSeq: number): Promise<StoredMsg | null>;
   /**

@@ -1,6 +1,6 @@
 import type { Bus } from "../bus.js";
 import { DEAD_LETTER_REPLAY_PREFIX, replayDeadLetters } from "../dead-letter.js";
-import { handleDirectGet } from "../direct-get.js";
+import { directGetStream, handleDirectGet } from "../direct-get.js";
 import { jsError } from "../errors.js";
 import type { ApiContext } from "./context.js";
 import { DLQ_REPLAY_REQUEST, decodeApiBody } from "./request-schema.js";
@@ -46,8 +46,7 @@ export class ApiListener {
     const bus = this.bus;
     this.unsubs.push(
       bus.subscribe("$JS.API.DIRECT.GET.>", "", (subject, reply, _h, data) => {
-        const name = subject.split(".", 5)[4] ?? "";
-        const e = ctx.streams.get(name);
+        const e = ctx.streams.get(directGetStream(subject));
         if (e === undefined || !e.stream.config.allow_direct || reply === "") return;
         handleDirectGet(bus, e.stream, subject, reply, data);
       }),

@@ -300,15 +300,19 @@ export class FileStore implements StreamStore {
     return this.records.message(seq);
   }
 
-  private readNow(seq: number): StoredMsg | null | undefined {
-    const m = this.records.messageNow(seq);
+  private readNow(seq: number, transient = false): StoredMsg | null | undefined {
+    const m = this.records.messageNow(seq, transient);
     if (m !== null || this.relocated !== seq) return m;
     this.relocated = 0;
-    return this.records.messageNow(seq);
+    return this.records.messageNow(seq, transient);
   }
 
   async load(seq: number): Promise<StoredMsg | null> {
     return this.index.has(seq) ? this.read(seq) : null;
+  }
+
+  loadNow(seq: number): StoredMsg | null | undefined {
+    return this.index.has(seq) ? this.readNow(seq, true) : null;
   }
 
   async loadNext(filter: string, fromSeq: number): Promise<StoredMsg | null> {

@@ -7,11 +7,18 @@ import { readFully, type Segment } from "./segment-io.js";
  */
 export const READ_AHEAD_BYTES = 256 * 1024;
 /**
- * How much a read that continues nothing brings in (a direct get of a random sequence, or the
- * first read of a replay): a page or so. Reading READ_AHEAD_BYTES for each random 16 B message made
+ * How much a read that continues nothing brings in when it goes through the thread pool (a direct
+ * get of a random sequence, or the first read of a replay, while lone reads are not made on the
+ * spot: see RecordReader): a page or so. Reading READ_AHEAD_BYTES for each random 16 B message made
  * random direct gets from a 10 M-message stream 0.07x nats-server (bench:scale).
  */
 export const RANDOM_READ_BYTES = 4096;
+/**
+ * Lone reads (made on the spot by the reader, see `noteLoneRead`) whose ends are remembered, so
+ * that the read after one, if it starts where that one ended (a replay's second message), brings
+ * in a stretch. Several, so that random gets going on at the same time do not push a replay's out.
+ */
+export const LONE_READS_NOTED = 16;
 /**
  * Stretches a store keeps (a few consumers replaying different parts at once); the least
  * recently used goes first. READ_AHEAD_WINDOWS * READ_AHEAD_BYTES bounds the memory per store.
@@ -36,6 +43,10 @@ interface Stretch {
  */
 export class ReadAhead {
   private stretches: Stretch[] = [];
+  /** Where the newest lone reads ended: a ring of LONE_READS_NOTED (segment, end) pairs. */
+  private readonly loneSegs: Array<Segment | null> = new Array<Segment | null>(LONE_READS_NOTED).fill(null);
+  private readonly loneEnds: number[] = new Array<number>(LONE_READS_NOTED).fill(0);
+  private loneAt = 0;
 
   constructor(private readonly handle: (seg: Segment) => Promise<FileHandle>) {}
 
@@ -67,10 +78,31 @@ export class ReadAhead {
     return buf.subarray(0, Math.min(len, buf.length));
   }
 
-  /** Does a read at `off` start inside a stretch of `seg`, or where one ends (a replay going on)? */
+  /** Does a read at `off` start inside a stretch of `seg`, or where one or a lone read ends (a replay going on)? */
   private continues(seg: Segment, off: number): boolean {
     for (const s of this.stretches) if (s.seg === seg && off >= s.start && off <= s.end) return true;
+    const segs = this.loneSegs;
+    for (let i = 0; i < segs.length; i++) if (segs[i] === seg && this.loneEnds[i] === off) return true;
     return false;
+  }
+
+  /**
+   * Is a read of bytes [off, off + len) of `seg` a lone one: no stretch holds them or is bringing
+   * them in, and it does not continue a read made before? Then the reader may make it on its own
+   * (see `noteLoneRead`) instead of through `read`.
+   */
+  alone(seg: Segment, off: number, len: number): boolean {
+    if (len >= READ_AHEAD_BYTES) return false;
+    for (const s of this.stretches) if (s.seg === seg && off >= s.start && off + len <= s.end) return false;
+    return !this.continues(seg, off);
+  }
+
+  /** A lone read of `seg` ending at `end` was made outside: a read starting there continues it. */
+  noteLoneRead(seg: Segment, end: number): void {
+    const i = this.loneAt;
+    this.loneSegs[i] = seg;
+    this.loneEnds[i] = end;
+    this.loneAt = i + 1 === LONE_READS_NOTED ? 0 : i + 1;
   }
 
   /**
@@ -96,10 +128,12 @@ export class ReadAhead {
   /** Forget a segment's stretches (it is being unlinked). */
   forget(seg: Segment): void {
     this.drop((s) => s.seg === seg);
+    for (let i = 0; i < LONE_READS_NOTED; i++) if (this.loneSegs[i] === seg) this.loneSegs[i] = null;
   }
 
   clear(): void {
     this.stretches = [];
+    this.loneSegs.fill(null);
   }
 
   private drop(which: (s: Stretch) => boolean): void {

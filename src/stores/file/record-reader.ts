@@ -2,10 +2,14 @@ import { open, type FileHandle } from "node:fs/promises";
 import type { MsgIndex } from "../index/msg-index.js";
 import type { StoredMsg } from "../types.js";
 import type { LocTable } from "./loc-table.js";
+import { loneReads } from "./lone-reads.js";
 import { ReadAhead } from "./read-ahead.js";
 import type { RecordCache } from "./record-cache.js";
 import { RecordType, decodeRecord, viewRecord } from "./record.js";
-import { SegmentWindow, type Segment } from "./segment-io.js";
+import { SegmentWindow, readFullySync, type Segment } from "./segment-io.js";
+
+/** Bytes of the buffer each reader reuses for transient lone reads; a larger record gets its own. */
+export const LONE_READ_SCRATCH_BYTES = 4096;
 
 /** What the reader reads through: the store's index and record locations (replaced when recovery rebuilds them), cache and segments. */
 export interface ReadSource {
@@ -21,33 +25,48 @@ export interface ReadSource {
 
 /**
  * The file store's read path: a held message from its cached record, or read back from its
- * segment (through ReadAhead, on one read handle per segment) and checked, never served when it
- * no longer checks out; and the whole-store scan start-up's dedup rebuild makes.
+ * segment and checked, never served when it no longer checks out; and the whole-store scan
+ * start-up's dedup rebuild makes. A record is read back through ReadAhead (on one read handle per
+ * segment), or on the spot when the read is a lone one (see lone-reads.ts).
  */
 export class RecordReader {
   private readonly readers = new Map<Segment, Promise<FileHandle>>();
+  /** The read handles once open: lone reads are made on their descriptors. */
+  private readonly opened = new Map<Segment, FileHandle>();
+  /** What transient lone reads are read into (see messageNow). */
+  private readonly scratch = Buffer.allocUnsafe(LONE_READ_SCRATCH_BYTES);
   private readonly readAhead = new ReadAhead((seg) => this.reader(seg));
 
   constructor(private readonly src: ReadSource) {}
 
   /** The message at `seq` (held): from its cached record, or read back from its segment and checked. */
   message(seq: number): StoredMsg | null | Promise<StoredMsg | null> {
-    const src = this.src;
-    const rec = src.cache.get(seq);
-    if (rec !== undefined) return viewRecord(rec, seq, src.index.timeOf(seq), src.index.subjectOf(seq) as string);
-    return this.readBack(seq);
+    const m = this.messageNow(seq);
+    return m !== undefined ? m : this.readBack(seq);
   }
 
-  /** From the record cache or from bytes already read back (no waiting); undefined when a read is needed. */
-  messageNow(seq: number): StoredMsg | null | undefined {
+  /**
+   * From the record cache, from bytes already read back, or read on the spot when the read is a
+   * lone one (see lone-reads.ts); undefined when a read through the thread pool is needed.
+   * `transient`: a record read on the spot may be read into a buffer the next read reuses (the
+   * caller is done with the message before it calls the store again: a direct get).
+   */
+  messageNow(seq: number, transient = false): StoredMsg | null | undefined {
     const src = this.src;
     const rec = src.cache.get(seq);
     if (rec !== undefined) return viewRecord(rec, seq, src.index.timeOf(seq), src.index.subjectOf(seq) as string);
-    const seg = src.segByOrd.get(src.locs.seg(seq));
+    const locs = src.locs;
+    const seg = src.segByOrd.get(locs.seg(seq));
     if (seg === undefined) return undefined;
-    const off = src.locs.off(seq);
-    const buf = this.readAhead.peek(seg, off, src.locs.len(seq));
-    return buf === null ? undefined : this.checked(seq, seg, off, buf);
+    const off = locs.off(seq);
+    const len = locs.len(seq);
+    const ra = this.readAhead;
+    const buf = ra.peek(seg, off, len);
+    if (buf !== null) return this.checked(seq, seg, off, buf);
+    const fh = this.opened.get(seg);
+    if (fh === undefined || !ra.alone(seg, off, len)) return undefined;
+    const lone = this.readLone(fh.fd, seg, off, len, transient);
+    return lone === null ? undefined : this.checked(seq, seg, off, lone);
   }
 
   private async readBack(seq: number): Promise<StoredMsg | null> {
@@ -56,6 +75,29 @@ export class RecordReader {
     if (seg === undefined) return null;
     const off = locs.off(seq);
     return this.checked(seq, seg, off, await this.readAhead.read(seg, off, locs.len(seq)));
+  }
+
+  /**
+   * Bytes [off, off + len) of `seg`, read on the spot (a lone read); shorter only when the file is.
+   * Null when the read failed: then it is made again through the thread pool, whose promise carries
+   * the error to the caller (a caller of messageNow expects no throw).
+   */
+  private readLone(fd: number, seg: Segment, off: number, len: number, transient: boolean): Buffer | null {
+    const t0 = loneReads.started();
+    if (t0 < 0) return null;
+    // A buffer of its own (a small one is cut from Node's pool) unless the caller is done with the
+    // message before the next read.
+    const buf = transient && len <= LONE_READ_SCRATCH_BYTES ? this.scratch.subarray(0, len) : Buffer.allocUnsafe(len);
+    let got: number;
+    try {
+      got = readFullySync(fd, buf, off);
+    } catch {
+      return null;
+    } finally {
+      loneReads.ended(t0);
+    }
+    this.readAhead.noteLoneRead(seg, off + got);
+    return got === len ? buf : buf.subarray(0, got);
   }
 
   /** The record read back for `seq`, if it checks out; else reported (see ReadSource.corrupt) and null. */
@@ -108,8 +150,15 @@ export class RecordReader {
   private reader(seg: Segment): Promise<FileHandle> {
     let fh = this.readers.get(seg);
     if (fh === undefined) {
-      fh = open(seg.path, "r");
-      this.readers.set(seg, fh);
+      const opening = open(seg.path, "r");
+      fh = opening;
+      this.readers.set(seg, opening);
+      opening.then(
+        (h) => {
+          if (this.readers.get(seg) === opening) this.opened.set(seg, h);
+        },
+        () => {},
+      );
     }
     return fh;
   }
@@ -119,13 +168,16 @@ export class RecordReader {
     this.readAhead.forget(seg);
     const r = this.readers.get(seg);
     this.readers.delete(seg);
+    this.opened.delete(seg);
     if (r !== undefined) await r.then((h) => h.close()).catch(() => {});
   }
 
   /** Close every read handle. */
   async close(): Promise<void> {
     this.readAhead.clear();
-    for (const r of this.readers.values()) await r.then((h) => h.close()).catch(() => {});
+    const all = [...this.readers.values()];
     this.readers.clear();
+    this.opened.clear();
+    for (const r of all) await r.then((h) => h.close()).catch(() => {});
   }
 }

@@ -1,4 +1,4 @@
-import { writevSync } from "node:fs";
+import { readSync, writevSync } from "node:fs";
 import { open, readdir, truncate, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { MAX_RECORD_BYTES, RECORD_OVERHEAD_BYTES, RecordType, decodeRecord, type DecodedRecord } from "./record.js";
@@ -96,6 +96,20 @@ export async function readFully(fh: FileHandle, off: number, len: number): Promi
     got += bytesRead;
   }
   return got === len ? buf : buf.subarray(0, got);
+}
+
+/**
+ * Bytes [off, off + buf.length) of the file `fd` into `buf`, read on the spot (a positioned read on
+ * this thread) until all are in; returns how many, fewer only at the file's end.
+ */
+export function readFullySync(fd: number, buf: Buffer, off: number): number {
+  let got = 0;
+  while (got < buf.length) {
+    const n = readSync(fd, buf, got, buf.length - got, off + got);
+    if (n === 0) break;
+    got += n;
+  }
+  return got;
 }
 
 /**

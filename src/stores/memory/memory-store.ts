@@ -95,6 +95,10 @@ export class MemoryStore implements StreamStore {
     return this.at(seq);
   }
 
+  loadNow(seq: number): StoredMsg | null {
+    return this.at(seq);
+  }
+
   async loadNext(filter: string, fromSeq: number): Promise<StoredMsg | null> {
     return this.at(this.index.next(filter, fromSeq));
   }

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { mkdtemp, open, rm, writeFile, type FileHandle } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { RANDOM_READ_BYTES, READ_AHEAD_BYTES, READ_AHEAD_WINDOWS, ReadAhead } from "../../../src/stores/file/read-ahead.js";
+import { LONE_READS_NOTED, RANDOM_READ_BYTES, READ_AHEAD_BYTES, READ_AHEAD_WINDOWS, ReadAhead } from "../../../src/stores/file/read-ahead.js";
 import { newSegment, type Segment } from "../../../src/stores/file/segment-io.js";
 
 /** A real file of `size` patterned bytes, its handle counting the reads made through it. */
@@ -145,4 +145,34 @@ test("read-ahead: a read that continues nothing reads a page, not a stretch; one
     assert.ok(got.equals(f.bytes.subarray(off, off + 16)), `bytes at ${off}`);
   }
   assert.deepEqual(readBytes, [READ_AHEAD_BYTES], "one stretch read for the replay past the first page");
+});
+
+test("read-ahead: a read is alone unless a stretch holds it or it continues a read; the read after a lone one brings in a stretch", async (t) => {
+  const f = await file(t, 4 * READ_AHEAD_BYTES);
+  const ra = new ReadAhead(f.handle);
+  const off = 2 * READ_AHEAD_BYTES + 100;
+  assert.ok(ra.alone(f.seg, off, 50), "nothing read yet");
+  assert.equal(ra.alone(f.seg, off, READ_AHEAD_BYTES), false, "a record as large as a stretch is read through `read`");
+  // The reader made the lone read itself and says where it ended.
+  ra.noteLoneRead(f.seg, off + 50);
+  assert.equal(ra.alone(f.seg, off + 50, 50), false, "the next record continues it");
+  assert.ok(ra.alone(f.seg, off + 51, 50));
+  const next = await ra.read(f.seg, off + 50, 50);
+  assert.ok(next.equals(f.bytes.subarray(off + 50, off + 100)));
+  assert.equal(f.reads(), 1);
+  // That read brought in a stretch: the records after it are at hand, and no longer alone.
+  assert.ok(ra.peek(f.seg, off + 1000, 50)?.equals(f.bytes.subarray(off + 1000, off + 1050)));
+  assert.equal(ra.alone(f.seg, off + 1000, 50), false);
+  // Ends noted for a segment that goes are forgotten with it.
+  ra.noteLoneRead(f.seg, 10);
+  ra.forget(f.seg);
+  assert.ok(ra.alone(f.seg, 10, 50));
+});
+
+test("read-ahead: LONE_READS_NOTED lone reads are remembered; an older one is pushed out", async (t) => {
+  const f = await file(t, READ_AHEAD_BYTES);
+  const ra = new ReadAhead(f.handle);
+  for (let i = 0; i <= LONE_READS_NOTED; i++) ra.noteLoneRead(f.seg, 1000 + i * 100);
+  assert.ok(ra.alone(f.seg, 1000, 10), "the oldest end was pushed out");
+  for (let i = 1; i <= LONE_READS_NOTED; i++) assert.equal(ra.alone(f.seg, 1000 + i * 100, 10), false, `end ${i} remembered`);
 });
