@@ -48,6 +48,14 @@ const FILL_WINDOW = Math.max(1, parseCount("BENCH_SCALE_WINDOW", env["BENCH_SCAL
 const GET_WINDOW = Math.max(1, parseCount("BENCH_SCALE_GET_WINDOW", env["BENCH_SCALE_GET_WINDOW"], 64));
 /** Wait before reading an RSS, so a fill's last batches and buffers are behind us. */
 const SETTLE_MS = parseCount("BENCH_SCALE_SETTLE_MS", env["BENCH_SCALE_SETTLE_MS"], 3000);
+/**
+ * Quiet time after which RSS is taken again ("settled"): V8 gives back the heap a burst of
+ * publishing grew only after some 10 s without allocation (its memory reducer), Go's runtime
+ * likewise returns memory over time; both servers get the same wait.
+ */
+const IDLE_MS = parseCount("BENCH_SCALE_IDLE_MS", env["BENCH_SCALE_IDLE_MS"], 20_000);
+/** The share of the fill after which RSS is taken once more, for the cost of each message added after it. */
+const FIRST_PART = 0.2;
 /** Publishing runs this long before the kill -9. */
 const KILL_AFTER_MS = 1500;
 /** `node -e 0` runs; the median goes beside the restart rows. */
@@ -124,7 +132,11 @@ async function fill(s: Server, subject: string, keyed: boolean, n: number): Prom
 
 interface StreamFill {
   rssBefore: number;
+  /** RSS after FIRST_PART of the messages (settled SETTLE_MS). */
+  rssPart: number;
   rssAfter: number;
+  /** RSS after IDLE_MS more without load. */
+  rssSettled: number;
   peakRss: number;
   fillPerSecond: number;
 }
@@ -136,11 +148,18 @@ async function fillStream(s: Server): Promise<StreamFill> {
   await sleep(SETTLE_MS);
   const rssBefore = rss(s);
   log(`${s.kind}: filling ${count(MSGS)} messages`);
-  const fillPerSecond = await fill(s, SUBJECT, false, MSGS);
+  const part = Math.round(MSGS * FIRST_PART);
+  const firstSeconds = part / (await fill(s, SUBJECT, false, part));
+  await sleep(SETTLE_MS);
+  const rssPart = rss(s);
+  const restSeconds = (MSGS - part) / (await fill(s, SUBJECT, false, MSGS - part));
   await sleep(SETTLE_MS);
   const held = await streamMessages(s, STREAM);
   if (held !== MSGS) throw new Error(`${s.kind}: the stream holds ${held} messages, not ${MSGS}`);
-  return { rssBefore, rssAfter: rss(s), peakRss: procStatusBytes(s.proc.pid, "VmHWM"), fillPerSecond };
+  const rssAfter = rss(s);
+  const peakRss = procStatusBytes(s.proc.pid, "VmHWM");
+  await sleep(IDLE_MS);
+  return { rssBefore, rssPart, rssAfter, rssSettled: rss(s), peakRss, fillPerSecond: MSGS / (firstSeconds + restSeconds) };
 }
 
 /** SIGTERM, wait for the exit, spawn again on the same store and port: both times, and the RSS once it settled. */
@@ -186,7 +205,7 @@ async function killDuringPublish(s: Server): Promise<{ serveMs: number; messages
   return { serveMs: r.ms, messages: r.messages, ackedBeforeKill: acked };
 }
 
-async function kvFill(s: Server): Promise<{ rssBefore: number; rssAfter: number; fillPerSecond: number }> {
+async function kvFill(s: Server): Promise<{ rssBefore: number; rssAfter: number; rssSettled: number; fillPerSecond: number }> {
   const nc = await connect({ port: s.port });
   await new Kvm(nc).create(BUCKET, { history: 1 });
   await nc.close();
@@ -197,7 +216,9 @@ async function kvFill(s: Server): Promise<{ rssBefore: number; rssAfter: number;
   await sleep(SETTLE_MS);
   const held = await streamMessages(s, `KV_${BUCKET}`);
   if (held !== KEYS) throw new Error(`${s.kind}: the bucket holds ${held} keys, not ${KEYS}`);
-  return { rssBefore, rssAfter: rss(s), fillPerSecond };
+  const rssAfter = rss(s);
+  await sleep(IDLE_MS);
+  return { rssBefore, rssAfter, rssSettled: rss(s), fillPerSecond };
 }
 
 /** Run `f` for both servers, nats-server first in even rounds and cuebus first in odd ones. */
@@ -268,6 +289,21 @@ async function main(): Promise<void> {
             perItem: MSGS,
             target: { text: "<= 2 B/msg (<= 20 MB at 10 M)", met: (growth[1] as number) / MSGS <= 2 },
           },
+          {
+            measure: `RSS growth holding them, ${IDLE_MS / 1000} s later without load`,
+            unit: "bytes",
+            nats: fills[0].rssSettled - fills[0].rssBefore,
+            cuebus: fills[1].rssSettled - fills[1].rssBefore,
+            perItem: MSGS,
+            target: { text: "<= 2 B/msg (<= 20 MB at 10 M)", met: (fills[1].rssSettled - fills[1].rssBefore) / MSGS <= 2 },
+          },
+          {
+            measure: `RSS growth from ${FIRST_PART * 100}% to 100% of the fill (what each message added costs)`,
+            unit: "bytes",
+            nats: fills[0].rssAfter - fills[0].rssPart,
+            cuebus: fills[1].rssAfter - fills[1].rssPart,
+            perItem: MSGS - Math.round(MSGS * FIRST_PART),
+          },
           { measure: "RSS after the fill", unit: "bytes", nats: fills[0].rssAfter, cuebus: fills[1].rssAfter },
           { measure: "peak RSS (VmHWM) by the end of the fill", unit: "bytes", nats: fills[0].peakRss, cuebus: fills[1].peakRss },
           fillRow,
@@ -313,6 +349,14 @@ async function main(): Promise<void> {
             perItem: KEYS,
             target: { text: "<= 2x nats-server", met: (g[1] as number) <= 2 * (g[0] as number) },
           },
+          {
+            measure: `the same, ${IDLE_MS / 1000} s later without load`,
+            unit: "bytes",
+            nats: kv[0].rssSettled - kv[0].rssBefore,
+            cuebus: kv[1].rssSettled - kv[1].rssBefore,
+            perItem: KEYS,
+            target: { text: "<= 2x nats-server", met: kv[1].rssSettled - kv[1].rssBefore <= 2 * (kv[0].rssSettled - kv[0].rssBefore) },
+          },
           { measure: "KV puts, 1 key each", unit: "msgs/s", nats: kv[0].fillPerSecond, cuebus: kv[1].fillPerSecond },
         );
         details["kv"] = kv;
@@ -329,7 +373,7 @@ async function main(): Promise<void> {
   const stamp = new Date().toISOString().replace(/[:.]/g, "-");
   const outDir = join(root, "bench/results");
   mkdirSync(outDir, { recursive: true });
-  const config = { msgs: MSGS, keys: KEYS, replay: REPLAY, getSeconds: GET_SECONDS, repeat: REPEAT, fillWindow: FILL_WINDOW, getWindow: GET_WINDOW, settleMs: SETTLE_MS, minutes };
+  const config = { msgs: MSGS, keys: KEYS, replay: REPLAY, getSeconds: GET_SECONDS, repeat: REPEAT, fillWindow: FILL_WINDOW, getWindow: GET_WINDOW, settleMs: SETTLE_MS, idleMs: IDLE_MS, minutes };
   writeFileSync(join(outDir, `${stamp}-scale.json`), JSON.stringify({ config, rows, details }, null, 2));
   console.log(`\nwritten bench/results/${stamp}-scale.json`);
 }
