@@ -318,6 +318,16 @@ async function main(): Promise<void> {
           { measure: "node -e 0 (spawn to exit), for context", unit: "ms", nats: Number.NaN, cuebus: floor },
           { measure: "RSS after the restart", unit: "bytes", nats: restarts[0].rssAfter, cuebus: restarts[1].rssAfter },
           {
+            // At rest: the restarted server holding every message against the same server empty
+            // before the fill (no publishing's working set on either side).
+            measure: `RSS holding the ${count(MSGS)} after the restart, over the server before the fill`,
+            unit: "bytes",
+            nats: restarts[0].rssAfter - fills[0].rssBefore,
+            cuebus: restarts[1].rssAfter - fills[1].rssBefore,
+            perItem: MSGS,
+            target: { text: "<= 2 B/msg (<= 20 MB at 10 M)", met: (restarts[1].rssAfter - fills[1].rssBefore) / MSGS <= 2 },
+          },
+          {
             measure: `restart to serving after kill -9 during publishing, ${count(MSGS)}+ messages`,
             unit: "ms",
             nats: kills[0].serveMs,
