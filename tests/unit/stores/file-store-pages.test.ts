@@ -153,3 +153,32 @@ test("index pages: a damaged or missing page is reported and rebuilt from the se
   for (const [k, v] of Object.entries(want as Record<string, unknown>)) assert.deepEqual(got[k], v, k);
   assert.ok(gone.indexPages.rebuilt > 0);
 });
+
+test("index pages: a damaged record of a chunk paged out is never served, and its neighbours are", async (t) => {
+  const { dir, mem, s } = await changedStores(t);
+  await s.close();
+  // Flip a byte in the payloads of messages 50,000 (chunk 12) and 60,000 (chunk 14), both paged.
+  const segs = (await readdir(dir)).filter((n) => n.endsWith(".seg")).sort();
+  const hit = new Set<string>();
+  for (const name of segs) {
+    const bytes = await readFile(join(dir, name));
+    for (const v of ["v50000", "v60000"]) {
+      const at = bytes.indexOf(v);
+      if (at < 0) continue;
+      bytes[at + 2] = (bytes[at + 2] as number) ^ 0x20;
+      hit.add(name);
+    }
+    await writeFile(join(dir, name), bytes);
+  }
+  assert.ok(hit.size > 0, "the records were found");
+  const back = await FileStore.open({ dir, log: () => {} });
+  t.after(() => back.close());
+  assert.equal((await back.load(20_000))?.data.toString(), "v20000");
+  // Read through places taken from the pages (one row each), then through the chunk brought back.
+  assert.equal((await back.load(50_001))?.data.toString(), "v50001");
+  assert.equal(await back.load(60_000), null);
+  assert.equal(await back.load(50_000), null);
+  assert.deepEqual([...(back.state().lost?.msgs ?? [])].sort(), [50_000, 60_000]);
+  assert.equal(back.damage.filter((d) => d.kind === "corrupt" && hit.has(d.segment)).length, 2);
+  assert.equal((await back.load(49_999))?.data.toString(), (await mem.load(49_999))?.data.toString());
+});
