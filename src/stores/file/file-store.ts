@@ -113,8 +113,6 @@ export class FileStore implements StreamStore {
   private recovering = false;
   /** Taking back what was not written: drops log no record and are not themselves undone. */
   private undoing = false;
-  /** A message whose record was read at a wrong place (a damaged page): read again. */
-  private relocated = 0;
   /** Dropping a record found corrupt: not put back by a roll-back. */
   private droppingCorrupt = false;
   private lastFirst = 0;
@@ -270,79 +268,37 @@ export class FileStore implements StreamStore {
     }
   }
 
-  /** A record read back for `seq` no longer checks out: report it, never serve it, forget it. */
+  /** A record read back for `seq` no longer checks out (see RecordReader.checked): report it, never serve it, forget it. */
   private corrupt(seq: number, seg: Segment, off: number, len: number): void {
-    // The place may have been read from a page without its checksum: look again through the
-    // checked page (rebuilt from the segments when it does not check out). Another place: the
-    // page was wrong, not the record; the read is made again there (see read).
-    this.locs.recheck(seq);
-    if (this.index.has(seq) && (this.locs.seg(seq) !== seg.ord || this.locs.off(seq) !== off)) {
-      this.relocated = seq;
-      return;
-    }
     this.damage.push({ segment: seg.path.slice(this.opts.dir.length + 1), offset: off, bytes: len, kind: "corrupt" });
-    if (this.index.has(seq)) {
-      this.lost.note(seq, seq, len, seg, off);
-      this.droppingCorrupt = true;
-      try {
-        this.drop(seq);
-      } finally {
-        this.droppingCorrupt = false;
-      }
+    if (!this.index.has(seq)) return;
+    this.lost.note(seq, seq, len, seg, off);
+    this.droppingCorrupt = true;
+    try {
+      this.drop(seq);
+    } finally {
+      this.droppingCorrupt = false;
     }
-  }
-
-  /** The message at `seq` (held), read again once when its place turned out to be wrong. */
-  private async read(seq: number): Promise<StoredMsg | null> {
-    const m = await this.records.message(seq);
-    if (m !== null || this.relocated !== seq) return m;
-    this.relocated = 0;
-    return this.records.message(seq);
-  }
-
-  private readNow(seq: number, transient = false): StoredMsg | null | undefined {
-    const m = this.records.messageNow(seq, transient);
-    if (m !== null || this.relocated !== seq) return m;
-    this.relocated = 0;
-    return this.records.messageNow(seq, transient);
   }
 
   async load(seq: number): Promise<StoredMsg | null> {
-    return this.index.has(seq) ? this.read(seq) : null;
+    return this.index.has(seq) ? this.records.message(seq) : null;
   }
 
   loadNow(seq: number): StoredMsg | null | undefined {
-    return this.index.has(seq) ? this.readNow(seq, true) : null;
+    return this.index.has(seq) ? this.records.messageNow(seq, true) : null;
   }
 
-  async loadNext(filter: string, fromSeq: number): Promise<StoredMsg | null> {
-    for (let from = fromSeq; ; ) {
-      const seq = this.index.next(filter, from);
-      if (seq === 0) return null;
-      const m = await this.read(seq);
-      if (m !== null) return m;
-      from = seq + 1;
-    }
+  loadNext(filter: string, fromSeq: number): Promise<StoredMsg | null> {
+    return this.records.next(filter, fromSeq);
   }
 
   loadNextNow(filter: string, fromSeq: number): StoredMsg | null | undefined {
-    for (let from = fromSeq; ; ) {
-      const seq = this.index.next(filter, from);
-      if (seq === 0) return null;
-      const m = this.readNow(seq);
-      if (m !== null) return m;
-      from = seq + 1;
-    }
+    return this.records.nextNow(filter, fromSeq);
   }
 
-  async loadLast(filter: string): Promise<StoredMsg | null> {
-    for (let at = this.index.lastSeq; ; ) {
-      const seq = this.index.prev(filter, at);
-      if (seq === 0) return null;
-      const m = await this.read(seq);
-      if (m !== null) return m;
-      at = seq - 1;
-    }
+  loadLast(filter: string): Promise<StoredMsg | null> {
+    return this.records.last(filter);
   }
 
   /** A whole-store read (start-up's dedup rebuild; see RecordReader.scan). */

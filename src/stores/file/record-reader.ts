@@ -62,11 +62,16 @@ export class RecordReader {
     const len = locs.len(seq);
     const ra = this.readAhead;
     const buf = ra.peek(seg, off, len);
-    if (buf !== null) return this.checked(seq, seg, off, buf);
+    if (buf !== null) {
+      const m = this.checked(seq, seg, off, buf);
+      return m === MOVED ? this.messageNow(seq, transient) : m;
+    }
     const fh = this.opened.get(seg);
     if (fh === undefined || !ra.alone(seg, off, len)) return undefined;
     const lone = this.readLone(fh.fd, seg, off, len, transient);
-    return lone === null ? undefined : this.checked(seq, seg, off, lone);
+    if (lone === null) return undefined;
+    const m = this.checked(seq, seg, off, lone);
+    return m === MOVED ? this.messageNow(seq, transient) : m;
   }
 
   private async readBack(seq: number): Promise<StoredMsg | null> {
@@ -74,7 +79,8 @@ export class RecordReader {
     const seg = this.src.segByOrd.get(locs.seg(seq));
     if (seg === undefined) return null;
     const off = locs.off(seq);
-    return this.checked(seq, seg, off, await this.readAhead.read(seg, off, locs.len(seq)));
+    const m = this.checked(seq, seg, off, await this.readAhead.read(seg, off, locs.len(seq)));
+    return m === MOVED ? this.readBack(seq) : m;
   }
 
   /**
@@ -100,14 +106,55 @@ export class RecordReader {
     return got === len ? buf : buf.subarray(0, got);
   }
 
-  /** The record read back for `seq`, if it checks out; else reported (see ReadSource.corrupt) and null. */
-  private checked(seq: number, seg: Segment, off: number, buf: Buffer): StoredMsg | null {
-    const len = this.src.locs.len(seq);
+  /**
+   * The record read back for `seq`, if it checks out. If not, its place is looked up again through
+   * the checked page (it may have been read from a page row without its checksum: see
+   * LocTable.recheck); another place means the page was wrong, not the record (MOVED: read again
+   * there). Else the record is reported (see ReadSource.corrupt) and null.
+   */
+  private checked(seq: number, seg: Segment, off: number, buf: Buffer): StoredMsg | null | typeof MOVED {
+    const locs = this.src.locs;
+    const len = locs.len(seq);
     const r = buf.length === len ? decodeRecord(buf, 0, false) : "short";
     if (typeof r !== "string" && r.seq === seq) return r;
+    locs.recheck(seq);
+    if (this.src.index.has(seq) && (locs.seg(seq) !== seg.ord || locs.off(seq) !== off)) return MOVED;
     // Changed on disk since it was written or recovered: report it, never serve it, forget it.
     this.src.corrupt(seq, seg, off, len);
     return null;
+  }
+
+  /** The first message held >= `fromSeq` matching `filter` (a message that no longer checks out is passed over). */
+  async next(filter: string, fromSeq: number): Promise<StoredMsg | null> {
+    for (let from = fromSeq; ; ) {
+      const seq = this.src.index.next(filter, from);
+      if (seq === 0) return null;
+      const m = await this.message(seq);
+      if (m !== null) return m;
+      from = seq + 1;
+    }
+  }
+
+  /** The same from what is at hand (see messageNow): undefined when a read is needed. */
+  nextNow(filter: string, fromSeq: number): StoredMsg | null | undefined {
+    for (let from = fromSeq; ; ) {
+      const seq = this.src.index.next(filter, from);
+      if (seq === 0) return null;
+      const m = this.messageNow(seq);
+      if (m !== null) return m;
+      from = seq + 1;
+    }
+  }
+
+  /** The last message held matching `filter`. */
+  async last(filter: string): Promise<StoredMsg | null> {
+    for (let at = this.src.index.lastSeq; ; ) {
+      const seq = this.src.index.prev(filter, at);
+      if (seq === 0) return null;
+      const m = await this.message(seq);
+      if (m !== null) return m;
+      at = seq - 1;
+    }
   }
 
   /**
@@ -181,3 +228,6 @@ export class RecordReader {
     for (const r of all) await r.then((h) => h.close()).catch(() => {});
   }
 }
+
+/** `checked`'s answer for a record found at another place than it was read at. */
+const MOVED = Symbol("moved");
