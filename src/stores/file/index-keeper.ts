@@ -1,8 +1,11 @@
 import { readdir, readFile, stat, unlink } from "node:fs/promises";
 import { join } from "node:path";
+import { CHUNK_MSGS } from "../index/chunk.js";
 import type { MsgIndex } from "../index/msg-index.js";
 import { isLeftover, writeFileAtomic } from "./atomic-file.js";
-import { INDEX_FILE_NAME, canSaveIndex, decodeIndexFile, type SavedIndex, type SavedSegment } from "./index-file.js";
+import { INDEX_FILE_NAME, canSaveIndex, decodeIndexFile, encodeIndexFile, type SavedIndex, type SavedSegment } from "./index-file.js";
+import type { IndexPages } from "./index-pages.js";
+import type { StoreWriteState } from "../types.js";
 import { newSegment, segmentName, segmentNames, type ResumeAt, type Segment } from "./segment-io.js";
 import type { StoreLog } from "./write-outage.js";
 
@@ -12,6 +15,14 @@ import type { StoreLog } from "./write-outage.js";
  * after `kill -9` reads at most about this much of the records.
  */
 export const INDEX_SAVE_BYTES = 8 * 1024 * 1024;
+
+/** What a save takes: the store's index (replaced when recovery rebuilds it), its segments and index pages, and how its writes go. */
+export interface SaveSource {
+  readonly index: MsgIndex;
+  readonly segments: readonly Segment[];
+  readonly pages: IndexPages;
+  writeState(): StoreWriteState;
+}
 
 /** A saved index read back: trusted (`saved`, its file's size), or why not. */
 export type ReadIndex = { saved: SavedIndex; bytes: number } | { reason: string };
@@ -35,6 +46,7 @@ export class IndexKeeper {
     private readonly dir: string,
     private readonly enabled: boolean,
     private readonly log: StoreLog,
+    private readonly src: SaveSource,
     /** Record bytes between saves (INDEX_SAVE_BYTES; tests make it small). */
     private readonly saveBytes = INDEX_SAVE_BYTES,
   ) {}
@@ -129,7 +141,7 @@ export class IndexKeeper {
    * batch holding the last change, or null when nothing is on its way) has ended, if `stillGood()`
    * then (no write failed since), and then `saved()`. Saves run one after another.
    */
-  save(bytes: Buffer, after: Promise<void> | null, stillGood: () => boolean, saved: () => void = () => {}): void {
+  private save(bytes: Buffer, after: Promise<void> | null, stillGood: () => boolean, saved: () => void = () => {}): void {
     if (!this.enabled || !canSaveIndex()) return;
     this.unsaved = false;
     this.savedBytes = bytes.length;
@@ -151,6 +163,35 @@ export class IndexKeeper {
         if ((err as NodeJS.ErrnoException).code === "ENOENT") return;
         this.log(`JetStream store ${this.dir}: could not save the index (a restart reads the records instead): ${(err as Error).message}`);
       });
+  }
+
+  /**
+   * A batch started (see CommitStore.batchStarted): if a save is wanted (see wantsSave), take the
+   * index as it is now, which is what the segments hold once this batch is durable (`done`), and
+   * save it then, unless a write failed meanwhile. A start after a crash then reads at most what
+   * was appended since, even while publishing never pauses.
+   */
+  batchStarted(done: Promise<void>): void {
+    if (!this.wantsSave()) return;
+    const src = this.src;
+    const w = src.writeState();
+    if (w.error !== null) return;
+    this.saveIndex(done, () => src.writeState().failedWrites === w.failedWrites);
+  }
+
+  /** Save the index now (nothing is on its way to the disk: at open and at close). */
+  saveNow(): void {
+    this.saveIndex(null, () => true);
+  }
+
+  /**
+   * Save the index as it is now, with the segments it lies in (see save). Page files wholly below
+   * the chunk of its first message are not needed once a file saying so is saved: released then.
+   */
+  private saveIndex(after: Promise<void> | null, stillGood: () => boolean): void {
+    const { index, segments, pages } = this.src;
+    const first = Math.floor(index.firstSeq() / CHUNK_MSGS);
+    this.save(encodeIndexFile(index, segments), after, stillGood, () => pages.release(first));
   }
 
   /** Resolves once the saves under way have ended. */

@@ -37,6 +37,20 @@ export class LocTable {
     if (seq === this.pointSeq) this.pointSeq = -1;
   }
 
+  /**
+   * A batch took its place in segment `segOrd`: the records of `bufs` (`seqs[i]` the sequence of
+   * bufs[i], 0 for other records) lie one after another from offset `first`.
+   */
+  place(seqs: number[], bufs: Buffer[], segOrd: number, first: number): void {
+    let off = first;
+    for (let i = 0; i < bufs.length; i++) {
+      const len = (bufs[i] as Buffer).length;
+      const seq = seqs[i] as number;
+      if (seq !== 0) this.set(seq, segOrd, off, len);
+      off += len;
+    }
+  }
+
   /** Where `seq`'s record lies: [segment number, offset, length] (NO_SEGMENT when not written or not known). */
   private at(seq: number): ArrayLike<number> {
     const slot = seq % CHUNK_MSGS;
