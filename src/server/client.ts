@@ -6,7 +6,8 @@ import type { ConnectionRights } from "../auth/connection-rights.js";
 import { authRequired } from "../auth/users.js";
 import type { Transport } from "../transports/transport.js";
 import { Outbound } from "./outbound.js";
-import { Subscription, type Deliverer } from "./subscription.js";
+import type { Deliverer, Subscription } from "./subscription.js";
+import { ClientSubs } from "./client-subs.js";
 import type { ServerCore } from "./core.js";
 import { clampTimerMs } from "../util/timer.js";
 import { Keepalive, type KeepaliveTarget } from "./keepalive.js";
@@ -22,13 +23,13 @@ const OK = Buffer.from("+OK\r\n");
 const NO_RESPONDERS_HDR = "NATS/1.0 503\r\n\r\n";
 
 /**
- * One client connection: parser in, outbound buffer out, subscriptions, and who it is (its
- * ClientLogin: CONNECT, credentials, permissions).
+ * One client connection: parser in, outbound buffer out, its subscriptions (ClientSubs), and who
+ * it is (its ClientLogin: CONNECT, credentials, permissions).
  */
 export class Client implements ParserHandler, Deliverer, KeepaliveTarget {
   readonly parser: Parser;
   readonly out = new Outbound();
-  readonly subs = new Map<string, Subscription>();
+  readonly subs: ClientSubs;
   readonly startMs = Date.now();
   lastActivityMs = Date.now();
   /** What the CONNECTs so far set (DEFAULT_CONNECT before the first). */
@@ -62,6 +63,7 @@ export class Client implements ParserHandler, Deliverer, KeepaliveTarget {
     this.login = new ClientLogin(core);
     this.rights = this.login.rights;
     this.tr = core.trace === undefined ? null : new ClientTrace(core.trace, transport.kind, transport.remoteAddress, transport.remotePort, cid);
+    this.subs = new ClientSubs(this, core.router, this.tr);
     this.keepalive = new Keepalive(this, core.limits);
   }
 
@@ -136,10 +138,9 @@ export class Client implements ParserHandler, Deliverer, KeepaliveTarget {
    */
   private moveTo(account: Account): void {
     if (account === this.account) return;
-    const router = this.core.router;
-    for (const sub of this.subs.values()) router.unsubscribe(sub);
-    this.account = account;
-    for (const sub of this.subs.values()) router.subscribe(sub);
+    this.subs.moveWith(() => {
+      this.account = account;
+    });
   }
 
   /**
@@ -155,10 +156,7 @@ export class Client implements ParserHandler, Deliverer, KeepaliveTarget {
       return [];
     }
     const removed: string[] = [];
-    for (const sub of [...this.subs.values()]) {
-      if (this.rights.maySubscribe(sub.subject, sub.queue)) continue;
-      this.subs.delete(sub.sid);
-      this.core.router.unsubscribe(sub);
+    for (const sub of this.subs.denied(this.rights)) {
       this.sendErr(`${subPermissionError(sub.subject)} (sid "${sub.sid}")`);
       removed.push(`Removed sub "${sub.subject}" (sid "${sub.sid}") for User "${this.user}" - not authorized`);
     }
@@ -202,13 +200,10 @@ export class Client implements ParserHandler, Deliverer, KeepaliveTarget {
 
   private noResponders(reply: string): void {
     // Deliver the 503 to this client's own subscription that matches the reply subject.
-    for (const sub of this.subs.values()) {
-      if (this.core.router.matchesOne(sub.subject, reply)) {
-        this.writeMsg(sub, reply, "", NO_RESPONDERS_HDR.length, Buffer.from(NO_RESPONDERS_HDR, "latin1"), null);
-        this.markDirty();
-        return;
-      }
-    }
+    const sub = this.subs.matching(reply);
+    if (sub === undefined) return;
+    this.writeMsg(sub, reply, "", NO_RESPONDERS_HDR.length, Buffer.from(NO_RESPONDERS_HDR, "latin1"), null);
+    this.markDirty();
   }
 
   onSub(subject: string, queue: string, sid: string): void {
@@ -232,9 +227,7 @@ export class Client implements ParserHandler, Deliverer, KeepaliveTarget {
       this.sendErr(ErrText.maxSubscriptions);
       return;
     }
-    const sub = new Subscription(this, subject, queue, sid);
-    this.subs.set(sid, sub);
-    this.core.router.subscribe(sub);
+    this.subs.add(subject, queue, sid);
     this.ok();
   }
 
@@ -243,14 +236,7 @@ export class Client implements ParserHandler, Deliverer, KeepaliveTarget {
     this.tr?.unsub(sid, max);
     // nats-server acknowledges first, then removes the subscription (the trace shows OK before DELSUB).
     this.ok();
-    const sub = this.subs.get(sid);
-    if (sub !== undefined) {
-      if (max > 0 && sub.delivered < max) {
-        sub.max = max;
-      } else {
-        this.removeSub(sub);
-      }
-    }
+    this.subs.unsub(sid, max);
   }
 
   onPing(): void {
@@ -294,15 +280,6 @@ export class Client implements ParserHandler, Deliverer, KeepaliveTarget {
     if (this.tr !== null) this.tr.msg(subject, sub.sid, reply, hdrBytes, total);
     this.outMsgs++;
     this.outBytes += total;
-  }
-
-  /** Called by the router after delivering to a subscription with a max. */
-  removeSub(sub: Subscription): void {
-    if (this.subs.get(sub.sid) === sub) {
-      this.subs.delete(sub.sid);
-      this.core.router.unsubscribe(sub);
-      this.tr?.delSub(sub.sid);
-    }
   }
 
   // --- output ---
@@ -402,10 +379,6 @@ export class Client implements ParserHandler, Deliverer, KeepaliveTarget {
 
   private cleanup(): void {
     this.keepalive.stop();
-    for (const sub of this.subs.values()) {
-      this.core.router.unsubscribe(sub);
-      this.tr?.delSub(sub.sid);
-    }
     this.subs.clear();
     this.core.removeClient(this);
   }

@@ -124,7 +124,7 @@ export class NatsCore implements ServerCore {
     this.trace = opts.logger?.trace;
     this.router = new Router((sub) => {
       const c = this.clients.get(sub.client.cid);
-      if (c !== undefined) c.removeSub(sub);
+      if (c !== undefined) c.subs.remove(sub);
       else this.router.unsubscribe(sub);
     }, accounts.length === 0);
     for (const a of accounts) this.router.addAccount(a.name, a.jetstream === true);
