@@ -109,7 +109,7 @@ export class FileStore implements StreamStore {
       segByOrd,
       scanChunkBytes: opts.recoveryChunkBytes ?? RECOVERY_CHUNK_BYTES,
       corrupt: (seq: number, seg: Segment, off: number, len: number) => this.corrupt(seq, seg, off, len),
-      writeState: () => store.commits.writeState(),
+      writeState: () => this.commits.writeState(),
     };
     this.keeper = new IndexKeeper(opts.dir, opts.indexFile !== false, log, parts, opts.indexSaveBytes);
     this.records = new RecordReader(parts);

@@ -13,10 +13,10 @@ export interface TakeBackStore {
 }
 
 /**
- * What a file store's failed batch takes back (see GroupCommit.rollBack): every drop is journalled
- * (UndoJournal) until the batch holding its record is acknowledged; a failure makes the index what
- * the acknowledged batches left on disk, every message appended after them forgotten and every
- * message dropped since put back.
+ * What a file store's failed batch takes back (see GroupCommit.rollBack): every drop (but of a
+ * record found corrupt) is journalled (UndoJournal) until the batch holding its record is
+ * acknowledged; a failure makes the index what the acknowledged batches left on disk, every
+ * message appended after them forgotten and every message dropped since put back.
  */
 export class TakeBack {
   private readonly undo = new UndoJournal();
