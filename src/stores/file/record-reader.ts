@@ -96,7 +96,9 @@ export class RecordReader {
     if (seg === undefined || fh === undefined) return null;
     const off = at[1] as number;
     const bytes = at[2] as number;
-    if (!this.readAhead.alone(seg, off, bytes)) return null;
+    // Not when a read just ended inside the stretch: a replay goes on through read-ahead instead
+    // of reading the stretch again for each message.
+    if (!this.readAhead.alone(seg, off, bytes) || this.readAhead.loneEndWithin(seg, off, off + bytes)) return null;
     const t0 = loneReads.started();
     if (t0 < 0) return null;
     const buf = this.stretchBuf;

@@ -217,6 +217,13 @@ test("index pages: an old message of a chunk paged out is read in one read from 
   // The first read of the segment opens its read handle through the thread pool, not on the spot.
   assert.ok(anchored >= gets - 1, `anchored reads: ${anchored} of ${gets} gets`);
   assert.ok(s.indexPages.inMemory <= RESIDENT_PAGES_MAX + 1, `chunks brought back: ${s.indexPages.inMemory}`);
+  // A replay through a chunk with anchors reads ahead: only its first message is an anchored read.
+  const replayFrom = s.indexPages.anchoredReads;
+  for (let seq = 2 * CHUNK_MSGS + 100; seq < 2 * CHUNK_MSGS + 400; seq++) {
+    const want = await mem.load(seq);
+    assert.equal((await s.load(seq))?.data.toString(), want?.data.toString(), `replay ${seq}`);
+  }
+  assert.ok(s.indexPages.anchoredReads - replayFrom <= 1, `anchored reads in a replay of 300: ${s.indexPages.anchoredReads - replayFrom}`);
   await s.close();
 
   // Flip a byte in the payload of message 14,000 (chunk 3).
