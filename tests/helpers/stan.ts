@@ -140,6 +140,8 @@ export interface StanCliServer {
   stop(signal: NodeJS.Signals): Promise<void>;
   /** Start it again on the same port and store directory. */
   restart(): Promise<void>;
+  /** Connect a STAN client with this id; it is closed when the test ends (before the server stops). */
+  connect(clientId: string): Promise<Stan>;
 }
 
 /** A free TCP port on 127.0.0.1 (bound and released), so a restarted server keeps its clients' URL. */
@@ -158,7 +160,8 @@ export async function freePort(): Promise<number> {
 
 /**
  * Start cuebus's CLI as the issue's users do (`server -js -sd <storeDir> -cid <clusterId>`), on a
- * port of its own; resolves once it answers. `t.after` kills it if still running.
+ * port of its own; resolves once it answers. When the test ends, the clients connected through
+ * `connect` are closed, then the server is killed if still running.
  */
 export async function startStanCli(t: { after(fn: () => Promise<void>): void }, storeDir: string, clusterId: string, extraArgs: string[] = []): Promise<StanCliServer> {
   const { spawn } = await import("node:child_process");
@@ -195,9 +198,19 @@ export async function startStanCli(t: { after(fn: () => Promise<void>): void }, 
     p.kill(signal);
     await exited;
   };
-  t.after(() => stop("SIGKILL"));
+  const clients: Stan[] = [];
+  t.after(async () => {
+    await Promise.all(clients.map(closeStan));
+    await stop("SIGKILL");
+  });
   await start();
-  return { url: `nats://127.0.0.1:${port}`, port, log: () => log, stop, restart: start };
+  const url = `nats://127.0.0.1:${port}`;
+  const connectClient = async (clientId: string): Promise<Stan> => {
+    const sc = await connectStan(clusterId, clientId, url);
+    clients.push(sc);
+    return sc;
+  };
+  return { url, port, log: () => log, stop, restart: start, connect: connectClient };
 }
 
 /**
@@ -210,4 +223,20 @@ export function dropConnection(sc: Stan): void {
   if (inner.pingTimer !== undefined) clearTimeout(inner.pingTimer);
   delete inner.pingTimer;
   inner.nc?.close();
+}
+
+/**
+ * Subscribe with a Collector listening from the start (messages can arrive in the same read as
+ * the server's answer, before a listener added after `ready` would hear them); resolves once ready.
+ */
+export async function collect(sc: Stan, subject: string, opts: SubscriptionOptions, autoAck: boolean, qGroup?: string): Promise<{ sub: Subscription; got: Collector }> {
+  const sub = qGroup === undefined ? sc.subscribe(subject, opts) : sc.subscribe(subject, qGroup, opts);
+  const got = new Collector(sub, autoAck);
+  await subscriptionReady(sub);
+  return { sub, got };
+}
+
+/** A message's redelivery count (MsgProto field 7; node-nats-streaming's typings leave it out). */
+export function redeliveryCount(m: Message): number {
+  return (m as unknown as { getRedeliveryCount(): number }).getRedeliveryCount();
 }

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Listener, Publisher, closeStan, connectStan, dropConnection, startStanCli, type Message, type Stan } from "../helpers/stan.js";
+import { Listener, Publisher, closeStan, dropConnection, startStanCli, type Message, type Stan, type StanCliServer } from "../helpers/stan.js";
 import { waitFor } from "../helpers/wait.js";
 
 /*
@@ -41,24 +41,24 @@ class TicketCreatedListener extends Listener<TicketCreated> {
 
 const ticket = (n: number): TicketCreated => ({ id: `t${n}`, title: `concert ${n}`, price: 10 + n });
 
-async function tempDir(t: { after(fn: () => Promise<void>): void }): Promise<string> {
+/** `cuebus server -js -sd <temp dir> -cid ticketing`; the directory is removed once it has stopped. */
+async function serve(t: { after(fn: () => Promise<void>): void }): Promise<StanCliServer> {
   const dir = await mkdtemp(join(tmpdir(), "cuebus-stan-"));
+  const server = await startStanCli(t, dir, "ticketing");
   t.after(() => rm(dir, { recursive: true, force: true }));
-  return dir;
+  return server;
 }
 
 test("Publisher and Listener as written for nats-streaming-server; a late listener gets every earlier event", async (t) => {
-  const server = await startStanCli(t, await tempDir(t), "ticketing");
-  const pubClient = await connectStan("ticketing", "tickets-service", server.url);
-  t.after(() => closeStan(pubClient));
+  const server = await serve(t);
+  const pubClient = await server.connect("tickets-service");
   const publisher = new Publisher<TicketCreated>(pubClient, "ticket:created");
   const guids = [];
   for (let i = 1; i <= 5; i++) guids.push(await publisher.publish(ticket(i)));
   assert.equal(new Set(guids).size, 5);
 
   // Started after the events were published: it gets all of them, in order.
-  const orders = await connectStan("ticketing", "orders-1", server.url);
-  t.after(() => closeStan(orders));
+  const orders = await server.connect("orders-1");
   const listener = new TicketCreatedListener(orders);
   await listener.listen();
   await waitFor(() => listener.handled.length === 5, 5000, "the late listener's 5 events");
@@ -72,11 +72,10 @@ test("Publisher and Listener as written for nats-streaming-server; a late listen
 });
 
 test("queue group: two listeners of one service split the work, each event handled once", async (t) => {
-  const server = await startStanCli(t, await tempDir(t), "ticketing");
-  const a = await connectStan("ticketing", "orders-a", server.url);
-  const b = await connectStan("ticketing", "orders-b", server.url);
-  const p = await connectStan("ticketing", "tickets", server.url);
-  t.after(() => Promise.all([closeStan(a), closeStan(b), closeStan(p)]).then(() => undefined));
+  const server = await serve(t);
+  const a = await server.connect("orders-a");
+  const b = await server.connect("orders-b");
+  const p = await server.connect("tickets");
   const la = new TicketCreatedListener(a);
   const lb = new TicketCreatedListener(b);
   await la.listen();
@@ -89,21 +88,19 @@ test("queue group: two listeners of one service split the work, each event handl
   const all = [...la.sequences, ...lb.sequences].sort((x, y) => x - y);
   assert.deepEqual(all, Array.from({ length: n }, (_, i) => i + 1));
   // Another service (another queue group) gets every event too.
-  const c = await connectStan("ticketing", "payments-1", server.url);
-  t.after(() => closeStan(c));
+  const c = await server.connect("payments-1");
   const payments = new TicketCreatedListener(c, "payments-service");
   await payments.listen();
   await waitFor(() => payments.handled.length === n, 5000, "the payments service's copy");
 });
 
 test("durable queue group across a client restart and a crash: the service resumes where it acked", async (t) => {
-  const server = await startStanCli(t, await tempDir(t), "ticketing");
-  const p = await connectStan("ticketing", "tickets", server.url);
-  t.after(() => closeStan(p));
+  const server = await serve(t);
+  const p = await server.connect("tickets");
   const publisher = new Publisher<TicketCreated>(p, "ticket:created");
   for (let i = 1; i <= 3; i++) await publisher.publish(ticket(i));
 
-  let client = await connectStan("ticketing", "orders-1", server.url);
+  let client = await server.connect("orders-1");
   let listener = new TicketCreatedListener(client);
   await listener.listen();
   await waitFor(() => listener.handled.length === 3, 5000, "first 3");
@@ -111,7 +108,7 @@ test("durable queue group across a client restart and a crash: the service resum
 
   // While the service is down.
   for (let i = 4; i <= 6; i++) await publisher.publish(ticket(i));
-  client = await connectStan("ticketing", "orders-1", server.url);
+  client = await server.connect("orders-1");
   listener = new TicketCreatedListener(client);
   await listener.listen();
   await waitFor(() => listener.handled.length === 3, 5000, "events 4-6 after the restart");
@@ -123,8 +120,7 @@ test("durable queue group across a client restart and a crash: the service resum
   await publisher.publish(ticket(7));
   await waitFor(() => listener.handled.length === 4, 5000, "event 7, not acked");
   dropConnection(client);
-  const again = await connectStan("ticketing", "orders-1", server.url);
-  t.after(() => closeStan(again));
+  const again = await server.connect("orders-1");
   const resumed = new TicketCreatedListener(again);
   await resumed.listen();
   // Event 7 was never acked: it comes again, flagged redelivered (after the ack wait at the latest).
@@ -134,11 +130,10 @@ test("durable queue group across a client restart and a crash: the service resum
 
 for (const signal of ["SIGTERM", "SIGKILL"] as const) {
   test(`server restart (${signal}): nothing acknowledged is lost and the durable resumes`, async (t) => {
-    const dir = await tempDir(t);
-    const server = await startStanCli(t, dir, "ticketing");
-    let p = await connectStan("ticketing", "tickets", server.url);
+    const server = await serve(t);
+    let p = await server.connect("tickets");
     let publisher = new Publisher<TicketCreated>(p, "ticket:created");
-    let client = await connectStan("ticketing", "orders-1", server.url);
+    let client = await server.connect("orders-1");
     let listener = new TicketCreatedListener(client);
     await listener.listen();
     for (let i = 1; i <= 5; i++) await publisher.publish(ticket(i));
@@ -148,16 +143,14 @@ for (const signal of ["SIGTERM", "SIGKILL"] as const) {
     await closeStan(client);
     // Published and acknowledged while the listener is away, then the server goes down at once.
     await Promise.all([6, 7, 8, 9, 10].map((i) => publisher.publish(ticket(i))));
-    await server.stop(signal);
     await closeStan(p);
+    await server.stop(signal);
     await server.restart();
 
-    p = await connectStan("ticketing", "tickets", server.url);
-    t.after(() => closeStan(p));
+    p = await server.connect("tickets");
     publisher = new Publisher<TicketCreated>(p, "ticket:created");
     await publisher.publish(ticket(11));
-    client = await connectStan("ticketing", "orders-1", server.url);
-    t.after(() => closeStan(client));
+    client = await server.connect("orders-1");
     listener = new TicketCreatedListener(client);
     await listener.listen();
     await waitFor(() => [6, 7, 8, 9, 10, 11].every((s) => listener.sequences.includes(s)), 10_000, "events 6-11 after the restart");
@@ -165,8 +158,7 @@ for (const signal of ["SIGTERM", "SIGKILL"] as const) {
     assert.deepEqual([...new Set(listener.sequences)].sort((a, b) => a - b), [6, 7, 8, 9, 10, 11]);
 
     // A new service reading everything finds all 11, in order.
-    const fresh = await connectStan("ticketing", "audit-1", server.url);
-    t.after(() => closeStan(fresh));
+    const fresh = await server.connect("audit-1");
     const audit = new TicketCreatedListener(fresh, "audit-service");
     await audit.listen();
     await waitFor(() => audit.handled.length === 11, 5000, "all 11");
