@@ -12,13 +12,18 @@ export class StanClient {
   timer: NodeJS.Timeout | null = null;
   closed = false;
 
+  /** The connection id's bytes (a copy), compared with each publish's without converting it. */
+  readonly connIDBytes: Buffer;
+
   constructor(
     readonly id: string,
     readonly hbInbox: string,
     /** The connection id's bytes as latin1 (one char per byte), "" for clients that send none. */
     readonly connID: string,
     readonly protocol: number,
-  ) {}
+  ) {
+    this.connIDBytes = Buffer.from(connID, "latin1");
+  }
 }
 
 /**
@@ -52,14 +57,13 @@ export class StanClients {
     return this.byConnID.get(connID.toString("latin1"));
   }
 
-  /**
-   * nats-streaming-server's isValid: the client id is registered and, when the message carries a
-   * connection id, it is that client's.
-   */
+  /** nats-streaming-server's isValid: the message's connection id, or without one its client id, is registered. */
   isValid(id: string, connID: Buffer): boolean {
+    // nats-streaming-server looks the connection id up when there is one, else the client id; the
+    // client id's entry is tried first only because it needs no conversion of the bytes.
     const c = this.byId.get(id);
-    if (c === undefined) return connID.length > 0 && this.byConnID.has(connID.toString("latin1"));
-    return connID.length === 0 || c.connID === connID.toString("latin1");
+    if (connID.length === 0) return c !== undefined;
+    return (c !== undefined && c.connIDBytes.equals(connID)) || this.byConnID.has(connID.toString("latin1"));
   }
 
   /** Is a duplicate check running for this id? */

@@ -123,12 +123,20 @@ export function encodePubMsg(m: Partial<PubMsg>): Buffer {
   ]);
 }
 
-/** Encode a `PubAck`. */
+/** Encode a `PubAck`: on the publish path, so sized and written without the generic field list. */
 export function encodePubAck(guid: string, error: string): Buffer {
-  return encodeFields([
-    [1, guid],
-    [2, error],
-  ]);
+  const guidBytes = Buffer.byteLength(guid);
+  const errorBytes = error === "" ? 0 : Buffer.byteLength(error);
+  const w = new ProtoWriter(Buffer.allocUnsafe(stringFieldSize(1, guidBytes) + stringFieldSize(2, errorBytes)));
+  if (guidBytes !== 0) {
+    w.key(1, WireType.LEN);
+    w.string(guid, guidBytes);
+  }
+  if (errorBytes !== 0) {
+    w.key(2, WireType.LEN);
+    w.string(error, errorBytes);
+  }
+  return w.buf;
 }
 
 /** Decode a `PubAck`. */

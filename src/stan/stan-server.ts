@@ -206,11 +206,13 @@ export class StanServer {
       this.pubs.error(reply, "", StanErrors.invalidPubReq);
       return;
     }
-    if (pm.guid === "" || !isValidChannel(pm.subject) || !this.clients.isValid(pm.clientID, pm.connID)) {
+    // A channel in use was checked when it was first opened.
+    const known = this.channels.get(pm.subject);
+    if (pm.guid === "" || (known === undefined && !isValidChannel(pm.subject)) || !this.clients.isValid(pm.clientID, pm.connID)) {
       this.pubs.error(reply, pm.guid, StanErrors.invalidPubReq);
       return;
     }
-    const ch = this.channels.open(pm.subject);
+    const ch = known !== undefined && known.ready ? known : this.channels.open(pm.subject);
     if (ch.ready) this.pubs.send(ch, pm.guid, reply, pm.data);
     // Kept in order until the stream is served; the slice is only valid during this call.
     else ch.waiting.push({ guid: pm.guid, ackInbox: reply, data: Buffer.from(pm.data) });
