@@ -95,6 +95,7 @@ export class Subscriptions {
     const entry = this.channels.entry(ch);
     if (entry === undefined) return { error: StanErrors.unknownChannel };
     const queue = sr.qGroup === "" ? "" : sr.durableName === "" ? sr.qGroup : `${sr.durableName}:${sr.qGroup}`;
+    const id = this.nextId++;
     let consumerName = "";
     let key: string;
     if (queue !== "") {
@@ -103,8 +104,7 @@ export class Subscriptions {
     } else if (sr.durableName !== "") {
       consumerName = durableConsumer(sr.clientID, sr.durableName);
       key = `${ch.stream}\nd\n${consumerName}`;
-    } else key = `${ch.stream}\ns\n${this.nextDeliver}`;
-    const id = this.nextId++;
+    } else key = `${ch.stream}\ns\n${id}`;
     const sub = new StanSub(id, client.id, ch, sr.inbox, this.ackPrefix + id, sr.maxInFlight, sr.ackWaitInSecs, sr.durableName, sr.qGroup);
     let binding = this.bindings.get(key);
     if (binding !== undefined) {
@@ -120,6 +120,11 @@ export class Subscriptions {
       if (typeof c === "string") return { error: c };
       binding = new SubBinding(this.bus, ch, c.name, c.config.deliver_subject as string, consumerName !== "", key);
       this.bindings.set(key, binding);
+    }
+    if (client.closed) {
+      // The client went while its consumer was being made: nothing of this subscription stays.
+      if (binding.members.length + binding.joining === 0) await this.release(binding, false);
+      return { error: StanErrors.unknownClient };
     }
     this.byId.set(id, sub);
     client.subs.add(sub);
