@@ -234,3 +234,52 @@ export function uintFieldSize(field: number, v: number): number {
 export function intFieldSize(field: number, v: bigint): number {
   return v === 0n ? 0 : varintSize(field * 8) + bigVarintSize(v);
 }
+
+/** One field to encode: string and Buffer are length-delimited, bigint a signed varint. */
+export type Field = [number, string | Buffer | bigint];
+
+/** Encode fields in order, leaving out those at their default (proto3). One allocation. */
+export function encodeFields(fields: Field[]): Buffer {
+  let size = 0;
+  const lens: number[] = [];
+  for (const [no, v] of fields) {
+    if (typeof v === "string") {
+      const n = Buffer.byteLength(v);
+      lens.push(n);
+      size += stringFieldSize(no, n);
+    } else if (Buffer.isBuffer(v)) {
+      lens.push(v.length);
+      size += stringFieldSize(no, v.length);
+    } else {
+      lens.push(0);
+      size += intFieldSize(no, v);
+    }
+  }
+  const w = new ProtoWriter(Buffer.allocUnsafe(size));
+  fields.forEach(([no, v], i) => {
+    if (typeof v === "string") {
+      if (v === "") return;
+      w.key(no, WireType.LEN);
+      w.string(v, lens[i] as number);
+    } else if (Buffer.isBuffer(v)) {
+      if (v.length === 0) return;
+      w.key(no, WireType.LEN);
+      w.bytes(v);
+    } else if (v !== 0n) {
+      w.key(no, WireType.VARINT);
+      w.bigVarint(v);
+    }
+  });
+  return w.buf;
+}
+
+/** Read the one string field `field` of a message (the responses that carry only an error, a request only a client id). */
+export function decodeOneString(buf: Buffer, what: string, field: number, maxBytes: number): string {
+  let s = "";
+  const r = new ProtoReader(buf, what);
+  while (r.next()) {
+    if (r.field === field) s = r.string(maxBytes);
+    else r.skip();
+  }
+  return s;
+}

@@ -1,4 +1,4 @@
-import { ProtoReader, ProtoWriter, StanProtoError, WireType, intFieldSize, stringFieldSize, uintFieldSize, varintSize } from "./proto-wire.js";
+import { ProtoReader, ProtoWriter, WireType, decodeOneString, encodeFields, intFieldSize, stringFieldSize, uintFieldSize, varintSize } from "./proto-wire.js";
 
 /*
  * The NATS Streaming protocol messages (nats-io/stan.go `pb/protocol.proto`, package `pb`), read
@@ -15,6 +15,8 @@ export const MAX_STAN_NAME_BYTES = 4096;
 export const MAX_STAN_CONN_ID_BYTES = 256;
 /** Longest payload a PubMsg or MsgProto carries: nats-server's largest max_payload (64 MiB). */
 export const MAX_STAN_DATA_BYTES = 64 * 1024 * 1024;
+
+const EMPTY = Buffer.alloc(0);
 
 /** Where a subscription starts (`StartPosition`). */
 export const StartPosition = { NewOnly: 0, LastReceived: 1, TimeDeltaStart: 2, SequenceStart: 3, First: 4 } as const;
@@ -111,18 +113,6 @@ export function decodePubMsg(buf: Buffer): PubMsg {
   return m;
 }
 
-/** Encode a `PubMsg` (what clients send; used by tests and tools). */
-export function encodePubMsg(m: Partial<PubMsg>): Buffer {
-  return encodeFields([
-    [1, m.clientID ?? ""],
-    [2, m.guid ?? ""],
-    [3, m.subject ?? ""],
-    [4, m.reply ?? ""],
-    [5, m.data ?? EMPTY],
-    [6, m.connID ?? EMPTY],
-  ]);
-}
-
 /** Encode a `PubAck`: on the publish path, so sized and written without the generic field list. */
 export function encodePubAck(guid: string, error: string): Buffer {
   const guidBytes = Buffer.byteLength(guid);
@@ -137,18 +127,6 @@ export function encodePubAck(guid: string, error: string): Buffer {
     w.string(error, errorBytes);
   }
   return w.buf;
-}
-
-/** Decode a `PubAck`. */
-export function decodePubAck(buf: Buffer): { guid: string; error: string } {
-  const m = { guid: "", error: "" };
-  const r = new ProtoReader(buf, "PubAck");
-  while (r.next()) {
-    if (r.field === 1) m.guid = r.string(MAX_STAN_NAME_BYTES);
-    else if (r.field === 2) m.error = r.string(MAX_STAN_NAME_BYTES);
-    else r.skip();
-  }
-  return m;
 }
 
 /** Decode a `ConnectRequest`. */
@@ -169,18 +147,6 @@ export function decodeConnectRequest(buf: Buffer): ConnectRequest {
   return m;
 }
 
-/** Encode a `ConnectRequest` (tests). */
-export function encodeConnectRequest(m: Partial<ConnectRequest>): Buffer {
-  return encodeFields([
-    [1, m.clientID ?? ""],
-    [2, m.heartbeatInbox ?? ""],
-    [3, BigInt(m.protocol ?? 0)],
-    [4, m.connID ?? EMPTY],
-    [5, BigInt(m.pingInterval ?? 0)],
-    [6, BigInt(m.pingMaxOut ?? 0)],
-  ]);
-}
-
 /** Encode a `ConnectResponse`. */
 export function encodeConnectResponse(m: Partial<ConnectResponse>): Buffer {
   return encodeFields([
@@ -195,22 +161,6 @@ export function encodeConnectResponse(m: Partial<ConnectResponse>): Buffer {
     [9, BigInt(m.pingMaxOut ?? 0)],
     [10, BigInt(m.protocol ?? 0)],
   ]);
-}
-
-/** Decode a `ConnectResponse` (tests). */
-export function decodeConnectResponse(buf: Buffer): ConnectResponse {
-  const m: ConnectResponse = { pubPrefix: "", subRequests: "", unsubRequests: "", closeRequests: "", error: "", subCloseRequests: "", pingRequests: "", pingInterval: 0, pingMaxOut: 0, protocol: 0 };
-  const names = ["pubPrefix", "subRequests", "unsubRequests", "closeRequests", "error", "subCloseRequests", "pingRequests"] as const;
-  const r = new ProtoReader(buf, "ConnectResponse");
-  while (r.next()) {
-    const f = r.field;
-    if (f >= 1 && f <= 7) m[names[f - 1] as (typeof names)[number]] = r.string(MAX_STAN_NAME_BYTES);
-    else if (f === 8) m.pingInterval = r.int32();
-    else if (f === 9) m.pingMaxOut = r.int32();
-    else if (f === 10) m.protocol = r.int32();
-    else r.skip();
-  }
-  return m;
 }
 
 /** Decode a `SubscriptionRequest`. */
@@ -235,40 +185,12 @@ export function decodeSubscriptionRequest(buf: Buffer): SubscriptionRequest {
   return m;
 }
 
-/** Encode a `SubscriptionRequest` (tests). */
-export function encodeSubscriptionRequest(m: Partial<SubscriptionRequest>): Buffer {
-  return encodeFields([
-    [1, m.clientID ?? ""],
-    [2, m.subject ?? ""],
-    [3, m.qGroup ?? ""],
-    [4, m.inbox ?? ""],
-    [5, BigInt(m.maxInFlight ?? 0)],
-    [6, BigInt(m.ackWaitInSecs ?? 0)],
-    [7, m.durableName ?? ""],
-    [10, BigInt(m.startPosition ?? 0)],
-    [11, BigInt(m.startSequence ?? 0)],
-    [12, m.startTimeDelta ?? 0n],
-  ]);
-}
-
 /** Encode a `SubscriptionResponse` (field 2 the ack inbox, 3 the error). */
 export function encodeSubscriptionResponse(ackInbox: string, error: string): Buffer {
   return encodeFields([
     [2, ackInbox],
     [3, error],
   ]);
-}
-
-/** Decode a `SubscriptionResponse` (tests). */
-export function decodeSubscriptionResponse(buf: Buffer): { ackInbox: string; error: string } {
-  const m = { ackInbox: "", error: "" };
-  const r = new ProtoReader(buf, "SubscriptionResponse");
-  while (r.next()) {
-    if (r.field === 2) m.ackInbox = r.string(MAX_STAN_NAME_BYTES);
-    else if (r.field === 3) m.error = r.string(MAX_STAN_NAME_BYTES);
-    else r.skip();
-  }
-  return m;
 }
 
 /** Decode an `UnsubscribeRequest`. */
@@ -287,34 +209,14 @@ export function decodeUnsubscribeRequest(buf: Buffer): UnsubscribeRequest {
   return m;
 }
 
-/** Encode an `UnsubscribeRequest` (tests). */
-export function encodeUnsubscribeRequest(m: Partial<UnsubscribeRequest>): Buffer {
-  return encodeFields([
-    [1, m.clientID ?? ""],
-    [2, m.subject ?? ""],
-    [3, m.inbox ?? ""],
-    [4, m.durableName ?? ""],
-  ]);
-}
-
 /** Decode a `CloseRequest`: the client id. */
 export function decodeCloseRequest(buf: Buffer): { clientID: string } {
-  return { clientID: decodeOneString(buf, "CloseRequest", 1) };
-}
-
-/** Encode a `CloseRequest` (tests). */
-export function encodeCloseRequest(clientID: string): Buffer {
-  return encodeFields([[1, clientID]]);
+  return { clientID: decodeOneString(buf, "CloseRequest", 1, MAX_STAN_NAME_BYTES) };
 }
 
 /** Encode a `CloseResponse`. */
 export function encodeCloseResponse(error: string): Buffer {
   return encodeFields([[1, error]]);
-}
-
-/** Decode a `CloseResponse` or a `PingResponse` (both one error string, field 1). */
-export function decodeErrorResponse(buf: Buffer): { error: string } {
-  return { error: decodeOneString(buf, "Response", 1) };
 }
 
 /** Decode a `Ping`: the connection id. */
@@ -326,11 +228,6 @@ export function decodePing(buf: Buffer): { connID: Buffer } {
     else r.skip();
   }
   return { connID };
-}
-
-/** Encode a `Ping` (tests). */
-export function encodePing(connID: Buffer): Buffer {
-  return encodeFields([[1, connID]]);
 }
 
 /** Encode a `PingResponse`. */
@@ -348,14 +245,6 @@ export function decodeAck(buf: Buffer): Ack {
     else r.skip();
   }
   return m;
-}
-
-/** Encode an `Ack` (tests). */
-export function encodeAck(subject: string, sequence: number): Buffer {
-  return encodeFields([
-    [1, subject],
-    [2, BigInt(sequence)],
-  ]);
 }
 
 /**
@@ -399,79 +288,4 @@ export function encodeMsgProto(sequence: number, subject: string, subjectBytes: 
     w.varint(redeliveryCount);
   }
   return w.buf;
-}
-
-/** Decode a `MsgProto` (tests, tools). */
-export function decodeMsgProto(buf: Buffer): MsgProto {
-  const m: MsgProto = { sequence: 0, subject: "", reply: "", data: EMPTY, timestamp: 0n, redelivered: false, redeliveryCount: 0, crc32: 0 };
-  const r = new ProtoReader(buf, "MsgProto");
-  while (r.next()) {
-    switch (r.field) {
-      case 1: m.sequence = r.uint(); break;
-      case 2: m.subject = r.string(MAX_STAN_NAME_BYTES); break;
-      case 3: m.reply = r.string(MAX_STAN_NAME_BYTES); break;
-      case 4: m.data = r.bytes(MAX_STAN_DATA_BYTES); break;
-      case 5: m.timestamp = r.int64(); break;
-      case 6: m.redelivered = r.bool(); break;
-      case 7: m.redeliveryCount = r.uint(); break;
-      case 10: m.crc32 = r.uint(); break;
-      default: r.skip();
-    }
-  }
-  return m;
-}
-
-const EMPTY = Buffer.alloc(0);
-
-/** One field to encode: string and Buffer are length-delimited, bigint a signed varint. */
-type Field = [number, string | Buffer | bigint];
-
-/** Encode fields in order, leaving out those at their default (proto3). One allocation. */
-function encodeFields(fields: Field[]): Buffer {
-  let size = 0;
-  const lens: number[] = [];
-  for (const [no, v] of fields) {
-    if (typeof v === "string") {
-      const n = Buffer.byteLength(v);
-      lens.push(n);
-      size += stringFieldSize(no, n);
-    } else if (Buffer.isBuffer(v)) {
-      lens.push(v.length);
-      size += stringFieldSize(no, v.length);
-    } else {
-      lens.push(0);
-      size += intFieldSize(no, v);
-    }
-  }
-  const w = new ProtoWriter(Buffer.allocUnsafe(size));
-  fields.forEach(([no, v], i) => {
-    if (typeof v === "string") {
-      if (v === "") return;
-      w.key(no, WireType.LEN);
-      w.string(v, lens[i] as number);
-    } else if (Buffer.isBuffer(v)) {
-      if (v.length === 0) return;
-      w.key(no, WireType.LEN);
-      w.bytes(v);
-    } else if (v !== 0n) {
-      w.key(no, WireType.VARINT);
-      w.bigVarint(v);
-    }
-  });
-  return w.buf;
-}
-
-function decodeOneString(buf: Buffer, what: string, field: number): string {
-  let s = "";
-  const r = new ProtoReader(buf, what);
-  while (r.next()) {
-    if (r.field === field) s = r.string(MAX_STAN_NAME_BYTES);
-    else r.skip();
-  }
-  return s;
-}
-
-/** Is this a StanProtoError (a request to answer with the STAN "invalid ... request" error)? */
-export function isProtoError(err: unknown): err is StanProtoError {
-  return err instanceof StanProtoError;
 }

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { startServer, type Server, type StanOptions } from "../../src/index.js";
+import type { ConnectResponse } from "../../src/stan/protocol.js";
 import {
   decodeConnectResponse,
   decodeErrorResponse,
@@ -17,8 +18,7 @@ import {
   encodePubMsg,
   encodeSubscriptionRequest,
   encodeUnsubscribeRequest,
-  type ConnectResponse,
-} from "../../src/stan/protocol.js";
+} from "../../src/stan/protocol-client.js";
 import { closeStan, collect, connectStan, publishAll, subscriptionReady, type Stan } from "../helpers/stan.js";
 import { waitFor } from "../helpers/wait.js";
 

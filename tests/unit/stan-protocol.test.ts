@@ -9,29 +9,31 @@ import {
   decodeAck,
   decodeCloseRequest,
   decodeConnectRequest,
+  decodePing,
+  decodePubMsg,
+  decodeSubscriptionRequest,
+  decodeUnsubscribeRequest,
+  encodeCloseResponse,
+  encodeConnectResponse,
+  encodeMsgProto,
+  encodePingResponse,
+  encodePubAck,
+  encodeSubscriptionResponse,
+} from "../../src/stan/protocol.js";
+import {
   decodeConnectResponse,
   decodeErrorResponse,
   decodeMsgProto,
-  decodePing,
   decodePubAck,
-  decodePubMsg,
-  decodeSubscriptionRequest,
   decodeSubscriptionResponse,
-  decodeUnsubscribeRequest,
   encodeAck,
   encodeCloseRequest,
-  encodeCloseResponse,
   encodeConnectRequest,
-  encodeConnectResponse,
-  encodeMsgProto,
   encodePing,
-  encodePingResponse,
-  encodePubAck,
   encodePubMsg,
   encodeSubscriptionRequest,
-  encodeSubscriptionResponse,
   encodeUnsubscribeRequest,
-} from "../../src/stan/protocol.js";
+} from "../../src/stan/protocol-client.js";
 
 /*
  * The codec against the google-protobuf classes node-nats-streaming@0.3.2 ships (its own
