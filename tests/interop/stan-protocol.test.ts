@@ -187,3 +187,16 @@ test("streaming { enabled: false } and startServer({ streaming: false }) turn it
   t.after(() => noJs.close());
   assert.equal(noJs.streaming, null);
 });
+
+test("a STAN publish passes the stream's own admission: a limit a JetStream client sets refuses it with that reason", async (t) => {
+  const { raw, stan } = await serve(t, { store: "memory" });
+  const sc = await stan("limited");
+  await publishAll(sc, "big", ["small"]);
+  const jsm = await jetstreamManager(raw);
+  const info = await jsm.streams.info("STAN_big");
+  assert.equal(info.config.storage, "memory");
+  await jsm.streams.update("STAN_big", { ...info.config, max_msg_size: 16 });
+  await assert.rejects(publishAll(sc, "big", ["x".repeat(17)]), /^Error: stan: message size exceeds maximum allowed$/);
+  await publishAll(sc, "big", ["fits"]);
+  assert.equal((await jsm.streams.info("STAN_big")).state.messages, 2);
+});
