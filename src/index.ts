@@ -162,8 +162,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<Server> {
         const so = opts.streaming === undefined || opts.streaming === true ? {} : opts.streaming;
         if (so !== false && so.enabled !== false) {
           const stanModule = await import("./stan/stan-server.js");
-          stan = new stanModule.StanServer(core.internalClient(), js, so);
-          stan.start();
+          stan = await stanModule.StanServer.open(core.internalClient(), js, so, warn);
         }
       }
       core.jetstreamEnabled = true;

@@ -95,6 +95,18 @@ export class StanClients {
     return c;
   }
 
+  /**
+   * Take back a client kept from before a restart, as it was (it is heartbeaten from now on, and
+   * closed as any other if it does not answer).
+   */
+  restore(id: string, hbInbox: string, connID: Buffer, protocol: number): StanClient {
+    const c = new StanClient(id, hbInbox, connID.toString("latin1"), protocol);
+    this.byId.set(id, c);
+    if (c.connID !== "") this.byConnID.set(c.connID, c);
+    this.armHeartbeat(c);
+    return c;
+  }
+
   /** Unregister a client and close its subscriptions (durables are kept). */
   async close(c: StanClient): Promise<void> {
     if (c.closed) return;

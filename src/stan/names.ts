@@ -72,3 +72,22 @@ export function durableConsumer(clientID: string, durableName: string): string {
 export function queueDurableConsumer(durableName: string, queue: string): string {
   return `Q:${escapeName(durableName)}:${escapeName(queue)}`;
 }
+
+/**
+ * The consumer of a plain (not durable) subscription: `S:<client id>:<subscription number>`. It is
+ * a JetStream durable so that its position survives a restart while its client is registered; it
+ * is removed when the subscription or its client closes.
+ */
+export function plainConsumer(clientID: string, subId: number): string {
+  return `S:${clientID}:${subId}`;
+}
+
+/** The consumer of a queue group that is not durable (`G:<queue>`), removed when its last member leaves. */
+export function queueConsumer(queue: string): string {
+  return `G:${escapeName(queue)}`;
+}
+
+/** Is this consumer one the adapter removes with its subscription (`S:` or `G:`), not a durable it keeps? */
+export function isTransientConsumer(name: string): boolean {
+  return name.startsWith("S:") || name.startsWith("G:");
+}

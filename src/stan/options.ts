@@ -4,6 +4,7 @@ import type { ConsumerConfig } from "../jetstream/consumer-config.js";
 import type { JsApiError } from "../jetstream/errors.js";
 import type { StreamConfig } from "../jetstream/stream-config.js";
 import type { StreamEntry } from "../jetstream/stream-registry.js";
+import type { PurgeRequest } from "../stores/types.js";
 
 /** NATS Streaming options (`streaming {}` in the config file, `-cid`, `startServer({ streaming })`). */
 export interface StanOptions {
@@ -59,4 +60,5 @@ export interface StanJetStream {
   createStream(cfg: StreamConfig): Promise<{ entry: StreamEntry; created: boolean } | JsApiError>;
   createConsumer(streamName: string, cfg: ConsumerConfig, action: ConsumerAction): Promise<Consumer | JsApiError>;
   deleteConsumer(streamName: string, name: string, only?: Consumer): Promise<boolean>;
+  purgeStream(name: string, req: PurgeRequest): Promise<number>;
 }

@@ -23,7 +23,10 @@ import {
 } from "./protocol.js";
 import { PubAcks } from "./pub-acks.js";
 import { StanRequests } from "./requests.js";
+import { restoreState, type RestoreParts } from "./restore.js";
+import { StanState } from "./stan-state.js";
 import { Subscriptions } from "./subscriptions.js";
+import type { StanSub } from "./sub-binding.js";
 
 /** The protocol version this server speaks (1: client pings). */
 export const STAN_PROTOCOL = 1;
@@ -39,8 +42,6 @@ export const STAN_PROTOCOL = 1;
  */
 export class StanServer {
   readonly opts: ResolvedStanOptions;
-  /** This run's id: the protocol subjects it hands clients end with it. */
-  readonly serverId = randomBytes(12).toString("base64url").replace(/[-_]/g, "x");
   readonly discoverSubject: string;
   readonly pubPrefix: string;
   readonly subSubject: string;
@@ -56,13 +57,35 @@ export class StanServer {
   private readonly unsubs: Array<() => void> = [];
   private stopped = false;
 
+  /**
+   * Open NATS Streaming on JetStream: read what was kept (stan-state.ts), take back this server's
+   * subjects, its clients and their subscriptions, and start answering. `warn` hears what could not
+   * be taken back.
+   */
+  static async open(bus: Bus, js: StanJetStream, options: StanOptions = {}, warn: (line: string) => void = () => {}): Promise<StanServer> {
+    const opts = resolveStanOptions(options);
+    const state = new StanState(js, opts.store);
+    const kept = await state.load();
+    const same = kept.server !== null && kept.server.clusterId === opts.clusterId;
+    const serverId = same && kept.server !== null ? kept.server.serverId : randomBytes(12).toString("base64url").replace(/[-_]/g, "x");
+    if (!same) await state.putServer({ serverId, clusterId: opts.clusterId });
+    const s = new StanServer(bus, js, opts, serverId, state);
+    // Kept under another cluster id: those clients cannot reach this one; their records go.
+    await restoreState(same ? kept : { server: null, clients: [], subs: [] }, same ? null : kept, s.parts(), warn);
+    s.start();
+    return s;
+  }
+
   constructor(
     private readonly bus: Bus,
-    js: StanJetStream,
-    options: StanOptions = {},
+    private readonly js: StanJetStream,
+    options: StanOptions,
+    /** The id the protocol subjects end with: kept across restarts, so clients go on using them. */
+    readonly serverId: string,
+    private readonly state: StanState,
   ) {
     this.opts = resolveStanOptions(options);
-    const id = this.serverId;
+    const id = serverId;
     this.discoverSubject = `_STAN.discover.${this.opts.clusterId}`;
     this.pubPrefix = `_STAN.pub.${id}`;
     this.subSubject = `_STAN.sub.${id}`;
@@ -74,7 +97,7 @@ export class StanServer {
     this.requests = new StanRequests(bus, id);
     this.pubs = new PubAcks(bus, id);
     this.channels = new Channels(js, this.opts.store, (ch) => this.channelSettled(ch));
-    this.subs = new Subscriptions(bus, js, this.channels, `_STAN.ack.${id}.`, `_STAN.dlv.${id}.`);
+    this.subs = new Subscriptions(bus, js, this.channels, `_STAN.ack.${id}.`);
     this.clients = new StanClients(this.opts, this.requests, (c) => this.clientClosed(c));
   }
 
@@ -88,8 +111,13 @@ export class StanServer {
     return this.subs.size;
   }
 
+  /** The parts restoreState works on. */
+  private parts(): RestoreParts {
+    return { js: this.js, state: this.state, clients: this.clients, subs: this.subs };
+  }
+
   /** Start answering on the protocol subjects. */
-  start(): void {
+  private start(): void {
     this.requests.start();
     this.pubs.start();
     const on = (subject: string, fn: (reply: string, data: Buffer, subject: string) => void): void => {
@@ -137,7 +165,13 @@ export class StanServer {
       if (now !== undefined && now !== old) return this.connectError(reply, StanErrors.clientAlreadyRegistered);
     }
     if (this.stopped) return;
-    await this.clients.register(req.clientID, req.heartbeatInbox, req.connID, req.protocol);
+    const c = await this.clients.register(req.clientID, req.heartbeatInbox, req.connID, req.protocol);
+    try {
+      await this.state.putClient({ id: c.id, hbInbox: c.hbInbox, connID: c.connIDBytes.toString("base64"), protocol: c.protocol });
+    } catch (err) {
+      await this.clients.close(c);
+      return this.connectError(reply, `stan: the client could not be registered: ${errText(err)}`);
+    }
     const ping = req.protocol >= STAN_PROTOCOL;
     this.bus.publish(
       reply,
@@ -179,7 +213,16 @@ export class StanServer {
   private async clientClosed(c: StanClient): Promise<void> {
     const subs = [...c.subs];
     c.subs.clear();
-    await Promise.all(subs.map((s) => this.subs.remove(s, false)));
+    await Promise.all(subs.map((s) => this.removeSub(s, false)));
+    // A client replaced by a new connection under its id has its record written over instead.
+    if (this.clients.get(c.id) === undefined && !this.stopped) await this.state.removeClient(c.id).catch(() => undefined);
+  }
+
+  /** Remove a subscription and its record; "" or the STAN error. */
+  private async removeSub(sub: StanSub, unsubscribe: boolean): Promise<string> {
+    const err = await this.subs.remove(sub, unsubscribe);
+    if (!this.stopped) await this.state.removeSub(sub.id).catch(() => undefined);
+    return err;
   }
 
   private onPing(reply: string, data: Buffer): void {
@@ -250,7 +293,16 @@ export class StanServer {
     if (!ch.ready) return answer("", ch.error === "" ? StanErrors.unknownChannel : ch.error);
     const r = await this.subs.subscribe(client, ch, sr);
     if ("error" in r) return answer("", r.error);
-    answer(r.sub.ackInbox, "");
+    const sub = r.sub;
+    const consumer = r.binding.consumer;
+    try {
+      await this.state.putSub({ id: sub.id, clientID: sub.clientID, channel: ch.name, inbox: sub.inbox, maxInFlight: sub.maxInFlight, ackWaitSecs: sub.ackWaitSecs, durableName: sub.durableName, qGroup: sub.qGroup, consumer });
+    } catch (err) {
+      client.subs.delete(sub);
+      await this.subs.remove(sub, false);
+      return answer("", `stan: the subscription could not be kept: ${errText(err)}`);
+    }
+    answer(sub.ackInbox, "");
     this.subs.start(r);
   }
 
@@ -269,7 +321,7 @@ export class StanServer {
     if (sub === undefined || sub.clientID !== req.clientID || sub.channel.name !== req.subject) return answer(StanErrors.invalidSub);
     this.clients.get(sub.clientID)?.subs.delete(sub);
     // A close of a subscription that is not durable removes it, as an unsubscribe does.
-    answer(await this.subs.remove(sub, !isClose));
+    answer(await this.removeSub(sub, !isClose));
   }
 
   /** An Ack on a subscription's ack inbox. */
@@ -284,6 +336,10 @@ export class StanServer {
     }
     sub.binding?.ack(sub, seq);
   }
+}
+
+function errText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }
 
 /** nats-streaming-server's checks of a SubscriptionRequest, in its order; "" when it passes. */

@@ -5,9 +5,10 @@ import { KeyLock } from "../util/key-lock.js";
 import type { Channel, Channels } from "./channels.js";
 import type { StanClient } from "./clients.js";
 import { StanErrors } from "./errors.js";
-import { durableConsumer, queueDurableConsumer } from "./names.js";
+import { durableConsumer, plainConsumer, queueConsumer, queueDurableConsumer } from "./names.js";
 import type { StanJetStream } from "./options.js";
 import { StartPosition, type SubscriptionRequest } from "./protocol.js";
+import type { SubRecord } from "./stan-state.js";
 import { StanSub, SubBinding } from "./sub-binding.js";
 
 /** Subscriptions at once on this server, over every client; one more is refused. */
@@ -17,9 +18,11 @@ export const MAX_STAN_SUBSCRIPTIONS = 100_000;
 export type SubscribeResult = { sub: StanSub; binding: SubBinding } | { error: string };
 
 /**
- * Subscriptions and the consumers behind them (docs/stan.md). A plain subscription has an
- * ephemeral consumer of its own; a durable one the durable consumer `D:<client>:<durable>`; a
- * queue group one consumer shared by its members (durable: `Q:<durable>:<queue>`). Creating,
+ * Subscriptions and the consumers behind them (docs/stan.md, names.ts). A plain subscription has a
+ * consumer of its own (`S:<client>:<number>`); a durable one the consumer `D:<client>:<durable>`; a
+ * queue group one consumer shared by its members (`G:<queue>`; durable: `Q:<durable>:<queue>`).
+ * Every one is a JetStream durable, so its position outlives a restart; the `S:` and `G:` ones are
+ * removed with their subscription, the `D:` and `Q:` ones only by an unsubscribe. Creating,
  * resuming and removing run one at a time per channel, so two requests never race for a durable.
  * Consumers are made and removed through JetStream's own consumer administration, as
  * `$JS.API.CONSUMER.CREATE` and `.DELETE` would.
@@ -28,10 +31,9 @@ export class Subscriptions {
   private readonly locks = new KeyLock();
   /** Subscriptions by number (their ack inboxes end with it). */
   private readonly byId = new Map<number, StanSub>();
-  /** Bindings by key: `<stream>\n<consumer or queue group>`. */
+  /** Bindings by key: `<stream>\n<consumer>`. */
   private readonly bindings = new Map<string, SubBinding>();
   private nextId = 1;
-  private nextDeliver = 1;
 
   constructor(
     private readonly bus: Bus,
@@ -39,8 +41,6 @@ export class Subscriptions {
     private readonly channels: Channels,
     /** `_STAN.ack.<server>.`: each subscription's ack inbox is this and its number. */
     readonly ackPrefix: string,
-    /** `_STAN.dlv.<server>.`: the deliver subjects of ephemeral consumers. */
-    private readonly deliverPrefix: string,
   ) {}
 
   get size(): number {
@@ -75,6 +75,29 @@ export class Subscriptions {
   }
 
   /**
+   * Take back a subscription kept from before a restart (its client restored), bound to its
+   * consumer; false when its channel or consumer is gone.
+   */
+  restore(rec: SubRecord, client: StanClient): boolean {
+    const ch = this.channels.open(rec.channel);
+    const c = ch.ready ? this.channels.entry(ch)?.consumers.get(rec.consumer) : undefined;
+    if (c === undefined) return false;
+    const key = `${ch.stream}\n${c.name}`;
+    let b = this.bindings.get(key);
+    if (b === undefined) {
+      b = new SubBinding(this.bus, ch, c.name, c.config.deliver_subject as string, rec.durableName !== "", key);
+      this.bindings.set(key, b);
+    }
+    const sub = new StanSub(rec.id, client.id, ch, rec.inbox, this.ackPrefix + rec.id, rec.maxInFlight, rec.ackWaitSecs, rec.durableName, rec.qGroup);
+    this.nextId = Math.max(this.nextId, rec.id + 1);
+    this.byId.set(rec.id, sub);
+    client.subs.add(sub);
+    b.add(sub);
+    b.bind();
+    return true;
+  }
+
+  /**
    * Remove a subscription: `unsubscribe` removes a durable (and a durable queue group when it is
    * its last member); a close keeps them for later. Resolves with "" or the STAN error.
    */
@@ -94,31 +117,24 @@ export class Subscriptions {
     if (this.byId.size >= MAX_STAN_SUBSCRIPTIONS) return { error: `stan: too many subscriptions (${MAX_STAN_SUBSCRIPTIONS})` };
     const entry = this.channels.entry(ch);
     if (entry === undefined) return { error: StanErrors.unknownChannel };
-    const queue = sr.qGroup === "" ? "" : sr.durableName === "" ? sr.qGroup : `${sr.durableName}:${sr.qGroup}`;
     const id = this.nextId++;
-    let consumerName = "";
-    let key: string;
-    if (queue !== "") {
-      if (sr.durableName !== "") consumerName = queueDurableConsumer(sr.durableName, sr.qGroup);
-      key = `${ch.stream}\nq\n${queue}`;
-    } else if (sr.durableName !== "") {
-      consumerName = durableConsumer(sr.clientID, sr.durableName);
-      key = `${ch.stream}\nd\n${consumerName}`;
-    } else key = `${ch.stream}\ns\n${id}`;
+    const queue = sr.qGroup !== "";
+    const consumerName = consumerOf(sr, id);
+    const key = `${ch.stream}\n${consumerName}`;
     const sub = new StanSub(id, client.id, ch, sr.inbox, this.ackPrefix + id, sr.maxInFlight, sr.ackWaitInSecs, sr.durableName, sr.qGroup);
     let binding = this.bindings.get(key);
     if (binding !== undefined) {
       // A durable with a member is in use: nats-streaming-server refuses a second one.
-      if (queue === "" && binding.members.length + binding.joining > 0) return { error: StanErrors.dupDurable };
-      const err = await this.tune(binding, binding.maxInFlight() + (queue === "" ? 0 : sr.maxInFlight), sr.ackWaitInSecs);
+      if (!queue && binding.members.length + binding.joining > 0) return { error: StanErrors.dupDurable };
+      const err = await this.tune(binding, binding.maxInFlight() + (queue ? sr.maxInFlight : 0), sr.ackWaitInSecs);
       if (err !== "") return { error: err };
     } else {
-      const existing = consumerName === "" ? undefined : entry.consumers.get(consumerName);
+      const existing = entry.consumers.get(consumerName);
       let c: Consumer | string;
       if (existing !== undefined) c = await this.resume(ch, existing, sr.maxInFlight, sr.ackWaitInSecs);
       else c = await this.create(ch, consumerName, sr);
       if (typeof c === "string") return { error: c };
-      binding = new SubBinding(this.bus, ch, c.name, c.config.deliver_subject as string, consumerName !== "", key);
+      binding = new SubBinding(this.bus, ch, c.name, c.config.deliver_subject as string, sr.durableName !== "", key);
       this.bindings.set(key, binding);
     }
     if (client.closed) {
@@ -157,11 +173,11 @@ export class Subscriptions {
     return "";
   }
 
-  /** A new consumer for a subscription, starting where its request says. */
+  /** A new consumer (`durable`: its name) for a subscription, starting where its request says. */
   private async create(ch: Channel, durable: string, sr: SubscriptionRequest): Promise<Consumer | string> {
     const entry = this.channels.entry(ch);
     if (entry === undefined) return StanErrors.unknownChannel;
-    const deliver = durable !== "" ? `_STAN.dlv.${ch.stream}.${durable}` : `${this.deliverPrefix}${this.nextDeliver++}`;
+    const deliver = `_STAN.dlv.${ch.stream}.${durable}`;
     const cfg: Record<string, unknown> = {
       ...startOf(entry.stream.store.state(), sr),
       ack_policy: "explicit",
@@ -171,7 +187,7 @@ export class Subscriptions {
       deliver_subject: deliver,
       description: `NATS Streaming ${sr.qGroup !== "" ? "queue group" : "subscription"} of ${sr.clientID}`,
     };
-    if (durable !== "") cfg["durable_name"] = durable;
+    cfg["durable_name"] = durable;
     const norm = normalizeConsumerConfig(cfg, entry.stream.config);
     if ("err_code" in norm) return `stan: ${norm.description}`;
     return result(await this.js.createConsumer(ch.stream, norm, "create"));
@@ -193,6 +209,12 @@ export class Subscriptions {
     const r = result(await this.js.createConsumer(b.channel.stream, next, "update"));
     return typeof r === "string" ? r : "";
   }
+}
+
+/** The consumer a subscription request is served by (names.ts). */
+function consumerOf(sr: SubscriptionRequest, id: number): string {
+  if (sr.qGroup !== "") return sr.durableName !== "" ? queueDurableConsumer(sr.durableName, sr.qGroup) : queueConsumer(sr.qGroup);
+  return sr.durableName !== "" ? durableConsumer(sr.clientID, sr.durableName) : plainConsumer(sr.clientID, id);
 }
 
 /** `cfg` with another max_ack_pending (and ack_wait when `ackWaitSecs` > 0), or `cfg` itself if nothing changes. */

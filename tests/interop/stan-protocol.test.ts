@@ -200,3 +200,35 @@ test("a STAN publish passes the stream's own admission: a limit a JetStream clie
   await publishAll(sc, "big", ["fits"]);
   assert.equal((await jsm.streams.info("STAN_big")).state.messages, 2);
 });
+
+test("clients and subscriptions are kept across a restart; under another cluster id they are dropped with their consumers", async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), "cuebus-stan-"));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const first = await startServer({ port: 0, jetstream: { storeDir: dir } });
+  const raw = await connect({ servers: first.url });
+  const cr = await rawConnect(raw, "kept", "_INBOX.kept");
+  const sub = (fields: Parameters<typeof encodeSubscriptionRequest>[0]): Promise<{ ackInbox: string; error: string }> =>
+    request(raw, cr.subRequests, encodeSubscriptionRequest({ clientID: "kept", subject: "k", inbox: "_INBOX.kd", maxInFlight: 10, ackWaitInSecs: 30, ...fields })).then(decodeSubscriptionResponse);
+  const plain = await sub({});
+  await sub({ durableName: "dur" });
+  await sub({ qGroup: "workers" });
+  assert.equal(plain.error, "");
+  await raw.close();
+  await first.close();
+
+  const again = await startServer({ port: 0, jetstream: { storeDir: dir } });
+  assert.equal(again.streaming?.clientCount, 1);
+  assert.equal(again.streaming?.subscriptionCount, 3);
+  // The same subjects as before the restart: the client's publishes and acks still reach the server.
+  assert.equal(again.streaming?.pubPrefix, cr.pubPrefix);
+  assert.deepEqual([...(again.jetstream?.streams.get("STAN_k")?.consumers.keys() ?? [])].sort(), ["D:kept:dur", "G:workers", "S:kept:1"]);
+  await again.close();
+
+  const other = await startServer({ port: 0, jetstream: { storeDir: dir }, streaming: { clusterId: "another" } });
+  t.after(() => other.close());
+  assert.equal(other.streaming?.clientCount, 0);
+  assert.equal(other.streaming?.subscriptionCount, 0);
+  assert.notEqual(other.streaming?.pubPrefix, cr.pubPrefix);
+  // The durable is kept for its client to resume; what only served the old subscriptions is gone.
+  assert.deepEqual([...(other.jetstream?.streams.get("STAN_k")?.consumers.keys() ?? [])], ["D:kept:dur"]);
+});

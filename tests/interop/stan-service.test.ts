@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Listener, Publisher, closeStan, dropConnection, startStanCli, type Message, type Stan, type StanCliServer } from "../helpers/stan.js";
+import { Listener, Publisher, closeStan, collect, dropConnection, startStanCli, type Message, type Stan, type StanCliServer } from "../helpers/stan.js";
 import { waitFor } from "../helpers/wait.js";
 
 /*
@@ -163,5 +163,32 @@ for (const signal of ["SIGTERM", "SIGKILL"] as const) {
     await audit.listen();
     await waitFor(() => audit.handled.length === 11, 5000, "all 11");
     assert.deepEqual(audit.handled, Array.from({ length: 11 }, (_, i) => ticket(i + 1)));
+  });
+}
+
+for (const signal of ["SIGTERM", "SIGKILL"] as const) {
+  test(`server restart (${signal}): connected services go on without connecting again`, async (t) => {
+    const server = await serve(t);
+    const p = await server.connect("tickets");
+    const publisher = new Publisher<TicketCreated>(p, "ticket:created");
+    const client = await server.connect("orders-1");
+    const listener = new TicketCreatedListener(client);
+    await listener.listen();
+    // A plain subscription too: it keeps its place while its client is registered.
+    const { got: plain } = await collect(client, "ticket:created", client.subscriptionOptions().setDeliverAllAvailable(), true);
+    await publisher.publish(ticket(1));
+    await waitFor(() => listener.handled.length === 1 && plain.messages.length === 1, 5000, "event 1");
+    await new Promise((r) => setTimeout(r, 300));
+    // A message sent to a client while its NATS connection is still reconnecting reaches it only
+    // when redelivered (after the plain subscription's 30 s ack wait): wait until both are back.
+    const back = Promise.all([p, client].map((sc) => new Promise<void>((r) => sc.once("reconnect", () => r()))));
+    await server.stop(signal);
+    await server.restart();
+    await back;
+    // The same connections: their NATS connections reconnect, and the server knows them still.
+    await publisher.publish(ticket(2));
+    await waitFor(() => listener.sequences.includes(2) && plain.sequences.includes(2), 10_000, "event 2 after the restart");
+    assert.deepEqual([...new Set(listener.sequences)].sort((a, b) => a - b), [1, 2]);
+    assert.deepEqual([...new Set(plain.sequences)].sort((a, b) => a - b), [1, 2]);
   });
 }
