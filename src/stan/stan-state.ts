@@ -50,6 +50,18 @@ export interface StanStateSnapshot {
   subs: SubRecord[];
 }
 
+type Shape = Readonly<Record<string, "string" | "number">>;
+const SERVER_SHAPE: Shape = { serverId: "string", clusterId: "string" };
+const CLIENT_SHAPE: Shape = { id: "string", hbInbox: "string", connID: "string", protocol: "number" };
+const SUB_SHAPE: Shape = { id: "number", clientID: "string", channel: "string", inbox: "string", maxInFlight: "number", ackWaitSecs: "number", durableName: "string", qGroup: "string", consumer: "string" };
+
+/** Is `v` an object whose fields have these types? */
+function hasShape(v: unknown, shape: Shape): boolean {
+  if (typeof v !== "object" || v === null) return false;
+  const o = v as Record<string, unknown>;
+  return Object.entries(shape).every(([k, t]) => typeof o[k] === t);
+}
+
 /** Reads and writes the adapter's records (see STATE_STREAM). */
 export class StanState {
   constructor(
@@ -82,10 +94,11 @@ export class StanState {
       } catch {
         return;
       }
+      // Anyone allowed to publish there could have written it: only well-formed records are taken.
       const kind = m.subject.slice(STATE_PREFIX.length).split(".")[0];
-      if (kind === "server") out.server = v as ServerRecord;
-      else if (kind === "client") out.clients.push(v as ClientRecord);
-      else if (kind === "sub") out.subs.push(v as SubRecord);
+      if (kind === "server" && hasShape(v, SERVER_SHAPE)) out.server = v as ServerRecord;
+      else if (kind === "client" && hasShape(v, CLIENT_SHAPE)) out.clients.push(v as ClientRecord);
+      else if (kind === "sub" && hasShape(v, SUB_SHAPE) && Number.isSafeInteger((v as SubRecord).id)) out.subs.push(v as SubRecord);
     });
     return out;
   }

@@ -5,7 +5,7 @@ import { KeyLock } from "../util/key-lock.js";
 import type { Channel, Channels } from "./channels.js";
 import type { StanClient } from "./clients.js";
 import { StanErrors } from "./errors.js";
-import { durableConsumer, plainConsumer, queueConsumer, queueDurableConsumer } from "./names.js";
+import { channelStream, durableConsumer, isValidChannel, plainConsumer, queueConsumer, queueDurableConsumer } from "./names.js";
 import type { StanJetStream } from "./options.js";
 import { StartPosition, type SubscriptionRequest } from "./protocol.js";
 import type { SubRecord } from "./stan-state.js";
@@ -79,6 +79,8 @@ export class Subscriptions {
    * consumer; false when its channel or consumer is gone.
    */
   restore(rec: SubRecord, client: StanClient): boolean {
+    // Never create a channel for a record: only one whose stream is still there is opened.
+    if (!isValidChannel(rec.channel) || !this.js.streams.has(channelStream(rec.channel))) return false;
     const ch = this.channels.open(rec.channel);
     const c = ch.ready ? this.channels.entry(ch)?.consumers.get(rec.consumer) : undefined;
     if (c === undefined) return false;
