@@ -1,6 +1,5 @@
-import { CHANNEL_METADATA_KEY } from "./channels.js";
 import type { StanClients } from "./clients.js";
-import { CHANNEL_STREAM_PREFIX, isTransientConsumer } from "./names.js";
+import { CHANNEL_STREAM_PREFIX, channelStream, isTransientConsumer, isValidClientID } from "./names.js";
 import type { StanJetStream } from "./options.js";
 import type { StanState, StanStateSnapshot } from "./stan-state.js";
 import type { Subscriptions } from "./subscriptions.js";
@@ -23,12 +22,12 @@ export interface RestoreParts {
  * between their creation and their record, or after a removal) are deleted.
  */
 export async function restoreState(kept: StanStateSnapshot, stale: StanStateSnapshot | null, p: RestoreParts, warn: (line: string) => void): Promise<void> {
-  for (const c of kept.clients) p.clients.restore(c.id, c.hbInbox, Buffer.from(c.connID, "base64"), c.protocol);
+  for (const c of kept.clients) if (isValidClientID(c.id)) p.clients.restore(c.id, c.hbInbox, Buffer.from(c.connID, "base64"), c.protocol);
   const used = new Set<string>();
   for (const rec of kept.subs) {
     const client = p.clients.get(rec.clientID);
     if (client !== undefined && p.subs.restore(rec, client)) {
-      used.add(`${rec.channel}\n${rec.consumer}`);
+      used.add(`${channelStream(rec.channel)}\n${rec.consumer}`);
       continue;
     }
     warn(`NATS Streaming: subscription ${rec.id} of "${rec.clientID}" on "${rec.channel}" not taken back (its client, channel or consumer is gone)`);
@@ -40,10 +39,13 @@ export async function restoreState(kept: StanStateSnapshot, stale: StanStateSnap
   }
   for (const [name, e] of p.js.streams) {
     if (!name.startsWith(CHANNEL_STREAM_PREFIX)) continue;
-    const channel = e.stream.config.metadata?.[CHANNEL_METADATA_KEY];
     for (const consumer of [...e.consumers.keys()]) {
-      if (!isTransientConsumer(consumer) || (channel !== undefined && used.has(`${channel}\n${consumer}`))) continue;
-      await p.js.deleteConsumer(name, consumer);
+      if (!isTransientConsumer(consumer) || used.has(`${name}\n${consumer}`)) continue;
+      try {
+        await p.js.deleteConsumer(name, consumer);
+      } catch (err) {
+        warn(`NATS Streaming: consumer "${name} > ${consumer}" is no longer used and could not be removed: ${err instanceof Error ? err.message : String(err)}`);
+      }
     }
   }
 }

@@ -68,7 +68,7 @@ export class StanServer {
     const kept = await state.load();
     const same = kept.server !== null && kept.server.clusterId === opts.clusterId;
     const serverId = same && kept.server !== null ? kept.server.serverId : randomBytes(12).toString("base64url").replace(/[-_]/g, "x");
-    if (!same) await state.putServer({ serverId, clusterId: opts.clusterId });
+    state.useServer({ serverId, clusterId: opts.clusterId }, same);
     const s = new StanServer(bus, js, opts, serverId, state);
     // Kept under another cluster id: those clients cannot reach this one; their records go.
     await restoreState(same ? kept : { server: null, clients: [], subs: [] }, same ? null : kept, s.parts(), warn);

@@ -1,4 +1,5 @@
 import { normalizeStreamConfig } from "../jetstream/stream-config.js";
+import type { StreamEntry } from "../jetstream/stream-registry.js";
 import type { StanJetStream } from "./options.js";
 
 /**
@@ -69,24 +70,18 @@ export class StanState {
     private readonly storage: "file" | "memory",
   ) {}
 
-  /** Open (or create) the state stream and read every record. */
+  /** This server's record, written with the first record after it is set (see useServer). */
+  private server: ServerRecord | null = null;
+  private serverWritten = false;
+
+  /**
+   * Read every record. The stream is made only when a first record is written: a server whose
+   * JetStream clients never use NATS Streaming shows no stream of it.
+   */
   async load(): Promise<StanStateSnapshot> {
     const out: StanStateSnapshot = { server: null, clients: [], subs: [] };
-    let e = this.js.streams.get(STATE_STREAM);
-    if (e === undefined) {
-      const cfg = normalizeStreamConfig({
-        name: STATE_STREAM,
-        description: "NATS Streaming: this server's subjects, clients and subscriptions",
-        subjects: [`${STATE_PREFIX}>`],
-        storage: this.storage,
-        max_msgs_per_subject: 1,
-        discard: "old",
-      });
-      if ("err_code" in cfg) throw new Error(`NATS Streaming: ${cfg.description}`);
-      const r = await this.js.createStream(cfg);
-      if ("err_code" in r) throw new Error(`NATS Streaming: the stream ${STATE_STREAM} could not be created: ${r.description}`);
-      e = r.entry;
-    }
+    const e = this.js.streams.get(STATE_STREAM);
+    if (e === undefined) return out;
     await e.stream.store.scan(1, (m) => {
       let v: unknown;
       try {
@@ -103,8 +98,10 @@ export class StanState {
     return out;
   }
 
-  putServer(r: ServerRecord): Promise<void> {
-    return this.put("server", r);
+  /** This server's record; `written`: it is on record already (taken back at start). */
+  useServer(r: ServerRecord, written: boolean): void {
+    this.server = r;
+    this.serverWritten = written;
   }
 
   putClient(r: ClientRecord): Promise<void> {
@@ -125,10 +122,37 @@ export class StanState {
 
   /** Write a record; resolves once it is durable, rejects if it could not be stored. */
   private async put(key: string, record: object): Promise<void> {
-    const e = this.js.streams.get(STATE_STREAM);
-    if (e === undefined) throw new Error(`the stream ${STATE_STREAM} is gone`);
+    const e = await this.ensure();
     const r = await e.stream.publish(STATE_PREFIX + key, null, Buffer.from(JSON.stringify(record)));
     if ("error" in r) throw new Error(r.error.description);
+  }
+
+  /** The state stream, created on first use, with this server's record in it first. */
+  private async ensure(): Promise<StreamEntry> {
+    let e = this.js.streams.get(STATE_STREAM);
+    if (e === undefined) {
+      const cfg = normalizeStreamConfig({
+        name: STATE_STREAM,
+        description: "NATS Streaming: this server's subjects, clients and subscriptions",
+        subjects: [`${STATE_PREFIX}>`],
+        storage: this.storage,
+        max_msgs_per_subject: 1,
+        discard: "old",
+      });
+      if ("err_code" in cfg) throw new Error(cfg.description);
+      const r = await this.js.createStream(cfg);
+      if ("err_code" in r) throw new Error(`the stream ${STATE_STREAM} could not be created: ${r.description}`);
+      e = r.entry;
+    }
+    if (!this.serverWritten && this.server !== null) {
+      this.serverWritten = true;
+      const r = await e.stream.publish(`${STATE_PREFIX}server`, null, Buffer.from(JSON.stringify(this.server)));
+      if ("error" in r) {
+        this.serverWritten = false;
+        throw new Error(r.error.description);
+      }
+    }
+    return e;
   }
 
   private async remove(key: string): Promise<void> {
