@@ -14,4 +14,11 @@ export default tseslint.config(
       "@typescript-eslint/no-explicit-any": "error",
     },
   },
+  {
+    // Stores own persistence (docs/design.md): the STAN adapter keeps its state through JetStream.
+    files: ["src/stan/**/*.ts"],
+    rules: {
+      "no-restricted-imports": ["error", { paths: ["fs", "fs/promises", "node:fs", "node:fs/promises"].map((name) => ({ name, message: "stan/ keeps its state through JetStream's stores, not files of its own" })) }],
+    },
+  },
 );

@@ -7,10 +7,13 @@ import { authRequired, checkAuthConfig } from "./auth/users.js";
 import type { Duplex } from "node:stream";
 import type { JetStream } from "./jetstream/jetstream.js";
 import type { StoreBackends } from "./stores/catalog-types.js";
+import type { StanServer } from "./stan/stan-server.js";
+import type { StanOptions } from "./stan/options.js";
 
 export { NATS_COMPAT_VERSION, CUEBUS_VERSION } from "./server/version.js";
 export type { User, AuthConfig } from "./auth/users.js";
 export type { Permissions } from "./auth/permissions.js";
+export type { StanOptions } from "./stan/options.js";
 
 /** Options of startServer(). */
 export interface ServerOptions extends CoreOptions {
@@ -34,6 +37,12 @@ export interface ServerOptions extends CoreOptions {
   websocket?: { port: number; host?: string; tls?: WsTlsOptions };
   /** The HTTP edge on `httpPort`: webhooks from config, the webhook allow-list. */
   http?: GatewayOptions;
+  /**
+   * NATS Streaming (STAN) clients, served on top of JetStream (docs/stan.md): on whenever
+   * JetStream is, with cluster id `test-cluster` unless given; `false` (or `{ enabled: false }`)
+   * turns it off.
+   */
+  streaming?: boolean | (StanOptions & { enabled?: boolean });
   /**
    * Called once the client and HTTP ports are bound, before the parts the configuration uses
    * have loaded and started (the CLI writes its ports file here, as launchers wait for it).
@@ -69,6 +78,8 @@ export interface Server {
   readonly core: NatsCore;
   /** JetStream, when enabled. */
   readonly jetstream: JetStream | null;
+  /** NATS Streaming, when enabled (it needs JetStream). */
+  readonly streaming: StanServer | null;
   /** Open an in-memory connection (no sockets): write protocol bytes to it, read the replies. */
   connectInMemory(): Duplex;
   close(): Promise<void>;
@@ -109,6 +120,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<Server> {
   let core: NatsCore | null = null;
   let httpListener: WaitingListener | null = null;
   let js: JetStream | null = null;
+  let stan: StanServer | null = null;
   let http: Gateway | null = null;
   let ws: WsListener | null = null;
   try {
@@ -147,6 +159,11 @@ export async function startServer(opts: ServerOptions = {}): Promise<Server> {
         if (jsOpts.domain !== undefined && jsOpts.domain !== "") core.mapSubjects((await import("./jetstream/domain.js")).jsDomainMappings(jsOpts.domain), jsOpts.domain);
         await js.start();
         core.jetstream = js;
+        const so = opts.streaming === undefined || opts.streaming === true ? {} : opts.streaming;
+        if (so !== false && so.enabled !== false) {
+          const stanModule = await import("./stan/stan-server.js");
+          stan = await stanModule.StanServer.open(core.internalClient(), js, so, warn);
+        }
       }
       core.jetstreamEnabled = true;
     }
@@ -168,6 +185,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<Server> {
     const httpClosed = httpListener?.close();
     await http?.close();
     await httpClosed;
+    stan?.close();
     await js?.close();
     await core?.close();
     // The core closed the client port if it took it; if it failed before, it is closed here.
@@ -185,6 +203,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<Server> {
     wsUrl: ws === null ? undefined : wsUrlOf(core.host, ws),
     core,
     jetstream: js,
+    streaming: stan,
     connectInMemory(): Duplex {
       const t = new MemoryTransport();
       core.accept(t);
@@ -196,6 +215,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<Server> {
       const httpClosed = httpListener?.close();
       await http?.close();
       await httpClosed;
+      stan?.close();
       await js?.close();
       await core.close();
     },

@@ -41,6 +41,9 @@ JetStream:
     -js, --jetstream                 Enable JetStream
     -sd, --store_dir <dir>           Storage directory (default: ./data)
 
+NATS Streaming (on whenever JetStream is; see docs/stan.md):
+    -cid, --cluster_id <id>          Cluster id STAN clients connect to (default: test-cluster)
+
 Authorization:
         --user <user> --pass <password>, --auth <token>
 

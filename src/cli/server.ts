@@ -69,6 +69,7 @@ async function start(o: ResolvedOptions, onListening: (ports: ListeningPorts) =>
         ? { storeDir: o.storeDir, sync: "interval", syncIntervalMs: o.syncIntervalMs, requestQueueLimit: o.requestQueueLimit, domain: o.jsDomain }
         : { storeDir: o.storeDir, requestQueueLimit: o.requestQueueLimit, domain: o.jsDomain }
       : false,
+    streaming: o.streaming,
     tls: o.tls === undefined ? undefined : { cert: readFileSync(o.tls.certFile, "utf8"), key: readFileSync(o.tls.keyFile, "utf8"), ca: o.tls.caFile === undefined ? undefined : readFileSync(o.tls.caFile, "utf8"), verify: o.tls.verify === true, allowNonTls: o.allowNonTls === true },
     logger: {
       debug: o.debug ? (m: string): void => log("DBG", m) : undefined,

@@ -1,4 +1,5 @@
 import { apiOpenTo, type ResolvedOptions } from "./options.js";
+import { checkClusterId } from "./streaming.js";
 
 /*
  * The command line's part of the options: what each flag (scanFlags's canonical names) does to
@@ -55,6 +56,7 @@ export function applyFlags(o: ResolvedOptions, flags: Array<[string, string]>): 
       case "http_api_open_to": o.httpApiOpenTo = apiOpenTo(v); break;
       case "webhook_allow": o.webhookAllow = v.split(",").map((x) => x.trim()).filter((x) => x !== ""); break;
       case "server_name": o.serverName = v; break;
+      case "cluster_id": o.streaming = { ...o.streaming, clusterId: checkClusterId(v, "-cid") }; break;
       case "debug": o.debug = on; break;
       case "trace": case "VV": o.trace = on; break;
       case "DV": case "DVV": o.debug = on; o.trace = on; break;

@@ -60,6 +60,8 @@ const FLAGS: ReadonlyArray<{ name: string; aliases: readonly string[]; kind: Fla
   // cuebus's own.
   { name: "webhook_allow", aliases: [], kind: "string" },
   { name: "http_api_open_to", aliases: [], kind: "string" },
+  // nats-streaming-server's, for the NATS Streaming adapter.
+  { name: "cluster_id", aliases: ["cid"], kind: "string" },
 ];
 
 /** Flag name or alias -> its canonical name and kind. */

@@ -2,6 +2,7 @@ import type { ConfMap, ConfValue } from "./conf-parser.js";
 import { toBytes, toDurationMs } from "./conf-parser.js";
 import { checkNoAuthUser, parseAccounts, type ConfAccount } from "./accounts.js";
 import { isMap, num, parseUser, str, strList, type ConfNkeyUser, type ConfUser } from "./users.js";
+import { parseStreaming, type ConfStreaming } from "./streaming.js";
 
 export { scanFlags } from "./flags.js";
 export type { ConfNkeyUser, ConfUser } from "./users.js";
@@ -69,6 +70,8 @@ export interface ResolvedOptions {
   webhookAllow?: string[];
   /** `http_api_open_to` / `--http_api_open_to`: who may use the HTTP API without credentials when none are configured. */
   httpApiOpenTo?: "loopback" | "all" | "none";
+  /** NATS Streaming: `streaming {}` and `-cid/--cluster_id` (it runs whenever JetStream does unless disabled). */
+  streaming?: ConfStreaming;
   /** Keys of the file cuebus does not use, for a warning. */
   unknownKeys: string[];
 }
@@ -125,7 +128,7 @@ const KNOWN = new Set([
   "ports_file_dir", "jetstream", "store_dir", "debug", "trace", "logtime", "max_payload", "max_control_line",
   "max_pending", "max_connections", "max_conn", "max_subscriptions", "max_subs", "ping_interval", "ping_max", "write_deadline",
   "authorization", "auth_timeout", "pid_file", "pidfile", "log_file", "logfile", "websocket", "tls", "webhooks", "webhook_allow",
-  "http_api_open_to", "allow_non_tls", "accounts", "no_auth_user",
+  "http_api_open_to", "allow_non_tls", "accounts", "no_auth_user", "streaming",
 ]);
 
 /** `http_api_open_to`'s value, checked (the gateway's ApiOpenTo; config/ does not import it). */
@@ -223,6 +226,8 @@ export function applyConfig(o: ResolvedOptions, c: ConfMap): void {
   }
   const sd = str(c["store_dir"], "store_dir");
   if (sd !== undefined) o.storeDir = sd;
+  const streaming = parseStreaming(c["streaming"], o.unknownKeys);
+  if (streaming !== undefined) o.streaming = streaming;
   if (c["debug"] === true) o.debug = true;
   if (c["trace"] === true) o.trace = true;
   if (typeof c["logtime"] === "boolean") o.logtime = c["logtime"];

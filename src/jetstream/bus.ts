@@ -19,6 +19,9 @@ export interface Bus {
   flush(): void;
   /** Is anyone subscribed to this literal subject? */
   hasInterest(subject: string): boolean;
-  /** Be told of every new subscription's subject; returns a function that stops it. */
-  watchSubscriptions(fn: (subject: string) => void): () => void;
+  /**
+   * Be told of every subscription's subject as it is added, and as it is removed (`added` false);
+   * returns a function that stops it.
+   */
+  watchSubscriptions(fn: (subject: string, added: boolean) => void): () => void;
 }

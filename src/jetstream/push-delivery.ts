@@ -69,8 +69,15 @@ export class PushDelivery {
     const dsubj = this.host.config().deliver_subject as string;
     unsubs.push(bus.subscribe(`${this.fcPrefix}.*`, "", (subject) => this.processFlowControl(subject)));
     unsubs.push(
-      bus.watchSubscriptions((s) => {
-        if (!this.bound && (s === dsubj || subjectMatches(s, dsubj))) this.setActive(true);
+      bus.watchSubscriptions((s, added) => {
+        if (s !== dsubj && !subjectMatches(s, dsubj)) return;
+        if (added) {
+          if (!this.bound) this.setActive(true);
+        } else if (this.bound && !bus.hasInterest(dsubj)) {
+          // The last subscriber left: stop now (nats-server updateDeliveryInterest), rather than
+          // on the next delivery, which would go to nobody and wait out ack_wait.
+          this.setActive(false);
+        }
       }),
     );
     this.bound = bus.hasInterest(dsubj);

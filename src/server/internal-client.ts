@@ -46,10 +46,10 @@ export class InternalClient implements Deliverer, Bus {
     return this.router.hasInterest(this.account, subject);
   }
 
-  watchSubscriptions(fn: (subject: string) => void): () => void {
+  watchSubscriptions(fn: (subject: string, added: boolean) => void): () => void {
     const mine = this.account;
-    return this.router.watchSubscriptions((account, subject) => {
-      if (account === mine) fn(subject);
+    return this.router.watchSubscriptions((account, subject, added) => {
+      if (account === mine) fn(subject, added);
     });
   }
 

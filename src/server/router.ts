@@ -29,7 +29,7 @@ export class Router {
   /** Rewrites of published subjects (a JetStream domain's); null when there are none. */
   mappings: SubjectMap | null = null;
   private rr = 0;
-  private readonly watchers = new Set<(account: SubjectSpace, subject: string) => void>();
+  private readonly watchers = new Set<(account: SubjectSpace, subject: string, added: boolean) => void>();
 
   constructor(
     private readonly onAutoUnsub: AutoUnsub,
@@ -71,11 +71,14 @@ export class Router {
     const account = sub.client.account;
     sub.account = account;
     account.index.insert(sub);
-    if (this.watchers.size > 0) for (const w of this.watchers) w(account, sub.subject);
+    if (this.watchers.size > 0) for (const w of this.watchers) w(account, sub.subject, true);
   }
 
-  /** Be told of every new subscription's account and subject (push consumers wait for interest this way). */
-  watchSubscriptions(fn: (account: SubjectSpace, subject: string) => void): () => void {
+  /**
+   * Be told of every subscription's account and subject as it is added, and as it is removed
+   * (`added` false): push consumers wait for interest this way, and stop when it is gone.
+   */
+  watchSubscriptions(fn: (account: SubjectSpace, subject: string, added: boolean) => void): () => void {
     this.watchers.add(fn);
     return () => this.watchers.delete(fn);
   }
@@ -87,9 +90,11 @@ export class Router {
   }
 
   unsubscribe(sub: Subscription): void {
-    if (sub.account === null) return;
-    sub.account.index.remove(sub);
+    const account = sub.account;
+    if (account === null) return;
+    account.index.remove(sub);
     sub.account = null;
+    if (this.watchers.size > 0) for (const w of this.watchers) w(account, sub.subject, false);
   }
 
   /**

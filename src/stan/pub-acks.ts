@@ -1,0 +1,101 @@
+import type { Bus } from "../jetstream/bus.js";
+import type { Channel } from "./channels.js";
+import { encodePubAck } from "./protocol.js";
+
+/**
+ * Publishes in flight at once, over every channel: one more is refused with a PubAck error
+ * (a client's own window, 16,384 by default, is far below it).
+ */
+export const MAX_PUBS_IN_FLIGHT = 1 << 20;
+
+/** The `PubAck` error of a publish refused because too many are in flight. */
+export const TOO_MANY_PUBS = "stan: too many publishes in flight";
+
+/**
+ * A STAN publish goes into its channel's stream the way any publish to a stream goes: published
+ * on the stream's subject with a reply subject of ours, so the stream admits and stores it on its
+ * own write path (limits, group commit) and answers with its JetStream ack once the message is
+ * durable. That ack comes back here and becomes the client's `PubAck`. Per publish: one reply
+ * subject and two map entries, no closure or promise.
+ */
+export class PubAcks {
+  /** `_STAN.pa.<server>.`: the reply subjects of publishes into streams. */
+  private readonly prefix: string;
+  private next = 1;
+  private readonly guids = new Map<number, string>();
+  private readonly inboxes = new Map<number, string>();
+  private unsub: (() => void) | null = null;
+
+  constructor(
+    private readonly bus: Bus,
+    serverId: string,
+  ) {
+    this.prefix = `_STAN.pa.${serverId}.`;
+  }
+
+  start(): void {
+    this.unsub = this.bus.subscribe(`${this.prefix}*`, "", (subject, _reply, _h, data) => this.onStreamAck(subject, data));
+  }
+
+  stop(): void {
+    this.unsub?.();
+    this.unsub = null;
+    this.guids.clear();
+    this.inboxes.clear();
+  }
+
+  /** Publishes waiting for their stream's ack. */
+  get inFlight(): number {
+    return this.guids.size;
+  }
+
+  /** Store `data` in `ch`'s stream; the PubAck for `guid` goes to `ackInbox` once it is durable. */
+  send(ch: Channel, guid: string, ackInbox: string, data: Buffer): void {
+    if (this.guids.size >= MAX_PUBS_IN_FLIGHT) {
+      this.error(ackInbox, guid, TOO_MANY_PUBS);
+      return;
+    }
+    const token = this.next++;
+    if (ackInbox !== "") {
+      this.guids.set(token, guid);
+      this.inboxes.set(token, ackInbox);
+    }
+    const n = this.bus.publish(ch.subject, ackInbox === "" ? "" : this.prefix + token, null, data);
+    if (n === 0) {
+      // The stream went away (deleted by a JetStream client): nothing will answer.
+      this.guids.delete(token);
+      this.inboxes.delete(token);
+      ch.ready = false;
+      this.error(ackInbox, guid, `stan: channel ${ch.name} is not available`);
+    }
+  }
+
+  /** Answer a publish with an error. */
+  error(ackInbox: string, guid: string, text: string): void {
+    if (ackInbox !== "") this.bus.publish(ackInbox, "", null, encodePubAck(guid, text));
+  }
+
+  /** The stream's ack: `{"stream":..., "seq":n}`, or `{"error":{..., "description":...}, ...}`. */
+  private onStreamAck(subject: string, data: Buffer): void {
+    const token = Number(subject.slice(this.prefix.length));
+    const guid = this.guids.get(token);
+    const inbox = this.inboxes.get(token);
+    if (guid === undefined || inbox === undefined) return;
+    this.guids.delete(token);
+    this.inboxes.delete(token);
+    // `{"e` starts only an error ack; a success ack needs no parsing.
+    const text = data[2] === 0x65 ? errorText(data) : "";
+    this.bus.publish(inbox, "", null, encodePubAck(guid, text));
+  }
+}
+
+/** The description of a JetStream error ack, as the PubAck's error. */
+function errorText(data: Buffer): string {
+  try {
+    const v = JSON.parse(data.toString("utf8")) as { error?: { description?: unknown } };
+    const d = v.error?.description;
+    return `stan: ${typeof d === "string" ? d : "the message could not be stored"}`;
+  } catch {
+    return "stan: the message could not be stored";
+  }
+}
