@@ -176,9 +176,13 @@ async function cleanRestart(s: Server): Promise<{ stopMs: number; serveMs: numbe
   return { stopMs, serveMs: r.ms, rssAfter: rss(s) };
 }
 
+/** RSS right after each server's last run of direct gets (what serving them holds). */
+const rssAfterGets = new Map<Server, number>();
+
 async function directGets(s: Server): Promise<number> {
   const r = await runChild("scale-load.js", { role: "direct", port: s.port, stream: STREAM, seconds: GET_SECONDS, window: GET_WINDOW, maxSeq: MSGS, seed: SEED });
   if (r["errors"] !== 0) throw new Error(`${s.kind}: ${r["errors"]} direct gets failed (${r["firstError"]})`);
+  rssAfterGets.set(s, rss(s));
   return (r["got"] as number) / (r["seconds"] as number);
 }
 
@@ -266,6 +270,9 @@ async function main(): Promise<void> {
           cuebus: median(gets[1] as number[]),
           target: { text: ">= 1.0x nats-server", met: median(gets[1] as number[]) >= median(gets[0] as number[]) },
         },
+        // nats-server reads a whole block into memory for a message in it and keeps it a while: random
+        // gets over the stream bring most of it in. This row shows what each server holds for its rate.
+        { measure: "RSS right after the direct gets", unit: "bytes", nats: rssAfterGets.get(nats) ?? Number.NaN, cuebus: rssAfterGets.get(cuebus) ?? Number.NaN },
         {
           measure: `replay of ${count(REPLAY)} from sequence 1 (fetch, ack none, median of ${REPEAT})`,
           unit: "msgs/s",

@@ -50,6 +50,18 @@ const TOOLS = [
     apt: "iproute2",
   },
   {
+    tool: "cc",
+    usedBy: "the C client's interop test builds its program (tests/interop/stan-c-client.test.ts)",
+    found: () => onPath("cc"),
+    apt: "gcc",
+  },
+  {
+    tool: "libnats-dev",
+    usedBy: "the same test: nats.c with its NATS Streaming API (nats/nats.h, -lnats)",
+    found: () => isFile(join(root, "usr/include/nats/nats.h")),
+    apt: "libnats-dev",
+  },
+  {
     tool: "openssl",
     usedBy: "TLS tests make their certificates (tests/e2e/tls.test.ts)",
     found: () => onPath("openssl"),
@@ -61,6 +73,15 @@ const TOOLS = [
 function isExecutable(path) {
   try {
     accessSync(path, constants.X_OK);
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** @param {string} path */
+function isFile(path) {
+  try {
     return statSync(path).isFile();
   } catch {
     return false;

@@ -8,6 +8,7 @@ import type { ScannedFlags } from "../config/flags.js";
 import { startServer, type ListeningPorts, type Server } from "../index.js";
 import type { WebhookSpec } from "../gateway/webhooks/webhooks.js";
 import { configureLog, log } from "./log.js";
+import { IdleTrim, fullCollection } from "../util/idle-trim.js";
 
 /** Read flags and the config file (if any) into options. */
 export function loadOptions(argv: string[]): ResolvedOptions {
@@ -169,6 +170,9 @@ export async function runServerCommand(argv: string[], program: string): Promise
       );
     });
   });
-  await starting;
+  const server = await starting;
+  // The process is the server's: memory a burst grew is handed back once it is over (idle-trim.ts).
+  const router = server.core.router;
+  new IdleTrim(() => router.inMsgs + router.outMsgs, fullCollection()).start();
   log("INF", "Server is ready");
 }

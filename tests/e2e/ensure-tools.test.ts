@@ -17,7 +17,7 @@ import { fileURLToPath } from "node:url";
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
 const script = join(repoRoot, "scripts/ensure-tools.mjs");
-const ALL_PACKAGES = "nats-server golang-go golang-github-nats-io-go-nats-dev iproute2 openssl";
+const ALL_PACKAGES = "nats-server golang-go golang-github-nats-io-go-nats-dev iproute2 gcc libnats-dev openssl";
 const isRoot = process.getuid?.() === 0;
 const SETPRIV = "/usr/bin/setpriv";
 
@@ -53,7 +53,7 @@ test("no tools, not root: exits 1 with one line naming every package and the sud
   // As root, run it as nobody: the script must see for itself that it cannot install.
   const r = isRoot ? run(SETPRIV, ["--reuid=nobody", "--regid=nogroup", "--clear-groups", process.execPath, script], env) : run(process.execPath, [script], env);
   assertOneLine(r, ALL_PACKAGES, true);
-  assert.match(r.stderr, /needs nats-server, go, nats\.go source, ip, openssl;/);
+  assert.match(r.stderr, /needs nats-server, go, nats\.go source, ip, cc, libnats-dev, openssl;/);
 });
 
 test("CUEBUS_NO_INSTALL=1: reports and stops instead of installing, even as root", async (t) => {
@@ -64,10 +64,13 @@ test("CUEBUS_NO_INSTALL=1: reports and stops instead of installing, even as root
 
 test("only what is missing is named: a tool found on PATH is left out", async (t) => {
   const m = await freshMachine(t);
-  for (const tool of ["go", "ip", "openssl"]) {
+  for (const tool of ["go", "ip", "cc", "openssl"]) {
     await writeFile(join(m.bin, tool), "#!/bin/sh\nexit 0\n");
     await chmod(join(m.bin, tool), 0o755);
   }
+  // libnats-dev is its header.
+  await mkdir(join(m.root, "usr/include/nats"), { recursive: true });
+  await writeFile(join(m.root, "usr/include/nats/nats.h"), "");
   // nats-server where Debian puts it (/usr/sbin, off a non-root PATH) counts as present.
   await mkdir(join(m.root, "usr/sbin"), { recursive: true });
   await writeFile(join(m.root, "usr/sbin/nats-server"), "#!/bin/sh\nexit 0\n");
@@ -85,7 +88,7 @@ test("root: runs apt-get update and install with the missing packages, says so i
   await chmod(join(m.bin, "apt-get"), 0o755);
   const r = run(process.execPath, [script], { PATH: m.bin, CUEBUS_TOOLS_ROOT: m.root });
   assert.equal(r.status, 1);
-  assert.equal(r.stderr, `cuebus: installing ${ALL_PACKAGES} for the test suite (apt-get)\ncuebus: still missing after apt-get: nats-server, go, nats.go source, ip, openssl; install with: apt-get install -y ${ALL_PACKAGES}\n`);
+  assert.equal(r.stderr, `cuebus: installing ${ALL_PACKAGES} for the test suite (apt-get)\ncuebus: still missing after apt-get: nats-server, go, nats.go source, ip, cc, libnats-dev, openssl; install with: apt-get install -y ${ALL_PACKAGES}\n`);
   assert.equal(await readFile(calls, "utf8"), `update -qq\ninstall -y -qq ${ALL_PACKAGES}\n`);
 });
 
@@ -97,7 +100,7 @@ test("root, apt-get fails: one line with its reason and the command, exit 1", { 
   assert.equal(r.status, 1);
   const lines = r.stderr.split("\n").filter((l) => l !== "");
   assert.equal(lines.length, 2, r.stderr); // the "installing" line, then the reason
-  assert.equal(lines[1], `cuebus: apt-get update failed (exit 100: E: Could not get lock /var/lib/apt/lists/lock); npm test needs nats-server, go, nats.go source, ip, openssl; install with: apt-get install -y ${ALL_PACKAGES}`);
+  assert.equal(lines[1], `cuebus: apt-get update failed (exit 100: E: Could not get lock /var/lib/apt/lists/lock); npm test needs nats-server, go, nats.go source, ip, cc, libnats-dev, openssl; install with: apt-get install -y ${ALL_PACKAGES}`);
 });
 
 test("everything present (this machine, as the suite runs): exits 0 and says nothing", () => {

@@ -356,9 +356,12 @@ export class FileStore implements StreamStore {
     return this.cache.bytes;
   }
 
-  /** Chunks of the index whose per-message arrays are in memory (tests: memory stays bounded), and pages rebuilt since open. */
-  get indexPages(): { inMemory: number; rebuilt: number } {
-    return { inMemory: this.pages.inMemory, rebuilt: this.pages.rebuilt };
+  /**
+   * Chunks of the index whose per-message arrays are in memory (tests: memory stays bounded), pages
+   * rebuilt since open, and records read from a chunk's anchor (one read, see record-anchors.ts).
+   */
+  get indexPages(): { inMemory: number; rebuilt: number; anchoredReads: number } {
+    return { inMemory: this.pages.inMemory, rebuilt: this.pages.rebuilt, anchoredReads: this.records.anchoredReads };
   }
 
   /** Where the record of a message held ends in its segment (tests: what must be durable before its ack). */

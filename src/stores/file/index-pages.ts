@@ -2,6 +2,7 @@ import { closeSync, fdatasync, openSync, readSync, readdirSync, unlink, write, c
 import { join } from "node:path";
 import { crc32c } from "../../util/crc32c.js";
 import { CHUNK_MSGS, newArrays, type Chunk, type ChunkArrays, type ChunkPager } from "../index/chunk.js";
+import { takeAnchors } from "./record-anchors.js";
 import { fileStoredSize } from "../types.js";
 import { MAX_RECORD_BYTES, RECORD_OVERHEAD_BYTES, RecordType, decodeRecord } from "./record.js";
 import { NO_SEGMENT, type Segment } from "./segment-io.js";
@@ -21,6 +22,8 @@ export const GROUP_CHUNKS = 64;
  * cost in memory.
  */
 export const RESIDENT_PAGES_MAX = 16;
+/** Sets of arrays kept from chunks paged out for the next ones brought back (see load). */
+const SPARE_ARRAYS = 2;
 /** Bytes read at a time while a damaged page is rebuilt from the segments. */
 const REBUILD_READ_BYTES = 4 * 1024 * 1024;
 
@@ -74,6 +77,8 @@ export class IndexPages implements ChunkPager {
   private readonly groups = new Set<number>();
   private flushing: Promise<void> | null = null;
   private readonly readBuf = Buffer.alloc(PAGE_BYTES);
+  /** Arrays of chunks paged out, for the next chunk brought back (at most SPARE_ARRAYS). */
+  private readonly spare: ChunkArrays[] = [];
   private readonly locBuf = Buffer.alloc(16);
   /** Segment first sequence -> segment number (pages name segments by first sequence). */
   private ords = new Map<number, number>();
@@ -124,7 +129,12 @@ export class IndexPages implements ChunkPager {
       this.rebuild(c, got < PAGE_BYTES ? "missing or short" : "checksum mismatch");
       return;
     }
-    const a = newArrays(CHUNK_MSGS, true);
+    // Arrays of a chunk paged out are reused: random reads across a long stream bring chunks back
+    // and page them out all the time, and 112 KiB allocated and freed each time grows the
+    // allocator's heap (it keeps what it had).
+    const spare = this.spare.pop();
+    if (spare !== undefined) spare.loc.fill(0);
+    const a = spare ?? newArrays(CHUNK_MSGS, true);
     const ab = buf.buffer;
     a.subj.set(new Uint32Array(ab, buf.byteOffset, CHUNK_MSGS));
     a.size.set(new Uint32Array(ab, buf.byteOffset + SIZE_AT, CHUNK_MSGS));
@@ -294,7 +304,11 @@ export class IndexPages implements ChunkPager {
     while (this.resident.length > RESIDENT_PAGES_MAX) {
       const c = this.resident.shift() as Chunk;
       this.listed.set(c, LISTED_NONE);
-      if (c.pageCrc !== -1) c.arrays = null;
+      const a = c.arrays;
+      if (c.pageCrc === -1 || a === null) continue;
+      if (c.anchors === null) takeAnchors(c, a.loc);
+      c.arrays = null;
+      if (this.spare.length < SPARE_ARRAYS && a.size.length === CHUNK_MSGS && a.loc.length === CHUNK_MSGS * 3) this.spare.push(a);
     }
   }
 

@@ -1,6 +1,7 @@
 import { CHUNK_MSGS, type ChunkArrays } from "../index/chunk.js";
 import type { MsgIndex } from "../index/msg-index.js";
 import type { IndexPages } from "./index-pages.js";
+import { anchoredStretch } from "./record-anchors.js";
 
 export { NO_SEGMENT } from "./segment-io.js";
 
@@ -31,6 +32,7 @@ export class LocTable {
     if (slot * 3 >= loc.length) return;
     if (loc[slot * 3] === seg && loc[slot * 3 + 1] === off && loc[slot * 3 + 2] === len) return;
     if (c.pageCrc !== -1) this.pages.changed(c);
+    c.anchors = null;
     loc[slot * 3] = seg;
     loc[slot * 3 + 1] = off;
     loc[slot * 3 + 2] = len;
@@ -60,7 +62,8 @@ export class LocTable {
     const out = this.point;
     if (a === null) {
       if (seq === this.pointSeq) return out;
-      if (c.n !== this.pointChunk) {
+      // A chunk without anchors comes back whole (they are taken when it is paged out again).
+      if (c.n !== this.pointChunk && c.anchors !== null) {
         this.pages.pointLoc(c, slot, out);
         this.pointSeq = seq;
         this.pointChunk = c.n;
@@ -75,6 +78,16 @@ export class LocTable {
     out[1] = a.loc[slot * 3 + 1] as number;
     out[2] = a.loc[slot * 3 + 2] as number;
     return out;
+  }
+
+  /**
+   * Where to read `seq`'s record from its chunk's anchor (see record-anchors.ts): into `out`,
+   * [segment number, offset, bytes]; false unless `seq` is held in a chunk paged out with anchors.
+   */
+  stretch(seq: number, out: Float64Array): boolean {
+    const c = this.index.chunkAt(seq);
+    const slot = seq % CHUNK_MSGS;
+    return c !== undefined && c.arrays === null && c.has(slot) && anchoredStretch(c, slot, out);
   }
 
   /** The segment number of `seq`'s record (NO_SEGMENT when not written or not known). */

@@ -87,6 +87,19 @@ export class ReadAhead {
   }
 
   /**
+   * Did one of the newest lone reads of `seg` end inside [from, to)? A read from an anchor over
+   * that stretch would most likely continue it (a replay), which read-ahead serves better.
+   */
+  loneEndWithin(seg: Segment, from: number, to: number): boolean {
+    const segs = this.loneSegs;
+    for (let i = 0; i < segs.length; i++) {
+      const end = this.loneEnds[i] as number;
+      if (segs[i] === seg && end >= from && end < to) return true;
+    }
+    return false;
+  }
+
+  /**
    * Is a read of bytes [off, off + len) of `seg` a lone one: no stretch holds them or is bringing
    * them in, and it does not continue a read made before? Then the reader may make it on its own
    * (see `noteLoneRead`) instead of through `read`.

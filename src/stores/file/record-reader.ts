@@ -3,6 +3,7 @@ import type { MsgIndex } from "../index/msg-index.js";
 import type { StoredMsg } from "../types.js";
 import type { LocTable } from "./loc-table.js";
 import { loneReads } from "./lone-reads.js";
+import { ANCHOR_READ_MAX_BYTES, findRecord } from "./record-anchors.js";
 import { ReadAhead } from "./read-ahead.js";
 import type { RecordCache } from "./record-cache.js";
 import { RecordType, decodeRecord, viewRecord } from "./record.js";
@@ -36,6 +37,11 @@ export class RecordReader {
   /** What transient lone reads are read into (see messageNow). */
   private readonly scratch = Buffer.allocUnsafe(LONE_READ_SCRATCH_BYTES);
   private readonly readAhead = new ReadAhead((seg) => this.reader(seg));
+  /** Where an anchored read starts (see record-anchors.ts) and what it reads into. */
+  private readonly stretchAt = new Float64Array(3);
+  private readonly stretchBuf = Buffer.allocUnsafe(ANCHOR_READ_MAX_BYTES);
+  /** Records served by an anchored read (see anchoredRead). */
+  anchoredReads = 0;
 
   constructor(private readonly src: ReadSource) {}
 
@@ -56,6 +62,10 @@ export class RecordReader {
     const rec = src.cache.get(seq);
     if (rec !== undefined) return viewRecord(rec, seq, src.index.timeOf(seq), src.index.subjectOf(seq) as string);
     const locs = src.locs;
+    if (locs.stretch(seq, this.stretchAt)) {
+      const m = this.anchoredRead(seq, transient);
+      if (m !== null) return m;
+    }
     const seg = src.segByOrd.get(locs.seg(seq));
     if (seg === undefined) return undefined;
     const off = locs.off(seq);
@@ -72,6 +82,44 @@ export class RecordReader {
     if (lone === null) return undefined;
     const m = this.checked(seq, seg, off, lone);
     return m === MOVED ? this.messageNow(seq, transient) : m;
+  }
+
+  /**
+   * `seq`'s record read on the spot from its chunk's anchor (`stretchAt`) and found among the
+   * records there, when it checks out; null otherwise (a read through the page row then follows,
+   * and reports damage if the record is damaged).
+   */
+  private anchoredRead(seq: number, transient: boolean): StoredMsg | null {
+    const at = this.stretchAt;
+    const seg = this.src.segByOrd.get(at[0] as number);
+    const fh = seg === undefined ? undefined : this.opened.get(seg);
+    if (seg === undefined || fh === undefined) return null;
+    const off = at[1] as number;
+    const bytes = at[2] as number;
+    // Not when a read just ended inside the stretch: a replay goes on through read-ahead instead
+    // of reading the stretch again for each message.
+    if (!this.readAhead.alone(seg, off, bytes) || this.readAhead.loneEndWithin(seg, off, off + bytes)) return null;
+    const t0 = loneReads.started();
+    if (t0 < 0) return null;
+    const buf = this.stretchBuf;
+    let got: number;
+    try {
+      got = readFullySync(fh.fd, bytes === buf.length ? buf : buf.subarray(0, bytes), off);
+    } catch {
+      return null;
+    } finally {
+      loneReads.ended(t0);
+    }
+    const p = findRecord(buf, got, seq);
+    if (p < 0) return null;
+    const size = buf.readUInt32LE(p) + 4;
+    this.readAhead.noteLoneRead(seg, off + p + size);
+    // The buffer is reused by the next read: a message kept past it gets its own copy.
+    const rec = transient ? buf.subarray(p, p + size) : Buffer.from(buf.subarray(p, p + size));
+    const r = decodeRecord(rec, 0, false);
+    if (typeof r === "string" || r.type !== RecordType.MSG || r.seq !== seq) return null;
+    this.anchoredReads++;
+    return r;
   }
 
   private async readBack(seq: number): Promise<StoredMsg | null> {

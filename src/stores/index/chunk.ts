@@ -45,6 +45,11 @@ export class Chunk {
    * the arrays (never written, or changed since).
    */
   pageCrc = -1;
+  /**
+   * The pager's: where records of the chunk lie, sparsely, for reads while the arrays are paged
+   * out (see file/record-anchors.ts); null until the arrays were in memory since the last change.
+   */
+  anchors: Float64Array | null = null;
 
   constructor(
     /** The chunk's number: it holds sequences [n * CHUNK_MSGS, (n + 1) * CHUNK_MSGS). */

@@ -15,10 +15,27 @@ import { PAGE_BYTES, RESIDENT_PAGES_MAX } from "../../../src/stores/file/index-p
 import { MemoryStore } from "../../../src/stores/memory/memory-store.js";
 import { NoLimits, type StreamStore } from "../../../src/stores/types.js";
 
+/** Stores a test opened, closed at its end before its directories are removed. */
+const opened = new Map<TestContext, FileStore[]>();
+
 async function tempDir(t: TestContext): Promise<string> {
+  if (!opened.has(t)) {
+    opened.set(t, []);
+    // Registered before any removal (after-hooks run in the order registered): a store still
+    // open would write its index into a directory being removed.
+    t.after(async () => {
+      for (const s of opened.get(t) ?? []) await s.close();
+      opened.delete(t);
+    });
+  }
   const dir = await mkdtemp(join(tmpdir(), "cuebus-pages-"));
   t.after(() => rm(dir, { recursive: true, force: true }));
   return dir;
+}
+
+/** Close `s` at the end of the test (see tempDir). */
+function closeAtEnd(t: TestContext, s: FileStore): void {
+  opened.get(t)?.push(s);
 }
 
 const CHUNKS = RESIDENT_PAGES_MAX + 8;
@@ -83,7 +100,7 @@ async function changedStores(t: TestContext): Promise<{ dir: string; mem: Memory
 
 test("index pages: chunks leave memory once durable and come back when read; every answer is the memory store's", async (t) => {
   const { dir, mem, want, s } = await changedStores(t);
-  t.after(() => s.close());
+  closeAtEnd(t, s);
   await s.settle();
   const pages = (await readdir(dir)).filter((n) => n.endsWith(".idx"));
   assert.ok(pages.length >= 1, "page files written");
@@ -108,13 +125,13 @@ test("index pages: a clean restart loads only the summaries; after a crash the s
   const snap = await readFile(join(dir, "index.snap"));
   assert.ok(snap.length < 64 * 1024, `index file of ${snap.length} bytes for ${CHUNKS} chunks`);
   const again = await FileStore.open({ dir });
-  t.after(() => again.close());
+  closeAtEnd(t, again);
   assert.deepEqual(again.recovery, { index: "loaded", reason: "", recordsRead: 0 });
   assert.ok(again.indexPages.inMemory <= 2, `chunks with arrays in memory after open: ${again.indexPages.inMemory}`);
   assert.deepEqual(await answers(again), want);
   assert.equal(again.state().bytes, bytes);
   const back = await FileStore.open({ dir: crashed });
-  t.after(() => back.close());
+  closeAtEnd(t, back);
   assert.deepEqual(await answers(back), want);
   assert.equal(back.state().bytes, bytes);
   assert.equal(back.indexPages.rebuilt, 0);
@@ -133,7 +150,7 @@ test("index pages: a damaged or missing page is reported and rebuilt from the se
   assert.equal(second, undefined, "one page file for these chunks");
   const lines: string[] = [];
   const back = await FileStore.open({ dir, log: (l) => lines.push(l) });
-  t.after(() => back.close());
+  closeAtEnd(t, back);
   assert.deepEqual(await answers(back), want);
   // The message whose record place was damaged: read where the page says, found wrong, looked up again through the checked page.
   const seq = CHUNK_MSGS * 10 + 77;
@@ -148,7 +165,7 @@ test("index pages: a damaged or missing page is reported and rebuilt from the se
   await back.close();
   await rm(join(dir, first));
   const gone = await FileStore.open({ dir, log: () => {} });
-  t.after(() => gone.close());
+  closeAtEnd(t, gone);
   const got = (await answers(gone)) as Record<string, unknown>;
   for (const [k, v] of Object.entries(want as Record<string, unknown>)) assert.deepEqual(got[k], v, k);
   assert.ok(gone.indexPages.rebuilt > 0);
@@ -172,7 +189,7 @@ test("index pages: a damaged record of a chunk paged out is never served, and it
   }
   assert.ok(hit.size > 0, "the records were found");
   const back = await FileStore.open({ dir, log: () => {} });
-  t.after(() => back.close());
+  closeAtEnd(t, back);
   assert.equal((await back.load(20_000))?.data.toString(), "v20000");
   // Read through places taken from the pages (one row each), then through the chunk brought back.
   assert.equal((await back.load(50_001))?.data.toString(), "v50001");
@@ -181,4 +198,55 @@ test("index pages: a damaged record of a chunk paged out is never served, and it
   assert.deepEqual([...(back.state().lost?.msgs ?? [])].sort(), [50_000, 60_000]);
   assert.equal(back.damage.filter((d) => d.kind === "corrupt" && hit.has(d.segment)).length, 2);
   assert.equal((await back.load(49_999))?.data.toString(), (await mem.load(49_999))?.data.toString());
+});
+
+test("index pages: an old message of a chunk paged out is read in one read from its chunk's anchor; a damaged one found there is never served", async (t) => {
+  const { dir, mem, s } = await changedStores(t);
+  // Chunks paged out in this process took their anchors (the oldest: the newest RESIDENT_PAGES_MAX
+  // keep their arrays): gets across them are anchored reads and bring no chunk back.
+  const before = s.indexPages.anchoredReads;
+  let gets = 0;
+  // (Chunk 0 is left out: the purge brought it back last.)
+  for (let seq = CHUNK_MSGS + 1; seq < (CHUNKS - RESIDENT_PAGES_MAX) * CHUNK_MSGS; seq += 733) {
+    const want = await mem.load(seq);
+    const got = await s.load(seq);
+    assert.equal(got === null ? null : `${got.subject}|${got.timeNs}|${got.headers?.toString() ?? ""}|${got.data.toString()}`, want === null ? null : `${want.subject}|${want.timeNs}|${want.headers?.toString() ?? ""}|${want.data.toString()}`, `seq ${seq}`);
+    if (want !== null) gets++;
+  }
+  const anchored = s.indexPages.anchoredReads - before;
+  // The first read of the segment opens its read handle through the thread pool, not on the spot.
+  assert.ok(anchored >= gets - 1, `anchored reads: ${anchored} of ${gets} gets`);
+  assert.ok(s.indexPages.inMemory <= RESIDENT_PAGES_MAX + 1, `chunks brought back: ${s.indexPages.inMemory}`);
+  // A replay through a chunk with anchors reads ahead: only its first message is an anchored read.
+  const replayFrom = s.indexPages.anchoredReads;
+  for (let seq = 2 * CHUNK_MSGS + 100; seq < 2 * CHUNK_MSGS + 400; seq++) {
+    const want = await mem.load(seq);
+    assert.equal((await s.load(seq))?.data.toString(), want?.data.toString(), `replay ${seq}`);
+  }
+  assert.ok(s.indexPages.anchoredReads - replayFrom <= 1, `anchored reads in a replay of 300: ${s.indexPages.anchoredReads - replayFrom}`);
+  await s.close();
+
+  // Flip a byte in the payload of message 14,000 (chunk 3).
+  let hit = "";
+  for (const name of (await readdir(dir)).filter((n) => n.endsWith(".seg"))) {
+    const bytes = await readFile(join(dir, name));
+    const at = bytes.indexOf("v14000");
+    if (at < 0) continue;
+    bytes[at + 2] = (bytes[at + 2] as number) ^ 0x20;
+    await writeFile(join(dir, name), bytes);
+    hit = name;
+  }
+  assert.ok(hit !== "", "the record was found");
+  const back = await FileStore.open({ dir, log: () => {} });
+  closeAtEnd(t, back);
+  // After a restart chunks come back whole at their first read; paged out again (chunk 3 is, as the
+  // RESIDENT_PAGES_MAX read after it stay), they have anchors.
+  for (let n = 0; n < CHUNKS; n++) await back.load(n * CHUNK_MSGS + 2000);
+  const was = back.indexPages.anchoredReads;
+  assert.equal((await back.load(14_001))?.data.toString(), "v14001");
+  assert.equal(back.indexPages.anchoredReads, was + 1, "the neighbour came from its anchor");
+  assert.equal(back.loadNow(14_000), null, "the damaged record is not served");
+  assert.equal(back.indexPages.anchoredReads, was + 1);
+  assert.deepEqual([...(back.state().lost?.msgs ?? [])], [14_000]);
+  assert.equal(back.damage.filter((d) => d.kind === "corrupt" && d.segment === hit).length, 1);
 });
