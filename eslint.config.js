@@ -3,7 +3,7 @@ import tseslint from "typescript-eslint";
 export default tseslint.config(
   { ignores: ["dist/**", "node_modules/**", "data/**", "eslint.config.js"] },
   {
-    files: ["src/**/*.ts", "tests/**/*.ts", "bench/**/*.ts"],
+    files: ["src/**/*.ts", "tests/**/*.ts", "bench/**/*.ts", "examples/**/*.ts"],
     extends: [tseslint.configs.base],
     languageOptions: { parserOptions: { project: "./tsconfig.json" } },
     rules: {
