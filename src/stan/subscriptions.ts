@@ -158,8 +158,11 @@ export class Subscriptions {
     const key = `${ch.stream}\n${consumerName}`;
     // nats-streaming-server's createSub: one more subscription of the channel is refused at the
     // limit; taking back a kept durable (or a durable queue group's place) adds none.
+    // A durable in use is refused as a duplicate first, as nats-streaming-server's processSub does.
+    const bound = this.bindings.get(key);
+    if (bound !== undefined && !queue && bound.members.length + bound.joining > 0) return { error: StanErrors.dupDurable };
     const max = this.limits.of(ch.name).maxSubs;
-    const resumes = !this.bindings.has(key) && sr.durableName !== "" && entry.consumers.has(consumerName);
+    const resumes = bound === undefined && sr.durableName !== "" && entry.consumers.has(consumerName);
     if (max > 0 && !resumes && this.countOn(ch, entry.consumers) >= max) return { error: StanErrors.tooManySubs };
     const sub = new StanSub(id, client.id, ch, sr.inbox, this.ackPrefix + id, sr.maxInFlight, sr.ackWaitInSecs, sr.durableName, sr.qGroup);
     let binding = this.bindings.get(key);

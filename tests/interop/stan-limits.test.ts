@@ -139,6 +139,18 @@ test("max_subs: one more subscription of a channel is refused; a closed durable 
   for (let i = 0; i < 4; i++) assert.equal(await subscribeError(sc, "wide.x", sc.subscriptionOptions()), "");
 });
 
+test("max_subs: a durable in use asked for again is a duplicate before it is one too many", async (t) => {
+  const { client } = await serve(t, { maxSubs: 1 });
+  const sc = await client("limits-dup");
+  const ok = (e: string): string => (e === "" ? "ok" : e);
+  const seen = [
+    ok(await subscribeError(sc, "x", sc.subscriptionOptions().setDurableName("d"))),
+    ok(await subscribeError(sc, "x", sc.subscriptionOptions().setDurableName("d"))),
+    ok(await subscribeError(sc, "x", sc.subscriptionOptions())),
+  ];
+  assert.deepEqual(seen, NSS_LIMITS.dupAtLimit);
+});
+
 test("limits changed across a restart apply to the channels' streams", async (t) => {
   const dir = await mkdtemp(join(tmpdir(), "cuebus-stan-limits-"));
   const first = await serve(t, {}, dir);
