@@ -15,7 +15,7 @@ const SIGNALS: Readonly<Record<string, NodeJS.Signals>> = {
 };
 
 const USAGE = `
-Usage: nats-server [options]      (cuebus, standing in for nats-server)
+Usage: nats-server [options]      (cuebus, standing in for nats-server and nats-streaming-server)
 
 Every flag can be written with one dash or two (-user or --user); a value follows as the next
 argument or after '=' (-p 4222, -p=4222); a boolean takes a value only after '=' (-js=false).
@@ -41,8 +41,21 @@ JetStream:
     -js, --jetstream                 Enable JetStream
     -sd, --store_dir <dir>           Storage directory (default: ./data)
 
-NATS Streaming (on whenever JetStream is; see docs/stan.md):
+NATS Streaming (on whenever JetStream is; started as nats-streaming-server, JetStream is on and
+channels are in memory unless -st FILE -dir <dir>; see docs/stan.md):
     -cid, --cluster_id <id>          Cluster id STAN clients connect to (default: test-cluster)
+    -st, --store <FILE|MEMORY>       Where channels' streams are kept
+        --dir <dir>                  Store directory (as -sd)
+    -sc, --stan_config <file>        Configuration file (as -c; its streaming {} block)
+    -mc, --max_channels <int>        Max number of channels (0: unlimited; default 100)
+    -msu, --max_subs <int>           Max subscriptions per channel (0: unlimited; default 1000)
+    -mm, --max_msgs <int>            Max messages per channel (0: unlimited; default 1000000)
+    -mb, --max_bytes <size>          Max bytes of messages per channel (1GB, 512MB; 0: unlimited)
+    -ma, --max_age <duration>        Max age of a message (24h, 90s; 0: unlimited)
+    -hbi, --hb_interval <duration>   Between two server heartbeats to a client (default 30s)
+    -hbt, --hb_timeout <duration>    How long a heartbeat waits for its answer (default 10s)
+    -hbf, --hb_fail_count <int>      Heartbeats missed before a client is closed (default 10)
+    -SD, -SV, -SDV                   As -D, -V, -DV
 
 Authorization:
         --user <user> --pass <password>, --auth <token>
@@ -52,8 +65,9 @@ TLS (see --help_tls):
 
 Accepted and ignored, with a warning: --client_advertise, --cluster_name, --cluster_advertise,
 --no_advertise, --connect_retries, --log_size_limit, -s/--syslog, -r/--remote_syslog, --profile,
---max_traced_msg_len. Refused: --cluster/--cluster_listen and --routes (cuebus does not cluster
-over routes) and -ms/--https_port.
+--max_traced_msg_len, -mi/--max_inactivity, --encrypt, --replace_durable, --file_sync=false.
+Refused: --cluster/--cluster_listen and --routes (cuebus does not cluster over routes),
+-ms/--https_port, -ns/--nats_server, --ft_group and --clustered.
 
 Common:
     -h, --help                       Show this message

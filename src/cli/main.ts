@@ -3,19 +3,21 @@ import { basename } from "node:path";
 import { runServerCommand } from "./server.js";
 
 /**
- * Entry point. Started under the name `nats-server` (a link or `exec -a`), it is the server with
- * nats-server's arguments; otherwise the first argument names the command.
+ * Entry point. Started under the name `nats-server` or `nats-streaming-server` (a link or `exec
+ * -a`), it is that server with its arguments; otherwise the first argument names the command.
  */
-function invokedAsNatsServer(): boolean {
+function invokedAs(name: string): boolean {
   const argv1 = process.argv[1] ?? "";
-  return basename(argv1) === "nats-server" || basename(process.argv0) === "nats-server";
+  return basename(argv1) === name || basename(process.argv0) === name;
 }
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
-  if (invokedAsNatsServer()) {
-    await runServerCommand(args, "nats-server");
-    return;
+  for (const name of ["nats-server", "nats-streaming-server"] as const) {
+    if (invokedAs(name)) {
+      await runServerCommand(args, name);
+      return;
+    }
   }
   const [cmd, ...rest] = args;
   switch (cmd) {

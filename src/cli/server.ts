@@ -1,4 +1,5 @@
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { unlink, writeFile } from "node:fs/promises";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { parseConf } from "../config/conf-parser.js";
@@ -10,10 +11,22 @@ import type { WebhookSpec } from "../gateway/webhooks/webhooks.js";
 import { configureLog, log } from "./log.js";
 import { IdleTrim, fullCollection } from "../util/idle-trim.js";
 
-/** Read flags and the config file (if any) into options. */
-export function loadOptions(argv: string[]): ResolvedOptions {
+/** The names cuebus answers to: its own, or a stand-in for nats-server or nats-streaming-server. */
+export type Program = "cuebus" | "nats-server" | "nats-streaming-server";
+
+/**
+ * Read flags and the config file (if any) into options. As `nats-streaming-server` (the launcher,
+ * docs/stan.md) JetStream is on and channels are kept in memory unless `-st FILE -dir <dir>` (or
+ * the file) says otherwise, as that server's defaults are.
+ */
+export function loadOptions(argv: string[], program: Program = "cuebus"): ResolvedOptions {
   const { config, flags } = scanFlags(argv);
   const o = defaultOptions();
+  const nss = program === "nats-streaming-server";
+  if (nss) {
+    o.jetstream = true;
+    o.streaming = { store: "memory" };
+  }
   if (config !== undefined) {
     const path = resolve(config);
     const base = dirname(path);
@@ -23,8 +36,16 @@ export function loadOptions(argv: string[]): ResolvedOptions {
     });
     applyConfig(o, conf);
   }
+  const fileDir = o.storeDir !== defaultOptions().storeDir;
   applyFlags(o, flags);
   resolveHosts(o);
+  if (nss) {
+    const dirGiven = fileDir || flags.some(([f]) => f === "dir" || f === "store_dir");
+    // nats-streaming-server's own refusal, in its words.
+    if (o.streaming?.store === "file" && !dirGiven) throw new Error("for FILE stores, root directory must be specified");
+    // Memory store: JetStream still wants a directory; the run makes one of its own (runServerCommand).
+    if (!dirGiven) o.storeDirTemporary = true;
+  }
   return o;
 }
 
@@ -84,17 +105,23 @@ async function start(o: ResolvedOptions, onListening: (ports: ListeningPorts) =>
  * `cuebus server` (or cuebus started as `nats-server`): run until SIGINT/SIGTERM. SIGHUP reloads
  * the config file's auth and limits; SIGUSR2 enters lame-duck mode.
  */
-export async function runServerCommand(argv: string[], program: string): Promise<void> {
+export async function runServerCommand(argv: string[], program: Program): Promise<void> {
+  const load = (a: string[]): ResolvedOptions => loadOptions(a, program);
   if (mayBeCommand(scanFlags(argv))) {
     const { flagCommand } = await import("./flag-commands.js");
-    if (await flagCommand(argv, program, loadOptions)) return;
+    if (await flagCommand(argv, program, load)) return;
   }
-  const o = loadOptions(argv);
+  const o = load(argv);
+  if (o.storeDirTemporary === true) {
+    const dir = mkdtempSync(join(tmpdir(), "cuebus-stan-"));
+    o.storeDir = dir;
+    process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
+  }
   configureLog(o);
   for (const k of o.unknownKeys) log("WRN", `config: unknown field "${k}" is ignored by cuebus`);
   for (const w of o.warnings) log("WRN", w);
   if (o.pidFile !== undefined) await writeFile(o.pidFile, String(process.pid));
-  log("INF", `Starting ${program === "nats-server" ? "nats-server (cuebus)" : "cuebus"}`);
+  log("INF", `Starting ${program === "cuebus" ? "cuebus" : `${program} (cuebus)`}`);
   let portsFile: string | undefined;
   // The ports file is written as soon as the ports are bound, before JetStream and the HTTP edge
   // have loaded: launchers wait for it (nats.js's gives a server 1 s) and connections made
@@ -151,7 +178,7 @@ export async function runServerCommand(argv: string[], program: string): Promise
     void started.then((server) => {
       if (server === null) return;
       try {
-        const next = loadOptions(argv);
+        const next = loadOptions(argv, program === "nats-streaming-server" ? "cuebus" : program);
         Object.assign(server.core.limits, next.limits);
         for (const line of server.core.reloadAuth(next.auth)) log("INF", line);
         log("INF", "Reloaded server configuration (users and permissions apply to open connections too; limits to new ones; ports need a restart)");

@@ -1,5 +1,5 @@
 import { apiOpenTo, type ResolvedOptions } from "./options.js";
-import { checkClusterId } from "./streaming.js";
+import { checkClusterId, type ConfStoreLimits } from "./streaming.js";
 
 /*
  * The command line's part of the options: what each flag (scanFlags's canonical names) does to
@@ -18,6 +18,9 @@ const IGNORED_FLAG: Readonly<Record<string, string>> = {
   remote_syslog: "logs go to stderr or the -l file",
   profile: "profile cuebus with node --cpu-prof or --inspect instead",
   max_traced_msg_len: "traced messages are not shortened",
+  max_inactivity: "cuebus does not remove a channel that has been idle",
+  encrypt: "cuebus does not encrypt its stores",
+  replace_durable: "a second subscriber to a durable in use is refused (stan: duplicate durable registration)",
 };
 
 /**
@@ -28,6 +31,18 @@ const REFUSED_FLAG: Readonly<Record<string, string>> = {
   cluster: "routes between servers (clustering) are not supported by cuebus; several cuebus nodes share a PostgreSQL database instead (docs/compatibility.md)",
   routes: "routes between servers (clustering) are not supported by cuebus; several cuebus nodes share a PostgreSQL database instead (docs/compatibility.md)",
   https_port: "monitoring over HTTPS is not supported by cuebus; use -m/--http_port (behind a TLS proxy if needed)",
+  nats_server: "cuebus is the NATS server; NATS Streaming runs inside it (docs/stan.md)",
+  ft_group: "fault-tolerance groups are not supported by cuebus; several cuebus nodes share a PostgreSQL database instead",
+  clustered: "NATS Streaming clustering is not supported by cuebus; several cuebus nodes share a PostgreSQL database instead",
+};
+
+/** nats-streaming-server's limit flags and the StanStoreLimits field each sets. */
+const LIMIT_FLAG: Readonly<Record<string, keyof ConfStoreLimits>> = {
+  max_channels: "maxChannels",
+  max_subs: "maxSubs",
+  max_msgs: "maxMsgs",
+  max_bytes: "maxBytes",
+  max_age: "maxAgeMs",
 };
 
 /**
@@ -57,6 +72,21 @@ export function applyFlags(o: ResolvedOptions, flags: Array<[string, string]>): 
       case "webhook_allow": o.webhookAllow = v.split(",").map((x) => x.trim()).filter((x) => x !== ""); break;
       case "server_name": o.serverName = v; break;
       case "cluster_id": o.streaming = { ...o.streaming, clusterId: checkClusterId(v, "-cid") }; break;
+      case "store": o.streaming = { ...o.streaming, store: storeType(v) }; break;
+      case "dir": o.storeDir = v; break;
+      case "max_channels": case "max_subs": case "max_msgs": case "max_bytes": case "max_age": {
+        const field = LIMIT_FLAG[f] as keyof ConfStoreLimits;
+        o.streaming = { ...o.streaming, limits: { ...o.streaming?.limits, [field]: Number(v) } };
+        break;
+      }
+      case "hb_interval": o.streaming = { ...o.streaming, hbIntervalMs: positive(v, "-hbi") }; break;
+      case "hb_timeout": o.streaming = { ...o.streaming, hbTimeoutMs: positive(v, "-hbt") }; break;
+      case "hb_fail_count": o.streaming = { ...o.streaming, hbFailCount: positive(v, "-hbf") }; break;
+      case "stan_debug": o.debug = on; break;
+      case "stan_trace": o.trace = on; break;
+      case "SDV": o.debug = on; o.trace = on; break;
+      // cuebus fsyncs a channel's messages before it acknowledges them; -file_sync=false asks for less.
+      case "file_sync": if (!on) o.warnings.push("flag -file_sync=false is accepted and ignored: messages are written to disk before they are acknowledged (jetstream { sync_interval } relaxes that for every stream)"); break;
       case "debug": o.debug = on; break;
       case "trace": case "VV": o.trace = on; break;
       case "DV": case "DVV": o.debug = on; o.trace = on; break;
@@ -67,7 +97,7 @@ export function applyFlags(o: ResolvedOptions, flags: Array<[string, string]>): 
       default: {
         const refused = REFUSED_FLAG[f];
         // nats-server too: an empty --cluster or --routes turns clustering off.
-        if (refused !== undefined && v !== "" && v !== "0") throw new Error(`-${f}: ${refused}`);
+        if (refused !== undefined && v !== "" && v !== "0" && v !== "false") throw new Error(`-${f}: ${refused}`);
         const ignored = IGNORED_FLAG[f];
         if (ignored !== undefined) o.warnings.push(`flag -${f} is accepted and ignored: ${ignored}`);
         break;
@@ -94,4 +124,18 @@ function applyTlsFlags(o: ResolvedOptions, t: Map<string, string>): void {
   const caFile = t.get("tlscacert");
   o.tls = caFile === undefined || caFile === "" ? { certFile, keyFile } : { certFile, keyFile, caFile };
   if (t.get("tlsverify") === "true") o.tls.verify = true;
+}
+
+/** `-st`/`--store`: nats-streaming-server's store types cuebus has (its words for any other). */
+function storeType(v: string): "file" | "memory" {
+  const s = v.toLowerCase();
+  if (s === "file" || s === "memory") return s;
+  if (s === "sql") throw new Error("-st SQL: the SQL store is not supported by cuebus; use FILE or MEMORY (each channel is a JetStream stream, docs/stan.md)");
+  throw new Error(`unsupported store type: ${v.toUpperCase()}`);
+}
+
+function positive(v: string, flag: string): number {
+  const n = Number(v);
+  if (!(n > 0)) throw new Error(`${flag}: expected a value above 0, got ${v}`);
+  return n;
 }

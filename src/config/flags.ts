@@ -7,8 +7,13 @@
  * Tools that start nats-server (nats.c's test suite among them) write the single-dash forms.
  */
 
-/** How a flag's value is read: Go's `flag` String, Int/Int64 (ParseInt base 0) or Bool. */
-type FlagKind = "string" | "int" | "bool";
+import { goDurationMs, natsSize } from "./streaming.js";
+
+/**
+ * How a flag's value is read: Go's `flag` String, Int/Int64 (ParseInt base 0), Bool or Duration
+ * (time.ParseDuration; the value becomes ms), or nats-streaming-server's size (`-mb 1GB`; bytes).
+ */
+type FlagKind = "string" | "int" | "bool" | "duration" | "size";
 
 /**
  * Every flag of nats-server 2.9.10 by its canonical name (the long one), with its aliases, plus
@@ -60,8 +65,30 @@ const FLAGS: ReadonlyArray<{ name: string; aliases: readonly string[]; kind: Fla
   // cuebus's own.
   { name: "webhook_allow", aliases: [], kind: "string" },
   { name: "http_api_open_to", aliases: [], kind: "string" },
-  // nats-streaming-server's, for the NATS Streaming adapter.
+  // nats-streaming-server 0.25.3's (server/conf.go ConfigureOptions), for the NATS Streaming adapter
+  // and the nats-streaming-server launcher (apply-flags.ts says what each does).
   { name: "cluster_id", aliases: ["cid"], kind: "string" },
+  { name: "store", aliases: ["st"], kind: "string" },
+  { name: "dir", aliases: [], kind: "string" },
+  { name: "max_channels", aliases: ["mc"], kind: "int" },
+  { name: "max_subs", aliases: ["msu"], kind: "int" },
+  { name: "max_msgs", aliases: ["mm"], kind: "int" },
+  { name: "max_bytes", aliases: ["mb"], kind: "size" },
+  { name: "max_age", aliases: ["ma"], kind: "duration" },
+  { name: "max_inactivity", aliases: ["mi"], kind: "duration" },
+  { name: "hb_interval", aliases: ["hbi"], kind: "duration" },
+  { name: "hb_timeout", aliases: ["hbt"], kind: "duration" },
+  { name: "hb_fail_count", aliases: ["hbf"], kind: "int" },
+  { name: "stan_config", aliases: ["sc"], kind: "string" },
+  { name: "stan_debug", aliases: ["SD"], kind: "bool" },
+  { name: "stan_trace", aliases: ["SV"], kind: "bool" },
+  { name: "SDV", aliases: [], kind: "bool" },
+  { name: "file_sync", aliases: [], kind: "bool" },
+  { name: "nats_server", aliases: ["ns"], kind: "string" },
+  { name: "ft_group", aliases: [], kind: "string" },
+  { name: "clustered", aliases: [], kind: "bool" },
+  { name: "encrypt", aliases: [], kind: "bool" },
+  { name: "replace_durable", aliases: [], kind: "bool" },
 ];
 
 /** Flag name or alias -> its canonical name and kind. */
@@ -132,14 +159,23 @@ export function scanFlags(argv: readonly string[]): ScannedFlags {
         if (i >= argv.length) throw new Error(`flag needs an argument: -${name}`);
         value = argv[i++] as string;
       }
-      if (spec.kind === "int") {
-        const n = goInt(value);
+      if (spec.kind === "int" || spec.kind === "duration") {
+        const n = spec.kind === "int" ? goInt(value) : goDurationMs(value);
         if (n === undefined) throw new Error(`invalid value "${value}" for flag -${name}: parse error`);
+        value = String(n);
+      } else if (spec.kind === "size") {
+        // nats-streaming-server's getBytes, and its words.
+        const n = natsSize(value);
+        if (n === undefined) throw new Error(`${name} should be a size, got '${value}'`);
         value = String(n);
       }
     }
-    if (spec.name === "config") out.config = value;
-    else out.flags.push([spec.name, value]);
+    if (spec.name === "config" || spec.name === "stan_config") {
+      // nats-streaming-server reads -c for the NATS part and -sc for the streaming part; cuebus has
+      // one file, whose streaming {} block is the streaming part.
+      if (out.config !== undefined && out.config !== value) throw new Error(`-c ${out.config} and -sc ${value}: cuebus reads one configuration file; put the streaming {} block in it`);
+      out.config = value;
+    } else out.flags.push([spec.name, value]);
   }
   const rest = argv[i];
   if (rest !== undefined) {

@@ -21,6 +21,8 @@ export interface ResolvedOptions {
   portsFileDir?: string;
   jetstream: boolean;
   storeDir: string;
+  /** `storeDir` was made for this run (the nats-streaming-server launcher's memory store) and goes at exit. */
+  storeDirTemporary?: boolean;
   /** JetStream file durability: `always` (fsync before each ack batch; default) or an interval in ms. */
   syncIntervalMs?: number | "always";
   /** `jetstream { request_queue_limit }`: `$JS.API` requests in flight before more are dropped. */
@@ -226,8 +228,15 @@ export function applyConfig(o: ResolvedOptions, c: ConfMap): void {
   }
   const sd = str(c["store_dir"], "store_dir");
   if (sd !== undefined) o.storeDir = sd;
-  const streaming = parseStreaming(c["streaming"], o.unknownKeys);
-  if (streaming !== undefined) o.streaming = streaming;
+  const parsed = parseStreaming(c["streaming"], o.unknownKeys);
+  if (parsed !== undefined) {
+    const { dir, ...streaming } = parsed;
+    o.streaming = { ...o.streaming, ...streaming };
+    // nats-streaming-server's `dir`: where its file store lives; here JetStream's store dir, unless
+    // the file names that itself.
+    const jsDir = isMap(js) ? js["store_dir"] : undefined;
+    if (dir !== undefined && jsDir === undefined && sd === undefined) o.storeDir = dir;
+  }
   if (c["debug"] === true) o.debug = true;
   if (c["trace"] === true) o.trace = true;
   if (typeof c["logtime"] === "boolean") o.logtime = c["logtime"];

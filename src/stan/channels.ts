@@ -1,15 +1,10 @@
-import { normalizeStreamConfig, MAX_STREAM_NAME_BYTES } from "../jetstream/stream-config.js";
+import { normalizeStreamConfig, MAX_STREAM_NAME_BYTES, type StreamConfig } from "../jetstream/stream-config.js";
 import type { StreamEntry } from "../jetstream/stream-registry.js";
 import { StanErrors } from "./errors.js";
-import { channelStream, channelSubject } from "./names.js";
+import type { ChannelLimits, StoreLimits } from "./limits.js";
+import { CHANNEL_STREAM_PREFIX, channelStream, channelSubject } from "./names.js";
 import type { StanJetStream } from "./options.js";
 
-/**
- * nats-streaming-server's default per-channel limits (stores/limits.go DefaultStoreLimits): one
- * million messages and about 976 MiB, the oldest dropped first. They become the stream's limits.
- */
-export const STAN_DEFAULT_MAX_MSGS = 1_000_000;
-export const STAN_DEFAULT_MAX_BYTES = 1_000_000 * 1024;
 /** The stream metadata key that names the channel a stream holds. */
 export const CHANNEL_METADATA_KEY = "cuebus.stan.channel";
 
@@ -53,6 +48,8 @@ export class Channels {
   constructor(
     private readonly js: StanJetStream,
     private readonly storage: "file" | "memory",
+    /** The store limits: each channel's stream gets its message limits; `maxChannels` caps the channels. */
+    private readonly limits: StoreLimits,
     /** Called when a channel's stream is served, to send what waited for it. */
     private readonly onReady: (ch: Channel) => void,
   ) {}
@@ -105,17 +102,52 @@ export class Channels {
     return e.stream.config.subjects.includes(ch.subject);
   }
 
+  /**
+   * Channels there are, as `max_channels` counts them: the channels' streams, and those being
+   * created whose stream is not there yet (`except` aside).
+   */
+  private count(except: Channel): number {
+    let n = 0;
+    for (const name of this.js.streams.keys()) if (name.startsWith(CHANNEL_STREAM_PREFIX)) n++;
+    for (const ch of this.byName.values()) if (ch !== except && !ch.ready && ch.error === "" && !this.js.streams.has(ch.stream)) n++;
+    return n;
+  }
+
+  /**
+   * Give every channel's stream the limits configured now (they may have changed since it was
+   * made: nats-streaming-server applies its limits to the channels it recovers). Only streams this
+   * adapter made (its metadata names the channel) are changed. Returns a line per stream it could not change.
+   */
+  async applyLimits(): Promise<string[]> {
+    const failed: string[] = [];
+    for (const [name, e] of [...this.js.streams]) {
+      const channel = e.stream.config.metadata?.[CHANNEL_METADATA_KEY];
+      if (!name.startsWith(CHANNEL_STREAM_PREFIX) || channel === undefined) continue;
+      const cfg = e.stream.config;
+      const want = streamLimits(this.limits.of(channel));
+      if (cfg.max_msgs === want.max_msgs && cfg.max_bytes === want.max_bytes && cfg.max_age === want.max_age) continue;
+      // The duplicate window is worked out again: it may not outlast a shorter max_age.
+      const { duplicate_window: _dup, ...rest } = cfg;
+      const next = normalizeStreamConfig({ ...rest, ...want });
+      const r = "err_code" in next ? next : await this.js.updateStream(next);
+      if ("err_code" in r) failed.push(`NATS Streaming: channel "${channel}": its stream's limits could not be changed: ${r.description}`);
+    }
+    return failed;
+  }
+
   /** Create the channel's stream; "" or why not. */
   private async create(ch: Channel): Promise<string> {
     if (Buffer.byteLength(ch.stream) > MAX_STREAM_NAME_BYTES) return StanErrors.invalidSubject;
+    // nats-streaming-server's canAddChannel: counted when the channel would be made.
+    const max = this.limits.maxChannels;
+    if (max > 0 && this.count(ch) >= max) return StanErrors.tooManyChannels;
     const cfg = normalizeStreamConfig({
       name: ch.stream,
       description: `NATS Streaming channel ${ch.name}`,
       subjects: [ch.subject],
       storage: this.storage,
       retention: "limits",
-      max_msgs: STAN_DEFAULT_MAX_MSGS,
-      max_bytes: STAN_DEFAULT_MAX_BYTES,
+      ...streamLimits(this.limits.of(ch.name)),
       discard: "old",
       metadata: { [CHANNEL_METADATA_KEY]: ch.name },
     });
@@ -133,4 +165,9 @@ export class Channels {
       return `stan: unable to create channel: ${err instanceof Error ? err.message : String(err)}`;
     }
   }
+}
+
+/** A channel's message limits as its stream's (0, unlimited, is JetStream's -1 for counts and 0 for age). */
+function streamLimits(l: ChannelLimits): Pick<StreamConfig, "max_msgs" | "max_bytes" | "max_age"> {
+  return { max_msgs: l.maxMsgs > 0 ? l.maxMsgs : -1, max_bytes: l.maxBytes > 0 ? l.maxBytes : -1, max_age: l.maxAgeMs * 1_000_000 };
 }

@@ -21,6 +21,9 @@ export const StanErrors = {
   invalidDurName: "stan: durable name of a durable queue subscriber can't contain the character ':'",
   unknownClient: "stan: unknown clientID",
   unknownChannel: "stan: unknown channel",
+  /** nats-streaming-server's store errors, passed on as they are (stores/store.go: no `stan:` prefix). */
+  tooManyChannels: "too many channels",
+  tooManySubs: "too many subscriptions per channel",
   /** The ping response of a connection the server does not know (any more). */
   pingUnknownClient: "client has been replaced or is no longer registered",
 } as const;

@@ -3,6 +3,7 @@ import type { ConsumerAction } from "../jetstream/api/context.js";
 import type { ConsumerConfig } from "../jetstream/consumer-config.js";
 import type { JsApiError } from "../jetstream/errors.js";
 import type { StreamConfig } from "../jetstream/stream-config.js";
+import type { StanStoreLimits } from "./limits.js";
 import type { StreamEntry } from "../jetstream/stream-registry.js";
 import type { PurgeRequest } from "../stores/types.js";
 
@@ -18,6 +19,12 @@ export interface StanOptions {
   hbTimeoutMs?: number;
   /** Heartbeats unanswered in a row after which a client is closed (`-hbf`, 10). */
   hbFailCount?: number;
+  /**
+   * nats-streaming-server's store limits (`streaming { store_limits {} }`, `-mc`, `-mm`, `-mb`,
+   * `-ma`, `-msu`): left out, its defaults (100 channels; per channel 1,000,000 messages,
+   * 1,000,000 KiB, no age limit, 1000 subscriptions).
+   */
+  limits?: StanStoreLimits;
   /** How long a connect with a client id in use waits for the old connection to answer (500 ms). */
   dupCheckTimeoutMs?: number;
 }
@@ -32,7 +39,7 @@ export const StanDefaults = {
 } as const;
 
 /** Options with every default filled in. */
-export type ResolvedStanOptions = Required<StanOptions>;
+export type ResolvedStanOptions = Required<Omit<StanOptions, "limits">> & { limits: StanStoreLimits };
 
 /** Fill in the defaults. */
 export function resolveStanOptions(o: StanOptions = {}): ResolvedStanOptions {
@@ -43,6 +50,7 @@ export function resolveStanOptions(o: StanOptions = {}): ResolvedStanOptions {
     hbTimeoutMs: o.hbTimeoutMs ?? StanDefaults.hbTimeoutMs,
     hbFailCount: o.hbFailCount ?? StanDefaults.hbFailCount,
     dupCheckTimeoutMs: o.dupCheckTimeoutMs ?? StanDefaults.dupCheckTimeoutMs,
+    limits: o.limits ?? {},
   };
 }
 
@@ -58,6 +66,7 @@ export function isValidClusterId(id: string): boolean {
 export interface StanJetStream {
   readonly streams: ReadonlyMap<string, StreamEntry>;
   createStream(cfg: StreamConfig): Promise<{ entry: StreamEntry; created: boolean } | JsApiError>;
+  updateStream(cfg: StreamConfig): Promise<StreamEntry | JsApiError>;
   createConsumer(streamName: string, cfg: ConsumerConfig, action: ConsumerAction): Promise<Consumer | JsApiError>;
   deleteConsumer(streamName: string, name: string, only?: Consumer): Promise<boolean>;
   purgeStream(name: string, req: PurgeRequest): Promise<number>;

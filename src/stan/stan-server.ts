@@ -3,6 +3,7 @@ import type { Bus } from "../jetstream/bus.js";
 import { Channels, type Channel } from "./channels.js";
 import { StanClients, type StanClient } from "./clients.js";
 import { StanErrors } from "./errors.js";
+import { StoreLimits } from "./limits.js";
 import { isValidChannel, isValidClientID } from "./names.js";
 import { resolveStanOptions, type ResolvedStanOptions, type StanJetStream, type StanOptions } from "./options.js";
 import {
@@ -49,6 +50,8 @@ export class StanServer {
   readonly subCloseSubject: string;
   readonly closeSubject: string;
   readonly pingSubject: string;
+  /** The store limits, checked (a bad one stops the start, as nats-streaming-server's does). */
+  readonly limits: StoreLimits;
   private readonly clients: StanClients;
   private readonly channels: Channels;
   private readonly pubs: PubAcks;
@@ -64,6 +67,8 @@ export class StanServer {
    */
   static async open(bus: Bus, js: StanJetStream, options: StanOptions = {}, warn: (line: string) => void = () => {}): Promise<StanServer> {
     const opts = resolveStanOptions(options);
+    // Checked before anything is read or written: bad limits stop the start.
+    new StoreLimits(opts.limits);
     const state = new StanState(js, opts.store);
     const kept = await state.load();
     const same = kept.server !== null && kept.server.clusterId === opts.clusterId;
@@ -71,6 +76,8 @@ export class StanServer {
     state.useServer({ serverId, clusterId: opts.clusterId }, same);
     const s = new StanServer(bus, js, opts, serverId, state);
     // Kept under another cluster id: those clients cannot reach this one; their records go.
+    // Limits changed since the channels were made apply to them now, as nats-streaming-server's recovery does.
+    for (const line of await s.channels.applyLimits()) warn(line);
     await restoreState(same ? kept : { server: null, clients: [], subs: [] }, same ? null : kept, s.parts(), warn);
     s.start();
     return s;
@@ -96,8 +103,9 @@ export class StanServer {
     this.pingSubject = `${this.discoverSubject}.pings`;
     this.requests = new StanRequests(bus, id);
     this.pubs = new PubAcks(bus, id);
-    this.channels = new Channels(js, this.opts.store, (ch) => this.channelSettled(ch));
-    this.subs = new Subscriptions(bus, js, this.channels, `_STAN.ack.${id}.`);
+    this.limits = new StoreLimits(this.opts.limits);
+    this.channels = new Channels(js, this.opts.store, this.limits, (ch) => this.channelSettled(ch));
+    this.subs = new Subscriptions(bus, js, this.channels, `_STAN.ack.${id}.`, this.limits);
     this.clients = new StanClients(this.opts, this.requests, (c) => this.clientClosed(c));
   }
 

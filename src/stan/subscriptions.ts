@@ -6,6 +6,7 @@ import type { Channel, Channels } from "./channels.js";
 import type { StanClient } from "./clients.js";
 import { StanErrors } from "./errors.js";
 import { channelStream, durableConsumer, isValidChannel, plainConsumer, queueConsumer, queueDurableConsumer } from "./names.js";
+import type { StoreLimits } from "./limits.js";
 import type { StanJetStream } from "./options.js";
 import { StartPosition, type SubscriptionRequest } from "./protocol.js";
 import type { SubRecord } from "./stan-state.js";
@@ -33,6 +34,8 @@ export class Subscriptions {
   private readonly byId = new Map<number, StanSub>();
   /** Bindings by key: `<stream>\n<consumer>`. */
   private readonly bindings = new Map<string, SubBinding>();
+  /** Subscriptions of registered clients per channel stream, for `max_subs`. */
+  private readonly perChannel = new Map<string, number>();
   private nextId = 1;
 
   constructor(
@@ -41,6 +44,7 @@ export class Subscriptions {
     private readonly channels: Channels,
     /** `_STAN.ack.<server>.`: each subscription's ack inbox is this and its number. */
     readonly ackPrefix: string,
+    private readonly limits: StoreLimits,
   ) {}
 
   get size(): number {
@@ -92,7 +96,7 @@ export class Subscriptions {
     }
     const sub = new StanSub(rec.id, client.id, ch, rec.inbox, this.ackPrefix + rec.id, rec.maxInFlight, rec.ackWaitSecs, rec.durableName, rec.qGroup);
     this.nextId = Math.max(this.nextId, rec.id + 1);
-    this.byId.set(rec.id, sub);
+    this.add(sub);
     client.subs.add(sub);
     b.add(sub);
     b.bind();
@@ -112,6 +116,35 @@ export class Subscriptions {
     for (const b of this.bindings.values()) b.unbind();
     this.bindings.clear();
     this.byId.clear();
+    this.perChannel.clear();
+  }
+
+  private add(sub: StanSub): void {
+    this.byId.set(sub.id, sub);
+    const k = sub.channel.stream;
+    this.perChannel.set(k, (this.perChannel.get(k) ?? 0) + 1);
+  }
+
+  private delete(sub: StanSub): boolean {
+    if (!this.byId.delete(sub.id)) return false;
+    const k = sub.channel.stream;
+    const n = (this.perChannel.get(k) ?? 1) - 1;
+    if (n <= 0) this.perChannel.delete(k);
+    else this.perChannel.set(k, n);
+    return true;
+  }
+
+  /**
+   * The channel's subscriptions as nats-streaming-server's sub store counts them for `max_subs`:
+   * those of registered clients (each queue member one), plus the durables and durable queue
+   * groups kept with no member (their consumers without a binding).
+   */
+  private countOn(ch: Channel, consumers: ReadonlyMap<string, Consumer>): number {
+    let n = this.perChannel.get(ch.stream) ?? 0;
+    for (const name of consumers.keys()) {
+      if ((name.startsWith("D:") || name.startsWith("Q:")) && !this.bindings.has(`${ch.stream}\n${name}`)) n++;
+    }
+    return n;
   }
 
   private async subscribeNow(client: StanClient, ch: Channel, sr: SubscriptionRequest): Promise<SubscribeResult> {
@@ -123,6 +156,14 @@ export class Subscriptions {
     const queue = sr.qGroup !== "";
     const consumerName = consumerOf(sr, id);
     const key = `${ch.stream}\n${consumerName}`;
+    // nats-streaming-server's createSub: one more subscription of the channel is refused at the
+    // limit; taking back a kept durable (or a durable queue group's place) adds none.
+    // A durable in use is refused as a duplicate first, as nats-streaming-server's processSub does.
+    const bound = this.bindings.get(key);
+    if (bound !== undefined && !queue && bound.members.length + bound.joining > 0) return { error: StanErrors.dupDurable };
+    const max = this.limits.of(ch.name).maxSubs;
+    const resumes = bound === undefined && sr.durableName !== "" && entry.consumers.has(consumerName);
+    if (max > 0 && !resumes && this.countOn(ch, entry.consumers) >= max) return { error: StanErrors.tooManySubs };
     const sub = new StanSub(id, client.id, ch, sr.inbox, this.ackPrefix + id, sr.maxInFlight, sr.ackWaitInSecs, sr.durableName, sr.qGroup);
     let binding = this.bindings.get(key);
     if (binding !== undefined) {
@@ -144,7 +185,7 @@ export class Subscriptions {
       if (binding.members.length + binding.joining === 0) await this.release(binding, false);
       return { error: StanErrors.unknownClient };
     }
-    this.byId.set(id, sub);
+    this.add(sub);
     client.subs.add(sub);
     sub.binding = binding;
     binding.joining++;
@@ -152,7 +193,7 @@ export class Subscriptions {
   }
 
   private async removeNow(sub: StanSub, unsubscribe: boolean): Promise<string> {
-    if (!this.byId.delete(sub.id)) return StanErrors.invalidSub;
+    if (!this.delete(sub)) return StanErrors.invalidSub;
     const b = sub.binding;
     if (b === null) return "";
     b.remove(sub);
