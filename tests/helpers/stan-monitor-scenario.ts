@@ -69,7 +69,20 @@ async function askAll(httpUrl: string, paths: readonly string[]): Promise<Record
   return out;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/**
+ * Wait until the server has taken every automatic ack: each subscription of `channel` has no more
+ * pending than `pending(sub)` allows (both servers show it the same way, so this waits the same on both).
+ */
+export async function untilAcked(httpUrl: string, channel: string, pending: (sub: Record<string, unknown>) => number = () => 0): Promise<void> {
+  await waitFor(
+    async () => {
+      const ch = (await ask(httpUrl, `/streaming/channelsz?channel=${encodeURIComponent(channel)}&subs=1`)).body as { subscriptions?: Array<Record<string, unknown>> };
+      return (ch.subscriptions ?? []).every((s) => Number(s["pending_count"]) <= pending(s));
+    },
+    5000,
+    `the acks of ${channel}'s subscriptions`,
+  );
+}
 
 /** Run the scenario against a server with cluster id `test-cluster`; every client it opens is closed before it returns. */
 export async function runMonitorScenario(natsUrl: string, httpUrl: string): Promise<ScenarioRecord> {
@@ -97,21 +110,23 @@ export async function runMonitorScenario(natsUrl: string, httpUrl: string): Prom
     await dq.got.until(1);
     await gone.got.until(1);
     // Its ack reaches the server before the close (the close keeps the durable and its position).
-    await sleep(200);
+    await untilAcked(httpUrl, "audit");
     await subscriptionGone(gone.sub, true);
     const late = await collect(c1, "payments", c1.subscriptionOptions().setMaxInFlight(5).setAckWait(10_000), true);
     await collect(c1, "idle", c1.subscriptionOptions(), true);
     await publishAll(c2, "orders", ["o-4"]);
     await plain.got.until(4);
     await waitFor(() => w1.got.messages.length + w2.got.messages.length === 1, 5000, "o-4 to a member of workers");
-    // Automatic acks reach the server (pending counts settle).
-    await sleep(300);
+    // Automatic acks reach the server (pending counts settle); `dur` never acks its one message.
+    await untilAcked(httpUrl, "orders");
+    await untilAcked(httpUrl, "payments", (s) => (s["durable_name"] === "dur" ? 1 : 0));
     if (late.got.messages.length !== 0) throw new Error("a new-only subscription got an old message");
 
     const live = await askAll(httpUrl, LIVE_PATHS);
     await closeStan(c2);
     opened.splice(opened.indexOf(c2), 1);
-    await sleep(300);
+    // The close is answered once the server has let the client go; its durables stay, offline.
+    await waitFor(async () => ((await ask(httpUrl, "/streaming/serverz")).body as { clients: number }).clients === 1, 5000, "c2 to be gone");
     const closed = await askAll(httpUrl, CLOSED_PATHS);
     return { live, closed };
   } finally {

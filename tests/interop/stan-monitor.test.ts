@@ -6,7 +6,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startServer, type Server } from "../../src/index.js";
 import { closeStan, collect, connectStan, publishAll, subscriptionGone } from "../helpers/stan.js";
-import { differences, runMonitorScenario, type Exchange, type ScenarioRecord } from "../helpers/stan-monitor-scenario.js";
+import { differences, runMonitorScenario, untilAcked, type Exchange, type ScenarioRecord } from "../helpers/stan-monitor-scenario.js";
 
 /*
  * nats-streaming-server's monitoring endpoints (`/streaming/serverz`, `storez`, `clientsz`,
@@ -122,7 +122,7 @@ test("storez names the store type; serverz counts what came in and went out, red
 
 test("after a restart: channels, durables kept offline and their positions are listed from the streams", async (t) => {
   const dir = await mkdtemp(join(tmpdir(), "cuebus-stan-mon-"));
-  const first = await startServer({ port: 0, jetstream: { storeDir: dir } });
+  const first = await startServer({ port: 0, httpPort: 0, jetstream: { storeDir: dir } });
   try {
     const sc = await connectStan("test-cluster", "svc", first.url);
     await publishAll(sc, "orders.eu", ["1", "2", "3"]);
@@ -131,7 +131,7 @@ test("after a restart: channels, durables kept offline and their positions are l
     await d.got.until(3);
     await q.got.until(3);
     // The automatic acks reach the server before the subscriptions close.
-    await new Promise((r) => setTimeout(r, 200));
+    await untilAcked(`http://127.0.0.1:${first.httpPort}`, "orders.eu");
     await subscriptionGone(d.sub, true);
     await subscriptionGone(q.sub, true);
     await closeStan(sc);
