@@ -106,7 +106,7 @@ function clientz(c: StanClientSnapshot, subs: boolean): Record<string, unknown> 
 
 /** A channel as nats-streaming-server's Channelz (its subscriptions only with `subs`, and only when there are any). */
 function channelz(ch: StanChannelSnapshot, subs: boolean): Record<string, unknown> {
-  const o: Record<string, unknown> = { name: ch.name, msgs: ch.msgs, bytes: ch.bytes, first_seq: ch.firstSeq, last_seq: ch.lastSeq, subs_count: ch.subs.length };
+  const o: Record<string, unknown> = { name: ch.name, msgs: ch.msgs, bytes: ch.bytes, first_seq: ch.firstSeq, last_seq: ch.lastSeq, subs_count: ch.subsCount };
   if (subs && ch.subs.length > 0) o["subscriptions"] = ch.subs.map(subscriptionz);
   return o;
 }
@@ -203,7 +203,7 @@ export function streamingRoutes(m: StanMonitor): Route[] {
         const subs = atoi(c.query.get("subs")) === 1;
         const one = c.query.get("channel") ?? "";
         if (one !== "") {
-          const ch = m.channel(one);
+          const ch = m.channel(one, subs);
           if (ch === undefined) return sendText(c.res, 404, `Channel ${one} not found`);
           return sendJson(c.res, channelz(ch, subs));
         }

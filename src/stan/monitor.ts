@@ -45,7 +45,9 @@ export interface StanChannelSnapshot {
   bytes: number;
   firstSeq: number;
   lastSeq: number;
-  /** Its subscriptions: those of registered clients, then durables kept with no member. */
+  /** How many subscriptions it has (nats-streaming-server's subs_count: offline durables included). */
+  subsCount: number;
+  /** Its subscriptions (when asked for): those of registered clients, then durables kept with no member. */
   subs: StanSubSnapshot[];
 }
 
@@ -193,8 +195,8 @@ export class StanMonitor {
     return [...names].sort(byCodeUnits);
   }
 
-  /** Channels by name (unknown names are left out), with their subscriptions. */
-  channels(names: readonly string[]): StanChannelSnapshot[] {
+  /** Channels by name (unknown names are left out); `withSubs` lists their subscriptions, otherwise only counted. */
+  channels(names: readonly string[], withSubs = true): StanChannelSnapshot[] {
     const wanted = new Set(names);
     const live = this.liveByChannel(wanted);
     const out: StanChannelSnapshot[] = [];
@@ -203,15 +205,17 @@ export class StanMonitor {
       if (e === undefined || !this.isChannel(name)) continue;
       const st = e.stream.store.state();
       const empty = st.messages === 0 && st.lastSeq === 0;
-      const subs = this.channelSubs(live.get(name) ?? [], e.consumers);
-      out.push({ name, msgs: st.messages, bytes: st.bytes, firstSeq: empty ? 0 : st.firstSeq, lastSeq: st.lastSeq, subs });
+      const mine = live.get(name) ?? [];
+      const subs = withSubs ? this.channelSubs(mine, e.consumers) : [];
+      const subsCount = withSubs ? subs.length : countSubs(mine, e.consumers);
+      out.push({ name, msgs: st.messages, bytes: st.bytes, firstSeq: empty ? 0 : st.firstSeq, lastSeq: st.lastSeq, subsCount, subs });
     }
     return out;
   }
 
   /** One channel, or undefined when there is no such channel. */
-  channel(name: string): StanChannelSnapshot | undefined {
-    return this.channels([name])[0];
+  channel(name: string, withSubs = true): StanChannelSnapshot | undefined {
+    return this.channels([name], withSubs)[0];
   }
 
   /** Server-wide figures. */
@@ -220,10 +224,10 @@ export class StanMonitor {
     let msgs = 0;
     let bytes = 0;
     let subscriptions = 0;
-    for (const ch of this.channels(names)) {
+    for (const ch of this.channels(names, false)) {
       msgs += ch.msgs;
       bytes += ch.bytes;
-      subscriptions += ch.subs.length;
+      subscriptions += ch.subsCount;
     }
     const t = this.src.traffic;
     let outMsgs = t.goneOutMsgs;
@@ -352,6 +356,18 @@ export class StanMonitor {
       isStalled: maxInFlight > 0 && pending >= maxInFlight,
     };
   }
+}
+
+/** A channel's subscriptions counted as channelSubs lists them, without reading any consumer's state. */
+function countSubs(live: StanSub[], consumers: ReadonlyMap<string, Consumer>): number {
+  const used = new Set<string>();
+  for (const s of live) used.add(consumerName(s));
+  let n = live.length;
+  for (const name of consumers.keys()) {
+    if (used.has(name) || !(name.startsWith("D:") || name.startsWith("Q:"))) continue;
+    if (name.indexOf(":", 2) >= 2) n++;
+  }
+  return n;
 }
 
 /** Go's string order (bytes; UTF-16 code units agree for the names clients use). */
