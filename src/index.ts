@@ -168,7 +168,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<Server> {
       core.jetstreamEnabled = true;
     }
     if (gatewayModule !== null && httpListener !== null) {
-      http = new gatewayModule.Gateway(core, { storeDir, ...opts.http });
+      http = new gatewayModule.Gateway(core, { storeDir, ...opts.http, ...(stan !== null ? { streaming: stan.monitor } : {}) });
       const serve = http.serveConnections(httpListener.address());
       await http.start();
       httpListener.serveWith(serve);

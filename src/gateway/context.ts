@@ -3,6 +3,7 @@ import type { GatewayBus } from "./bus-client.js";
 import type { Route, RouteTable } from "./routes.js";
 import type { WebhookSpec } from "./webhooks/spec.js";
 import type { ApiOpenTo } from "./access.js";
+import type { StanMonitor } from "../stan/monitor.js";
 
 /** Options of the HTTP edge. */
 export interface GatewayOptions {
@@ -22,6 +23,11 @@ export interface GatewayOptions {
   apiOpenTo?: ApiOpenTo;
   /** Subjects `/events` publishes to and replays from (`events.<type>` by default). */
   eventsSubjectPrefix?: string;
+  /**
+   * The running NATS Streaming adapter's read-only view (startServer passes it when streaming is
+   * on): the `/streaming/*` monitoring endpoints are served only with it.
+   */
+  streaming?: StanMonitor;
 }
 
 /** A part of the gateway with routes and, optionally, something to start and stop. */

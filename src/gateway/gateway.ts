@@ -11,6 +11,7 @@ import { HttpError, NO_QUERY, answerError, sendError } from "./http-util.js";
 import { RouteTable, type Route } from "./routes.js";
 import { GatewayMetrics } from "./metrics.js";
 import { monitorRoutes } from "./monitor-routes.js";
+import { streamingRoutes } from "./streaming-monitor.js";
 import { publishRoutes } from "./publish.js";
 import { streamsRoutes } from "./streams-api.js";
 import { SseFeature } from "./sse.js";
@@ -94,6 +95,7 @@ export class Gateway implements GatewayContext {
       { routes: eventsCompatRoutes(this) },
       { routes: openapiRoutes(this) },
     );
+    if (opts.streaming !== undefined) this.features.push({ routes: streamingRoutes(opts.streaming) });
     for (const f of this.features) for (const r of f.routes) this.table.add(r);
   }
 

@@ -63,6 +63,6 @@ export function monitorRoutes(g: Gateway): Route[] {
       () => healthz(g.core),
       (h) => (h.status === "ok" ? 200 : 503),
     ),
-    json("/", { summary: "Index of the monitoring endpoints and the API", responses: ok("Links") }, () => ({ varz: "/varz", connz: "/connz", subsz: "/subsz", healthz: "/healthz", jsz: "/jsz", metrics: "/metrics", openapi: "/openapi.json", api: "/v1" })),
+    json("/", { summary: "Index of the monitoring endpoints and the API", responses: ok("Links") }, () => ({ varz: "/varz", connz: "/connz", subsz: "/subsz", healthz: "/healthz", jsz: "/jsz", ...(g.opts.streaming !== undefined ? { streaming: "/streaming" } : {}), metrics: "/metrics", openapi: "/openapi.json", api: "/v1" })),
   ];
 }

@@ -8,7 +8,7 @@ import { GLOBAL_ACCOUNT, type Account } from "./account.js";
 export const httpReqStats: Record<string, number> = {};
 
 /** Go-style uptime string like nats-server's (`1h2m3s`). */
-function uptime(ms: number): string {
+export function uptime(ms: number): string {
   let s = Math.floor(ms / 1000);
   const d = Math.floor(s / 86400);
   s -= d * 86400;

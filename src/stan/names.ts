@@ -47,6 +47,33 @@ export function escapeName(s: string): string {
   return out;
 }
 
+/**
+ * The inverse of escapeName: `~` back to `.`, each run of `%XX` back to its UTF-8 bytes. Used to read
+ * a durable's name back from its consumer's name (the monitoring endpoints show it).
+ */
+export function unescapeName(s: string): string {
+  if (!s.includes("~") && !s.includes("%")) return s;
+  const bytes: number[] = [];
+  let out = "";
+  const flush = (): void => {
+    if (bytes.length === 0) return;
+    out += Buffer.from(bytes).toString("utf8");
+    bytes.length = 0;
+  };
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i] as string;
+    if (c === "%" && /^[0-9A-F]{2}$/.test(s.slice(i + 1, i + 3))) {
+      bytes.push(parseInt(s.slice(i + 1, i + 3), 16));
+      i += 2;
+      continue;
+    }
+    flush();
+    out += c === "~" ? "." : c;
+  }
+  flush();
+  return out;
+}
+
 /** The stream a channel is kept in. */
 export function channelStream(channel: string): string {
   return CHANNEL_STREAM_PREFIX + escapeName(channel);

@@ -22,6 +22,7 @@ import {
   type PubMsg,
   type SubscriptionRequest,
 } from "./protocol.js";
+import { StanMonitor, StanTraffic } from "./monitor.js";
 import { PubAcks } from "./pub-acks.js";
 import { StanRequests } from "./requests.js";
 import { restoreState, type RestoreParts } from "./restore.js";
@@ -59,6 +60,11 @@ export class StanServer {
   private readonly subs: Subscriptions;
   private readonly unsubs: Array<() => void> = [];
   private stopped = false;
+  /** When this server started answering (`/streaming/serverz` start_time). */
+  readonly startedAt = new Date();
+  /** Counters of what came in and went out (`/streaming/serverz`). */
+  private readonly traffic = new StanTraffic();
+  private monitorView: StanMonitor | null = null;
 
   /**
    * Open NATS Streaming on JetStream: read what was kept (stan-state.ts), take back this server's
@@ -117,6 +123,22 @@ export class StanServer {
   /** Subscriptions of registered clients. */
   get subscriptionCount(): number {
     return this.subs.size;
+  }
+
+  /** The read-only view the monitoring endpoints (`/streaming/*`) read. */
+  get monitor(): StanMonitor {
+    const l = this.limits;
+    this.monitorView ??= new StanMonitor({
+      opts: this.opts,
+      serverId: this.serverId,
+      startedAt: this.startedAt,
+      js: this.js,
+      clients: this.clients,
+      channels: this.channels,
+      traffic: this.traffic,
+      limits: () => ({ maxChannels: l.maxChannels, maxMsgs: l.global.maxMsgs, maxBytes: l.global.maxBytes, maxAgeNs: l.global.maxAgeMs * 1e6, maxSubscriptions: l.global.maxSubs, maxInactivityNs: 0 }),
+    });
+    return this.monitorView;
   }
 
   /** The parts restoreState works on. */
@@ -228,7 +250,20 @@ export class StanServer {
 
   /** Remove a subscription and its record; "" or the STAN error. */
   private async removeSub(sub: StanSub, unsubscribe: boolean): Promise<string> {
-    const err = await this.subs.remove(sub, unsubscribe);
+    // Out of its client's list already: its deliveries are still counted while it goes.
+    const t = this.traffic;
+    t.leaving.add(sub);
+    let err: string;
+    try {
+      err = await this.subs.remove(sub, unsubscribe);
+    } finally {
+      t.leaving.delete(sub);
+      // Moved, not copied: a second removal of the same subscription adds nothing.
+      t.goneOutMsgs += sub.sentMsgs;
+      t.goneOutBytes += sub.sentBytes;
+      sub.sentMsgs = 0;
+      sub.sentBytes = 0;
+    }
     if (!this.stopped) await this.state.removeSub(sub.id).catch(() => undefined);
     return err;
   }
@@ -257,6 +292,9 @@ export class StanServer {
       this.pubs.error(reply, "", StanErrors.invalidPubReq);
       return;
     }
+    // nats-streaming-server counts every PubMsg it could decode, before checking it.
+    this.traffic.inMsgs++;
+    this.traffic.inBytes += data.length;
     // A channel in use was checked when it was first opened.
     const known = this.channels.get(pm.subject);
     if (pm.guid === "" || (known === undefined && !isValidChannel(pm.subject)) || !this.clients.isValid(pm.clientID, pm.connID)) {

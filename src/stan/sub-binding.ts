@@ -9,6 +9,11 @@ const NAK = Buffer.from("-NAK");
 export class StanSub {
   /** Messages delivered to it and not acknowledged yet. */
   outstanding = 0;
+  /** The highest sequence sent to it (nats-streaming-server's LastSent; the monitoring endpoints show it). */
+  lastSent = 0;
+  /** MsgProtos sent to it, first deliveries and redeliveries, and their bytes (`/streaming/serverz` out_msgs, out_bytes). */
+  sentMsgs = 0;
+  sentBytes = 0;
   /** Set once its binding takes it (after the SubscriptionResponse is sent). */
   binding: SubBinding | null = null;
 
@@ -146,7 +151,11 @@ export class SubBinding {
     }
     this.replies.set(seq, reply);
     const ch = this.channel;
-    this.bus.publish(member.inbox, "", null, encodeMsgProto(seq, ch.name, ch.nameBytes, "", data, ts, dc > 1 ? dc - 1 : 0));
+    const msg = encodeMsgProto(seq, ch.name, ch.nameBytes, "", data, ts, dc > 1 ? dc - 1 : 0);
+    this.bus.publish(member.inbox, "", null, msg);
+    if (seq > member.lastSent) member.lastSent = seq;
+    member.sentMsgs++;
+    member.sentBytes += msg.length;
   }
 
   private pick(): StanSub | null {

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { isValidStreamName } from "../../src/jetstream/stream-config.js";
-import { channelStream, channelSubject, durableConsumer, escapeName, isValidChannel, isValidClientID, queueDurableConsumer } from "../../src/stan/names.js";
+import { channelStream, channelSubject, durableConsumer, escapeName, isValidChannel, isValidClientID, queueDurableConsumer, unescapeName } from "../../src/stan/names.js";
 
 test("channel names: nats-streaming-server's rule (no empty token, no `/`, no wildcard), and no whitespace", () => {
   for (const ok of ["foo", "ticket:created", "orders.eu.created", "a-b_c", "ünïcode"]) assert.ok(isValidChannel(ok), ok);
@@ -31,4 +31,9 @@ test("durable consumers: per client and durable name; durable queue groups per d
   assert.equal(durableConsumer("a", "b:c").split(":")[1], "a");
   assert.notEqual(durableConsumer("a", "b:c"), durableConsumer("a-b", "c"));
   assert.ok(isValidStreamName(durableConsumer("c", "my durable.v2")));
+});
+
+test("unescapeName reverses escapeName (the monitoring endpoints read durable names back from consumer names)", () => {
+  for (const name of ["plain", "a.b", "a~b", "a%7Eb", "a:b", "a/b c", "ünï.code", "%", "100%", "~~", "日本.語"]) assert.equal(unescapeName(escapeName(name)), name, name);
+  assert.equal(unescapeName("orders~eu"), "orders.eu");
 });
