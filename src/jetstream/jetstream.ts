@@ -16,6 +16,7 @@ import type { JsApiError } from "./errors.js";
 import { recoverStreams } from "./recovery.js";
 import { StreamAdmin } from "./stream-admin.js";
 import type { StreamConfig } from "./stream-config.js";
+import type { DirectReplies } from "./publish-ack.js";
 import { StreamRegistry, type StreamEntry, type UnloadedEntry } from "./stream-registry.js";
 
 /** JetStream options. */
@@ -149,6 +150,11 @@ export class JetStream {
   async start(): Promise<void> {
     await recoverStreams(this.registry, this.bus, this.events);
     this.api.start(this);
+  }
+
+  /** Hand acks to reply subjects under `d.prefix` to `d` instead of routing them (null: stop). */
+  setDirectReplies(d: DirectReplies | null): void {
+    this.registry.directReplies.current = d;
   }
 
   /**

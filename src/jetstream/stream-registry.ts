@@ -4,7 +4,7 @@ import { clampTimerMs } from "../util/timer.js";
 import type { Bus } from "./bus.js";
 import { systemClock, type Clock, type TimerHandle } from "./clock.js";
 import type { Consumer } from "./consumer.js";
-import { publishAckSink } from "./publish-ack.js";
+import { publishAckSink, type DirectRepliesSlot } from "./publish-ack.js";
 import { Republisher } from "./republish.js";
 import { Stream, storeLimitsOf } from "./stream.js";
 import type { StreamConfig } from "./stream-config.js";
@@ -49,6 +49,8 @@ export class StreamRegistry {
   /** Streams and consumers on disk that were not loaded at start, and why (see UnloadedEntry). */
   readonly unloaded: UnloadedEntry[] = [];
   private readonly flushBus = (): void => this.bus.flush();
+  /** Acks to reply subjects an in-process publisher handles itself (see DirectReplies). */
+  readonly directReplies: DirectRepliesSlot = { current: null };
 
   constructor(
     private readonly bus: Bus,
@@ -140,7 +142,7 @@ export class StreamRegistry {
   wire(entry: StreamEntry): void {
     this.armExpiry(entry);
     const stream = entry.stream;
-    const sink = publishAckSink(this.bus, stream.name, this.opts.domain);
+    const sink = publishAckSink(this.bus, stream.name, this.opts.domain, this.directReplies);
     stream.setAckSink(sink, this.flushBus);
     stream.setRepublisher(Republisher.of(stream.name, stream.config.republish, this.bus));
     for (const u of entry.unsubscribe) u();

@@ -2,6 +2,7 @@ import type { Consumer } from "../jetstream/consumer.js";
 import type { ConsumerAction } from "../jetstream/api/context.js";
 import type { ConsumerConfig } from "../jetstream/consumer-config.js";
 import type { JsApiError } from "../jetstream/errors.js";
+import type { DirectReplies } from "../jetstream/publish-ack.js";
 import type { StreamConfig } from "../jetstream/stream-config.js";
 import type { StanStoreLimits } from "./limits.js";
 import type { StreamEntry } from "../jetstream/stream-registry.js";
@@ -69,5 +70,7 @@ export interface StanJetStream {
   updateStream(cfg: StreamConfig): Promise<StreamEntry | JsApiError>;
   createConsumer(streamName: string, cfg: ConsumerConfig, action: ConsumerAction): Promise<Consumer | JsApiError>;
   deleteConsumer(streamName: string, name: string, only?: Consumer): Promise<boolean>;
+  /** Have the streams' acks to reply subjects under a prefix handed over directly (see DirectReplies). */
+  setDirectReplies(d: DirectReplies | null): void;
   purgeStream(name: string, req: PurgeRequest): Promise<number>;
 }

@@ -1,4 +1,6 @@
 import type { Bus } from "../jetstream/bus.js";
+import type { JsApiError } from "../jetstream/errors.js";
+import type { DirectReplies } from "../jetstream/publish-ack.js";
 import type { Channel } from "./channels.js";
 import { encodePubAck } from "./protocol.js";
 
@@ -15,16 +17,19 @@ export const TOO_MANY_PUBS = "stan: too many publishes in flight";
  * A STAN publish goes into its channel's stream the way any publish to a stream goes: published
  * on the stream's subject with a reply subject of ours, so the stream admits and stores it on its
  * own write path (limits, group commit) and answers with its JetStream ack once the message is
- * durable. That ack comes back here and becomes the client's `PubAck`. Per publish: one reply
- * subject and two map entries, no closure or promise.
+ * durable. That ack comes back here and becomes the client's `PubAck`: handed over by the stream
+ * directly (DirectReplies: a reply subject per publish, routed, was a subject-cache miss and
+ * insert each time), or routed when it comes another way. Per publish: one reply subject and two
+ * map entries, no closure or promise.
  */
-export class PubAcks {
+export class PubAcks implements DirectReplies {
   /** `_STAN.pa.<server>.`: the reply subjects of publishes into streams. */
-  private readonly prefix: string;
+  readonly prefix: string;
   private next = 1;
   private readonly guids = new Map<number, string>();
   private readonly inboxes = new Map<number, string>();
   private unsub: (() => void) | null = null;
+  private direct: ((d: DirectReplies | null) => void) | null = null;
 
   constructor(
     private readonly bus: Bus,
@@ -33,11 +38,15 @@ export class PubAcks {
     this.prefix = `_STAN.pa.${serverId}.`;
   }
 
-  start(): void {
+  start(direct: ((d: DirectReplies | null) => void) | null = null): void {
     this.unsub = this.bus.subscribe(`${this.prefix}*`, "", (subject, _reply, _h, data) => this.onStreamAck(subject, data));
+    this.direct = direct;
+    direct?.(this);
   }
 
   stop(): void {
+    this.direct?.(null);
+    this.direct = null;
     this.unsub?.();
     this.unsub = null;
     this.guids.clear();
@@ -75,16 +84,25 @@ export class PubAcks {
     if (ackInbox !== "") this.bus.publish(ackInbox, "", null, encodePubAck(guid, text));
   }
 
-  /** The stream's ack: `{"stream":..., "seq":n}`, or `{"error":{..., "description":...}, ...}`. */
+  /** The stream's ack handed over directly (DirectReplies). */
+  ack(reply: string, _seq: number, _duplicate: boolean, error: JsApiError | null): void {
+    this.answer(reply, error === null ? "" : `stan: ${error.description}`);
+  }
+
+  /** The stream's ack routed: `{"stream":..., "seq":n}`, or `{"error":{..., "description":...}, ...}`. */
   private onStreamAck(subject: string, data: Buffer): void {
-    const token = Number(subject.slice(this.prefix.length));
+    // `{"e` starts only an error ack; a success ack needs no parsing.
+    this.answer(subject, data[2] === 0x65 ? errorText(data) : "");
+  }
+
+  /** The client's PubAck for the publish whose reply subject is `reply` (once: the entries go). */
+  private answer(reply: string, text: string): void {
+    const token = Number(reply.slice(this.prefix.length));
     const guid = this.guids.get(token);
     const inbox = this.inboxes.get(token);
     if (guid === undefined || inbox === undefined) return;
     this.guids.delete(token);
     this.inboxes.delete(token);
-    // `{"e` starts only an error ack; a success ack needs no parsing.
-    const text = data[2] === 0x65 ? errorText(data) : "";
     this.bus.publish(inbox, "", null, encodePubAck(guid, text));
   }
 }

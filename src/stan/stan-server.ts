@@ -149,7 +149,7 @@ export class StanServer {
   /** Start answering on the protocol subjects. */
   private start(): void {
     this.requests.start();
-    this.pubs.start();
+    this.pubs.start((d) => this.js.setDirectReplies(d));
     const on = (subject: string, fn: (reply: string, data: Buffer, subject: string) => void): void => {
       this.unsubs.push(this.bus.subscribe(subject, "", (s, reply, _h, data) => fn(reply, data, s)));
     };
