@@ -50,32 +50,46 @@ function close(sc: stan.Stan): Promise<void> {
   });
 }
 
-function publish(sc: stan.Stan): Promise<{ acked: number; errors: number; firstError: string }> {
-  const data = Buffer.alloc(job.size, 0x61);
-  let acked = 0;
-  let errors = 0;
-  let firstError = "";
+/** What a windowed run counted: successes, failures and the first failure's text. */
+interface Outcome {
+  acked: number;
+  errors: number;
+  firstError: string;
+}
+
+/**
+ * Keep `job.inFlight` of `job.count` operations unanswered at most: `send(i)` starts the i-th,
+ * and whatever answers it calls `done` (`error` "" for a success). More are sent once half the
+ * window has come back, in slices, so the event loop stays free for the answers. `start()` sends
+ * the first window; `finished` resolves once every operation was answered.
+ */
+function windowed(send: (i: number) => void): { start(): void; done(error: string): void; finished: Promise<Outcome> } {
+  const o: Outcome = { acked: 0, errors: 0, firstError: "" };
   let sent = 0;
-  return new Promise((resolve) => {
-    // The client holds back publishes past maxPubAcksInflight itself (it buffers them); sending in
-    // slices of the window keeps the event loop free for the acks.
-    const onAck = (err: Error | undefined): void => {
-      if (err !== undefined && err !== null) {
-        errors++;
-        if (firstError === "") firstError = String(err);
-      } else acked++;
-      if (acked + errors === job.count) resolve({ acked, errors, firstError });
-      else if (sent < job.count && sent - (acked + errors) < job.inFlight / 2) more();
-    };
-    const more = (): void => {
-      const until = Math.min(job.count, acked + errors + job.inFlight);
-      while (sent < until) {
-        sent++;
-        sc.publish(job.channel, data, onAck);
-      }
-    };
-    more();
-  });
+  let resolve: (o: Outcome) => void = () => {};
+  const finished = new Promise<Outcome>((r) => (resolve = r));
+  const more = (): void => {
+    while (sent < job.count && sent - (o.acked + o.errors) < job.inFlight) send(sent++);
+  };
+  const done = (error: string): void => {
+    if (error === "") o.acked++;
+    else {
+      o.errors++;
+      if (o.firstError === "") o.firstError = error;
+    }
+    if (o.acked + o.errors === job.count) resolve(o);
+    else if (sent - (o.acked + o.errors) < job.inFlight / 2) more();
+  };
+  return { start: more, done, finished };
+}
+
+function publish(sc: stan.Stan): Promise<Outcome> {
+  const data = Buffer.alloc(job.size, 0x61);
+  // The client holds back publishes past maxPubAcksInflight itself (it buffers them).
+  const onAck = (err: Error | undefined): void => w.done(err !== undefined && err !== null ? String(err) : "");
+  const w = windowed(() => sc.publish(job.channel, data, onAck));
+  w.start();
+  return w.finished;
 }
 
 function consume(sc: stan.Stan): Promise<number> {
@@ -96,35 +110,15 @@ async function jsPublish(): Promise<void> {
   const nc = await natsConnect({ servers: job.url });
   const js = jetstream(nc);
   const data = new Uint8Array(job.size).fill(0x61);
-  let acked = 0;
-  let errors = 0;
-  let firstError = "";
-  let sent = 0;
+  const acked = (): void => w.done("");
+  const failed = (err: unknown): void => w.done(String(err));
+  const w = windowed(() => void js.publish(job.channel, data).then(acked, failed));
   const start = process.hrtime.bigint();
-  await new Promise<void>((resolve) => {
-    const more = (): void => {
-      while (sent < job.count && sent - (acked + errors) < job.inFlight) {
-        sent++;
-        js.publish(job.channel, data).then(
-          () => done(null),
-          (err: unknown) => done(err),
-        );
-      }
-    };
-    const done = (err: unknown): void => {
-      if (err === null) acked++;
-      else {
-        errors++;
-        if (firstError === "") firstError = String(err);
-      }
-      if (acked + errors === job.count) resolve();
-      else if (sent - (acked + errors) < job.inFlight / 2) more();
-    };
-    more();
-  });
+  w.start();
+  const o = await w.finished;
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   await nc.close();
-  process.stdout.write(`${JSON.stringify({ acked, errors, firstError, seconds })}\n`);
+  process.stdout.write(`${JSON.stringify({ ...o, seconds })}\n`);
   process.exit(0);
 }
 
@@ -134,30 +128,13 @@ async function jsPublish(): Promise<void> {
  */
 async function corePublish(nc: NatsConnection, subject: string, payload: (i: number) => Uint8Array, good: (answer: Uint8Array) => boolean): Promise<void> {
   const inbox = `_INBOX.bench.${process.pid}`;
-  let answered = 0;
-  let errors = 0;
-  let firstError = "";
-  let sent = 0;
+  const w = windowed((i) => nc.publish(subject, payload(i), { reply: inbox }));
+  nc.subscribe(inbox, { callback: (_err, m) => w.done(good(m.data) ? "" : Buffer.from(m.data).toString("latin1").slice(0, 200)) });
   const start = process.hrtime.bigint();
-  await new Promise<void>((resolve) => {
-    const more = (): void => {
-      while (sent < job.count && sent - answered < job.inFlight) nc.publish(subject, payload(sent++), { reply: inbox });
-    };
-    nc.subscribe(inbox, {
-      callback: (_err, m) => {
-        answered++;
-        if (!good(m.data)) {
-          errors++;
-          if (firstError === "") firstError = Buffer.from(m.data).toString("latin1").slice(0, 200);
-        }
-        if (answered === job.count) resolve();
-        else if (sent - answered < job.inFlight / 2) more();
-      },
-    });
-    more();
-  });
+  w.start();
+  const o = await w.finished;
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-  process.stdout.write(`${JSON.stringify({ acked: answered - errors, errors, firstError, seconds })}\n`);
+  process.stdout.write(`${JSON.stringify({ ...o, seconds })}\n`);
 }
 
 async function corePublishing(): Promise<void> {
