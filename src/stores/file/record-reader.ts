@@ -99,17 +99,9 @@ export class RecordReader {
     // Not when a read just ended inside the stretch: a replay goes on through read-ahead instead
     // of reading the stretch again for each message.
     if (!this.readAhead.alone(seg, off, bytes) || this.readAhead.loneEndWithin(seg, off, off + bytes)) return null;
-    const t0 = loneReads.started();
-    if (t0 < 0) return null;
     const buf = this.stretchBuf;
-    let got: number;
-    try {
-      got = readFullySync(fh.fd, bytes === buf.length ? buf : buf.subarray(0, bytes), off);
-    } catch {
-      return null;
-    } finally {
-      loneReads.ended(t0);
-    }
+    const got = readOnSpot(fh.fd, bytes === buf.length ? buf : buf.subarray(0, bytes), off);
+    if (got < 0) return null;
     const p = findRecord(buf, got, seq);
     if (p < 0) return null;
     const size = buf.readUInt32LE(p) + 4;
@@ -137,19 +129,11 @@ export class RecordReader {
    * the error to the caller (a caller of messageNow expects no throw).
    */
   private readLone(fd: number, seg: Segment, off: number, len: number, transient: boolean): Buffer | null {
-    const t0 = loneReads.started();
-    if (t0 < 0) return null;
     // A buffer of its own (a small one is cut from Node's pool) unless the caller is done with the
     // message before the next read.
     const buf = transient && len <= LONE_READ_SCRATCH_BYTES ? this.scratch.subarray(0, len) : Buffer.allocUnsafe(len);
-    let got: number;
-    try {
-      got = readFullySync(fd, buf, off);
-    } catch {
-      return null;
-    } finally {
-      loneReads.ended(t0);
-    }
+    const got = readOnSpot(fd, buf, off);
+    if (got < 0) return null;
     this.readAhead.noteLoneRead(seg, off + got);
     return got === len ? buf : buf.subarray(0, got);
   }
@@ -279,3 +263,20 @@ export class RecordReader {
 
 /** `checked`'s answer for a record found at another place than it was read at. */
 const MOVED = Symbol("moved");
+
+/**
+ * Bytes of `fd` from `off` into `buf`, read on the event loop's thread (a lone read, paced by
+ * `loneReads`): how many came (fewer only at the file's end), or -1 when lone reads are paused or
+ * the read failed (the caller then reads through the thread pool, which carries the error).
+ */
+function readOnSpot(fd: number, buf: Buffer, off: number): number {
+  const t0 = loneReads.started();
+  if (t0 < 0) return -1;
+  try {
+    return readFullySync(fd, buf, off);
+  } catch {
+    return -1;
+  } finally {
+    loneReads.ended(t0);
+  }
+}
